@@ -1,0 +1,45 @@
+// Package pubsub is phoenixkitdb's in-process publish/subscribe: an
+// EventBus-backed router that fans table changes out to mailboxes.
+//
+// # Topics
+//
+// PhoenixKit's topic names are kept: [TopicTable] ("phoenix_kit_db:schema.table")
+// carries one table's changes and [TopicAll] ("phoenix_kit_db:all") carries
+// every table's. A mailbox may hold any number of topics; it receives one
+// copy of a change per topic it holds.
+//
+// # Mailboxes
+//
+// A [Mailbox] is a subscriber's identity and inbox, the Go counterpart of
+// an Elixir process mailbox: a buffered channel with a fixed capacity.
+// Publishing never waits for a subscriber. When a mailbox is full, new
+// events are dropped, counted by [Mailbox.Dropped], and replaced by one
+// [Resync] event that the consumer reads in order: after every event it did
+// receive and before any later one.
+//
+// # Resync
+//
+// A Resync means "changes may have been missed: reload what you show".
+// Besides overflows, the Listener sends one to every subscribed mailbox
+// each time it (re-)establishes LISTEN, because PostgreSQL drops
+// notifications sent while nobody listens. The robust consumer pattern:
+//
+//	subscribe (the mailbox), then load the state, then loop:
+//	    TableChanged -> apply the change (or reload that row)
+//	    Resync       -> reload the state
+//
+// # Concurrency
+//
+// Every method of [PubSub] and [Mailbox] is safe for concurrent use, and
+// none can be made to block or deadlock by a subscriber: a mailbox may be
+// read, unsubscribed or closed from any goroutine, including its reader.
+// Deliveries are serialised, so all mailboxes observe one publication order.
+//
+// # EventBus
+//
+// github.com/asaskevich/EventBus routes each publication to its topic.
+// Its traps are avoided by construction: exactly one handler per topic
+// (its Unsubscribe matches handlers by code pointer), one typed argument
+// (it panics on a type mismatch), handlers that never call back into the
+// bus and never block (it holds its lock while they run).
+package pubsub

@@ -1,0 +1,61 @@
+package pubsub_test
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newPubSub(t *testing.T) *pubsub.PubSub {
+	t.Helper()
+	return pubsub.New(quietLogger())
+}
+
+func change(table, op, id string) pubsub.Event {
+	return pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: table, Operation: op, RowID: id}
+}
+
+// recv reads one event or fails the test after a deadline.
+func recv(t *testing.T, mb *pubsub.Mailbox) pubsub.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-mb.C():
+		if !ok {
+			t.Fatal("mailbox closed")
+		}
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5s")
+	}
+	return pubsub.Event{}
+}
+
+// drain returns everything buffered in mb right now.
+func drain(mb *pubsub.Mailbox) []pubsub.Event {
+	var out []pubsub.Event
+	for {
+		select {
+		case ev, ok := <-mb.C():
+			if !ok {
+				return out
+			}
+			out = append(out, ev)
+		default:
+			return out
+		}
+	}
+}
+
+func subscribe(t *testing.T, ps *pubsub.PubSub, mb *pubsub.Mailbox, topics ...string) {
+	t.Helper()
+	for _, topic := range topics {
+		if err := ps.Subscribe(mb, topic); err != nil {
+			t.Fatalf("Subscribe(%q): %v", topic, err)
+		}
+	}
+}

@@ -1,0 +1,283 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asaskevich/EventBus"
+	"github.com/thejerf/suture/v4"
+)
+
+// ErrAlreadyServing is returned (wrapped with suture.ErrDoNotRestart) by a
+// second concurrent Serve of one PubSub.
+var ErrAlreadyServing = errors.New("pubsub: already serving")
+
+// Options configures a PubSub. The zero value is valid.
+type Options struct {
+	// Logger receives the PubSub's log lines. Nil means slog.Default().
+	Logger *slog.Logger
+	// ReportInterval is how often Serve logs how many events slow
+	// mailboxes dropped since the last report (only when some were).
+	// Zero means 10 s.
+	ReportInterval time.Duration
+}
+
+// PubSub fans events out to the mailboxes subscribed to their topics.
+// Topic routing is done by an EventBus with exactly one handler per topic;
+// subscriber identity is the *Mailbox and lives in the PubSub's own
+// registry, never in a func value.
+//
+// Publishing never blocks on a subscriber: every delivery is a
+// non-blocking send into a mailbox (see [Mailbox] for what happens when it
+// is full). Deliveries are serialised, so every mailbox sees events in one
+// global publication order. All methods are safe for concurrent use;
+// none of them may deadlock whatever subscribers do, including calling
+// Subscribe, Unsubscribe or Close from the goroutine that reads a mailbox.
+//
+// A PubSub works whether or not Serve runs; Serve gives it a place in a
+// suture supervisor tree and reports overflows in the log.
+type PubSub struct {
+	bus         EventBus.Bus
+	log         *slog.Logger
+	reportEvery time.Duration
+	serving     atomic.Bool
+
+	published atomic.Uint64
+	delivered atomic.Uint64
+	dropped   atomic.Uint64
+
+	// mu guards everything below and is held for the whole of a delivery.
+	// Lock order: mu, then the EventBus lock, then a mailbox's mu.
+	mu      sync.Mutex
+	topics  map[string]*topic
+	members map[*Mailbox]*member
+	scratch batch
+}
+
+// New returns a PubSub that logs to logger (nil means slog.Default()).
+func New(logger *slog.Logger) *PubSub {
+	return NewWithOptions(Options{Logger: logger})
+}
+
+// NewWithOptions returns a PubSub configured by opts.
+func NewWithOptions(opts Options) *PubSub {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ReportInterval <= 0 {
+		opts.ReportInterval = 10 * time.Second
+	}
+	return &PubSub{
+		bus:         EventBus.New(),
+		log:         opts.Logger,
+		reportEvery: opts.ReportInterval,
+		topics:      make(map[string]*topic),
+		members:     make(map[*Mailbox]*member),
+	}
+}
+
+// member is one mailbox's membership in this PubSub. Its scratch fields
+// are used during a delivery, under PubSub.mu.
+type member struct {
+	mb     *Mailbox
+	topics map[*topic]struct{}
+	gen    uint64  // batch generation that last touched this member
+	slots  []int32 // topic slots of the current batch that reach it
+}
+
+// topic is the single EventBus handler of one topic name.
+type topic struct {
+	name    string
+	members []*member
+	index   map[*member]int
+}
+
+// collect is the EventBus handler: it records which members the routed
+// topic slot reaches. It runs under PubSub.mu and never blocks.
+func (t *topic) collect(r *route) {
+	b := r.batch
+	for _, m := range t.members {
+		if m.gen != b.gen {
+			m.gen = b.gen
+			m.slots = m.slots[:0]
+			b.touched = append(b.touched, m)
+		}
+		m.slots = append(m.slots, r.slot)
+	}
+}
+
+// Subscribe adds mb to topic. Subscribing a mailbox to a topic it already
+// holds is a no-op. It fails for a nil or closed mailbox and an empty
+// topic. A mailbox subscribed to both a table topic and TopicAll receives
+// one copy of a change per topic.
+func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
+	if mb == nil {
+		return ErrNilMailbox
+	}
+	if topicName == "" {
+		return ErrInvalidTopic
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+
+	m := ps.members[mb]
+	if m == nil {
+		if err := mb.addOwner(ps); err != nil {
+			return fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
+		}
+		m = &member{mb: mb, topics: make(map[*topic]struct{})}
+		ps.members[mb] = m
+	}
+	t := ps.topics[topicName]
+	if t == nil {
+		t = &topic{name: topicName, index: make(map[*member]int)}
+		// One handler per topic, registered once: EventBus's Unsubscribe
+		// matches handlers by code pointer, so it can only ever remove
+		// the right one when a topic has exactly one.
+		if err := ps.bus.Subscribe(topicName, t.collect); err != nil {
+			ps.forgetIfIdle(m)
+			return fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
+		}
+		ps.topics[topicName] = t
+	}
+	if _, ok := t.index[m]; ok {
+		return nil
+	}
+	t.index[m] = len(t.members)
+	t.members = append(t.members, m)
+	m.topics[t] = struct{}{}
+	return nil
+}
+
+// Unsubscribe removes mb from topic. It is a no-op when mb does not hold
+// topic. Other subscribers of the topic are unaffected.
+func (ps *PubSub) Unsubscribe(mb *Mailbox, topicName string) error {
+	if mb == nil {
+		return ErrNilMailbox
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	m, t := ps.members[mb], ps.topics[topicName]
+	if m == nil || t == nil {
+		return nil
+	}
+	if _, ok := t.index[m]; !ok {
+		return nil
+	}
+	ps.remove(m, t)
+	ps.forgetIfIdle(m)
+	return nil
+}
+
+// detach removes mb from every topic of ps; Mailbox.Close calls it.
+func (ps *PubSub) detach(mb *Mailbox) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	m := ps.members[mb]
+	if m == nil {
+		return
+	}
+	for t := range m.topics {
+		ps.remove(m, t)
+	}
+	ps.forgetIfIdle(m)
+}
+
+// remove takes m out of t, and t out of the bus when it has no member left.
+// The caller holds ps.mu.
+func (ps *PubSub) remove(m *member, t *topic) {
+	i := t.index[m]
+	last := len(t.members) - 1
+	t.members[i] = t.members[last]
+	t.index[t.members[i]] = i
+	t.members[last] = nil
+	t.members = t.members[:last]
+	delete(t.index, m)
+	delete(m.topics, t)
+	if len(t.members) == 0 {
+		// The only handler of this topic is t.collect: see Subscribe.
+		_ = ps.bus.Unsubscribe(t.name, t.collect)
+		delete(ps.topics, t.name)
+	}
+}
+
+// forgetIfIdle drops a member with no topic left. The caller holds ps.mu.
+func (ps *PubSub) forgetIfIdle(m *member) {
+	if len(m.topics) > 0 {
+		return
+	}
+	delete(ps.members, m.mb)
+	m.mb.removeOwner(ps)
+}
+
+// Subscribers returns how many mailboxes hold topic.
+func (ps *PubSub) Subscribers(topicName string) int {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if t := ps.topics[topicName]; t != nil {
+		return len(t.members)
+	}
+	return 0
+}
+
+// Stats is a snapshot of a PubSub's counters.
+type Stats struct {
+	Topics    int    // topics with at least one subscriber
+	Mailboxes int    // mailboxes with at least one subscription
+	Published uint64 // events accepted by Broadcast and BroadcastChanges
+	Delivered uint64 // events put into mailboxes (Resyncs excluded)
+	Dropped   uint64 // events lost in full mailboxes
+}
+
+// Stats returns the current counters.
+func (ps *PubSub) Stats() Stats {
+	ps.mu.Lock()
+	topics, mailboxes := len(ps.topics), len(ps.members)
+	ps.mu.Unlock()
+	return Stats{
+		Topics:    topics,
+		Mailboxes: mailboxes,
+		Published: ps.published.Load(),
+		Delivered: ps.delivered.Load(),
+		Dropped:   ps.dropped.Load(),
+	}
+}
+
+// String names the service in supervisor logs.
+func (ps *PubSub) String() string { return "phoenixkitdb/pubsub" }
+
+// Serve runs the PubSub as a suture service until ctx ends: it logs, at
+// most once per ReportInterval, how many events slow mailboxes dropped.
+// Subscriptions live in the PubSub, not in Serve, so they survive a
+// restart. A second concurrent Serve returns ErrAlreadyServing wrapped
+// with suture.ErrDoNotRestart.
+func (ps *PubSub) Serve(ctx context.Context) error {
+	if !ps.serving.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w (%w)", ErrAlreadyServing, suture.ErrDoNotRestart)
+	}
+	defer ps.serving.Store(false)
+
+	ticker := time.NewTicker(ps.reportEvery)
+	defer ticker.Stop()
+	last := ps.dropped.Load()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticker.C:
+			if now := ps.dropped.Load(); now > last {
+				ps.log.Warn("pubsub: slow mailboxes dropped events; each was sent a Resync",
+					"dropped", now-last, "interval", ps.reportEvery)
+				last = now
+			}
+		}
+	}
+}
+
+// Serving reports whether Serve is running.
+func (ps *PubSub) Serving() bool { return ps.serving.Load() }
