@@ -1,0 +1,87 @@
+package phoenixkitdb
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb/listener"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/thejerf/suture/v4"
+)
+
+// Version is this library's version, reported by (*DB).Version.
+const Version = "0.1.0"
+
+// Config configures the DB module. Zero values mean the documented
+// defaults; only one of ConnString and Connect is needed.
+type Config struct {
+	// ConnString is the connection string of the Listener's dedicated
+	// connection (direct, or through a session-mode pooler).
+	ConnString string
+	// Channel is the notification channel. Default "phoenix_kit_db_changes".
+	Channel string
+	// Logger receives the module's logs. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Connect, when set, replaces ConnString (see listener.Config.Connect).
+	Connect func(ctx context.Context) (*pgx.Conn, error)
+	// MinBackoff, MaxBackoff and ProbeInterval tune the Listener; zero
+	// means the listener package's defaults (100 ms, 30 s, 5 s).
+	MinBackoff, MaxBackoff, ProbeInterval time.Duration
+}
+
+// DB is this library's Module: the PubSub and the Listener that feeds it,
+// supervised together. Two DB values are fully independent.
+type DB struct {
+	ps *pubsub.PubSub
+	l  *listener.Listener
+}
+
+var _ Module = (*DB)(nil)
+
+// New validates cfg and returns the DB module. It does not connect; the
+// Listener does once its supervisor runs it. A configuration error (for
+// example a connection string that does not parse) wraps
+// listener.ErrInvalidConfig.
+func New(cfg Config) (*DB, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	ps := pubsub.New(logger)
+	l, err := listener.New(listener.Config{
+		ConnString:    cfg.ConnString,
+		Connect:       cfg.Connect,
+		Channel:       cfg.Channel,
+		PubSub:        ps,
+		Logger:        logger,
+		MinBackoff:    cfg.MinBackoff,
+		MaxBackoff:    cfg.MaxBackoff,
+		ProbeInterval: cfg.ProbeInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &DB{ps: ps, l: l}, nil
+}
+
+// Key returns "db", PhoenixKit's module key.
+func (db *DB) Key() string { return "db" }
+
+// Name returns "DB".
+func (db *DB) Name() string { return "DB" }
+
+// Version returns the library version.
+func (db *DB) Version() string { return Version }
+
+// Children returns the PubSub and the Listener, the same two services on
+// every call.
+func (db *DB) Children() []suture.Service { return []suture.Service{db.ps, db.l} }
+
+// PubSub returns the module's PubSub.
+func (db *DB) PubSub() *pubsub.PubSub { return db.ps }
+
+// Listener returns the module's Listener.
+func (db *DB) Listener() *listener.Listener { return db.l }

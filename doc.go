@@ -1,0 +1,35 @@
+// Package phoenixkitdb is the Go port of PhoenixKitDb.Listener, the
+// live-update engine of PhoenixKit's database explorer.
+//
+// Row triggers on watched tables send
+//
+//	NOTIFY phoenix_kit_db_changes, 'schema.table:OPERATION:row_id'
+//
+// and a [listener.Listener], holding its own PostgreSQL connection,
+// LISTENs on that channel and publishes each change through a
+// [pubsub.PubSub] to two topics: the table's own and the all-tables one.
+// Live pages and workers subscribe with a [pubsub.Mailbox].
+//
+// # Modules
+//
+// A host application plugs the library into its suture supervisor tree as
+// a [Module]: [DB] is this library's module, whose Children are the PubSub
+// and the Listener. A [Registry] enables and disables modules at run time:
+//
+//	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url})
+//	reg := phoenixkitdb.NewRegistry(sup, logger)
+//	_ = reg.Register(db)
+//	_ = reg.Enable("db")
+//
+// # Nothing lost silently
+//
+// After every (re-)connection of the Listener, and whenever a slow mailbox
+// overflows, subscribers receive a Resync event meaning "reload", in
+// order with the changes around it. See package pubsub.
+//
+// # Triggers
+//
+// EnsureTrigger installs PhoenixKit-compatible triggers so that a Go
+// service and a PhoenixKit application can share one database; see
+// docs/triggers.md.
+package phoenixkitdb

@@ -1,0 +1,183 @@
+package listener
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// DefaultChannel is PhoenixKit's notification channel.
+const DefaultChannel = "phoenix_kit_db_changes"
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMinBackoff      = 100 * time.Millisecond
+	DefaultMaxBackoff      = 30 * time.Second
+	DefaultProbeInterval   = 5 * time.Second
+	DefaultConnectTimeout  = 10 * time.Second
+	DefaultApplicationName = "phoenixkitdb-listener"
+)
+
+// maxIdentifierBytes is PostgreSQL's NAMEDATALEN-1: LISTEN truncates
+// longer channel names silently while pg_notify rejects them.
+const maxIdentifierBytes = 63
+
+// Errors returned by New and Serve; match them with errors.Is.
+var (
+	// ErrInvalidConfig is wrapped by every configuration error.
+	ErrInvalidConfig = errors.New("listener: invalid config")
+	// ErrAlreadyRunning is returned by a second concurrent Serve (wrapped
+	// with suture.ErrDoNotRestart).
+	ErrAlreadyRunning = errors.New("listener: already running")
+)
+
+// Config configures a Listener. Zero values mean the documented defaults.
+type Config struct {
+	// ConnString is a PostgreSQL connection string (URL or key=value) for
+	// the Listener's own connection. It must reach the server directly or
+	// through a session-mode pooler: transaction pooling breaks LISTEN.
+	// Unused when Connect is set.
+	ConnString string
+
+	// Connect, when set, replaces ConnString: it must return a fresh,
+	// dedicated connection on every call (for TLS set-ups, IAM tokens,
+	// custom dialers). Leave the returned connection's
+	// Config().OnNotification nil. A *pgconn.ParseConfigError it returns
+	// ends Serve for good; every other error is retried with backoff.
+	Connect func(ctx context.Context) (*pgx.Conn, error)
+
+	// Channel is the notification channel. Default DefaultChannel. It is
+	// quoted as an identifier, so case matters, and it must be 1 to 63 bytes.
+	Channel string
+
+	// PubSub receives the changes. Required.
+	PubSub *pubsub.PubSub
+
+	// Logger receives the Listener's log lines. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// MinBackoff and MaxBackoff bound the exponential, jittered delay
+	// between reconnection attempts. Defaults 100 ms and 30 s. After a
+	// connection that was healthy for HealthyAfter, the first attempt is
+	// immediate.
+	MinBackoff, MaxBackoff time.Duration
+
+	// ProbeInterval is how long the connection may stay silent before the
+	// Listener sends a probe notification to itself; a probe not echoed
+	// within ProbeInterval marks the connection dead. A frozen connection
+	// is therefore replaced within about 2 x ProbeInterval. Default 5 s.
+	ProbeInterval time.Duration
+
+	// HealthyAfter is how long a connection must have lasted for the
+	// backoff to start again from zero. Default 2 x ProbeInterval.
+	HealthyAfter time.Duration
+
+	// ConnectTimeout bounds one connection attempt (ConnString only; a
+	// connect_timeout in the string wins). Default 10 s.
+	ConnectTimeout time.Duration
+
+	// KeepAlive configures TCP keepalive on the connection (ConnString
+	// only). Zero means enabled with 5 s idle, 5 s interval, 3 probes, so the
+	// kernel also notices a dead peer in about 20 s.
+	KeepAlive net.KeepAliveConfig
+
+	// Now returns the current time; nil means time.Now. Tests inject it.
+	Now func() time.Time
+}
+
+// withDefaults returns c with zero values replaced by defaults and
+// validates it.
+func (c Config) withDefaults() (Config, error) {
+	if c.Channel == "" {
+		c.Channel = DefaultChannel
+	}
+	if err := validChannel(c.Channel); err != nil {
+		return c, err
+	}
+	if c.PubSub == nil {
+		return c, fmt.Errorf("%w: PubSub is nil", ErrInvalidConfig)
+	}
+	if c.ConnString == "" && c.Connect == nil {
+		return c, fmt.Errorf("%w: neither ConnString nor Connect is set", ErrInvalidConfig)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = DefaultMinBackoff
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.MaxBackoff < c.MinBackoff {
+		return c, fmt.Errorf("%w: MaxBackoff %v is below MinBackoff %v", ErrInvalidConfig, c.MaxBackoff, c.MinBackoff)
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = DefaultProbeInterval
+	}
+	if c.HealthyAfter <= 0 {
+		c.HealthyAfter = 2 * c.ProbeInterval
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.KeepAlive == (net.KeepAliveConfig{}) {
+		c.KeepAlive = net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+// validChannel refuses channel names PostgreSQL cannot take intact.
+func validChannel(ch string) error {
+	switch {
+	case ch == "":
+		return fmt.Errorf("%w: empty channel", ErrInvalidConfig)
+	case len(ch) > maxIdentifierBytes:
+		return fmt.Errorf("%w: channel is %d bytes, PostgreSQL allows %d", ErrInvalidConfig, len(ch), maxIdentifierBytes)
+	}
+	for i := 0; i < len(ch); i++ {
+		if ch[i] == 0 {
+			return fmt.Errorf("%w: channel contains a NUL byte", ErrInvalidConfig)
+		}
+	}
+	return nil
+}
+
+// parseConnString parses s into a pgx config for the Listener's dedicated
+// connection. Its error never quotes s: a parse failure can leave a
+// password unrecognisable to any redactor.
+func parseConnString(s string, c Config) (*pgx.ConnConfig, error) {
+	cc, err := pgx.ParseConfig(s)
+	if err != nil {
+		return nil, &connStringError{err: err}
+	}
+	cc.OnNotification = nil
+	if _, ok := cc.RuntimeParams["application_name"]; !ok {
+		cc.RuntimeParams["application_name"] = DefaultApplicationName
+	}
+	if cc.ConnectTimeout == 0 {
+		cc.ConnectTimeout = c.ConnectTimeout
+	}
+	dialer := &net.Dialer{KeepAliveConfig: c.KeepAlive}
+	cc.DialFunc = dialer.DialContext
+	return cc, nil
+}
+
+// connStringError reports an unparsable connection string without
+// printing it. errors.As reaches the *pgconn.ParseConfigError beneath.
+type connStringError struct{ err error }
+
+func (e *connStringError) Error() string {
+	return "listener: invalid config: connection string does not parse (details withheld: they may contain a password)"
+}
+
+func (e *connStringError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }

@@ -1,0 +1,51 @@
+// Package listener is the live-update engine: a suture service that holds
+// one dedicated PostgreSQL connection, LISTENs on PhoenixKit's channel
+// ("phoenix_kit_db_changes"), parses each notification and publishes it to
+// a [pubsub.PubSub] on the table's topic and on the all-tables topic.
+//
+// # Lifecycle
+//
+// [New] validates the configuration and fails early; it does not connect.
+// [Listener.Serve] (called by a suture supervisor) connects, runs LISTEN,
+// sends every subscribed mailbox one Resync, then reads notifications until
+// its context ends or the connection fails. On failure it reconnects with
+// exponential backoff and jitter between MinBackoff and MaxBackoff; the
+// first attempt after a connection that had been healthy is immediate.
+//
+// # Nothing lost silently
+//
+// PostgreSQL drops notifications sent while a session is not listening.
+// Each time LISTEN is (re-)established, including the first time, every
+// mailbox subscribed to the PubSub receives one Resync event ("changes may
+// have been missed: reload"), in order after whatever the previous
+// connection delivered. A consumer that loads its state after subscribing
+// and reloads on every Resync never shows stale data for longer than a
+// reconnect.
+//
+// # Dead connections
+//
+// A connection that stops answering without closing (a frozen network
+// path, a dead peer) is found by probing: after half a ProbeInterval
+// without traffic the Listener sends a notification to itself on a
+// private channel and must receive it within ProbeInterval. The probe
+// checks the whole delivery path, not just the socket, and never reaches
+// subscribers. TCP keepalive is enabled as a second line of defence.
+//
+// # Throughput
+//
+// One goroutine reads the socket and parses; another publishes. Events
+// that arrive while a publication runs are published together as one
+// batch, so a burst costs one EventBus publication per topic per batch
+// rather than per event.
+//
+// # Poolers
+//
+// LISTEN needs a session of its own: give the Listener a direct connection
+// or one through a session-mode pooler. Transaction pooling (PgBouncer's
+// pool_mode=transaction) breaks LISTEN silently.
+//
+// # Logging
+//
+// Log lines never contain the connection password. Invalid payloads are
+// counted in Stats.Invalid and logged at most once per second.
+package listener

@@ -1,0 +1,218 @@
+package listener
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/thejerf/suture/v4"
+)
+
+// Listener is a suture service that holds one dedicated PostgreSQL
+// connection, LISTENs on the change channel and publishes every valid
+// notification to the PubSub (see the package documentation).
+//
+// Create it with New. All methods are safe for concurrent use. Serve runs
+// at most once at a time.
+type Listener struct {
+	cfg          Config
+	connConfig   *pgx.ConnConfig // nil when cfg.Connect is set
+	log          *slog.Logger
+	ps           *pubsub.PubSub
+	probeChannel string
+	password     string // redacted from every logged error
+
+	running   atomic.Bool
+	connected atomic.Bool
+	listened  atomic.Bool // LISTEN succeeded at least once
+	lastWarn  atomic.Int64
+	invalid   rateLimited
+
+	reconnects atomic.Uint64
+	received   atomic.Uint64
+	invalids   atomic.Uint64
+	published  atomic.Uint64
+	probes     atomic.Uint64
+	resyncs    atomic.Uint64
+	lastListen atomic.Int64 // unix nanoseconds
+}
+
+// New validates cfg and returns a Listener. It fails early, with an error
+// wrapping ErrInvalidConfig, for a connection string that does not parse,
+// a nil PubSub, or a channel name PostgreSQL cannot take. It does not
+// connect: Serve does.
+func New(cfg Config) (*Listener, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	l := &Listener{cfg: cfg, log: cfg.Logger, ps: cfg.PubSub}
+	if cfg.Connect == nil {
+		l.connConfig, err = parseConnString(cfg.ConnString, cfg)
+		if err != nil {
+			return nil, err
+		}
+		l.password = l.connConfig.Password
+	}
+	var token [8]byte
+	_, _ = rand.Read(token[:])
+	// Private to this Listener: nobody else listens on it, and it can
+	// never collide with the PhoenixKit channel.
+	l.probeChannel = "phoenixkitdb_probe_" + hex.EncodeToString(token[:])
+	l.invalid.every = time.Second
+	return l, nil
+}
+
+// String names the service in supervisor logs.
+func (l *Listener) String() string { return "phoenixkitdb/listener(" + l.cfg.Channel + ")" }
+
+// Channel returns the channel the Listener LISTENs on.
+func (l *Listener) Channel() string { return l.cfg.Channel }
+
+// PubSub returns the PubSub the Listener publishes to.
+func (l *Listener) PubSub() *pubsub.PubSub { return l.ps }
+
+// Running reports whether Serve is running.
+func (l *Listener) Running() bool { return l.running.Load() }
+
+// Connected reports whether the Listener holds a connection that is
+// LISTENing right now.
+func (l *Listener) Connected() bool { return l.connected.Load() }
+
+// Stats is a snapshot of a Listener's counters.
+type Stats struct {
+	Running    bool
+	Connected  bool
+	Reconnects uint64    // LISTEN re-established after the first time
+	Received   uint64    // notifications received on the change channel
+	Invalid    uint64    // of those, payloads that did not parse
+	Published  uint64    // changes handed to the PubSub
+	Probes     uint64    // probe notifications sent on idle connections
+	Resyncs    uint64    // Resync broadcasts (one per LISTEN established)
+	LastListen time.Time // when LISTEN was last established; zero if never
+}
+
+// Stats returns the current counters.
+func (l *Listener) Stats() Stats {
+	s := Stats{
+		Running:    l.running.Load(),
+		Connected:  l.connected.Load(),
+		Reconnects: l.reconnects.Load(),
+		Received:   l.received.Load(),
+		Invalid:    l.invalids.Load(),
+		Published:  l.published.Load(),
+		Probes:     l.probes.Load(),
+		Resyncs:    l.resyncs.Load(),
+	}
+	if ns := l.lastListen.Load(); ns != 0 {
+		s.LastListen = time.Unix(0, ns)
+	}
+	return s
+}
+
+// Serve connects, LISTENs and publishes until ctx ends, reconnecting
+// with backoff whenever the connection fails. It returns only after its
+// connection is closed and every goroutine it started has ended: within
+// about a second of ctx ending, with ctx's error.
+//
+// Errors that cannot heal (a Connect func reporting an unparsable
+// connection string) end Serve with an error wrapping
+// suture.ErrDoNotRestart; everything else (server down, authentication
+// failing while a password rotates, network faults) is retried forever.
+// A second concurrent Serve returns ErrAlreadyRunning at once.
+func (l *Listener) Serve(ctx context.Context) error {
+	if !l.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w (%w)", ErrAlreadyRunning, suture.ErrDoNotRestart)
+	}
+	defer l.running.Store(false)
+
+	d := newDispatcher(l.ps, &l.published)
+	go d.run()
+	defer func() {
+		d.close()
+		<-d.done
+	}()
+
+	attempt := 0
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		conn, err := l.connect(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if permanent(err) {
+				l.log.Error("listener: cannot connect and will not retry", "err", l.redact(err))
+				return fmt.Errorf("listener: %w (%w)", err, suture.ErrDoNotRestart)
+			}
+			attempt++
+			delay := backoff(attempt, l.cfg.MinBackoff, l.cfg.MaxBackoff)
+			l.log.Warn("listener: connect failed", "attempt", attempt, "retry_in", delay, "err", l.redact(err))
+			if !sleep(ctx, delay) {
+				return ctx.Err()
+			}
+			continue
+		}
+
+		began := l.cfg.Now()
+		err = l.session(ctx, conn, d)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if l.cfg.Now().Sub(began) >= l.cfg.HealthyAfter {
+			attempt = 0
+		}
+		var delay time.Duration
+		if attempt > 0 {
+			delay = backoff(attempt, l.cfg.MinBackoff, l.cfg.MaxBackoff)
+		}
+		attempt++
+		l.log.Warn("listener: connection lost; reconnecting", "err", l.redact(err), "retry_in", delay)
+		if !sleep(ctx, delay) {
+			return ctx.Err()
+		}
+	}
+}
+
+// connect opens the Listener's dedicated connection.
+func (l *Listener) connect(ctx context.Context) (*pgx.Conn, error) {
+	if l.cfg.Connect != nil {
+		conn, err := l.cfg.Connect(ctx)
+		if err == nil && conn == nil {
+			err = errors.New("listener: Connect returned neither a connection nor an error")
+		}
+		return conn, err
+	}
+	return pgx.ConnectConfig(ctx, l.connConfig)
+}
+
+// permanent reports errors that retrying cannot fix.
+func permanent(err error) bool {
+	var pce *pgconn.ParseConfigError
+	return errors.As(err, &pce) || errors.Is(err, ErrInvalidConfig)
+}
+
+// sleep waits d or until ctx ends; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
