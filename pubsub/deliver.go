@@ -10,7 +10,7 @@ type batch struct {
 	routes  []route
 	touched []*member
 	groups  map[tableKey]int32 // table -> slot, for BroadcastChanges
-	heads   []int             // merge cursors, reused
+	heads   []int              // merge cursors, reused
 }
 
 // route is the argument EventBus passes to a topic's handler.
