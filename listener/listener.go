@@ -141,6 +141,8 @@ func (l *Listener) Serve(ctx context.Context) error {
 		<-d.done
 	}()
 
+	// attempt counts unsuccessful connections since the last healthy one:
+	// failed connects and sessions shorter than HealthyAfter.
 	attempt := 0
 	for {
 		if ctx.Err() != nil {
@@ -169,14 +171,15 @@ func (l *Listener) Serve(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// After a healthy connection the first attempt is immediate; a
+		// connection that keeps dying young backs off like a failed connect.
+		var delay time.Duration
 		if l.cfg.Now().Sub(began) >= l.cfg.HealthyAfter {
 			attempt = 0
-		}
-		var delay time.Duration
-		if attempt > 0 {
+		} else {
+			attempt++
 			delay = backoff(attempt, l.cfg.MinBackoff, l.cfg.MaxBackoff)
 		}
-		attempt++
 		l.log.Warn("listener: connection lost; reconnecting", "err", l.redact(err), "retry_in", delay)
 		if !sleep(ctx, delay) {
 			return ctx.Err()

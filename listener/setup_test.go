@@ -1,0 +1,229 @@
+package listener_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/listener"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// logBuffer is a concurrency-safe log sink for assertions on log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// count returns how many log lines contain s.
+func (b *logBuffer) count(s string) int { return strings.Count(b.String(), s) }
+
+// bundle is what setup returns.
+type bundle struct {
+	url  string // the database, for the test's own connections
+	app  string // the Listener's application_name
+	ps   *pubsub.PubSub
+	l    *listener.Listener
+	mb   *pubsub.Mailbox // subscribed to TopicAll before Serve
+	logs *logBuffer
+	stop func() error // cancels Serve and returns its error; idempotent
+	errc chan error
+}
+
+type options struct {
+	cfg      listener.Config // PubSub, Logger and ConnString are filled in when empty
+	url      string          // default: a fresh database on pg
+	capacity int
+	noServe  bool
+}
+
+func setup(t *testing.T, o options) *bundle {
+	t.Helper()
+	b := &bundle{url: o.url, logs: &logBuffer{}}
+	if b.url == "" {
+		b.url = pgtest.NewDB(t, pg)
+	}
+	b.ps = pubsub.New(slog.New(slog.NewTextHandler(b.logs, nil)))
+	cfg := o.cfg
+	cfg.PubSub = b.ps
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	b.app = fmt.Sprintf("pkdb-test-%d", appSeq.Add(1))
+	if cfg.ConnString == "" && cfg.Connect == nil {
+		cfg.ConnString = withApp(b.url, b.app)
+	}
+	l, err := listener.New(cfg)
+	if err != nil {
+		t.Fatalf("listener.New: %v", err)
+	}
+	b.l = l
+	capacity := o.capacity
+	if capacity == 0 {
+		capacity = 1024
+	}
+	b.mb = pubsub.NewMailbox(capacity)
+	t.Cleanup(b.mb.Close)
+	if err := l.SubscribeAll(b.mb); err != nil {
+		t.Fatal(err)
+	}
+	if !o.noServe {
+		b.serve(t)
+	}
+	return b
+}
+
+// serve starts Serve in a goroutine that stop waits for.
+func (b *bundle) serve(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b.errc = make(chan error, 1)
+	go func() { b.errc <- b.l.Serve(ctx) }()
+	var once sync.Once
+	var serveErr error
+	b.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case serveErr = <-b.errc:
+			case <-time.After(10 * time.Second):
+				serveErr = fmt.Errorf("Serve did not return within 10s")
+			}
+		})
+		return serveErr
+	}
+	t.Cleanup(func() {
+		if err := b.stop(); err != nil && err != context.Canceled {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+}
+
+var appSeq atomic.Int64
+
+// withApp sets application_name in a URL connection string.
+func withApp(raw, app string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// next returns the next event of mb or fails after timeout.
+func next(t *testing.T, mb *pubsub.Mailbox, timeout time.Duration) pubsub.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-mb.C():
+		if !ok {
+			t.Fatal("mailbox closed")
+		}
+		return ev
+	case <-time.After(timeout):
+		t.Fatalf("no event within %v", timeout)
+	}
+	return pubsub.Event{}
+}
+
+// expectResync reads events until a Resync, failing on a change first.
+func expectResync(t *testing.T, mb *pubsub.Mailbox, timeout time.Duration) pubsub.Event {
+	t.Helper()
+	ev := next(t, mb, timeout)
+	if ev.Kind != pubsub.Resync {
+		t.Fatalf("got %v, want a Resync", ev)
+	}
+	return ev
+}
+
+// expectChange reads the next event and checks it is the given change.
+func expectChange(t *testing.T, mb *pubsub.Mailbox, payload string) {
+	t.Helper()
+	ev := next(t, mb, 10*time.Second)
+	if ev.Kind != pubsub.TableChanged || ev.String() != payload {
+		t.Fatalf("got %v, want change %s", ev, payload)
+	}
+}
+
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// notify sends payloads on channel in one transaction each.
+func notify(t *testing.T, conn *pgx.Conn, channel string, payloads ...string) {
+	t.Helper()
+	for _, p := range payloads {
+		if _, err := conn.Exec(context.Background(), "SELECT pg_notify($1, $2)", channel, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// eventually polls cond until it holds or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// backends returns the backends with application_name app on srv.
+func backends(t *testing.T, srv *pgtest.Server, app string) []int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pids, err := srv.Backends(ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pids
+}
+
+// ownServer starts a private server for tests that stop or restart it.
+func ownServer(t *testing.T) *pgtest.Server {
+	t.Helper()
+	pgtest.Require(t, pg)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srv, err := pgtest.Start(ctx, pgtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
