@@ -122,6 +122,10 @@ func (l *Listener) read(ctx context.Context, conn *pgx.Conn, d *dispatcher) erro
 			}
 			continue
 		}
+		if n == nil {
+			// A Connect func left OnNotification set, which consumed it.
+			continue
+		}
 		activity++
 		if n.Channel == l.probeChannel {
 			probeDue = time.Time{}
