@@ -1,0 +1,49 @@
+// Package pgtest runs throwaway PostgreSQL servers for tests.
+//
+// # Servers
+//
+// [Start] initdb's a fresh cluster in a temporary directory and runs the
+// postgres binary as a child process that the [Server] owns: trust
+// authentication, durability turned off (fsync, synchronous_commit,
+// full_page_writes), listening on 127.0.0.1 with a free port and on a unix
+// socket inside the temporary directory. [Server.Stop], [Server.Resume] and
+// [Server.Restart] drive the postmaster with signals, which is what fault
+// tests need; [Server.Close] stops it and removes every file.
+//
+// [External] wraps a server someone else runs, given by URL. It supports
+// everything except process control, which returns [ErrExternal].
+//
+// # Running as root
+//
+// initdb and postgres refuse to run as root. When the test binary runs as
+// root (CI containers do), pgtest runs them as the "postgres" system user
+// (or "nobody" when there is no such user) through
+// syscall.SysProcAttr.Credential, without a shell or su. The temporary
+// directory is made traversable for that user, so TMPDIR must point into a
+// directory every user can traverse (the default /tmp is fine).
+//
+// # Finding the binaries
+//
+// Options.BinDir, else `pg_config --bindir` if it holds initdb and postgres,
+// else the newest /usr/lib/postgresql/*/bin. When none is found, Start
+// returns an error wrapping [ErrNoPostgres].
+//
+// # Test helpers
+//
+// [RunMain] is meant for TestMain: it uses PHOENIXKITDB_TEST_DATABASE_URL when
+// set, otherwise it starts a server, runs the tests, closes the server and
+// checks for leaked goroutines with goleak. [Require] skips (locally) or fails
+// (with CI=true) a test when no server is available, and [NewDB] gives a test a
+// fresh database that is dropped when the test ends.
+//
+// # Fault injection
+//
+// [Proxy] forwards TCP connections to a server and can freeze every byte in
+// flight, thaw, or cut every connection, to simulate dead network paths.
+//
+// # Orphans
+//
+// The postmaster is started with Pdeathsig=SIGQUIT from an OS thread locked
+// for the whole life of the process, so a test binary that is killed (even
+// with SIGKILL) takes its server down with it.
+package pgtest

@@ -1,0 +1,103 @@
+package pgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// adminApplicationName is the application_name of pgtest's own sessions.
+const adminApplicationName = "pgtest"
+
+// admin opens a connection to the "postgres" database; the caller closes it.
+func (s *Server) admin(ctx context.Context) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(s.URL("postgres"))
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: %w", err)
+	}
+	cfg.RuntimeParams["application_name"] = adminApplicationName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: connecting to %s: %w", s.URL("postgres"), err)
+	}
+	return conn, nil
+}
+
+// withAdmin runs fn on a fresh admin connection and closes it.
+func (s *Server) withAdmin(ctx context.Context, fn func(*pgx.Conn) error) error {
+	conn, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	err = fn(conn)
+	return errors.Join(err, conn.Close(context.WithoutCancel(ctx)))
+}
+
+// CreateDatabase creates database name (quoted as an identifier, so case
+// and any character are kept) and returns its URL. ctx bounds the work.
+func (s *Server) CreateDatabase(ctx context.Context, name string) (string, error) {
+	if name == "" {
+		return "", errors.New("pgtest: empty database name")
+	}
+	err := s.withAdmin(ctx, func(conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("pgtest: creating database %q: %w", name, err)
+	}
+	return s.URL(name), nil
+}
+
+// DropDatabase drops database name if it exists, terminating its sessions
+// (DROP DATABASE IF EXISTS ... WITH (FORCE)). ctx bounds the work.
+func (s *Server) DropDatabase(ctx context.Context, name string) error {
+	err := s.withAdmin(ctx, func(conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pgtest: dropping database %q: %w", name, err)
+	}
+	return nil
+}
+
+// Backends returns, in ascending order, the pids of the sessions in
+// pg_stat_activity whose application_name is applicationName, excluding the
+// session running the query. ctx bounds the work.
+func (s *Server) Backends(ctx context.Context, applicationName string) ([]int, error) {
+	var pids []int
+	err := s.withAdmin(ctx, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx,
+			"SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid() ORDER BY pid",
+			applicationName)
+		if err != nil {
+			return err
+		}
+		pids, err = pgx.CollectRows(rows, pgx.RowTo[int])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: listing backends: %w", err)
+	}
+	return pids, nil
+}
+
+// TerminateBackend asks the backend with that pid to exit
+// (pg_terminate_backend) without waiting for it to be gone. It returns an
+// error when no such backend exists. ctx bounds the work.
+func (s *Server) TerminateBackend(ctx context.Context, pid int) error {
+	var ok bool
+	err := s.withAdmin(ctx, func(conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&ok)
+	})
+	if err != nil {
+		return fmt.Errorf("pgtest: terminating backend %d: %w", pid, err)
+	}
+	if !ok {
+		return fmt.Errorf("pgtest: terminating backend %d: no such backend", pid)
+	}
+	return nil
+}
