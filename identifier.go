@@ -1,0 +1,106 @@
+package phoenixkitdb
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrInvalidIdentifier is returned (wrapped, with the offending name) for a
+// schema, table or channel name that the payload format cannot carry or that
+// PostgreSQL cannot store. Match it with errors.Is.
+var ErrInvalidIdentifier = errors.New("phoenixkitdb: invalid identifier")
+
+const (
+	// maxIdentifierBytes is PostgreSQL's identifier limit (NAMEDATALEN-1).
+	maxIdentifierBytes = 63
+	// triggerPrefix starts the name of every trigger either side installs.
+	triggerPrefix = "phoenix_kit_db_change_"
+	// DefaultChannel is the channel PhoenixKit and this package notify on
+	// unless WithChannel says otherwise.
+	DefaultChannel = "phoenix_kit_db_changes"
+)
+
+// validateTable checks that schema.table can be carried unambiguously in a
+// payload "schema.table:OP:row_id": the schema ends at the first '.', the
+// table at the next ':'.
+func validateTable(schema, table string) error {
+	if err := validateName("schema", schema); err != nil {
+		return err
+	}
+	if strings.Contains(schema, ".") {
+		return fmt.Errorf("%w: schema %q contains '.'", ErrInvalidIdentifier, schema)
+	}
+	return validateName("table", table)
+}
+
+func validateName(kind, name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty %s name", ErrInvalidIdentifier, kind)
+	case len(name) > maxIdentifierBytes:
+		return fmt.Errorf("%w: %s name %q is longer than %d bytes", ErrInvalidIdentifier, kind, name, maxIdentifierBytes)
+	case strings.ContainsRune(name, 0):
+		return fmt.Errorf("%w: %s name %q contains NUL", ErrInvalidIdentifier, kind, name)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: %s name %q is not valid UTF-8", ErrInvalidIdentifier, kind, name)
+	case strings.Contains(name, ":"):
+		return fmt.Errorf("%w: %s name %q contains ':'", ErrInvalidIdentifier, kind, name)
+	}
+	return nil
+}
+
+// validateChannel rejects channel names pg_notify would reject at write time
+// (LISTEN would silently truncate a long one instead).
+func validateChannel(ch string) error {
+	switch {
+	case ch == "":
+		return fmt.Errorf("%w: empty channel name", ErrInvalidIdentifier)
+	case len(ch) > maxIdentifierBytes:
+		return fmt.Errorf("%w: channel %q is longer than %d bytes", ErrInvalidIdentifier, ch, maxIdentifierBytes)
+	case strings.ContainsRune(ch, 0) || !utf8.ValidString(ch):
+		return fmt.Errorf("%w: channel %q contains NUL or invalid UTF-8", ErrInvalidIdentifier, ch)
+	}
+	return nil
+}
+
+// mainTriggerName is the name PhoenixKit gives the trigger on schema.table:
+// "phoenix_kit_db_change_<schema>_<table>" with every character outside
+// [a-zA-Z0-9_] replaced by '_', then folded and truncated as PostgreSQL does
+// with the unquoted identifier PhoenixKit sends. Names differ only per
+// table, so truncation cannot make two tables collide.
+func mainTriggerName(schema, table string) string {
+	name := strings.ToLower(triggerPrefix + sanitizeName(schema) + "_" + sanitizeName(table))
+	if len(name) > maxIdentifierBytes {
+		name = name[:maxIdentifierBytes] // ASCII only, so a byte cut is a character cut
+	}
+	return name
+}
+
+// auxTriggerName names a helper trigger on the same table. If the main name
+// plus suffix would be truncated, a hash of schema and table keeps the two
+// names distinct.
+func auxTriggerName(schema, table, suffix string) string {
+	main := mainTriggerName(schema, table)
+	if len(main)+len(suffix) <= maxIdentifierBytes {
+		return main + suffix
+	}
+	sum := sha256.Sum256([]byte(schema + "\x00" + table))
+	tag := "_" + hex.EncodeToString(sum[:4])
+	return main[:maxIdentifierBytes-len(suffix)-len(tag)] + tag + suffix
+}
+
+func sanitizeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}

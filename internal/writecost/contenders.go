@@ -1,0 +1,89 @@
+package writecost
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb"
+)
+
+// Contender is one way of notifying on writes, measured against the others.
+type Contender string
+
+// The contenders. The baselines are written here from the description of
+// PhoenixKit's function, under names of their own so they never replace a
+// real phoenix_kit_notify_table_change().
+const (
+	NoTrigger        Contender = "none"         // no trigger at all
+	ExceptionBlocks  Contender = "exception"    // PhoenixKit's form: nested BEGIN ... EXCEPTION per row
+	JSONB            Contender = "to_jsonb"     // row id read through to_jsonb(NEW)
+	DirectRead       Contender = "direct"       // NEW.uuid read directly (not robust: the lower bound)
+	LibraryRow       Contender = "library-row"  // phoenixkitdb.EnsureTrigger
+	LibraryStatement Contender = "library-stmt" // phoenixkitdb.EnsureTrigger with PerStatement
+)
+
+// AllContenders is the default set, in report order.
+var AllContenders = []Contender{NoTrigger, ExceptionBlocks, JSONB, DirectRead, LibraryRow, LibraryStatement}
+
+// baselineSQL creates the baseline functions in the current schema.
+const baselineSQL = `
+CREATE FUNCTION writecost_exception_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  row_id text;
+BEGIN
+  BEGIN
+    IF TG_OP = 'DELETE' THEN row_id := OLD.uuid::text; ELSE row_id := NEW.uuid::text; END IF;
+  EXCEPTION WHEN undefined_column THEN
+    BEGIN
+      IF TG_OP = 'DELETE' THEN row_id := OLD.id::text; ELSE row_id := NEW.id::text; END IF;
+    EXCEPTION WHEN undefined_column THEN
+      row_id := '';
+    END;
+  END;
+  PERFORM pg_notify(TG_ARGV[0], TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(row_id, ''));
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION writecost_jsonb_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  r jsonb;
+BEGIN
+  IF TG_OP = 'DELETE' THEN r := to_jsonb(OLD); ELSE r := to_jsonb(NEW); END IF;
+  PERFORM pg_notify(TG_ARGV[0], TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(r->>'uuid', r->>'id', ''));
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION writecost_direct_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify(TG_ARGV[0], TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(OLD.uuid::text, ''));
+  ELSE
+    PERFORM pg_notify(TG_ARGV[0], TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(NEW.uuid::text, ''));
+  END IF;
+  RETURN NULL;
+END $$;
+`
+
+// install puts contender c's trigger on table (already created, in schema).
+func install(ctx context.Context, conn *pgx.Conn, c Contender, schema, table, channel string) error {
+	qt := pgx.Identifier{schema, table}.Sanitize()
+	lit := "'" + channel + "'" // channel is a fixed identifier-safe constant
+	baseline := func(fn string) error {
+		_, err := conn.Exec(ctx, "CREATE TRIGGER writecost AFTER INSERT OR UPDATE OR DELETE ON "+qt+
+			" FOR EACH ROW EXECUTE FUNCTION "+pgx.Identifier{schema, fn}.Sanitize()+"("+lit+")")
+		return err
+	}
+	switch c {
+	case ExceptionBlocks:
+		return baseline("writecost_exception_notify")
+	case JSONB:
+		return baseline("writecost_jsonb_notify")
+	case DirectRead:
+		return baseline("writecost_direct_notify")
+	case LibraryRow:
+		return phoenixkitdb.EnsureTrigger(ctx, conn, schema, table, phoenixkitdb.WithChannel(channel))
+	case LibraryStatement:
+		return phoenixkitdb.EnsureTrigger(ctx, conn, schema, table, phoenixkitdb.WithChannel(channel), phoenixkitdb.PerStatement())
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package phoenixkitdb_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/phoenixkit/phoenixkitdb"
+)
+
+// phoenixKitFunction is PhoenixKit's function as its source describes it.
+const phoenixKitFunction = `CREATE OR REPLACE FUNCTION phoenix_kit_notify_table_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  row_id text;
+BEGIN
+  BEGIN
+    IF TG_OP = 'DELETE' THEN row_id := OLD.uuid::text; ELSE row_id := NEW.uuid::text; END IF;
+  EXCEPTION WHEN undefined_column THEN
+    BEGIN
+      IF TG_OP = 'DELETE' THEN row_id := OLD.id::text; ELSE row_id := NEW.id::text; END IF;
+    EXCEPTION WHEN undefined_column THEN row_id := '';
+    END;
+  END;
+  PERFORM pg_notify('phoenix_kit_db_changes', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(row_id, ''));
+  RETURN NULL;
+END $$`
+
+// phoenixKitEnsure does what PhoenixKit's ensure_trigger does for a name it
+// accepts ([a-zA-Z0-9_]+): replace the function, then create the trigger
+// under an unquoted name unless information_schema shows it.
+func phoenixKitEnsure(t *testing.T, f *trigFixture, schema, table string) {
+	t.Helper()
+	f.exec(t, phoenixKitFunction)
+	name := "phoenix_kit_db_change_" + schema + "_" + table
+	var n int
+	if err := f.db.QueryRow(t.Context(), "SELECT count(*) FROM information_schema.triggers WHERE trigger_name = $1", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		f.exec(t, "CREATE TRIGGER "+name+" AFTER INSERT OR UPDATE OR DELETE ON "+qt(schema, table)+
+			" FOR EACH ROW EXECUTE FUNCTION phoenix_kit_notify_table_change()")
+	}
+}
+
+func TestPhoenixKitTriggerFoundByUs(t *testing.T) {
+	f := setupTriggers(t)
+	f.exec(t, "CREATE TABLE \"Orders\" (id int)", "CREATE TABLE items (id int)")
+	phoenixKitEnsure(t, f, "public", "Orders") // unquoted: PostgreSQL folds the trigger name
+	phoenixKitEnsure(t, f, "public", "items")
+	for _, tb := range []string{"Orders", "items"} {
+		if ok, err := phoenixkitdb.HasTrigger(t.Context(), f.db, "public", tb); err != nil || !ok {
+			t.Fatalf("HasTrigger(%s) = %v, %v", tb, ok, err)
+		}
+	}
+	tables, err := phoenixkitdb.ListTriggeredTables(t.Context(), f.db)
+	if err != nil || len(tables) != 2 || tables[0] != (phoenixkitdb.Table{Schema: "public", Name: "Orders"}) {
+		t.Fatalf("ListTriggeredTables = %v, %v", tables, err)
+	}
+	// EnsureTrigger replaces PhoenixKit's trigger by ours under the same name:
+	// still exactly one notification per row.
+	f.ensure(t, "public", "items")
+	f.exec(t, `INSERT INTO "Orders" VALUES (1)`, "INSERT INTO items VALUES (2)")
+	f.expect(t, "public.Orders:INSERT:1", "public.items:INSERT:2")
+	if err := phoenixkitdb.RemoveTrigger(t.Context(), f.db, "public", "Orders"); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.RemoveAllTriggers(t.Context(), f.db); err != nil {
+		t.Fatal(err)
+	}
+	f.exec(t, `INSERT INTO "Orders" VALUES (1)`, "INSERT INTO items VALUES (2)")
+	f.expect(t)
+	if tables, _ := phoenixkitdb.ListTriggeredTables(t.Context(), f.db); len(tables) != 0 {
+		t.Fatalf("left: %v", tables)
+	}
+}
+
+func TestOurTriggerFoundByPhoenixKit(t *testing.T) {
+	f := setupTriggers(t)
+	f.exec(t, "CREATE TABLE accounts (id int, uuid uuid)")
+	f.ensure(t, "public", "accounts")
+	// PhoenixKit then ensures the same table (replacing its function): it
+	// must see our trigger and add none, and ours keeps working.
+	phoenixKitEnsure(t, f, "public", "accounts")
+	f.exec(t, "INSERT INTO accounts VALUES (1, NULL)", "INSERT INTO accounts VALUES (2, '44444444-4444-4444-4444-444444444444')")
+	f.expect(t, "public.accounts:INSERT:", "public.accounts:INSERT:44444444-4444-4444-4444-444444444444")
+
+	var listed int
+	err := f.db.QueryRow(t.Context(), `SELECT count(*) FROM (SELECT event_object_schema, event_object_table
+		FROM information_schema.triggers WHERE trigger_name LIKE 'phoenix_kit_db_change_%'
+		GROUP BY 1, 2) x`).Scan(&listed)
+	if err != nil || listed != 1 {
+		t.Fatalf("PhoenixKit's list sees %d tables, %v", listed, err)
+	}
+	// PhoenixKit's remove_trigger drops our main trigger: rows stop notifying.
+	f.exec(t, "DROP TRIGGER IF EXISTS phoenix_kit_db_change_public_accounts ON public.accounts")
+	if ok, _ := phoenixkitdb.HasTrigger(t.Context(), f.db, "public", "accounts"); ok {
+		t.Fatal("HasTrigger after PhoenixKit removed it")
+	}
+	f.exec(t, "INSERT INTO accounts VALUES (3, NULL)")
+	f.expect(t)
+	f.ensure(t, "public", "accounts")
+	f.exec(t, "INSERT INTO accounts VALUES (4, NULL)")
+	f.expect(t, "public.accounts:INSERT:")
+}
+
+// Concurrent callers on the same and on different tables all succeed and
+// leave exactly one working set of triggers.
+func TestEnsureTriggerConcurrent(t *testing.T) {
+	f := setupTriggers(t)
+	f.exec(t, "CREATE SCHEMA s", "CREATE TABLE s.t0 (id int)", "CREATE TABLE s.t1 (id int)", "CREATE TABLE s.t2 (id int)")
+	var wg sync.WaitGroup
+	errs := make(chan error, 12)
+	for i := range 12 {
+		conn := connect(t, f.url)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- phoenixkitdb.EnsureTrigger(t.Context(), conn, "s", []string{"t0", "t1", "t2"}[i%3])
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	for _, tb := range []string{"t0", "t1", "t2"} {
+		if names := f.triggerNames(t, "s", tb); len(names) != 3 {
+			t.Errorf("%s: %q", tb, names)
+		}
+	}
+	f.exec(t, "INSERT INTO s.t0 VALUES (1)")
+	f.expect(t, "s.t0:INSERT:1")
+}
+
+// A second EnsureTrigger writes nothing to the catalog.
+func TestEnsureTriggerIdempotent(t *testing.T) {
+	f := setupTriggers(t)
+	f.exec(t, "CREATE TABLE t (id int)")
+	const state = `SELECT string_agg(xmin::text || oid::text, ',' ORDER BY oid) FROM (
+		SELECT xmin, oid FROM pg_proc WHERE proname LIKE 'phoenixkitdb%'
+		UNION ALL SELECT xmin, oid FROM pg_trigger WHERE tgname LIKE 'phoenix_kit%') x`
+	var before, after string
+	f.ensure(t, "public", "t")
+	if err := f.db.QueryRow(t.Context(), state).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	f.ensure(t, "public", "t")
+	if err := f.db.QueryRow(t.Context(), state).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if before != after {
+		t.Fatalf("catalog rewritten: %s -> %s", before, after)
+	}
+}
+
+// Inside the caller's transaction EnsureTrigger uses a savepoint: rolling
+// the transaction back leaves nothing installed.
+func TestEnsureTriggerInCallerTx(t *testing.T) {
+	f := setupTriggers(t)
+	f.exec(t, "CREATE TABLE t (id int)")
+	tx, err := f.db.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsureTrigger(t.Context(), tx, "public", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsureTrigger(t.Context(), tx, "public", "missing"); err == nil {
+		t.Fatal("no error for a missing table")
+	}
+	if _, err := tx.Exec(t.Context(), "INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err) // the failed call rolled back only its savepoint
+	}
+	if err := tx.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if names := f.triggerNames(t, "public", "t"); len(names) != 0 {
+		t.Fatalf("left after rollback: %q", names)
+	}
+}
