@@ -23,6 +23,7 @@ test: ## go vet, then every test with the race detector against a real PostgreSQ
 lint: ## gofmt check, go vet and staticcheck (pinned)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./supervisor_example
 	$(GO) run $(STATICCHECK) ./...
 
 .PHONY: fuzz
@@ -36,6 +37,10 @@ bench: ## Measure throughput, latency, fan-out, write cost, recovery and memory 
 .PHONY: chaos
 chaos: ## Chaos soak: faults under load, checks nothing is lost silently (CHAOS_DURATION, default 60s)
 	$(GO) test -race -count=1 -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
+
+.PHONY: screenshot
+screenshot: ## Refresh docs/activity.png from the browser test
+	PHOENIXKITDB_SCREENSHOT=$(CURDIR)/docs/activity.png $(GO) test -count=1 -tags e2e -run E2E ./supervisor_example
 
 .PHONY: e2e
 e2e: ## Browser test of the Activity page in headless Chromium

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/thejerf/suture/v4"
+)
+
+// appConfig configures newApp. Zero durations mean the defaults noted.
+type appConfig struct {
+	DatabaseURL string
+	Logger      *slog.Logger
+
+	// Demo starts the demo writer, one change per DemoInterval (800 ms).
+	Demo         bool
+	DemoInterval time.Duration
+
+	// DB tunes the DB module; ConnString and Logger are filled in.
+	DB phoenixkitdb.Config
+
+	// StatusEvery and HeartbeatEvery pace the SSE stream's status frames
+	// (1 s) and heartbeat comments (15 s).
+	StatusEvery, HeartbeatEvery time.Duration
+}
+
+// stopTimeout bounds how long the supervisor waits for each service when
+// it stops, so that shutdown fits in the program's two seconds.
+const stopTimeout = time.Second
+
+// app is the host application: a suture supervisor tree, a module
+// Registry holding the DB module, the demo writer and the web handlers.
+type app struct {
+	log  *slog.Logger
+	pool *pgxpool.Pool
+	db   *phoenixkitdb.DB
+	sup  *suture.Supervisor
+	reg  *phoenixkitdb.Registry
+	web  *web
+}
+
+// newApp connects the example's pool, creates the demo schema and its
+// triggers, and builds the supervisor tree with the DB module registered
+// and enabled through the Registry. Nothing runs until serve; ctx bounds
+// only the set-up. The caller must call close after serve has ended.
+func newApp(ctx context.Context, cfg appConfig) (*app, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := setupDemoSchema(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+
+	dbCfg := cfg.DB
+	dbCfg.ConnString, dbCfg.Logger = cfg.DatabaseURL, logger
+	db, err := phoenixkitdb.New(dbCfg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+
+	// The host's own tree: the Registry adds module children to it, and
+	// the host adds its own services (here the demo writer) beside them.
+	sup := suture.New("supervisor_example", suture.Spec{
+		EventHook: supervisorHook(logger),
+		Timeout:   stopTimeout,
+	})
+	reg := phoenixkitdb.NewRegistry(sup, logger)
+	if err := reg.Register(db); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := reg.Enable(db.Key()); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if cfg.Demo {
+		interval := cfg.DemoInterval
+		if interval <= 0 {
+			interval = 800 * time.Millisecond
+		}
+		sup.Add(&demoWriter{pool: pool, interval: interval, log: logger})
+		logger.Info("demo: writing a change every interval into demo.users, demo.orders, demo.events_log", "interval", interval)
+	}
+
+	return &app{
+		log:  logger,
+		pool: pool,
+		db:   db,
+		sup:  sup,
+		reg:  reg,
+		web: &web{
+			Listener:       db.Listener(),
+			Registry:       reg,
+			Module:         db.Key(),
+			Tables:         poolTables{pool},
+			Logger:         logger,
+			StatusEvery:    cfg.StatusEvery,
+			HeartbeatEvery: cfg.HeartbeatEvery,
+		},
+	}, nil
+}
+
+// serve runs the supervisor tree in the background; it returns once the
+// tree runs. The returned channel yields the supervisor's result after ctx
+// ends and every service has stopped (each within stopTimeout).
+func (a *app) serve(ctx context.Context) <-chan error { return a.sup.ServeBackground(ctx) }
+
+// close releases the pool. Call it after the supervisor has stopped.
+func (a *app) close() { a.pool.Close() }

@@ -1,0 +1,124 @@
+// Command supervisor_example is the host program `make run` starts: a suture
+// supervisor tree as a host application would have one, a module Registry
+// with phoenixkitdb's DB module enabled through it, a small demo schema with
+// change triggers, and a live Activity page streaming every change.
+//
+// Without -database-url or DATABASE_URL it starts an embedded, throwaway
+// PostgreSQL from the machine's binaries and writes a gentle stream of demo
+// changes into it; the embedded server and its files are removed on exit.
+//
+// Usage:
+//
+//	go run ./supervisor_example [flags]
+//
+// Flags:
+//
+//	-addr           HTTP address of the Activity page (default 127.0.0.1:8080; port 0 picks one)
+//	-database-url   PostgreSQL URL (default $DATABASE_URL; empty: embedded server)
+//	-demo           write demo changes (default: on for the embedded server, off otherwise)
+//	-demo-interval  pause between demo writes (default 800ms)
+//	-log-format     text (tint, colour on a terminal unless NO_COLOR is set) or json
+//	-log-level      debug, info, warn or error
+//
+// SIGINT or SIGTERM stops everything in order within two seconds (HTTP
+// server, supervisor with the Listener, embedded database) and exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lmittmann/tint"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+)
+
+// options are the parsed command line.
+type options struct {
+	addr         string
+	databaseURL  string
+	demo         bool
+	demoInterval time.Duration
+	logFormat    string
+	logLevel     slog.Level
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// After the first signal a second one kills the process the default way.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stderr, os.Getenv))
+}
+
+// run is the whole program: it returns the exit status once ctx ends and
+// everything it started has stopped.
+func run(ctx context.Context, args []string, stderr *os.File, getenv func(string) string) int {
+	opts, err := parseFlags(args, stderr, getenv)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	logger := newLogger(stderr, opts.logFormat, opts.logLevel, getenv)
+	slog.SetDefault(logger)
+
+	if err := serve(ctx, opts, logger); err != nil {
+		if errors.Is(err, pgtest.ErrNoPostgres) {
+			fmt.Fprintln(stderr, "supervisor_example: PostgreSQL is not installed; install it with `apt-get install postgresql`, or pass -database-url (or set DATABASE_URL) to use a server you have")
+			return 1
+		}
+		logger.Error("supervisor_example: failed", tint.Err(err))
+		return 1
+	}
+	return 0
+}
+
+// parseFlags parses args; the database URL defaults to $DATABASE_URL and
+// -demo defaults to on exactly when the embedded database is used.
+func parseFlags(args []string, out io.Writer, getenv func(string) string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("supervisor_example", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "HTTP `address` of the Activity page (port 0 picks a free one)")
+	fs.StringVar(&o.databaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL `URL` (default $DATABASE_URL; empty starts an embedded server)")
+	fs.BoolVar(&o.demo, "demo", false, "write a gentle stream of demo changes (default: on for the embedded server only)")
+	fs.DurationVar(&o.demoInterval, "demo-interval", 800*time.Millisecond, "pause between demo writes")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(out, "supervisor_example: unexpected arguments %q\n", fs.Args())
+		return o, errors.New("unexpected arguments")
+	}
+	demoSet := false
+	fs.Visit(func(f *flag.Flag) { demoSet = demoSet || f.Name == "demo" })
+	if !demoSet {
+		o.demo = o.databaseURL == ""
+	}
+	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(out, "supervisor_example: -log-level: %v\n", err)
+		return o, err
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		fmt.Fprintf(out, "supervisor_example: -log-format must be text or json, not %q\n", o.logFormat)
+		return o, errors.New("bad -log-format")
+	}
+	if o.demoInterval <= 0 {
+		fmt.Fprintln(out, "supervisor_example: -demo-interval must be positive")
+		return o, errors.New("bad -demo-interval")
+	}
+	return o, nil
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/lmittmann/tint"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+)
+
+// httpShutdownTimeout bounds the HTTP server's Shutdown. SSE streams end
+// as soon as it starts (their request contexts are cancelled), so it is
+// normally over in milliseconds.
+const httpShutdownTimeout = 500 * time.Millisecond
+
+// serve starts the database (embedded unless a URL was given), the app
+// and the HTTP server, then waits for ctx to end and stops them in order:
+// HTTP server, supervisor tree (Listener, demo writer), pool, embedded
+// database. It returns nil after a clean stop.
+func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
+	url := opts.databaseURL
+	if url == "" {
+		var srv *pgtest.Server
+		srv, url, err = startEmbedded(ctx, logger, opts.logLevel)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		defer func() {
+			began := time.Now()
+			if cerr := srv.Close(); cerr != nil {
+				err = errors.Join(err, cerr)
+				return
+			}
+			logger.Info("shutdown: embedded PostgreSQL stopped and removed", "took", time.Since(began).Round(time.Millisecond))
+		}()
+	}
+
+	a, err := newApp(ctx, appConfig{
+		DatabaseURL:  url,
+		Logger:       logger,
+		Demo:         opts.demo,
+		DemoInterval: opts.demoInterval,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer a.close()
+
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		return fmt.Errorf("supervisor_example: %w (pick another address with -addr, e.g. -addr 127.0.0.1:0)", err)
+	}
+
+	supCtx, stopSup := context.WithCancel(context.Background())
+	defer stopSup()
+	supDone := a.serve(supCtx)
+
+	// Request contexts derive from baseCtx, cancelled when Shutdown starts:
+	// Shutdown alone would wait for SSE streams, which never go idle.
+	baseCtx, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
+	hs := &http.Server{
+		Handler:           a.web.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	hs.RegisterOnShutdown(cancelRequests)
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Serve(ln) }()
+	logger.Info("Activity page ready; open it in a browser", "url", pageURL(ln.Addr()))
+
+	select {
+	case <-ctx.Done():
+		logger.Info("shutdown: signal received; stopping")
+	case err := <-httpDone:
+		httpDone <- err
+		logger.Error("HTTP server failed", tint.Err(err))
+	}
+
+	began := time.Now()
+	sctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+	if serr := hs.Shutdown(sctx); serr != nil {
+		logger.Warn("shutdown: HTTP server did not stop in time; closing connections", tint.Err(serr))
+		_ = hs.Close()
+	}
+	cancel()
+	if herr := <-httpDone; herr != nil && !errors.Is(herr, http.ErrServerClosed) {
+		err = fmt.Errorf("supervisor_example: HTTP server: %w", herr)
+	}
+	logger.Info("shutdown: HTTP server stopped", "took", time.Since(began).Round(time.Millisecond))
+
+	began = time.Now()
+	stopSup()
+	if serr := <-supDone; serr != nil && !errors.Is(serr, context.Canceled) {
+		err = errors.Join(err, fmt.Errorf("supervisor_example: supervisor: %w", serr))
+	}
+	logger.Info("shutdown: supervisor stopped (Listener closed)", "took", time.Since(began).Round(time.Millisecond))
+	return err
+}
+
+// pageURL is the clickable URL of the Activity page served on addr.
+func pageURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String() + "/"
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port)) + "/"
+}

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+)
+
+// srv is the package's shared PostgreSQL server.
+var srv *pgtest.Server
+
+func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m, &srv)) }
+
+// appSeq makes each bundle's Listener application_name unique, so a test
+// can find (and terminate) exactly its own Listener backend.
+var appSeq atomic.Int64
+
+// logBuffer is a concurrency-safe log sink for assertions on log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// bundle is what setup returns: a running app against a fresh database,
+// served by an httptest server.
+type bundle struct {
+	url  string // the database, for the test's own writes
+	app  string // the Listener's application_name
+	a    *app
+	ts   *httptest.Server
+	logs *logBuffer
+	conn *pgx.Conn
+}
+
+type setupOptions struct {
+	url          string // default: a fresh database
+	demo         bool
+	demoInterval time.Duration // default 100 ms
+}
+
+// setup starts an app (demo writer off unless asked) on a fresh database
+// with fast status frames and heartbeats; everything stops in t.Cleanup.
+func setup(t *testing.T, o setupOptions) *bundle {
+	t.Helper()
+	b := &bundle{url: o.url, logs: &logBuffer{}}
+	if b.url == "" {
+		b.url = pgtest.NewDB(t, srv)
+	}
+	b.app = fmt.Sprintf("sx-test-%d", appSeq.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	logger := slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := newApp(ctx, appConfig{
+		DatabaseURL:    withApp(b.url, b.app),
+		Logger:         logger,
+		Demo:           o.demo,
+		DemoInterval:   cmp.Or(o.demoInterval, 100*time.Millisecond),
+		DB:             phoenixkitdb.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		StatusEvery:    50 * time.Millisecond,
+		HeartbeatEvery: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	b.a = a
+	supCtx, stopSup := context.WithCancel(context.Background())
+	supDone := a.serve(supCtx)
+
+	b.ts = httptest.NewServer(a.web.routes())
+	t.Cleanup(func() {
+		b.ts.Close()
+		stopSup()
+		if err := <-supDone; err != nil && err != context.Canceled {
+			t.Errorf("supervisor: %v", err)
+		}
+		a.close()
+		if t.Failed() {
+			t.Logf("app logs:\n%s", b.logs.String())
+		}
+	})
+
+	b.conn, err = pgx.Connect(ctx, b.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.conn.Close(context.Background()) })
+	return b
+}
+
+// withApp sets application_name in a connection URL.
+func withApp(raw, app string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// exec runs SQL on the bundle's own connection.
+func (b *bundle) exec(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	if _, err := b.conn.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// scalar runs a query returning one value.
+func (b *bundle) scalar(t *testing.T, sql string, args ...any) string {
+	t.Helper()
+	var v string
+	if err := b.conn.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return v
+}
+
+// waitConnected waits until the Listener is LISTENing.
+func (b *bundle) waitConnected(t *testing.T) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "Listener connected", b.a.db.Listener().Connected)
+}
+
+// waitFor polls cond every 10 ms until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// get performs a request and returns the status and body.
+func get(t *testing.T, c *http.Client, method, u string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body), resp.Header
+}
+
+// frame is one SSE frame; comments come as event "comment".
+type frame struct {
+	event string
+	data  string
+}
+
+func (f frame) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(f.data), v); err != nil {
+		t.Fatalf("%s frame data %q: %v", f.event, f.data, err)
+	}
+}
+
+// stream is an open SSE response read by a goroutine of its own.
+type stream struct {
+	frames chan frame // closed at EOF
+	errc   chan error // the reader's final error (nil at a clean EOF)
+}
+
+// openStream opens an SSE stream at u (client c) and checks its headers;
+// t.Cleanup closes it and waits for the reader.
+func openStream(t *testing.T, c *http.Client, u string) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		t.Fatalf("GET %s: %d %q %s", u, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	s := &stream{frames: make(chan frame, 4096), errc: make(chan error, 1)}
+	go func() {
+		defer close(s.frames)
+		s.errc <- readFrames(ctx, resp.Body, s.frames)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		resp.Body.Close()
+		for range s.frames {
+		}
+	})
+	return s
+}
+
+// readFrames parses SSE from r until EOF or ctx ends. It insists on the
+// framing the handler promises: "event:" then one "data:" line then a
+// blank line, or a comment line then a blank line, or "retry:".
+func readFrames(ctx context.Context, r io.Reader, out chan<- frame) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	var cur frame
+	var lines int
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if lines == 0 {
+				return fmt.Errorf("empty frame")
+			}
+			if cur.event == "" && cur.data != "" {
+				return fmt.Errorf("data without event: %q", cur.data)
+			}
+			if cur.event != "" {
+				select {
+				case out <- cur:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			cur, lines = frame{}, 0
+			continue
+		case strings.HasPrefix(line, ":"):
+			cur.event = "comment"
+			cur.data = strings.TrimSpace(line[1:])
+		case strings.HasPrefix(line, "event: "):
+			cur.event = line[len("event: "):]
+		case strings.HasPrefix(line, "data: "):
+			if cur.data != "" {
+				return fmt.Errorf("two data lines in one frame")
+			}
+			cur.data = line[len("data: "):]
+		case strings.HasPrefix(line, "retry: "):
+		default:
+			return fmt.Errorf("unexpected SSE line %q", line)
+		}
+		lines++
+	}
+	return sc.Err()
+}
+
+// next returns the next frame for which match is true, failing after
+// timeout or at the end of the stream.
+func (s *stream) next(t *testing.T, timeout time.Duration, what string, match func(frame) bool) frame {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case f, ok := <-s.frames:
+			if !ok {
+				t.Fatalf("stream ended while waiting for %s: %v", what, <-s.errc)
+			}
+			if match(f) {
+				return f
+			}
+		case <-timer.C:
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+	}
+}
+
+// isEvent matches frames named name.
+func isEvent(name string) func(frame) bool {
+	return func(f frame) bool { return f.event == name }
+}
+
+// isChange matches change frames of table (schema.table) and operation.
+func isChange(t *testing.T, table, op string) func(frame) bool {
+	return func(f frame) bool {
+		if f.event != "change" {
+			return false
+		}
+		var c changeFrame
+		f.decode(t, &c)
+		return c.Schema+"."+c.Table == table && c.Operation == op
+	}
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// writeTimeout bounds each SSE write: a client that stops reading is
+// dropped instead of holding its handler forever.
+const writeTimeout = 10 * time.Second
+
+// operations are the values the op filter accepts.
+var operations = []string{"INSERT", "UPDATE", "DELETE", "TRUNCATE"}
+
+// streamFilter is what one SSE stream asked for.
+type streamFilter struct {
+	schema, table string   // both empty: every table (TopicAll)
+	ops           []string // empty: every operation
+}
+
+// parseFilter reads ?table=schema.table and ?op=INSERT,UPDATE.
+func parseFilter(r *http.Request) (streamFilter, error) {
+	var f streamFilter
+	if t := r.URL.Query().Get("table"); t != "" {
+		s, n, ok := strings.Cut(t, ".")
+		if !ok || s == "" || n == "" {
+			return f, fmt.Errorf("table must be schema.table, not %q", t)
+		}
+		f.schema, f.table = s, n
+	}
+	if o := r.URL.Query().Get("op"); o != "" {
+		for _, op := range strings.Split(o, ",") {
+			op = strings.ToUpper(strings.TrimSpace(op))
+			if !slices.Contains(operations, op) {
+				return f, fmt.Errorf("op must be a list of %s, not %q", strings.Join(operations, ", "), op)
+			}
+			f.ops = append(f.ops, op)
+		}
+	}
+	return f, nil
+}
+
+func (f streamFilter) wants(ev pubsub.Event) bool {
+	return len(f.ops) == 0 || slices.Contains(f.ops, ev.Operation)
+}
+
+// events streams changes as Server-Sent Events from a Mailbox of its own,
+// subscribed through the Listener's helpers (which warn in the log when the
+// Listener is not running). Frames:
+//
+//	event: change   data: changeFrame JSON   (a table changed)
+//	event: resync   data: resyncFrame JSON   (changes may be lost: reload)
+//	event: status   data: statusFrame JSON   (on connect, after a resync, every StatusEvery)
+//	: heartbeat                              (every HeartbeatEvery)
+//
+// The stream ends when the request context ends (the client left or the
+// server shuts down) or a write fails; the Mailbox is closed then.
+func (w *web) events(rw http.ResponseWriter, r *http.Request) {
+	f, err := parseFilter(r)
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	capacity := w.MailboxCapacity
+	if capacity <= 0 {
+		capacity = defaultMailboxCapacity
+	}
+	mb := pubsub.NewMailbox(capacity)
+	defer mb.Close()
+	if f.table != "" {
+		err = w.Listener.Subscribe(mb, f.schema, f.table)
+	} else {
+		err = w.Listener.SubscribeAll(mb)
+	}
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusInternalServerError)
+		return
+	}
+
+	h := rw.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // keep reverse proxies from buffering
+	rw.WriteHeader(http.StatusOK)
+	s := &sseWriter{rw: rw, rc: http.NewResponseController(rw)}
+	// retry: how long the browser waits before reconnecting a lost stream.
+	if s.raw("retry: 1000\n\n") != nil || s.event("status", w.status(0)) != nil {
+		return
+	}
+
+	statusEvery, heartbeatEvery := w.StatusEvery, w.HeartbeatEvery
+	if statusEvery <= 0 {
+		statusEvery = defaultStatusEvery
+	}
+	if heartbeatEvery <= 0 {
+		heartbeatEvery = defaultHeartbeatEvery
+	}
+	status := time.NewTicker(statusEvery)
+	defer status.Stop()
+	heartbeat := time.NewTicker(heartbeatEvery)
+	defer heartbeat.Stop()
+
+	for {
+		var err error
+		select {
+		case <-r.Context().Done():
+			return
+		case ev, ok := <-mb.C():
+			if !ok {
+				return
+			}
+			switch ev.Kind {
+			case pubsub.TableChanged:
+				if f.wants(ev) {
+					err = s.event("change", newChangeFrame(ev, time.Now()))
+				}
+			case pubsub.Resync:
+				err = s.event("resync", resyncFrame{Reason: ev.Reason, At: time.Now()})
+				if err == nil {
+					err = s.event("status", w.status(mb.Dropped()))
+				}
+			}
+		case <-status.C:
+			// Keeps the "not running" warning in the log while the page
+			// waits for a module that is disabled (rate-limited there).
+			w.Listener.EnsureStarted()
+			err = s.event("status", w.status(mb.Dropped()))
+		case <-heartbeat.C:
+			err = s.raw(": heartbeat\n\n")
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// sseWriter writes SSE frames, each flushed at once.
+type sseWriter struct {
+	rw http.ResponseWriter
+	rc *http.ResponseController
+}
+
+// event writes one frame named name with v as its JSON data (JSON never
+// contains a raw newline, so one data line suffices).
+func (s *sseWriter) event(name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.raw("event: " + name + "\ndata: " + string(data) + "\n\n")
+}
+
+// raw writes text and flushes it, within writeTimeout.
+func (s *sseWriter) raw(text string) error {
+	if err := s.rc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if _, err := s.rw.Write([]byte(text)); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/listener"
+)
+
+// assets are the Activity page's HTML, CSS and JavaScript: plain files,
+// no build step, nothing loaded from elsewhere.
+//
+//go:embed web
+var assets embed.FS
+
+// Defaults for web's zero fields.
+const (
+	defaultStatusEvery     = time.Second
+	defaultHeartbeatEvery  = 15 * time.Second
+	defaultMailboxCapacity = 256
+)
+
+// web serves the Activity page and its API. Its dependencies are fields so
+// that tests build it against a real Listener and database. Handlers are
+// safe for concurrent use; the struct must not change once serving.
+type web struct {
+	// Listener is the DB module's Listener; each SSE stream subscribes a
+	// Mailbox of its own through its helpers.
+	Listener *listener.Listener
+	// Registry enables and disables the module Module (its key, "db").
+	Registry *phoenixkitdb.Registry
+	Module   string
+	// Tables lists the triggered tables for GET /api/tables.
+	Tables tableLister
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+
+	// StatusEvery (1 s) and HeartbeatEvery (15 s) pace SSE status frames
+	// and heartbeat comments; MailboxCapacity (256) sizes each stream's
+	// Mailbox.
+	StatusEvery, HeartbeatEvery time.Duration
+	MailboxCapacity             int
+}
+
+// routes returns the handler for every path:
+//
+//	GET  /                          the Activity page (all tables)
+//	GET  /tables/{schema}/{table}   the same page for one table's topic
+//	GET  /static/...                page assets
+//	GET  /events                    SSE stream (?table=schema.table, ?op=INSERT,DELETE)
+//	GET  /api/tables                triggered tables with row counts
+//	GET  /api/status                the status frame as JSON
+//	GET  /healthz                   200 when the Listener is connected, else 503
+//	POST /modules/{key}/enable      enable the module through the Registry
+//	POST /modules/{key}/disable     disable it
+func (w *web) routes() http.Handler {
+	static, err := fs.Sub(assets, "web")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", w.page)
+	mux.HandleFunc("GET /tables/{schema}/{table}", w.page)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /events", w.events)
+	mux.HandleFunc("GET /api/tables", w.tables)
+	mux.HandleFunc("GET /api/status", w.statusJSON)
+	mux.HandleFunc("GET /healthz", w.healthz)
+	mux.HandleFunc("POST /modules/{key}/enable", w.toggle(true))
+	mux.HandleFunc("POST /modules/{key}/disable", w.toggle(false))
+	return mux
+}
+
+func (w *web) logger() *slog.Logger {
+	if w.Logger == nil {
+		return slog.Default()
+	}
+	return w.Logger
+}
+
+// page serves the Activity page; its script reads the table, if any, from
+// the path.
+func (w *web) page(rw http.ResponseWriter, r *http.Request) {
+	body, err := assets.ReadFile("web/index.html")
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rw.Header().Set("Cache-Control", "no-cache")
+	_, _ = rw.Write(body)
+}
+
+// healthz answers 200 when the Listener is connected and 503 otherwise,
+// with the status (Listener Stats included) as JSON either way.
+func (w *web) healthz(rw http.ResponseWriter, r *http.Request) {
+	st := w.status(0)
+	code := http.StatusOK
+	if !st.Listener.Connected {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(rw, code, st)
+}
+
+func (w *web) statusJSON(rw http.ResponseWriter, r *http.Request) {
+	writeJSON(rw, http.StatusOK, w.status(0))
+}
+
+// toggle enables or disables the module named in the path through the
+// Registry. Disable waits until the module's children have stopped,
+// bounded by the request.
+func (w *web) toggle(enable bool) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		key := r.PathValue("key")
+		var err error
+		if enable {
+			err = w.Registry.Enable(key)
+		} else {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			err = w.Registry.DisableContext(ctx, key)
+		}
+		switch {
+		case errors.Is(err, phoenixkitdb.ErrUnknownModule):
+			writeJSON(rw, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		case err != nil:
+			w.logger().Warn("web: module toggle failed", "module", key, "enable", enable, "err", err)
+			writeJSON(rw, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(rw, http.StatusOK, map[string]any{"module": key, "enabled": w.Registry.Enabled(key)})
+	}
+}
+
+// tables lists the triggered tables with their row counts.
+func (w *web) tables(rw http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	ts, err := w.Tables.Tables(ctx)
+	if err != nil {
+		w.logger().Warn("web: listing tables failed", "err", err)
+		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"error": "listing tables failed: " + err.Error()})
+		return
+	}
+	writeJSON(rw, http.StatusOK, ts)
+}
+
+// writeJSON writes v as a JSON response with status code.
+func writeJSON(rw http.ResponseWriter, code int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(code)
+	_ = json.NewEncoder(rw).Encode(v)
+}

@@ -1,0 +1,275 @@
+// Activity page: live changes from /events (Server-Sent Events).
+// Plain JavaScript, no build step, no external assets.
+"use strict";
+(function () {
+  var MAX_ROWS = 500;
+  var $ = function (id) { return document.getElementById(id); };
+
+  // /tables/{schema}/{table} watches that table's topic only.
+  var m = location.pathname.match(/^\/tables\/([^/]+)\/([^/]+)\/?$/);
+  var scope = m ? decodeURIComponent(m[1]) + "." + decodeURIComponent(m[2]) : "";
+
+  var state = {
+    entries: [],   // newest first: {kind: "change"|"resync", ...}
+    pending: [],   // arrived while paused, newest first
+    paused: false,
+    filterTable: "",
+    filterOp: "",
+    enabled: null,
+    lastResync: null,
+    tables: [],
+    seen: {},      // "schema.table" names seen in changes
+    opened: false, // the stream has been open before (a reopen may have lost changes)
+  };
+
+  function pad(n, w) { n = String(n); while (n.length < w) n = "0" + n; return n; }
+  function hms(iso, ms) {
+    var d = iso ? new Date(iso) : new Date();
+    var s = pad(d.getHours(), 2) + ":" + pad(d.getMinutes(), 2) + ":" + pad(d.getSeconds(), 2);
+    return ms ? s + "." + pad(d.getMilliseconds(), 3) : s;
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // ---- the change list ----
+
+  function visible(entry) {
+    if (entry.kind !== "change") return true;
+    if (state.filterTable && entry.name !== state.filterTable) return false;
+    if (state.filterOp && entry.operation !== state.filterOp) return false;
+    return true;
+  }
+
+  function rowFor(entry, fresh) {
+    var tr = el("tr");
+    if (entry.kind === "resync") {
+      tr.className = "marker";
+      tr.dataset.kind = "resync";
+      var td = el("td", "", "↻ " + hms(entry.at) + " " + entry.text);
+      td.colSpan = 4;
+      tr.appendChild(td);
+      return tr;
+    }
+    tr.className = "change" + (fresh ? " fresh" : "");
+    tr.dataset.table = entry.name;
+    tr.dataset.op = entry.operation;
+    tr.dataset.rowId = entry.row_id;
+    tr.appendChild(el("td", "time", hms(entry.at, true)));
+    tr.appendChild(el("td", "table", entry.name));
+    var op = el("td");
+    op.appendChild(el("span", "op " + entry.operation, entry.operation));
+    tr.appendChild(op);
+    if (entry.row_id) {
+      tr.appendChild(el("td", "row-id", entry.row_id));
+    } else {
+      tr.appendChild(el("td", "row-id none", "no id (statement)"));
+    }
+    return tr;
+  }
+
+  function trim(list) { if (list.length > MAX_ROWS) list.length = MAX_ROWS; }
+
+  function renderAll() {
+    var body = $("rows");
+    var frag = document.createDocumentFragment();
+    var n = 0;
+    for (var i = 0; i < state.entries.length && n < MAX_ROWS; i++) {
+      if (visible(state.entries[i])) { frag.appendChild(rowFor(state.entries[i], false)); n++; }
+    }
+    body.replaceChildren(frag);
+    renderCounts();
+  }
+
+  function prepend(entry) {
+    state.entries.unshift(entry);
+    trim(state.entries);
+    if (!visible(entry)) { renderCounts(); return; }
+    var body = $("rows");
+    body.insertBefore(rowFor(entry, true), body.firstChild);
+    while (body.children.length > MAX_ROWS) body.removeChild(body.lastChild);
+    renderCounts();
+  }
+
+  function add(entry) {
+    if (state.paused) {
+      state.pending.unshift(entry);
+      trim(state.pending);
+      renderCounts();
+      return;
+    }
+    prepend(entry);
+  }
+
+  function renderCounts() {
+    var shown = $("rows").querySelectorAll("tr.change").length;
+    var total = state.entries.filter(function (e) { return e.kind === "change"; }).length;
+    var text = shown === total ? shown + " changes" : shown + " of " + total + " changes";
+    if (state.paused) text += " · paused, " + state.pending.length + " waiting";
+    $("counts").textContent = text;
+    $("empty").hidden = $("rows").children.length > 0;
+    $("pause").textContent = state.paused ? "Resume" + (state.pending.length ? " (" + state.pending.length + ")" : "") : "Pause";
+    $("pause").setAttribute("aria-pressed", state.paused ? "true" : "false");
+  }
+
+  // ---- tables ----
+
+  function renderTables() {
+    var ul = $("tables");
+    var frag = document.createDocumentFragment();
+    if (scope) {
+      var all = el("li");
+      var a = el("a", "", "← all tables");
+      a.href = "/";
+      all.appendChild(a);
+      frag.appendChild(all);
+    }
+    state.tables.forEach(function (t) {
+      var name = t.schema + "." + t.table;
+      var li = el("li", name === scope ? "current" : "");
+      li.dataset.table = name;
+      var a = el("a", "", name);
+      a.href = "/tables/" + encodeURIComponent(t.schema) + "/" + encodeURIComponent(t.table);
+      a.title = "Watch " + name + " only";
+      li.appendChild(a);
+      var rows = t.rows < 0 ? "?" : t.rows + (t.more ? "+" : "");
+      li.appendChild(el("span", "rows", rows + (t.rows === 1 ? " row" : " rows")));
+      frag.appendChild(li);
+    });
+    ul.replaceChildren(frag);
+    $("tables-note").textContent = state.tables.length ? "" : "No table has a change trigger yet.";
+    renderTableFilter();
+  }
+
+  function renderTableFilter() {
+    var sel = $("filter-table");
+    var names = {};
+    state.tables.forEach(function (t) { names[t.schema + "." + t.table] = true; });
+    Object.keys(state.seen).forEach(function (n) { names[n] = true; });
+    var keys = Object.keys(names).sort();
+    var have = Array.prototype.map.call(sel.options, function (o) { return o.value; }).slice(1);
+    if (have.join("\n") === keys.join("\n")) return;
+    sel.replaceChildren(el("option", "", "All tables"));
+    sel.options[0].value = "";
+    keys.forEach(function (k) { var o = el("option", "", k); o.value = k; sel.appendChild(o); });
+    sel.value = state.filterTable;
+  }
+
+  function loadTables() {
+    return fetch("/api/tables", { cache: "no-store" })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (ts) { state.tables = ts || []; renderTables(); })
+      .catch(function (err) { $("tables-note").textContent = "Could not load tables: " + err.message; });
+  }
+
+  // ---- status ----
+
+  function renderStatus(st) {
+    var l = st.listener, s, text;
+    state.enabled = st.enabled;
+    if (!st.enabled) { s = "disabled"; text = "Module disabled: Listener stopped"; }
+    else if (l.connected) { s = "connected"; text = "Listener connected"; }
+    else if (l.running) { s = "reconnecting"; text = "Listener reconnecting…"; }
+    else { s = "connecting"; text = "Listener starting…"; }
+    var box = $("status");
+    box.dataset.state = s;
+    box.dataset.reconnects = l.reconnects;
+    $("status-text").textContent = text;
+    var d = ["reconnects " + l.reconnects, "received " + l.received];
+    if (l.last_listen) d.push("listening since " + hms(l.last_listen));
+    if (state.lastResync) d.push("last Resync " + hms(state.lastResync.at) + " (" + state.lastResync.reason + ")");
+    if (st.dropped) d.push(st.dropped + " dropped");
+    $("status-detail").textContent = d.join(" · ");
+    var b = $("module-toggle");
+    b.disabled = false;
+    b.dataset.enabled = st.enabled ? "true" : "false";
+    b.textContent = st.enabled ? "Disable" : "Enable";
+  }
+
+  function offline(text) {
+    $("status").dataset.state = "offline";
+    $("status-text").textContent = text;
+  }
+
+  function refreshStatus() {
+    return fetch("/api/status", { cache: "no-store" })
+      .then(function (r) { return r.json(); })
+      .then(renderStatus)
+      .catch(function () { offline("Server unreachable"); });
+  }
+
+  // ---- the stream ----
+
+  function resync(reason, at) {
+    state.lastResync = { reason: reason, at: at };
+    $("resync").hidden = false;
+    $("resync-text").textContent = "Resync at " + hms(at) + " (" + reason + "): changes may have been missed, so the table list was reloaded.";
+    add({ kind: "resync", at: at, text: "Resync (" + reason + "): reloaded" });
+    loadTables();
+  }
+
+  function connect() {
+    var url = "/events" + (scope ? "?table=" + encodeURIComponent(scope) : "");
+    var es = new EventSource(url);
+    es.addEventListener("open", function () {
+      // A reopened stream may have missed changes while it was down.
+      if (state.opened) resync("stream reopened", new Date().toISOString());
+      state.opened = true;
+    });
+    es.addEventListener("change", function (e) {
+      var c = JSON.parse(e.data);
+      c.kind = "change";
+      c.name = c.schema + "." + c.table;
+      if (!state.seen[c.name]) { state.seen[c.name] = true; renderTableFilter(); }
+      add(c);
+    });
+    es.addEventListener("resync", function (e) {
+      var r = JSON.parse(e.data);
+      resync(r.reason, r.at);
+    });
+    es.addEventListener("status", function (e) { renderStatus(JSON.parse(e.data)); });
+    es.addEventListener("error", function () { offline("Stream disconnected; reconnecting…"); });
+  }
+
+  // ---- controls ----
+
+  $("filter-table").addEventListener("change", function (e) { state.filterTable = e.target.value; renderAll(); });
+  $("filter-op").addEventListener("change", function (e) { state.filterOp = e.target.value; renderAll(); });
+  $("pause").addEventListener("click", function () {
+    state.paused = !state.paused;
+    if (!state.paused && state.pending.length) {
+      state.entries = state.pending.concat(state.entries);
+      state.pending = [];
+      trim(state.entries);
+      renderAll();
+    }
+    renderCounts();
+  });
+  $("clear").addEventListener("click", function () {
+    state.entries = [];
+    state.pending = [];
+    renderAll();
+  });
+  $("module-toggle").addEventListener("click", function (e) {
+    var b = e.target;
+    b.disabled = true;
+    var action = state.enabled ? "disable" : "enable";
+    b.textContent = action === "disable" ? "Disabling…" : "Enabling…";
+    fetch("/modules/db/" + action, { method: "POST" })
+      .then(function () { return refreshStatus(); })
+      .finally(function () { b.disabled = false; });
+  });
+
+  if (scope) {
+    $("scope").textContent = scope;
+    document.title = scope + " · Activity · phoenixkitdb";
+    $("filter-table").disabled = true;
+  }
+  renderCounts();
+  loadTables();
+  setInterval(function () { if (!document.hidden) loadTables(); }, 5000);
+  connect();
+})();
