@@ -1,0 +1,209 @@
+// Command bench measures phoenixkitdb against its peers on one throwaway
+// PostgreSQL server (or the one given by -database-url) and prints one
+// table: drain rate, latency, fan-out, trigger write cost, recovery and
+// memory, each the median of several interleaved repetitions with the
+// spread. The same rows are written as JSON to -out. `make bench` runs it;
+// docs/performance.md explains every row.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// config holds the sizes of one run; -quick shrinks them.
+type config struct {
+	quick         bool
+	reps          int
+	drainReps     int
+	drainN        int
+	latencyN      int
+	fanoutBudget  time.Duration
+	killTries     int
+	restarts      int
+	wcRows        int
+	wcClients     int
+	wcTxns        int
+	cpuprofile    string
+	profileBursts int
+	sections      string
+}
+
+// Machine names where the numbers come from.
+type Machine struct {
+	Date       string `json:"date"`
+	CPU        string `json:"cpu"`
+	NumCPU     int    `json:"nproc"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	Go         string `json:"go"`
+	PostgreSQL string `json:"postgresql"`
+	Kernel     string `json:"kernel"`
+}
+
+// Report is the JSON written to -out.
+type Report struct {
+	Machine Machine  `json:"machine"`
+	Command string   `json:"command"`
+	Quick   bool     `json:"quick"`
+	Reps    int      `json:"repetitions"`
+	Elapsed string   `json:"elapsed"`
+	Rows    []Row    `json:"rows"`
+	Errors  []string `json:"errors,omitempty"`
+}
+
+var started = time.Now()
+
+// progress reports on stderr; the table goes to stdout.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[%5.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func main() {
+	var cfg config
+	dbURL := flag.String("database-url", "", "use this server (postgres://...) instead of a throwaway one; restarts become n/a")
+	out := flag.String("out", "results.json", "write the results as JSON here (relative to bench/ under make)")
+	flag.BoolVar(&cfg.quick, "quick", false, "smoke mode: small sizes, 1 repetition (under a minute)")
+	flag.IntVar(&cfg.reps, "reps", 0, "repetitions per measurement (default 5, 1 with -quick)")
+	flag.IntVar(&cfg.drainReps, "drain-reps", 0, "repetitions of section 1, the noisiest and cheapest (default 9, 1 with -quick)")
+	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after section 1, profile the Listener alone draining bursts into this file")
+	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
+	flag.StringVar(&cfg.sections, "sections", "drain,latency,fanout,writecost,recovery,memory", "sections to run, comma-separated")
+	flag.Parse()
+	cfg.setSizes()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, cfg, *dbURL, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func (c *config) setSizes() {
+	reps := 5
+	c.drainN, c.latencyN, c.fanoutBudget = 100_000, 2000, 200*time.Millisecond
+	c.killTries, c.restarts = 20, 5
+	c.wcRows, c.wcClients, c.wcTxns = 200_000, 4, 200
+	if c.quick {
+		reps = 1
+		c.drainN, c.latencyN, c.fanoutBudget = 10_000, 200, 20*time.Millisecond
+		c.killTries, c.restarts = 3, 1
+		c.wcRows, c.wcTxns = 20_000, 20
+	}
+	if c.reps <= 0 {
+		c.reps = reps
+	}
+	if c.drainReps <= 0 {
+		c.drainReps = max(c.reps, 9)
+		if c.quick {
+			c.drainReps = c.reps
+		}
+	}
+}
+
+func run(ctx context.Context, cfg config, dbURL, out string) error {
+	progress("starting PostgreSQL")
+	e, err := openEnv(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	rep := Report{Machine: machine(e.version), Command: "make bench ARGS='" + strings.Join(os.Args[1:], " ") + "'",
+		Quick: cfg.quick, Reps: cfg.reps}
+	want := func(s string) bool { return strings.Contains(","+cfg.sections+",", ","+s+",") }
+	add := func(section string, rows []Row, err error) {
+		rep.Rows = append(rep.Rows, rows...)
+		if err != nil {
+			progress("%s: %v", section, err)
+			rep.Errors = append(rep.Errors, section+": "+err.Error())
+		}
+	}
+	if want("drain") {
+		progress("1 drain: %d NOTIFYs per burst, %d repetitions", cfg.drainN, cfg.drainReps)
+		rows, err := runDrain(ctx, e, cfg)
+		add("drain", rows, err)
+	}
+	if want("latency") {
+		progress("2 latency: %d round trips, %d repetitions", cfg.latencyN, cfg.reps)
+		rows, err := runLatency(ctx, e, cfg)
+		add("latency", rows, err)
+	}
+	if want("fanout") {
+		progress("3 fan-out: %v mailboxes", fanoutSizes)
+		add("fanout", runFanout(cfg), nil)
+	}
+	if want("writecost") {
+		progress("4 write cost: %d rows bulk, %d clients x %d txns", cfg.wcRows, cfg.wcClients, cfg.wcTxns)
+		rows, err := runWriteCost(ctx, e, cfg)
+		add("writecost", rows, err)
+	}
+	if want("recovery") {
+		progress("5 recovery: %d terminations, %d restarts", cfg.killTries, cfg.restarts)
+		rows, err := runRecovery(ctx, e, cfg)
+		add("recovery", rows, err)
+	}
+	if want("memory") {
+		progress("6 memory")
+		rows, err := runMemory(ctx, e, cfg)
+		add("memory", rows, err)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	rep.Elapsed = time.Since(started).Round(time.Second).String()
+	m := rep.Machine
+	fmt.Printf("phoenixkitdb bench, %s: %s, %d CPUs (GOMAXPROCS %d), %s, PostgreSQL %s\n",
+		m.Date, m.CPU, m.NumCPU, m.GOMAXPROCS, m.Go, m.PostgreSQL)
+	mode := "full"
+	if cfg.quick {
+		mode = "quick (smoke test: sizes too small to quote)"
+	}
+	fmt.Printf("mode %s, median of %d repetitions (%d for drain), spread = min..max, ratio to the section's baseline; took %s\n\n",
+		mode, cfg.reps, cfg.drainReps, rep.Elapsed)
+	fmt.Print(table(rep.Rows))
+	for _, e := range rep.Errors {
+		fmt.Println("error:", e)
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	progress("wrote %s", out)
+	if len(rep.Errors) > 0 {
+		return fmt.Errorf("%d section(s) failed", len(rep.Errors))
+	}
+	return nil
+}
+
+func machine(pgVersion string) Machine {
+	m := Machine{
+		Date:       time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		NumCPU:     runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Go:         runtime.Version(),
+		PostgreSQL: pgVersion,
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := exec.Command("uname", "-sr").Output(); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
