@@ -19,8 +19,6 @@ type route struct {
 	slot  int32
 }
 
-type tableKey struct{ schema, table string }
-
 // reset prepares the batch for a new delivery of evs.
 func (b *batch) reset(evs []Event) {
 	b.gen++
@@ -108,17 +106,25 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	clear(b.groups)
 
 	// Group events by table, keeping each group's indexes ascending.
+	// Bursts usually come from one table: consecutive events of the same
+	// table skip the map.
+	var prev tableKey
+	prevSlot := int32(-1)
 	for i := range evs {
 		k := tableKey{evs[i].Schema, evs[i].Table}
-		s, ok := b.groups[k]
-		if !ok {
-			s = b.addSlot()
-			b.groups[k] = s
+		s := prevSlot
+		if s < 0 || k != prev {
+			var ok bool
+			if s, ok = b.groups[k]; !ok {
+				s = b.addSlot()
+				b.groups[k] = s
+			}
+			prev, prevSlot = k, s
 		}
 		b.slots[s] = append(b.slots[s], int32(i))
 	}
 	for k, s := range b.groups {
-		if t := ps.topics[TopicTable(k.schema, k.table)]; t != nil {
+		if t := ps.byTable[k]; t != nil {
 			ps.publish(t.name, s)
 		}
 	}

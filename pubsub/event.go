@@ -1,6 +1,9 @@
 package pubsub
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Kind tells what an [Event] means.
 type Kind uint8
@@ -75,3 +78,20 @@ func TopicAll() string { return topicPrefix + "all" }
 // TopicTable returns the topic of one table's changes,
 // "phoenix_kit_db:" + schema + "." + table as in PhoenixKit.
 func TopicTable(schema, table string) string { return topicPrefix + schema + "." + table }
+
+// tableKey identifies a table topic without building its name.
+type tableKey struct{ schema, table string }
+
+// tableOf is the inverse of TopicTable: schema and table split on the
+// first "." after the prefix, as the payload parser splits them.
+func tableOf(topic string) (tableKey, bool) {
+	rest, ok := strings.CutPrefix(topic, topicPrefix)
+	if !ok {
+		return tableKey{}, false
+	}
+	schema, table, ok := strings.Cut(rest, ".")
+	if !ok || schema == "" || table == "" {
+		return tableKey{}, false
+	}
+	return tableKey{schema, table}, true
+}

@@ -55,6 +55,7 @@ type PubSub struct {
 	// Lock order: mu, then the EventBus lock, then a mailbox's mu.
 	mu      sync.Mutex
 	topics  map[string]*topic
+	byTable map[tableKey]*topic // the table topics of topics, by table
 	members map[*Mailbox]*member
 	scratch batch
 }
@@ -77,6 +78,7 @@ func NewWithOptions(opts Options) *PubSub {
 		log:         opts.Logger,
 		reportEvery: opts.ReportInterval,
 		topics:      make(map[string]*topic),
+		byTable:     make(map[tableKey]*topic),
 		members:     make(map[*Mailbox]*member),
 	}
 }
@@ -144,6 +146,9 @@ func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
 			return fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
 		}
 		ps.topics[topicName] = t
+		if k, ok := tableOf(topicName); ok {
+			ps.byTable[k] = t
+		}
 	}
 	if _, ok := t.index[m]; ok {
 		return nil
@@ -203,6 +208,9 @@ func (ps *PubSub) remove(m *member, t *topic) {
 		// The only handler of this topic is t.collect: see Subscribe.
 		_ = ps.bus.Unsubscribe(t.name, t.collect)
 		delete(ps.topics, t.name)
+		if k, ok := tableOf(t.name); ok {
+			delete(ps.byTable, k)
+		}
 	}
 }
 

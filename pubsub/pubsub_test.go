@@ -192,3 +192,33 @@ func TestStatsAndTopicsForgotten(t *testing.T) {
 		t.Fatalf("Subscribers(a) = %d", n)
 	}
 }
+
+// Table topics are found by table, including names with dots, and a
+// topic that merely looks like one is not confused with it.
+func TestTableTopicRouting(t *testing.T) {
+	ps := newPubSub(t)
+	dotted, plain, lookalike := pubsub.NewMailbox(4), pubsub.NewMailbox(4), pubsub.NewMailbox(4)
+	subscribe(t, ps, dotted, pubsub.TopicTable("s", "t.v"))
+	subscribe(t, ps, plain, pubsub.TopicTable("s", "t"))
+	subscribe(t, ps, lookalike, "phoenix_kit_db:s")
+	if err := ps.BroadcastChanges([]pubsub.Event{change("t", "INSERT", "1"), {Schema: "s", Table: "t.v", Operation: "DELETE", RowID: "2"}, {Schema: "s", Table: "t", Operation: "UPDATE", RowID: "3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(dotted); len(got) != 1 || got[0].RowID != "2" {
+		t.Fatalf("dotted got %v", got)
+	}
+	if got := drain(plain); len(got) != 1 || got[0].RowID != "3" {
+		t.Fatalf("plain got %v", got)
+	}
+	if got := drain(lookalike); len(got) != 0 {
+		t.Fatalf("lookalike got %v", got)
+	}
+	// After the last subscriber leaves, the table topic is gone.
+	_ = ps.Unsubscribe(dotted, pubsub.TopicTable("s", "t.v"))
+	if err := ps.BroadcastChanges([]pubsub.Event{{Schema: "s", Table: "t.v", Operation: "INSERT", RowID: "4"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(dotted); len(got) != 0 {
+		t.Fatalf("unsubscribed got %v", got)
+	}
+}
