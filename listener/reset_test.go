@@ -1,0 +1,58 @@
+package listener_test
+
+import (
+	"context"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/listener"
+)
+
+// After a connection that was healthy for HealthyAfter the first
+// reconnection attempt is immediate; a connection that dies young backs
+// off instead.
+func TestBackoffResetsAfterAHealthyPeriod(t *testing.T) {
+	const healthy = 300 * time.Millisecond
+	b := setup(t, options{cfg: listener.Config{HealthyAfter: healthy, MinBackoff: 200 * time.Millisecond}})
+	expectResync(t, b.mb, 10*time.Second)
+	kill := func() {
+		t.Helper()
+		pids := backends(t, pg, b.app)
+		if len(pids) != 1 {
+			t.Fatalf("backends %v", pids)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := pg.TerminateBackend(ctx, pids[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost := regexp.MustCompile(`connection lost; reconnecting.* retry_in=(\S+)`)
+	delays := func() []string {
+		var out []string
+		for _, m := range lost.FindAllStringSubmatch(b.logs.String(), -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+
+	// Healthy for longer than HealthyAfter: reconnect at once.
+	time.Sleep(2 * healthy) // the connection must age; this is the condition under test, not synchronisation
+	kill()
+	expectResync(t, b.mb, 10*time.Second)
+	// Killed again while young: back off.
+	kill()
+	expectResync(t, b.mb, 10*time.Second)
+
+	got := delays()
+	if len(got) != 2 {
+		t.Fatalf("reconnect log lines %v, want 2", got)
+	}
+	if got[0] != "0s" {
+		t.Errorf("after a healthy connection the delay was %s, want 0s", got[0])
+	}
+	if d, err := time.ParseDuration(got[1]); err != nil || d < 100*time.Millisecond {
+		t.Errorf("after a young connection the delay was %s, want at least MinBackoff/2", got[1])
+	}
+}
