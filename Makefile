@@ -24,6 +24,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./supervisor_example
+	$(GO) vet -tags chaos ./internal/chaos
 	$(GO) run $(STATICCHECK) ./...
 
 .PHONY: fuzz
@@ -36,7 +37,7 @@ bench: ## Measure throughput, latency, fan-out, write cost, recovery and memory 
 
 .PHONY: chaos
 chaos: ## Chaos soak: faults under load, checks nothing is lost silently (CHAOS_DURATION, default 60s)
-	$(GO) test -race -count=1 -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
+	$(GO) test -tags chaos -race -count=1 -v -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
 
 .PHONY: screenshot
 screenshot: ## Refresh docs/activity.png from the browser test

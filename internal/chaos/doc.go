@@ -1,0 +1,23 @@
+// Package chaos holds the chaos soak that tests phoenixkitdb's promise:
+// no subscriber ever loses a change without being told. Every committed
+// change reaches every mailbox subscribed to it, in commit order, or the
+// mailbox receives a Resync that covers the gap.
+//
+// # The checker
+//
+// [Check] is the part that decides: given the changes that were committed
+// (in commit order, read back from the database after the run) and what one
+// mailbox read, it reports silent losses, duplicates, reorderings and
+// changes that were never committed. It is plain code with unit tests that
+// run in `make test`; docs/reliability.md explains the rules.
+//
+// # The soak
+//
+// The soak itself (writers, three Listeners with mailboxes of different
+// speeds, a seeded fault injector) lives in test files behind the "chaos"
+// build tag, so that `go test ./...` stays fast:
+//
+//	go test -tags chaos -race -v -run Chaos ./internal/chaos -chaos.duration=60s
+//
+// `make chaos` runs exactly that.
+package chaos
