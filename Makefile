@@ -28,8 +28,9 @@ lint: ## gofmt check, go vet and staticcheck (pinned)
 	$(GO) run $(STATICCHECK) ./...
 
 .PHONY: fuzz
-fuzz: ## Fuzz the payload parser for FUZZTIME (default 30s)
+fuzz: ## Fuzz the payload parser and the wire reader, FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParsePayload -fuzztime $(FUZZTIME) ./listener
+	$(GO) test -run '^$$' -fuzz FuzzWireReader -fuzztime $(FUZZTIME) ./listener
 
 .PHONY: bench
 bench: ## Measure throughput, latency, fan-out, write cost, recovery and memory (see docs/performance.md)

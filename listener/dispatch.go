@@ -14,9 +14,10 @@ const maxPending = 1 << 16
 
 // dispatcher hands events from the connection's reader to the PubSub on a
 // goroutine of its own, so reading the socket and fanning out overlap on
-// two cores. The reader appends to pending; the dispatcher takes the
-// whole of pending at once, which batches exactly what arrived while it
-// was busy and adds no delay when it was idle.
+// two cores. The reader appends batches to pending (one lock per batch,
+// not per event); the dispatcher takes the whole of pending at once, which
+// batches exactly what arrived while it was busy and adds no delay when it
+// was idle.
 type dispatcher struct {
 	ps        *pubsub.PubSub
 	published *atomic.Uint64
@@ -39,14 +40,19 @@ func newDispatcher(ps *pubsub.PubSub, published *atomic.Uint64) *dispatcher {
 	}
 }
 
-// push queues ev. It blocks only while maxPending events wait, and then
-// only until the dispatcher catches up or ctx ends.
-func (d *dispatcher) push(ctx context.Context, ev pubsub.Event) {
+// pushBatch queues evs, in order, after everything queued before. It
+// blocks only once at least maxPending events wait (so the bound is
+// maxPending plus one batch), and then only until the dispatcher catches
+// up or ctx ends. The caller may reuse evs when it returns.
+func (d *dispatcher) pushBatch(ctx context.Context, evs []pubsub.Event) {
 	d.mu.Lock()
-	d.pending = append(d.pending, ev)
+	idle := len(d.pending) == 0
+	d.pending = append(d.pending, evs...)
 	n := len(d.pending)
 	d.mu.Unlock()
-	if n == 1 {
+	// The dispatcher sleeps only on an empty queue: one signal per batch
+	// that finds it empty, none while it is busy.
+	if idle {
 		signal(d.wake)
 	}
 	if n >= maxPending {
@@ -60,7 +66,7 @@ func (d *dispatcher) push(ctx context.Context, ev pubsub.Event) {
 // resync queues a Resync for every subscribed mailbox, in order with the
 // events queued before and after it.
 func (d *dispatcher) resync(reason string) {
-	d.push(context.Background(), pubsub.Event{Kind: pubsub.Resync, Reason: reason})
+	d.pushBatch(context.Background(), []pubsub.Event{{Kind: pubsub.Resync, Reason: reason}})
 }
 
 // close makes run return once everything queued has been dispatched.
