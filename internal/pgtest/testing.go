@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -51,6 +52,12 @@ func inCI() bool {
 // saying so and still runs the tests, and those using Require or NewDB skip.
 // Any other failure to start the server returns 1.
 func RunMain(m *testing.M, srv **Server, opts ...goleak.Option) int {
+	// A fuzz worker process runs only the fuzz function, never a test that
+	// needs the server: starting one per worker would only slow fuzzing.
+	flag.Parse()
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		return m.Run()
+	}
 	s, err := mainServer()
 	switch {
 	case err == nil:
