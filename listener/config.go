@@ -47,9 +47,9 @@ type Config struct {
 
 	// Connect, when set, replaces ConnString: it must return a fresh,
 	// dedicated connection on every call (for TLS set-ups, IAM tokens,
-	// custom dialers). Leave the returned connection's
-	// Config().OnNotification nil. A *pgconn.ParseConfigError it returns
-	// ends Serve for good; every other error is retried with backoff.
+	// custom dialers). The Listener takes the connection's socket over
+	// from pgx once connected. A *pgconn.ParseConfigError it returns ends
+	// Serve for good; every other error is retried with backoff.
 	Connect func(ctx context.Context) (*pgx.Conn, error)
 
 	// Channel is the notification channel. Default DefaultChannel. It is
