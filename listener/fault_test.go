@@ -37,12 +37,9 @@ func TestRecoversFromTerminatedBackend(t *testing.T) {
 	expectChange(t, b.mb, "public.t:INSERT:before")
 
 	for round := range 3 {
-		pids := backends(t, pg, b.app)
-		if len(pids) != 1 {
-			t.Fatalf("backends %v", pids)
-		}
+		pid := theBackend(t, pg, b.app)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := pg.TerminateBackend(ctx, pids[0]); err != nil {
+		if err := pg.TerminateBackend(ctx, pid); err != nil {
 			t.Fatal(err)
 		}
 		cancel()
@@ -163,12 +160,8 @@ func TestSupervisedRestartAfterPanic(t *testing.T) {
 	expectResync(t, b.mb, 10*time.Second)
 
 	// Kill the connection: the reconnect (call 2) panics inside Serve.
-	pids := backends(t, pg, app)
-	if len(pids) != 1 {
-		t.Fatalf("backends %v", pids)
-	}
-	for _, pid := range pids {
-		_ = pg.TerminateBackend(context.Background(), pid)
+	if err := pg.TerminateBackend(context.Background(), theBackend(t, pg, app)); err != nil {
+		t.Fatal(err)
 	}
 	afterFault(t, b, url, "after-panic")
 	if calls.Load() < 3 {

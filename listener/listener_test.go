@@ -50,6 +50,10 @@ func TestQuotedChannelAndOneDedicatedConnection(t *testing.T) {
 	notify(t, conn, strings.ToLower(ch), "public.t:INSERT:lower") // a different channel
 	notify(t, conn, ch, "public.t:INSERT:exact")
 	expectChange(t, b.mb, "public.t:INSERT:exact")
+	// One dedicated connection, and it stays one.
+	theBackend(t, pg, b.app)
+	notify(t, conn, ch, "public.t:INSERT:again")
+	expectChange(t, b.mb, "public.t:INSERT:again")
 	if got := backends(t, pg, b.app); len(got) != 1 {
 		t.Fatalf("listener backends %v, want exactly one", got)
 	}
@@ -94,9 +98,7 @@ func TestSecondServeFailsAtOnce(t *testing.T) {
 func TestShutdownIsPromptAndLeavesNoBackend(t *testing.T) {
 	b := setup(t, options{})
 	expectResync(t, b.mb, 10*time.Second)
-	if got := backends(t, pg, b.app); len(got) != 1 {
-		t.Fatalf("backends %v", got)
-	}
+	theBackend(t, pg, b.app)
 	start := time.Now()
 	if err := b.stop(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Serve returned %v", err)

@@ -18,13 +18,10 @@ func TestBackoffResetsAfterAHealthyPeriod(t *testing.T) {
 	expectResync(t, b.mb, 10*time.Second)
 	kill := func() {
 		t.Helper()
-		pids := backends(t, pg, b.app)
-		if len(pids) != 1 {
-			t.Fatalf("backends %v", pids)
-		}
+		pid := theBackend(t, pg, b.app)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := pg.TerminateBackend(ctx, pids[0]); err != nil {
+		if err := pg.TerminateBackend(ctx, pid); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -214,6 +214,19 @@ func backends(t *testing.T, srv *pgtest.Server, app string) []int {
 	return pids
 }
 
+// theBackend waits until exactly one backend has application_name app
+// (a terminated one can linger in pg_stat_activity for a moment after its
+// successor connected) and returns its pid.
+func theBackend(t *testing.T, srv *pgtest.Server, app string) int {
+	t.Helper()
+	var pids []int
+	eventually(t, 10*time.Second, "exactly one backend named "+app, func() bool {
+		pids = backends(t, srv, app)
+		return len(pids) == 1
+	})
+	return pids[0]
+}
+
 // ownServer starts a private server for tests that stop or restart it.
 func ownServer(t *testing.T) *pgtest.Server {
 	t.Helper()

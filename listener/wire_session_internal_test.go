@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -50,7 +51,9 @@ func (b *fakeBackend) send(msgs ...[]byte) {
 // and the channel serveConn's error arrives on.
 func wireSetup(t *testing.T, cfg Config, handle func(b *fakeBackend, l *Listener, typ byte, sql string)) (*Listener, *pubsub.Mailbox, context.CancelFunc, chan error) {
 	t.Helper()
-	cfg.PubSub = pubsub.New(nil)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.PubSub = pubsub.New(quiet)
+	cfg.Logger = quiet
 	cfg.ConnString = "postgres://localhost/x"
 	l, err := New(cfg)
 	if err != nil {
