@@ -1,8 +1,6 @@
 package phoenixkitdb
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,8 +15,16 @@ var ErrInvalidIdentifier = errors.New("phoenixkitdb: invalid identifier")
 const (
 	// maxIdentifierBytes is PostgreSQL's identifier limit (NAMEDATALEN-1).
 	maxIdentifierBytes = 63
-	// triggerPrefix starts the name of every trigger either side installs.
+	// triggerPrefix starts the name of the main trigger either side
+	// installs; PhoenixKit finds triggers with LIKE 'phoenix_kit_db_change_%'.
 	triggerPrefix = "phoenix_kit_db_change_"
+	// helperPrefix starts the name of this package's helper triggers. It does
+	// not match PhoenixKit's pattern, so PhoenixKit never lists a table for
+	// a helper alone.
+	helperPrefix = "phoenixkitdb_"
+	// truncateTriggerName is row mode's AFTER TRUNCATE helper. Trigger names
+	// are per table, so one fixed name serves every table.
+	truncateTriggerName = helperPrefix + "truncate"
 	// DefaultChannel is the channel PhoenixKit and this package notify on
 	// unless WithChannel says otherwise.
 	DefaultChannel = "phoenix_kit_db_changes"
@@ -78,19 +84,6 @@ func mainTriggerName(schema, table string) string {
 		name = name[:maxIdentifierBytes] // ASCII only, so a byte cut is a character cut
 	}
 	return name
-}
-
-// auxTriggerName names a helper trigger on the same table. If the main name
-// plus suffix would be truncated, a hash of schema and table keeps the two
-// names distinct.
-func auxTriggerName(schema, table, suffix string) string {
-	main := mainTriggerName(schema, table)
-	if len(main)+len(suffix) <= maxIdentifierBytes {
-		return main + suffix
-	}
-	sum := sha256.Sum256([]byte(schema + "\x00" + table))
-	tag := "_" + hex.EncodeToString(sum[:4])
-	return main[:maxIdentifierBytes-len(suffix)-len(tag)] + tag + suffix
 }
 
 func sanitizeName(s string) string {

@@ -48,7 +48,9 @@ const ensureAttempts = 3
 // the triggers that make every committed write to schema.table send
 // "schema.table:OP:row_id" on the channel. It is idempotent and changes
 // nothing when everything is already in place; a trigger of the same name
-// installed by PhoenixKit, or by this package in the other mode, is replaced.
+// installed by PhoenixKit, or by this package in the other mode or an
+// earlier version, is replaced, and helpers left without their main trigger
+// are put back in order.
 // schema and table are names as stored (case matters); a name the payload
 // cannot carry (':' anywhere, '.' in the schema, empty) is rejected with
 // ErrInvalidIdentifier before anything is sent.
@@ -81,10 +83,13 @@ func EnsureTrigger(ctx context.Context, q Querier, schema, table string, opts ..
 	return nil
 }
 
-// RemoveTrigger drops every trigger on schema.table whose name starts with
-// "phoenix_kit_db_change_", whichever side installed it. A missing table or
-// trigger is not an error. The notify functions stay (other tables may use
-// them). Runs in one transaction when q can begin one.
+// RemoveTrigger drops every trigger on schema.table that either side
+// installed: names starting with "phoenix_kit_db_change_" (the main trigger,
+// PhoenixKit's or ours, and helpers of earlier versions) or "phoenixkitdb_"
+// (this package's helpers, also when PhoenixKit already dropped the main
+// trigger). A missing table or trigger is not an error. The notify functions
+// stay (other tables may use them). Runs in one transaction when q can begin
+// one.
 func RemoveTrigger(ctx context.Context, q Querier, schema, table string) error {
 	if err := validateStored(schema, table); err != nil {
 		return err
@@ -101,18 +106,20 @@ func RemoveTrigger(ctx context.Context, q Querier, schema, table string) error {
 	return nil
 }
 
-// RemoveAllTriggers drops the triggers of every table ListTriggeredTables
-// returns, in one transaction when q can begin one.
+// RemoveAllTriggers drops every trigger either side installed, on every
+// table: those of the tables ListTriggeredTables returns, and helpers left
+// on tables whose main trigger is gone. It runs in one transaction when q
+// can begin one.
 func RemoveAllTriggers(ctx context.Context, q Querier) error {
 	err := inTx(ctx, q, func(tx Querier) error {
 		if err := lockInstallers(ctx, tx); err != nil {
 			return err
 		}
-		tables, err := ListTriggeredTables(ctx, tx)
+		ts, err := ourTriggers(ctx, tx)
 		if err != nil {
 			return err
 		}
-		for _, t := range tables {
+		for _, t := range triggeredTables(ts, func(ourTrigger) bool { return true }) {
 			if err := dropTriggers(ctx, tx, t.Schema, t.Name); err != nil {
 				return err
 			}
@@ -141,24 +148,19 @@ func HasTrigger(ctx context.Context, q Querier, schema, table string) (bool, err
 	return ok, nil
 }
 
-// ListTriggeredTables returns, sorted, every table with a trigger whose name
-// starts with "phoenix_kit_db_change_", whichever side installed it. It reads
-// pg_trigger, so it also sees tables the current role has no privileges on.
-// Triggers cloned onto partitions are listed once, on the partitioned table.
+// ListTriggeredTables returns, sorted, every table that has a main trigger
+// (a trigger whose name starts with "phoenix_kit_db_change_"), whichever
+// side installed it — the list PhoenixKit's list_triggered_tables shows. A
+// table where only helpers are left (PhoenixKit's remove_trigger drops the
+// main trigger alone) is not listed. It reads pg_trigger, so it also sees
+// tables the current role has no privileges on. Triggers cloned onto
+// partitions are listed once, on the partitioned table.
 func ListTriggeredTables(ctx context.Context, q Querier) ([]Table, error) {
-	rows, err := q.Query(ctx, listTablesSQL, triggerPrefix)
+	ts, err := ourTriggers(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("phoenixkitdb: list triggered tables: %w", err)
 	}
-	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Table, error) {
-		var t Table
-		err := r.Scan(&t.Schema, &t.Name)
-		return t, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("phoenixkitdb: list triggered tables: %w", err)
-	}
-	return tables, nil
+	return triggeredTables(ts, ourTrigger.isMain), nil
 }
 
 func validateStored(schema, table string) error {

@@ -24,12 +24,18 @@ const (
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relname = $2 AND t.tgname = $3 AND NOT t.tgisinternal)`
 
-	listTablesSQL = `SELECT DISTINCT n.nspname::text, c.relname::text
+	// ourTriggersSQL lists, per table, the triggers either side installed:
+	// PhoenixKit's prefix ($1) or this package's helper prefix ($2).
+	// Triggers cloned onto partitions (tgparentid <> 0) belong to the
+	// partitioned table's trigger and are left out.
+	ourTriggersSQL = `SELECT n.nspname::text, c.relname::text, t.tgname::text, p.proname::text, t.tgargs
 FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND pg_catalog.starts_with(t.tgname, $1)
-ORDER BY 1, 2`
+JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+WHERE NOT t.tgisinternal AND t.tgparentid = 0
+  AND (pg_catalog.starts_with(t.tgname, $1) OR pg_catalog.starts_with(t.tgname, $2))
+ORDER BY 1, 2, 3`
 
 	tableOIDSQL = `SELECT c.oid FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -43,7 +49,7 @@ FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
 JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
 WHERE t.tgrelid = $1 AND NOT t.tgisinternal AND t.tgparentid = 0
-  AND pg_catalog.starts_with(t.tgname, $2)`
+  AND (pg_catalog.starts_with(t.tgname, $2) OR pg_catalog.starts_with(t.tgname, $3))`
 
 	funcSourcesSQL = `SELECT p.proname::text, p.prosrc FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
@@ -100,7 +106,8 @@ func ensureTrigger(ctx context.Context, q Querier, schema, table string, o trigg
 		}
 		create = append(create, s)
 	}
-	// Whatever is left is from the other mode, from PhoenixKit, or outdated.
+	// Whatever is left is from the other mode, from PhoenixKit, from an
+	// earlier version of this package, or outdated.
 	for _, e := range existing {
 		if _, err := q.Exec(ctx, "DROP TRIGGER "+pgx.Identifier{e.name}.Sanitize()+" ON "+qt); err != nil {
 			return err
@@ -117,7 +124,7 @@ func ensureTrigger(ctx context.Context, q Querier, schema, table string, o trigg
 }
 
 func tableTriggers(ctx context.Context, q Querier, relid uint32) ([]existingTrigger, error) {
-	rows, err := q.Query(ctx, tableTriggersSQL, relid, triggerPrefix)
+	rows, err := q.Query(ctx, tableTriggersSQL, relid, triggerPrefix, helperPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +171,8 @@ func ensureFunctions(ctx context.Context, q Querier, schema string) error {
 	return nil
 }
 
-// dropTriggers drops every prefixed trigger on schema.table, if it exists.
+// dropTriggers drops every trigger either side installed on schema.table
+// (main triggers, helpers, leftovers of earlier versions), if it exists.
 func dropTriggers(ctx context.Context, q Querier, schema, table string) error {
 	var relid uint32
 	if err := q.QueryRow(ctx, tableOIDSQL, schema, table).Scan(&relid); err != nil {
@@ -195,4 +203,47 @@ func quoteLiterals(args []string) string {
 		out[i] = "E'" + strings.ReplaceAll(a, "'", "''") + "'"
 	}
 	return strings.Join(out, ", ")
+}
+
+// ourTrigger is a row of ourTriggersSQL.
+type ourTrigger struct {
+	schema, table, name, fn string
+	args                    []byte
+}
+
+// isMain reports whether t is a table's main trigger, the one PhoenixKit
+// looks for: named with PhoenixKit's prefix and not one of the helpers that
+// version 3 of this package named that way ("<main>_before", "<main>_after",
+// calling the statement function in its "row" mode).
+func (t ourTrigger) isMain() bool {
+	if !strings.HasPrefix(t.name, triggerPrefix) {
+		return false
+	}
+	args := bytes.Split(t.args, []byte{0})
+	return t.fn != stmtFuncName || len(args) < 2 || string(args[1]) != stmtModeLegacyRow
+}
+
+func ourTriggers(ctx context.Context, q Querier) ([]ourTrigger, error) {
+	rows, err := q.Query(ctx, ourTriggersSQL, triggerPrefix, helperPrefix)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ourTrigger, error) {
+		var t ourTrigger
+		err := r.Scan(&t.schema, &t.table, &t.name, &t.fn, &t.args)
+		return t, err
+	})
+}
+
+// triggeredTables returns, sorted and without duplicates, the tables of the
+// triggers for which keep is true.
+func triggeredTables(ts []ourTrigger, keep func(ourTrigger) bool) []Table {
+	tables := []Table{}
+	for _, t := range ts {
+		tb := Table{Schema: t.schema, Name: t.table}
+		if keep(t) && (len(tables) == 0 || tables[len(tables)-1] != tb) {
+			tables = append(tables, tb)
+		}
+	}
+	return tables
 }

@@ -99,13 +99,15 @@ func (f *trigFixture) collect(t *testing.T, n int, wait time.Duration) []string 
 	return got
 }
 
-// triggerNames lists the prefixed triggers on schema.table.
+// triggerNames lists the triggers either side installed on schema.table:
+// PhoenixKit's prefix or this package's helper prefix.
 func (f *trigFixture) triggerNames(t *testing.T, schema, table string) []string {
 	t.Helper()
 	rows, err := f.db.Query(t.Context(), `SELECT t.tgname::text FROM pg_trigger t
 		JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = $1 AND c.relname = $2 AND NOT t.tgisinternal
-		  AND starts_with(t.tgname, 'phoenix_kit_db_change_') ORDER BY 1`, schema, table)
+		  AND (starts_with(t.tgname, 'phoenix_kit_db_change_') OR starts_with(t.tgname, 'phoenixkitdb_'))
+		ORDER BY 1`, schema, table)
 	if err != nil {
 		t.Fatal(err)
 	}

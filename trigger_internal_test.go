@@ -32,15 +32,30 @@ func TestTriggerNames(t *testing.T) {
 		if got := mainTriggerName(tc.schema, tc.table); got != tc.main {
 			t.Errorf("mainTriggerName(%q, %q) = %q, want %q", tc.schema, tc.table, got, tc.main)
 		}
-		for _, suffix := range []string{auxBeforeSuffix, auxAfterSuffix} {
-			aux := auxTriggerName(tc.schema, tc.table, suffix)
-			if len(aux) > maxIdentifierBytes || aux == tc.main || !strings.HasPrefix(aux, triggerPrefix) || !strings.HasSuffix(aux, suffix) {
-				t.Errorf("auxTriggerName(%q, %q, %q) = %q", tc.schema, tc.table, suffix, aux)
-			}
-		}
 	}
-	// Two tables whose main names are cut to the same 63 bytes get distinct helper names.
-	if auxTriggerName("public", long, "_after") == auxTriggerName("public", long[:62]+"b", "_after") {
-		t.Error("helper names of two long tables coincide")
+	if strings.HasPrefix(truncateTriggerName, triggerPrefix) || !strings.HasPrefix(truncateTriggerName, helperPrefix) {
+		t.Errorf("helper %q must not match PhoenixKit's prefix %q", truncateTriggerName, triggerPrefix)
+	}
+}
+
+// The helpers of version 3 are told apart from main triggers by function and
+// mode, not by name: a table may itself be called "x_after".
+func TestOurTriggerIsMain(t *testing.T) {
+	tests := []struct {
+		t    ourTrigger
+		want bool
+	}{
+		{ourTrigger{name: "phoenix_kit_db_change_public_t", fn: rowFuncName, args: []byte("ch\x00")}, true},
+		{ourTrigger{name: "phoenix_kit_db_change_public_t", fn: "phoenix_kit_notify_table_change"}, true},
+		{ourTrigger{name: "phoenix_kit_db_change_public_t", fn: stmtFuncName, args: []byte("ch\x00statement\x00")}, true},
+		{ourTrigger{name: "phoenix_kit_db_change_public_t_after", fn: stmtFuncName, args: []byte("ch\x00statement\x00")}, true},
+		{ourTrigger{name: "phoenix_kit_db_change_public_t_after", fn: stmtFuncName, args: []byte("ch\x00row\x00")}, false},
+		{ourTrigger{name: "phoenix_kit_db_change_public_t_before", fn: stmtFuncName, args: []byte("row\x00row\x00")}, false},
+		{ourTrigger{name: truncateTriggerName, fn: stmtFuncName, args: []byte("ch\x00truncate\x00")}, false},
+	}
+	for _, tc := range tests {
+		if got := tc.t.isMain(); got != tc.want {
+			t.Errorf("%+v.isMain() = %v, want %v", tc.t, got, tc.want)
+		}
 	}
 }

@@ -42,6 +42,46 @@ func TestEnsureTriggerSchemaChanges(t *testing.T) {
 	f.expect(t, "public.t:INSERT:7", "public.t:INSERT:"+u, "public.t:UPDATE:"+u, "public.t:INSERT:9", "public.t:DELETE:9")
 }
 
+// Statements that share one statement_timestamp() — one simple-query
+// message (an implicit transaction), a DO block — see the columns as they
+// are when each statement runs, and a type change of uuid or id under a
+// session that already used the trigger does not make writes fail.
+func TestEnsureTriggerSchemaChangesWithinOneCall(t *testing.T) {
+	f := setupTriggers(t)
+	f.exec(t, "CREATE TABLE t (id int, uuid uuid, v int)")
+	f.ensure(t, "public", "t")
+	u1, u2 := "44444444-4444-4444-4444-444444444444", "55555555-5555-5555-5555-555555555555"
+	f.exec(t, "INSERT INTO t VALUES (1, '"+u1+"'); ALTER TABLE t DROP COLUMN uuid; INSERT INTO t VALUES (2); "+
+		"ALTER TABLE t ADD COLUMN uuid text DEFAULT 'u'; INSERT INTO t (id) VALUES (3), (4); "+
+		"ALTER TABLE t DROP COLUMN id; INSERT INTO t (v) VALUES (5)")
+	// The third statement's two identical payloads are folded into one.
+	f.expect(t, "public.t:INSERT:"+u1, "public.t:INSERT:2", "public.t:INSERT:u")
+
+	f.exec(t, `DO $$
+	BEGIN
+	  ALTER TABLE t ALTER COLUMN uuid DROP DEFAULT;
+	  ALTER TABLE t ALTER COLUMN uuid TYPE uuid USING '`+u2+`';
+	  ALTER TABLE t ALTER COLUMN uuid SET DEFAULT '`+u2+`';
+	  INSERT INTO t (v) VALUES (6);
+	  ALTER TABLE t RENAME COLUMN uuid TO id;
+	  UPDATE t SET v = 7 WHERE v = 6;
+	  ALTER TABLE t ADD COLUMN uuid bigint DEFAULT 8;
+	  DELETE FROM t WHERE v = 7;
+	  ALTER TABLE t ALTER COLUMN uuid TYPE int;
+	  INSERT INTO t (v) VALUES (9);
+	END $$`)
+	f.expect(t, "public.t:INSERT:"+u2, "public.t:UPDATE:"+u2, "public.t:DELETE:8", "public.t:INSERT:8")
+
+	// The id column changes type under a session whose plans saw the old one.
+	f.exec(t, "CREATE TABLE k (id bigint)", "INSERT INTO k VALUES (1)")
+	f.ensure(t, "public", "k")
+	f.exec(t, "UPDATE k SET id = 2", "ALTER TABLE k ALTER COLUMN id TYPE numeric", "UPDATE k SET id = 3.5",
+		"DELETE FROM k", "ALTER TABLE k ADD COLUMN uuid int DEFAULT 4", "INSERT INTO k VALUES (5)",
+		"ALTER TABLE k ALTER COLUMN uuid TYPE text", "INSERT INTO k VALUES (6, 'six')", "DELETE FROM k WHERE id = 6")
+	f.expect(t, "public.k:UPDATE:2", "public.k:UPDATE:3.5", "public.k:DELETE:3.5", "public.k:INSERT:4",
+		"public.k:INSERT:six", "public.k:DELETE:six")
+}
+
 func TestEnsureTriggerIDKinds(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -76,7 +116,8 @@ func TestEnsureTriggerIDKinds(t *testing.T) {
 }
 
 // Rows routed into partitions fire the trigger cloned onto each partition;
-// the payload names the partition, as PhoenixKit's would.
+// the payload names the partition, as PhoenixKit's would. Only the
+// partitioned table has the TRUNCATE helper.
 func TestEnsureTriggerPartitioned(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE p (id int, uuid text) PARTITION BY RANGE (id)",
@@ -85,6 +126,9 @@ func TestEnsureTriggerPartitioned(t *testing.T) {
 	f.exec(t, "INSERT INTO p VALUES (1, 'a')",
 		"BEGIN; INSERT INTO p1 VALUES (2, 'b'); ALTER TABLE p DROP COLUMN uuid; INSERT INTO p VALUES (3); COMMIT")
 	f.expect(t, "public.p1:INSERT:a", "public.p1:INSERT:b", "public.p1:INSERT:3")
+	// Statement triggers are not cloned: TRUNCATE notifies for the table it names.
+	f.exec(t, "TRUNCATE p", "TRUNCATE p1")
+	f.expect(t, "public.p:TRUNCATE:")
 }
 
 func TestEnsureTriggerTruncate(t *testing.T) {
@@ -116,7 +160,7 @@ func TestEnsureTriggerPerStatement(t *testing.T) {
 
 	// Switch to rows and back; each switch leaves exactly one mode installed.
 	f.ensure(t, "public", "t")
-	if names := f.triggerNames(t, "public", "t"); len(names) != 3 {
+	if names := f.triggerNames(t, "public", "t"); len(names) != 2 || names[0] != "phoenix_kit_db_change_public_t" || names[1] != "phoenixkitdb_truncate" {
 		t.Fatalf("row mode triggers %q", names)
 	}
 	f.exec(t, "INSERT INTO t VALUES (500)")

@@ -1,7 +1,9 @@
 package phoenixkitdb
 
+import "strings"
+
 // The SQL installed by EnsureTrigger. docs/triggers.md shows it and explains
-// the choices; keep the two in step.
+// the choices; keep the two in step (TestTriggerDocsShowInstalledSQL checks).
 //
 // Both functions are this package's own (PhoenixKit overwrites
 // phoenix_kit_notify_table_change() with its body whenever it ensures a
@@ -13,97 +15,98 @@ const (
 	rowFuncName  = "phoenixkitdb_notify_row"
 	stmtFuncName = "phoenixkitdb_notify_statement"
 
-	// Trigger argument values for the statement function.
-	stmtModeCache     = "row"       // row mode: cache the id column, notify TRUNCATE
+	// Second trigger argument of the statement function.
 	stmtModeStatement = "statement" // per-statement mode: notify every statement
-
-	auxBeforeSuffix = "_before"
-	auxAfterSuffix  = "_after"
+	stmtModeTruncate  = "truncate"  // row mode's TRUNCATE helper
+	// stmtModeLegacyRow marks the "_before"/"_after" helpers that version 3
+	// installed in row mode; the current function ignores them except for
+	// TRUNCATE, and EnsureTrigger and RemoveTrigger drop them.
+	stmtModeLegacyRow = "row"
 )
-
-// idColumnQuery picks the row_id column of the trigger's table as
-// "name:type-oid": uuid if it exists, else id, else NULL. It is a catalog
-// lookup, so it stays right after ALTER TABLE ADD/DROP/RENAME COLUMN and
-// ALTER COLUMN TYPE. Two lookups on pg_attribute's (attrelid, attname)
-// index measured cheaper than one query with ORDER BY ... LIMIT 1.
-const idColumnQuery = `COALESCE(
-      (SELECT 'uuid:' || a.atttypid FROM pg_catalog.pg_attribute a
-        WHERE a.attrelid = TG_RELID AND a.attname = 'uuid' AND NOT a.attisdropped),
-      (SELECT 'id:' || a.atttypid FROM pg_catalog.pg_attribute a
-        WHERE a.attrelid = TG_RELID AND a.attname = 'id' AND NOT a.attisdropped))`
 
 // rowFuncBody is the AFTER ROW function. TG_ARGV[0] is the channel.
 //
-// Speed: the id column is read directly (NEW.uuid), never through an
-// EXCEPTION block (a subtransaction per row) nor to_jsonb(NEW) (whole-row
-// conversion). Which column to read comes from a transaction-local setting
-// phoenixkitdb.idcol_<relid> that the BEFORE STATEMENT trigger fills from the
-// catalog and the AFTER STATEMENT trigger clears; while a statement on the
-// table runs, ALTER TABLE on it is impossible ("being used by active
-// queries"), so the cached answer cannot go stale. Rows fired without that
-// setting (e.g. routed into a partition) look the column up themselves.
-// Assignments (x := f()) instead of PERFORM keep every step on PL/pgSQL's
-// simple-expression path, which bypasses SPI.
+// It finds row_id as PhoenixKit does, one subtransaction per EXCEPTION
+// block, so it stays right whatever happens to the table's columns after
+// installation (each row proves afresh which column it has), and adds:
+//   - datatype_mismatch: PL/pgSQL plans NEW.uuid::text once per session with
+//     the type it first saw and raises this once the column's type changes;
+//     the value is then read through EXECUTE, planned afresh;
+//   - payloads at NOTIFY's 8000-byte limit are sent with an empty row_id;
+//   - no SPI: assignments (x := f()) instead of PERFORM, and format() instead
+//     of a chain of ||, are cheaper per row and per transaction.
+//
+// There is no cache of the id column and no statement-level helper: a
+// single-row statement pays for every expression PL/pgSQL initialises, once
+// per transaction, and any cache costs more there than the subtransaction
+// it saves. docs/triggers.md has the measurements.
 const rowFuncBody = `
--- phoenixkitdb row trigger function, version 3
+-- phoenixkitdb row trigger function, version 4
 DECLARE
-  col text := pg_catalog.current_setting('phoenixkitdb.idcol_' || TG_RELID, true);
   row_id text;
-  payload text;
   ignored text;
 BEGIN
-  IF col IS NULL OR col = '' THEN
-    col := COALESCE(` + idColumnQuery + `, '-');
+  IF TG_OP = 'DELETE' THEN
+    BEGIN
+      row_id := OLD.uuid::text;
+    EXCEPTION
+      WHEN undefined_column THEN
+        BEGIN
+          row_id := OLD.id::text;
+        EXCEPTION
+          WHEN undefined_column THEN NULL;
+          WHEN datatype_mismatch THEN EXECUTE 'SELECT ($1).id::text' INTO row_id USING OLD;
+        END;
+      WHEN datatype_mismatch THEN EXECUTE 'SELECT ($1).uuid::text' INTO row_id USING OLD;
+    END;
+  ELSE
+    BEGIN
+      row_id := NEW.uuid::text;
+    EXCEPTION
+      WHEN undefined_column THEN
+        BEGIN
+          row_id := NEW.id::text;
+        EXCEPTION
+          WHEN undefined_column THEN NULL;
+          WHEN datatype_mismatch THEN EXECUTE 'SELECT ($1).id::text' INTO row_id USING NEW;
+        END;
+      WHEN datatype_mismatch THEN EXECUTE 'SELECT ($1).uuid::text' INTO row_id USING NEW;
+    END;
   END IF;
-  -- One branch per (column, type): PL/pgSQL plans each branch once per
-  -- session with the type it first saw and fails if that type changes,
-  -- so a branch is only entered with the type it was written for.
-  IF col = 'uuid:2950' THEN
-    IF TG_OP = 'DELETE' THEN row_id := OLD.uuid::text; ELSE row_id := NEW.uuid::text; END IF;
-  ELSIF col = 'id:20' THEN
-    IF TG_OP = 'DELETE' THEN row_id := OLD.id::text; ELSE row_id := NEW.id::text; END IF;
-  ELSIF col = 'id:23' THEN
-    IF TG_OP = 'DELETE' THEN row_id := OLD.id::text; ELSE row_id := NEW.id::text; END IF;
-  ELSIF col = 'id:2950' THEN
-    IF TG_OP = 'DELETE' THEN row_id := OLD.id::text; ELSE row_id := NEW.id::text; END IF;
-  ELSIF col = 'uuid:25' THEN
-    IF TG_OP = 'DELETE' THEN row_id := OLD.uuid::text; ELSE row_id := NEW.uuid::text; END IF;
-  ELSIF col = 'id:25' THEN
-    IF TG_OP = 'DELETE' THEN row_id := OLD.id::text; ELSE row_id := NEW.id::text; END IF;
-  ELSIF col <> '-' THEN
-    -- Other types: dynamic SQL is planned afresh on every call.
-    IF TG_OP = 'DELETE' THEN
-      EXECUTE pg_catalog.format('SELECT ($1).%I::text', pg_catalog.split_part(col, ':', 1)) INTO row_id USING OLD;
-    ELSE
-      EXECUTE pg_catalog.format('SELECT ($1).%I::text', pg_catalog.split_part(col, ':', 1)) INTO row_id USING NEW;
+  -- NOTIFY payloads must be shorter than 8000 bytes; a longer id is sent empty.
+  -- Schema and table take at most 126 bytes, so shorter ids always fit.
+  IF pg_catalog.octet_length(row_id) > 7800 THEN
+    IF pg_catalog.octet_length(TG_TABLE_SCHEMA) + pg_catalog.octet_length(TG_TABLE_NAME)
+        + pg_catalog.octet_length(TG_OP) + pg_catalog.octet_length(row_id) >= 7997 THEN
+      row_id := NULL;
     END IF;
   END IF;
-  payload := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(row_id, '');
-  -- NOTIFY payloads must be shorter than 8000 bytes; a longer id is sent empty.
-  IF pg_catalog.octet_length(payload) >= 8000 THEN
-    payload := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':';
-  END IF;
-  ignored := pg_catalog.pg_notify(COALESCE(TG_ARGV[0], 'phoenix_kit_db_changes'), payload);
+  ignored := pg_catalog.pg_notify(COALESCE(TG_ARGV[0], 'phoenix_kit_db_changes'),
+    pg_catalog.format('%s.%s:%s:%s', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP, row_id));
   RETURN NULL;
 END
 `
 
 // stmtFuncBody is the statement-level function. TG_ARGV[0] is the channel,
-// TG_ARGV[1] the mode: "statement" notifies every statement; "row" notifies
-// TRUNCATE and maintains the id-column cache described at rowFuncBody.
+// TG_ARGV[1] the mode: "statement" notifies every statement; anything else
+// ("truncate", or version 3's "row") notifies TRUNCATE only, and only while
+// the table still has this package's row trigger, so that once PhoenixKit's
+// remove_trigger has dropped that trigger nothing of ours notifies.
 const stmtFuncBody = `
--- phoenixkitdb statement trigger function, version 3
+-- phoenixkitdb statement trigger function, version 4
 DECLARE
   ignored text;
 BEGIN
-  IF TG_OP = 'TRUNCATE' OR TG_ARGV[1] = 'statement' THEN
+  IF TG_ARGV[1] = 'statement' THEN
     ignored := pg_catalog.pg_notify(COALESCE(TG_ARGV[0], 'phoenix_kit_db_changes'),
-      TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':');
-  ELSIF TG_WHEN = 'BEFORE' THEN
-    ignored := pg_catalog.set_config('phoenixkitdb.idcol_' || TG_RELID,
-      COALESCE(` + idColumnQuery + `, '-'), true);
-  ELSE
-    ignored := pg_catalog.set_config('phoenixkitdb.idcol_' || TG_RELID, '', true);
+      pg_catalog.format('%s.%s:%s:', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP));
+  ELSIF TG_OP = 'TRUNCATE' THEN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+        JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+        WHERE t.tgrelid = TG_RELID AND p.proname = 'phoenixkitdb_notify_row') THEN
+      ignored := pg_catalog.pg_notify(COALESCE(TG_ARGV[0], 'phoenix_kit_db_changes'),
+        pg_catalog.format('%s.%s:%s:', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP));
+    END IF;
   END IF;
   RETURN NULL;
 END
@@ -129,9 +132,14 @@ type triggerSpec struct {
 }
 
 func (s triggerSpec) events() string {
-	ev := "INSERT OR UPDATE OR DELETE"
-	if s.tgtype&tgTruncate != 0 {
-		ev += " OR TRUNCATE"
+	var ev []string
+	for _, e := range []struct {
+		bit  int16
+		name string
+	}{{tgInsert, "INSERT"}, {tgUpdate, "UPDATE"}, {tgDelete, "DELETE"}, {tgTruncate, "TRUNCATE"}} {
+		if s.tgtype&e.bit != 0 {
+			ev = append(ev, e.name)
+		}
 	}
 	when := "AFTER"
 	if s.tgtype&tgBefore != 0 {
@@ -141,11 +149,14 @@ func (s triggerSpec) events() string {
 	if s.tgtype&tgRow != 0 {
 		level = "ROW"
 	}
-	return when + " " + ev + " ON %s FOR EACH " + level
+	return when + " " + strings.Join(ev, " OR ") + " ON %s FOR EACH " + level
 }
 
 // wantedTriggers lists the triggers for one table in the chosen mode. The
-// first carries PhoenixKit's name so each side finds the other's.
+// first carries PhoenixKit's name so each side finds the other's; the
+// TRUNCATE helper of row mode is named outside PhoenixKit's
+// "phoenix_kit_db_change_%" pattern, so PhoenixKit neither lists it nor
+// counts it as a trigger of the table.
 func wantedTriggers(schema, table string, o triggerOptions) []triggerSpec {
 	main := mainTriggerName(schema, table)
 	if o.perStatement {
@@ -155,7 +166,6 @@ func wantedTriggers(schema, table string, o triggerOptions) []triggerSpec {
 	}
 	return []triggerSpec{
 		{main, tgRow | tgIUD, rowFuncName, []string{o.channel}},
-		{auxTriggerName(schema, table, auxBeforeSuffix), tgBefore | tgIUD, stmtFuncName, []string{o.channel, stmtModeCache}},
-		{auxTriggerName(schema, table, auxAfterSuffix), tgIUD | tgTruncate, stmtFuncName, []string{o.channel, stmtModeCache}},
+		{truncateTriggerName, tgTruncate, stmtFuncName, []string{o.channel, stmtModeTruncate}},
 	}
 }

@@ -17,7 +17,7 @@ const (
 	NoTrigger        Contender = "none"         // no trigger at all
 	ExceptionBlocks  Contender = "exception"    // PhoenixKit's form: nested BEGIN ... EXCEPTION per row
 	JSONB            Contender = "to_jsonb"     // row id read through to_jsonb(NEW)
-	DirectRead       Contender = "direct"       // NEW.uuid read directly (not robust: the lower bound)
+	DirectRead       Contender = "direct"       // NEW.uuid (NEW.id with NoUUID) read directly (not robust: the lower bound)
 	LibraryRow       Contender = "library-row"  // phoenixkitdb.EnsureTrigger
 	LibraryStatement Contender = "library-stmt" // phoenixkitdb.EnsureTrigger with PerStatement
 )
@@ -62,10 +62,20 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
+
+CREATE FUNCTION writecost_direct_id_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify(TG_ARGV[0], TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(OLD.id::text, ''));
+  ELSE
+    PERFORM pg_notify(TG_ARGV[0], TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(NEW.id::text, ''));
+  END IF;
+  RETURN NULL;
+END $$;
 `
 
 // install puts contender c's trigger on table (already created, in schema).
-func install(ctx context.Context, conn *pgx.Conn, c Contender, schema, table, channel string) error {
+func install(ctx context.Context, conn *pgx.Conn, c Contender, schema, table, channel string, o Options) error {
 	qt := pgx.Identifier{schema, table}.Sanitize()
 	lit := "'" + channel + "'" // channel is a fixed identifier-safe constant
 	baseline := func(fn string) error {
@@ -79,6 +89,9 @@ func install(ctx context.Context, conn *pgx.Conn, c Contender, schema, table, ch
 	case JSONB:
 		return baseline("writecost_jsonb_notify")
 	case DirectRead:
+		if o.NoUUID {
+			return baseline("writecost_direct_id_notify")
+		}
 		return baseline("writecost_direct_notify")
 	case LibraryRow:
 		return phoenixkitdb.EnsureTrigger(ctx, conn, schema, table, phoenixkitdb.WithChannel(channel))

@@ -24,12 +24,16 @@ func setup(ctx context.Context, conn *pgx.Conn, schema string, o Options) (map[C
 		// Repeated md5 text: realistic width, compressible like most text.
 		wideExpr = fmt.Sprintf(", substr(repeat(md5(i::text), %d), 1, %d)", o.WideBytes/32+1, o.WideBytes)
 	}
+	uuidCol, uuidExpr := ", uuid uuid", ", gen_random_uuid()"
+	if o.NoUUID {
+		uuidCol, uuidExpr = "", ""
+	}
 	stmts := []string{
 		"CREATE SCHEMA " + qs,
 		"SET search_path = " + qs + ", pg_catalog",
 		baselineSQL,
-		"CREATE UNLOGGED TABLE src (id bigint, uuid uuid, name text" + wideCol + ")",
-		fmt.Sprintf("INSERT INTO src SELECT i, gen_random_uuid(), 'name ' || i%s FROM generate_series(1, %d) i", wideExpr, o.Rows),
+		"CREATE UNLOGGED TABLE src (id bigint" + uuidCol + ", name text" + wideCol + ")",
+		fmt.Sprintf("INSERT INTO src SELECT i%s, 'name ' || i%s FROM generate_series(1, %d) i", uuidExpr, wideExpr, o.Rows),
 		"ANALYZE src",
 	}
 	for _, s := range stmts {
@@ -44,7 +48,7 @@ func setup(ctx context.Context, conn *pgx.Conn, schema string, o Options) (map[C
 		if _, err := conn.Exec(ctx, "CREATE TABLE "+qt+" (LIKE src)"); err != nil {
 			return nil, err
 		}
-		if err := install(ctx, conn, c, schema, name, channel); err != nil {
+		if err := install(ctx, conn, c, schema, name, channel, o); err != nil {
 			return nil, fmt.Errorf("install %s: %w", c, err)
 		}
 		if _, err := conn.Exec(ctx, "INSERT INTO "+qt+" SELECT * FROM src LIMIT 100"); err != nil {
@@ -77,6 +81,9 @@ func timeBulk(ctx context.Context, conn *pgx.Conn, qt string) (wall, cpu time.Du
 // as pooled ones are, so PL/pgSQL compilation is not counted.
 func timeSingle(ctx context.Context, conns []*pgx.Conn, qt string, o Options) (time.Duration, error) {
 	sql := "INSERT INTO " + qt + " (id, uuid, name) VALUES ($1, gen_random_uuid(), 'single')"
+	if o.NoUUID {
+		sql = "INSERT INTO " + qt + " (id, name) VALUES ($1, 'single')"
+	}
 	errs := make([]error, len(conns))
 	var wg sync.WaitGroup
 	start := time.Now()

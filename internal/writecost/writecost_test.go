@@ -13,22 +13,25 @@ var pg *pgtest.Server
 func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m, &pg)) }
 
 // TestMeasureSmoke runs a tiny measurement: every contender installs, takes
-// writes and is reported. It asserts no timings.
+// writes and is reported, with and without a uuid column. It asserts no
+// timings.
 func TestMeasureSmoke(t *testing.T) {
-	url := pgtest.NewDB(t, pg)
-	res, err := writecost.Measure(t.Context(), url, writecost.Options{
-		Rows: 500, Repeats: 1, WideBytes: 100, Clients: 2, Txns: 5,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range writecost.AllContenders {
-		m, ok := res.Get(c)
-		if !ok || m.Bulk <= 0 || m.Single <= 0 || len(m.BulkSamples) != 1 {
-			t.Errorf("contender %s: %+v, present %v", c, m, ok)
+	for _, noUUID := range []bool{false, true} {
+		url := pgtest.NewDB(t, pg)
+		res, err := writecost.Measure(t.Context(), url, writecost.Options{
+			Rows: 500, Repeats: 1, WideBytes: 100, Clients: 2, Txns: 5, NoUUID: noUUID,
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
+		for _, c := range writecost.AllContenders {
+			m, ok := res.Get(c)
+			if !ok || m.Bulk <= 0 || m.Single <= 0 || len(m.BulkSamples) != 1 {
+				t.Errorf("NoUUID %v, contender %s: %+v, present %v", noUUID, c, m, ok)
+			}
+		}
+		t.Log("\n" + res.String())
 	}
-	t.Log("\n" + res.String())
 }
 
 // BenchmarkWriteCost re-measures the figures quoted in docs/triggers.md:
@@ -44,6 +47,7 @@ func BenchmarkWriteCost(b *testing.B) {
 		opts writecost.Options
 	}{
 		{"narrow", writecost.Options{Clients: 4}},
+		{"narrow-id", writecost.Options{Clients: 4, NoUUID: true}},
 		{"wide2000", writecost.Options{WideBytes: 2000}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
