@@ -72,7 +72,7 @@ func TestRecoversFromServerRestartAndOutage(t *testing.T) {
 	}
 	down := time.Now()
 	eventually(t, 20*time.Second, "several seconds of failed attempts", func() bool {
-		return b.logs.count("listener: connect failed") >= 3 && time.Since(down) > 3*time.Second
+		return b.logs.Count("listener: connect failed") >= 3 && time.Since(down) > 3*time.Second
 	})
 	if !b.l.Running() || b.l.Connected() {
 		t.Fatal("while the server is down the Listener must run, disconnected")
@@ -220,7 +220,7 @@ func TestHealableErrorsRetryAndPasswordsStayOutOfLogs(t *testing.T) {
 	name := fmt.Sprintf("late_%d", time.Now().UnixNano())
 	url := fmt.Sprintf("postgres://postgres:%s@%s:%d/%s?sslmode=disable", password, srv.Host(), srv.Port(), name)
 	b := setup(t, options{url: url, cfg: listener.Config{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}})
-	eventually(t, 10*time.Second, "failed attempts", func() bool { return b.logs.count("connect failed") >= 3 })
+	eventually(t, 10*time.Second, "failed attempts", func() bool { return b.logs.Count("connect failed") >= 3 })
 	if b.l.Connected() || !b.l.Running() {
 		t.Fatal("Listener should be running and disconnected")
 	}

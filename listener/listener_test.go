@@ -78,7 +78,7 @@ func TestInvalidPayloadsAreCountedAndNeverStopTheListener(t *testing.T) {
 		t.Fatalf("Stats = %+v", s)
 	}
 	// Logged, rate-limited and truncated: never the 7999-byte payload.
-	if n := b.logs.count("invalid notification payload"); n < 1 || n >= len(garbage) {
+	if n := b.logs.Count("invalid notification payload"); n < 1 || n >= len(garbage) {
 		t.Fatalf("%d invalid-payload log lines for %d payloads; want rate-limited", n, len(garbage))
 	}
 	if strings.Contains(b.logs.String(), strings.Repeat("x", 200)) {
@@ -135,25 +135,25 @@ func TestEnsureStartedWarnsAtMostOncePer10s(t *testing.T) {
 	now := time.Unix(1000, 0)
 	b := setup(t, options{noServe: true, cfg: listener.Config{Now: func() time.Time { return now }}})
 	const line = "not running; live updates will not work"
-	before := b.logs.count(line) // SubscribeAll in setup warned once
+	before := b.logs.Count(line) // SubscribeAll in setup warned once
 	for range 100 {
 		b.l.EnsureStarted()
 	}
-	if got := b.logs.count(line) - before; got != 0 {
+	if got := b.logs.Count(line) - before; got != 0 {
 		t.Fatalf("%d warnings within the same 10 s", got)
 	}
 	now = now.Add(11 * time.Second)
 	for range 100 {
 		b.l.EnsureStarted()
 	}
-	if got := b.logs.count(line) - before; got != 1 {
+	if got := b.logs.Count(line) - before; got != 1 {
 		t.Fatalf("%d warnings after 11 s, want 1", got)
 	}
 	b.serve(t)
 	expectResync(t, b.mb, 10*time.Second)
 	now = now.Add(time.Minute)
 	b.l.EnsureStarted()
-	if got := b.logs.count(line) - before; got != 1 {
+	if got := b.logs.Count(line) - before; got != 1 {
 		t.Fatal("EnsureStarted warned while running")
 	}
 }

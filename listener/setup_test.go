@@ -1,12 +1,10 @@
 package listener_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,27 +16,6 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
-// logBuffer is a concurrency-safe log sink for assertions on log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// count returns how many log lines contain s.
-func (b *logBuffer) count(s string) int { return strings.Count(b.String(), s) }
-
 // bundle is what setup returns.
 type bundle struct {
 	url  string // the database, for the test's own connections
@@ -46,7 +23,7 @@ type bundle struct {
 	ps   *pubsub.PubSub
 	l    *listener.Listener
 	mb   *pubsub.Mailbox // subscribed to TopicAll before Serve
-	logs *logBuffer
+	logs *pgtest.LogBuffer
 	stop func() error // cancels Serve and returns its error; idempotent
 	errc chan error
 }
@@ -60,7 +37,7 @@ type options struct {
 
 func setup(t *testing.T, o options) *bundle {
 	t.Helper()
-	b := &bundle{url: o.url, logs: &logBuffer{}}
+	b := &bundle{url: o.url, logs: &pgtest.LogBuffer{}}
 	if b.url == "" {
 		b.url = pgtest.NewDB(t, pg)
 	}

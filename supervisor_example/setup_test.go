@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -14,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,24 +31,6 @@ func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m, &srv)) }
 // can find (and terminate) exactly its own Listener backend.
 var appSeq atomic.Int64
 
-// logBuffer is a concurrency-safe log sink for assertions on log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // bundle is what setup returns: a running app against a fresh database,
 // served by an httptest server.
 type bundle struct {
@@ -58,7 +38,7 @@ type bundle struct {
 	app  string // the Listener's application_name
 	a    *app
 	ts   *httptest.Server
-	logs *logBuffer
+	logs *pgtest.LogBuffer
 	conn *pgx.Conn
 }
 
@@ -72,7 +52,7 @@ type setupOptions struct {
 // with fast status frames and heartbeats; everything stops in t.Cleanup.
 func setup(t *testing.T, o setupOptions) *bundle {
 	t.Helper()
-	b := &bundle{url: o.url, logs: &logBuffer{}}
+	b := &bundle{url: o.url, logs: &pgtest.LogBuffer{}}
 	if b.url == "" {
 		b.url = pgtest.NewDB(t, srv)
 	}
