@@ -5,24 +5,11 @@ import (
 	"testing"
 
 	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/internal/writecost"
 )
 
 // phoenixKitFunction is PhoenixKit's function as its source describes it.
-const phoenixKitFunction = `CREATE OR REPLACE FUNCTION phoenix_kit_notify_table_change() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  row_id text;
-BEGIN
-  BEGIN
-    IF TG_OP = 'DELETE' THEN row_id := OLD.uuid::text; ELSE row_id := NEW.uuid::text; END IF;
-  EXCEPTION WHEN undefined_column THEN
-    BEGIN
-      IF TG_OP = 'DELETE' THEN row_id := OLD.id::text; ELSE row_id := NEW.id::text; END IF;
-    EXCEPTION WHEN undefined_column THEN row_id := '';
-    END;
-  END;
-  PERFORM pg_notify('phoenix_kit_db_changes', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(row_id, ''));
-  RETURN NULL;
-END $$`
+var phoenixKitFunction = writecost.PhoenixKitFunction("phoenix_kit_notify_table_change", "'phoenix_kit_db_changes'")
 
 // phoenixKitEnsure does what PhoenixKit's ensure_trigger does for a name it
 // accepts ([a-zA-Z0-9_]+): replace the function, then create the trigger

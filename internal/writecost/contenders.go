@@ -25,9 +25,15 @@ const (
 // AllContenders is the default set, in report order.
 var AllContenders = []Contender{NoTrigger, ExceptionBlocks, JSONB, DirectRead, LibraryRow, LibraryStatement}
 
-// baselineSQL creates the baseline functions in the current schema.
-const baselineSQL = `
-CREATE FUNCTION writecost_exception_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+// PhoenixKitFunction returns a CREATE OR REPLACE FUNCTION statement for a
+// trigger function that behaves as PhoenixKit's phoenix_kit_notify_table_change()
+// is described: the row id from uuid, else id, else empty, each read in a
+// BEGIN ... EXCEPTION block, then PERFORM pg_notify. name is the function's
+// (already quoted) name and channel an SQL expression for the channel. It
+// is the baseline of the write-cost benchmark and the stand-in for
+// PhoenixKit in the compatibility tests.
+func PhoenixKitFunction(name, channel string) string {
+	return "CREATE OR REPLACE FUNCTION " + name + `() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   row_id text;
 BEGIN
@@ -40,9 +46,13 @@ BEGIN
       row_id := '';
     END;
   END;
-  PERFORM pg_notify(TG_ARGV[0], TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(row_id, ''));
+  PERFORM pg_notify(` + channel + `, TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':' || COALESCE(row_id, ''));
   RETURN NULL;
-END $$;
+END $$`
+}
+
+// baselineSQL creates the baseline functions in the current schema.
+var baselineSQL = PhoenixKitFunction("writecost_exception_notify", "TG_ARGV[0]") + `;
 
 CREATE FUNCTION writecost_jsonb_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
