@@ -3,7 +3,6 @@ package phoenixkitdb_test
 import (
 	"context"
 	"errors"
-	"net/url"
 	"testing"
 	"time"
 
@@ -46,11 +45,7 @@ func TestNewValidatesConfig(t *testing.T) {
 // Disable leaves no Listener backend; Enable again resumes with a Resync.
 func TestDBModuleEnableDisable(t *testing.T) {
 	dbURL := pgtest.NewDB(t, pg)
-	u, _ := url.Parse(dbURL)
-	q := u.Query()
-	q.Set("application_name", "pkdb-module-test")
-	u.RawQuery = q.Encode()
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: u.String(), Logger: quietLogger()})
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: pgtest.WithApplicationName(dbURL, "pkdb-module-test"), Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,7 +145,7 @@ func TestSupervisedRestartAfterPanic(t *testing.T) {
 		if calls.Add(1) == 2 {
 			panic("injected panic in the Listener")
 		}
-		return pgx.Connect(ctx, withApp(url, app))
+		return pgx.Connect(ctx, pgtest.WithApplicationName(url, app))
 	}
 	b := setup(t, options{url: url, noServe: true, cfg: listener.Config{Connect: connect, MinBackoff: time.Millisecond}})
 	sup := suture.New("test", suture.Spec{FailureBackoff: time.Millisecond, EventHook: func(suture.Event) {}})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,7 +48,7 @@ func setup(t *testing.T, o options) *bundle {
 	}
 	b.app = fmt.Sprintf("pkdb-test-%d", appSeq.Add(1))
 	if cfg.ConnString == "" && cfg.Connect == nil {
-		cfg.ConnString = withApp(b.url, b.app)
+		cfg.ConnString = pgtest.WithApplicationName(b.url, b.app)
 	}
 	l, err := listener.New(cfg)
 	if err != nil {
@@ -98,18 +97,6 @@ func (b *bundle) serve(t *testing.T) {
 }
 
 var appSeq atomic.Int64
-
-// withApp sets application_name in a URL connection string.
-func withApp(raw, app string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		panic(err)
-	}
-	q := u.Query()
-	q.Set("application_name", app)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // next returns the next event of mb or fails after timeout.
 func next(t *testing.T, mb *pubsub.Mailbox, timeout time.Duration) pubsub.Event {

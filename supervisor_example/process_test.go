@@ -54,7 +54,7 @@ func TestProcess(t *testing.T) {
 	t.Run("database-url", func(t *testing.T) {
 		app := "sx-process-test"
 		dbURL := pgtest.NewDB(t, srv)
-		p := startProgram(t, bin, "-database-url", withApp(dbURL, app))
+		p := startProgram(t, bin, "-database-url", pgtest.WithApplicationName(dbURL, app))
 		p.checkServes(t, dbURL)
 		if strings.Contains(p.allLogs(), `"msg":"demo:`) {
 			t.Errorf("the demo writer runs on a user's database; it must be off by default:\n%s", p.allLogs())

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -62,7 +61,7 @@ func setup(t *testing.T, o setupOptions) *bundle {
 
 	logger := slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := newApp(ctx, appConfig{
-		DatabaseURL:    withApp(b.url, b.app),
+		DatabaseURL:    pgtest.WithApplicationName(b.url, b.app),
 		Logger:         logger,
 		Demo:           o.demo,
 		DemoInterval:   cmp.Or(o.demoInterval, 100*time.Millisecond),
@@ -96,18 +95,6 @@ func setup(t *testing.T, o setupOptions) *bundle {
 	}
 	t.Cleanup(func() { _ = b.conn.Close(context.Background()) })
 	return b
-}
-
-// withApp sets application_name in a connection URL.
-func withApp(raw, app string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		panic(err)
-	}
-	q := u.Query()
-	q.Set("application_name", app)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // exec runs SQL on the bundle's own connection.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -100,4 +101,19 @@ func (s *Server) TerminateBackend(ctx context.Context, pid int) error {
 		return fmt.Errorf("pgtest: terminating backend %d: no such backend", pid)
 	}
 	return nil
+}
+
+// WithApplicationName returns the URL connection string rawURL with its
+// application_name set to app, so that a test can find (and terminate)
+// exactly the backends of one client through Backends. It panics on a
+// string that is not a URL: test inputs come from URL.
+func WithApplicationName(rawURL, app string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		panic(fmt.Sprintf("pgtest: WithApplicationName: %v", err))
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
