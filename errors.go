@@ -14,7 +14,8 @@ var (
 	// ErrSupervisorStopped is returned by Enable when the supervisor has
 	// already ended and cannot take children.
 	ErrSupervisorStopped = errors.New("phoenixkitdb: supervisor stopped")
-	// ErrStopTimeout is returned by Disable when a child did not stop in
-	// time; the module counts as disabled anyway.
+	// ErrStopTimeout is returned by Disable and DisableContext when a
+	// child did not stop before the context ended (the error also wraps
+	// the context's error); the module counts as disabled anyway.
 	ErrStopTimeout = errors.New("phoenixkitdb: module children did not stop in time")
 )
