@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -22,6 +24,7 @@ const (
 	DefaultProbeInterval   = 5 * time.Second
 	DefaultConnectTimeout  = 10 * time.Second
 	DefaultApplicationName = "phoenixkitdb-listener"
+	DefaultStartGrace      = 2 * time.Second
 )
 
 // maxIdentifierBytes is PostgreSQL's NAMEDATALEN-1: LISTEN truncates
@@ -30,8 +33,14 @@ const maxIdentifierBytes = 63
 
 // Errors returned by New and Serve; match them with errors.Is.
 var (
-	// ErrInvalidConfig is wrapped by every configuration error.
+	// ErrInvalidConfig is wrapped by every configuration error that
+	// retrying cannot fix, such as a connection string that does not parse.
 	ErrInvalidConfig = errors.New("listener: invalid config")
+	// ErrConfigFile is wrapped by connection errors about a file the
+	// connection string names (sslrootcert, sslcert, sslkey) that cannot
+	// be read or used. Serve retries them with backoff: the file may
+	// appear or be completed, as a rotated certificate bundle is.
+	ErrConfigFile = errors.New("listener: a file named in the connection string cannot be used")
 	// ErrAlreadyRunning is returned by a second concurrent Serve (wrapped
 	// with suture.ErrDoNotRestart).
 	ErrAlreadyRunning = errors.New("listener: already running")
@@ -43,13 +52,23 @@ type Config struct {
 	// the Listener's own connection. It must reach the server directly or
 	// through a session-mode pooler: transaction pooling breaks LISTEN.
 	// Unused when Connect is set.
+	//
+	// It is parsed again on every connection attempt, so the files it
+	// names (sslrootcert, sslcert, sslkey, passfile) are read afresh, as
+	// libpq does: a rotated CA bundle or client certificate takes effect at
+	// the next reconnect without a restart. New refuses a string that does
+	// not parse; a named certificate or key file that is missing or cannot
+	// be used is retried with backoff (ErrConfigFile).
 	ConnString string
 
 	// Connect, when set, replaces ConnString: it must return a fresh,
 	// dedicated connection on every call (for TLS set-ups, IAM tokens,
 	// custom dialers). The Listener takes the connection's socket over
 	// from pgx once connected. A *pgconn.ParseConfigError it returns ends
-	// Serve for good; every other error is retried with backoff.
+	// Serve for good, unless it is about a file that cannot be read (an
+	// *fs.PathError beneath); every other error is retried with backoff.
+	// Its errors are logged as they are, except a *pgconn.ParseConfigError,
+	// whose text can quote a password: make sure the others never do.
 	Connect func(ctx context.Context) (*pgx.Conn, error)
 
 	// Channel is the notification channel. Default DefaultChannel. It is
@@ -86,6 +105,12 @@ type Config struct {
 	// only). Zero means enabled with 5 s idle, 5 s interval, 3 probes, so the
 	// kernel also notices a dead peer in about 20 s.
 	KeepAlive net.KeepAliveConfig
+
+	// StartGrace is how long EnsureStarted (and so Subscribe) waits before
+	// it warns that the Listener is not running: at a normal start-up the
+	// subscriptions come before the supervisor has started the service.
+	// Default DefaultStartGrace (2 s).
+	StartGrace time.Duration
 
 	// Now returns the current time; nil means time.Now. Tests inject it.
 	Now func() time.Time
@@ -130,6 +155,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.KeepAlive == (net.KeepAliveConfig{}) {
 		c.KeepAlive = net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}
 	}
+	if c.StartGrace <= 0 {
+		c.StartGrace = DefaultStartGrace
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -153,12 +181,13 @@ func validChannel(ch string) error {
 }
 
 // parseConnString parses s into a pgx config for the Listener's dedicated
-// connection. Its error never quotes s: a parse failure can leave a
-// password unrecognisable to any redactor.
-func parseConnString(s string, c Config) (*pgx.ConnConfig, error) {
+// connection. It reads the files s names, so it runs on every connection
+// attempt. validated says that New has parsed s already, past its syntax
+// (see configError). Its errors never quote s.
+func parseConnString(s string, c Config, validated bool) (*pgx.ConnConfig, error) {
 	cc, err := pgx.ParseConfig(s)
 	if err != nil {
-		return nil, &connStringError{err: err}
+		return nil, configError(err, validated)
 	}
 	cc.OnNotification = nil
 	if _, ok := cc.RuntimeParams["application_name"]; !ok {
@@ -172,12 +201,47 @@ func parseConnString(s string, c Config) (*pgx.ConnConfig, error) {
 	return cc, nil
 }
 
-// connStringError reports an unparsable connection string without
-// printing it. errors.As reaches the *pgconn.ParseConfigError beneath.
-type connStringError struct{ err error }
-
-func (e *connStringError) Error() string {
-	return "listener: invalid config: connection string does not parse (details withheld: they may contain a password)"
+// configError replaces an error holding a *pgconn.ParseConfigError with
+// one that does not quote the connection string: pgx masks passwords in
+// it only on a best-effort basis, and a malformed string can defeat that.
+// Other errors are returned as they are.
+//
+// pgx parses the string's syntax first and reads the files it names
+// (sslrootcert, sslcert, sslkey) afterwards, so the cause beneath a
+// failure is free of the string once the syntax is known good: when a
+// file could not be read (an *fs.PathError beneath), or when validated
+// says New parsed the same string past its syntax and only files can have
+// changed since (a certificate being rewritten). Such errors keep pgx's
+// cause ("unable to read CA file: open ...: no such file or directory"),
+// wrap ErrConfigFile and are retried. Anything else wraps
+// ErrInvalidConfig, with the details withheld.
+func configError(err error, validated bool) error {
+	var pce *pgconn.ParseConfigError
+	if !errors.As(err, &pce) {
+		return err
+	}
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) || validated {
+		msg := ErrConfigFile.Error()
+		if inner := pce.Unwrap(); inner != nil {
+			msg += ": " + inner.Error()
+		}
+		return &connStringError{msg: msg, errs: []error{ErrConfigFile, err}}
+	}
+	return &connStringError{
+		msg:  "listener: invalid config: connection string does not parse (details withheld: they may contain a password)",
+		errs: []error{ErrInvalidConfig, err},
+	}
 }
 
-func (e *connStringError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }
+// connStringError is an error about the connection string whose text is
+// fixed by configError. errors.Is and errors.As reach the sentinel and
+// the *pgconn.ParseConfigError beneath.
+type connStringError struct {
+	msg  string
+	errs []error
+}
+
+func (e *connStringError) Error() string { return e.msg }
+
+func (e *connStringError) Unwrap() []error { return e.errs }

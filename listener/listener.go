@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/thejerf/suture/v4"
 )
@@ -24,11 +24,14 @@ import (
 // at most once at a time.
 type Listener struct {
 	cfg          Config
-	connConfig   *pgx.ConnConfig // nil when cfg.Connect is set
 	log          *slog.Logger
 	ps           *pubsub.PubSub
 	probeChannel string
-	password     string // redacted from every logged error
+
+	// startMu guards startCheck, EnsureStarted's pending warning: at most
+	// one timer at a time, stopped by Serve.
+	startMu    sync.Mutex
+	startCheck *time.Timer
 
 	running   atomic.Bool
 	connected atomic.Bool
@@ -47,8 +50,10 @@ type Listener struct {
 
 // New validates cfg and returns a Listener. It fails early, with an error
 // wrapping ErrInvalidConfig, for a connection string that does not parse,
-// a nil PubSub, or a channel name PostgreSQL cannot take. It does not
-// connect: Serve does.
+// a nil PubSub, or a channel name PostgreSQL cannot take. A certificate or
+// key file the string names that cannot be read is not an error here:
+// Serve reads the files at every attempt and retries until they can be
+// read. New does not connect: Serve does.
 func New(cfg Config) (*Listener, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -56,11 +61,9 @@ func New(cfg Config) (*Listener, error) {
 	}
 	l := &Listener{cfg: cfg, log: cfg.Logger, ps: cfg.PubSub}
 	if cfg.Connect == nil {
-		l.connConfig, err = parseConnString(cfg.ConnString, cfg)
-		if err != nil {
+		if _, err := parseConnString(cfg.ConnString, cfg, false); err != nil && !errors.Is(err, ErrConfigFile) {
 			return nil, err
 		}
-		l.password = l.connConfig.Password
 	}
 	var token [8]byte
 	_, _ = rand.Read(token[:])
@@ -126,13 +129,15 @@ func (l *Listener) Stats() Stats {
 // Errors that cannot heal (a Connect func reporting an unparsable
 // connection string) end Serve with an error wrapping
 // suture.ErrDoNotRestart; everything else (server down, authentication
-// failing while a password rotates, network faults) is retried forever.
-// A second concurrent Serve returns ErrAlreadyRunning at once.
+// failing while a password rotates, a certificate file missing, network
+// faults) is retried forever. A second concurrent Serve returns
+// ErrAlreadyRunning at once.
 func (l *Listener) Serve(ctx context.Context) error {
 	if !l.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("%w (%w)", ErrAlreadyRunning, suture.ErrDoNotRestart)
 	}
 	defer l.running.Store(false)
+	l.cancelStartCheck()
 
 	d := newDispatcher(l.ps, &l.published)
 	go d.run()
@@ -154,12 +159,12 @@ func (l *Listener) Serve(ctx context.Context) error {
 				return ctx.Err()
 			}
 			if permanent(err) {
-				l.log.Error("listener: cannot connect and will not retry", "err", l.redact(err))
+				l.log.Error("listener: cannot connect and will not retry", "err", err)
 				return fmt.Errorf("listener: %w (%w)", err, suture.ErrDoNotRestart)
 			}
 			attempt++
 			delay := backoff(attempt, l.cfg.MinBackoff, l.cfg.MaxBackoff)
-			l.log.Warn("listener: connect failed", "attempt", attempt, "retry_in", delay, "err", l.redact(err))
+			l.log.Warn("listener: connect failed", "attempt", attempt, "retry_in", delay, "err", err)
 			if !sleep(ctx, delay) {
 				return ctx.Err()
 			}
@@ -180,29 +185,42 @@ func (l *Listener) Serve(ctx context.Context) error {
 			attempt++
 			delay = backoff(attempt, l.cfg.MinBackoff, l.cfg.MaxBackoff)
 		}
-		l.log.Warn("listener: connection lost; reconnecting", "err", l.redact(err), "retry_in", delay)
+		l.log.Warn("listener: connection lost; reconnecting", "err", err, "retry_in", delay)
 		if !sleep(ctx, delay) {
 			return ctx.Err()
 		}
 	}
 }
 
-// connect opens the Listener's dedicated connection.
+// connect opens a connection with the Listener's settings: through
+// Config.Connect, or by parsing ConnString afresh, so that the files it
+// names are read again at every attempt (a rotated CA bundle is honoured
+// without a restart). The caller owns and closes the connection. Its
+// errors never quote the connection string; those that retrying cannot
+// fix wrap ErrInvalidConfig. Safe for concurrent use; ctx bounds the
+// attempt.
 func (l *Listener) connect(ctx context.Context) (*pgx.Conn, error) {
 	if l.cfg.Connect != nil {
 		conn, err := l.cfg.Connect(ctx)
-		if err == nil && conn == nil {
-			err = errors.New("listener: Connect returned neither a connection nor an error")
+		if err != nil {
+			return nil, configError(err, false)
 		}
-		return conn, err
+		if conn == nil {
+			return nil, errors.New("listener: Connect returned neither a connection nor an error")
+		}
+		return conn, nil
 	}
-	return pgx.ConnectConfig(ctx, l.connConfig)
+	cc, err := parseConnString(l.cfg.ConnString, l.cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cc)
 }
 
-// permanent reports errors that retrying cannot fix.
+// permanent reports errors that retrying cannot fix: connect wraps them
+// with ErrInvalidConfig.
 func permanent(err error) bool {
-	var pce *pgconn.ParseConfigError
-	return errors.As(err, &pce) || errors.Is(err, ErrInvalidConfig)
+	return errors.Is(err, ErrInvalidConfig)
 }
 
 // sleep waits d or until ctx ends; it reports whether d elapsed.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,15 +117,15 @@ func TestShutdownIsPromptAndLeavesNoBackend(t *testing.T) {
 }
 
 func TestSubscribeWhileStoppedWorksOnceRunning(t *testing.T) {
-	b := setup(t, options{noServe: true})
+	b := setup(t, options{noServe: true, cfg: listener.Config{StartGrace: 20 * time.Millisecond}})
 	late := pubsub.NewMailbox(8)
 	defer late.Close()
 	if err := b.l.Subscribe(late, "public", "t"); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.logs.String(), "not running") {
-		t.Fatal("Subscribe on a stopped Listener did not warn")
-	}
+	eventually(t, 10*time.Second, "the 'not running' warning", func() bool {
+		return strings.Contains(b.logs.String(), "not running")
+	})
 	b.serve(t)
 	expectResync(t, late, 10*time.Second)
 	notify(t, connect(t, b.url), listener.DefaultChannel, "public.t:INSERT:1")
@@ -132,29 +133,36 @@ func TestSubscribeWhileStoppedWorksOnceRunning(t *testing.T) {
 }
 
 func TestEnsureStartedWarnsAtMostOncePer10s(t *testing.T) {
-	now := time.Unix(1000, 0)
-	b := setup(t, options{noServe: true, cfg: listener.Config{Now: func() time.Time { return now }}})
-	const line = "not running; live updates will not work"
-	before := b.logs.Count(line) // SubscribeAll in setup warned once
-	for range 100 {
+	// The clock is read by the start check's timer goroutine.
+	var clock atomic.Int64
+	clock.Store(time.Unix(1000, 0).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	b := setup(t, options{noServe: true, cfg: listener.Config{Now: now, StartGrace: time.Millisecond}})
+	settled(t, b.l)
+	if got := b.logs.Count(notRunningLine); got != 1 {
+		t.Fatalf("%d warnings after SubscribeAll's grace, want 1", got)
+	}
+	for range 50 {
 		b.l.EnsureStarted()
+		settled(t, b.l)
 	}
-	if got := b.logs.Count(line) - before; got != 0 {
-		t.Fatalf("%d warnings within the same 10 s", got)
+	if got := b.logs.Count(notRunningLine); got != 1 {
+		t.Fatalf("%d warnings within the same 10 s, want 1", got)
 	}
-	now = now.Add(11 * time.Second)
-	for range 100 {
+	clock.Add(int64(11 * time.Second))
+	for range 50 {
 		b.l.EnsureStarted()
+		settled(t, b.l)
 	}
-	if got := b.logs.Count(line) - before; got != 1 {
-		t.Fatalf("%d warnings after 11 s, want 1", got)
+	if got := b.logs.Count(notRunningLine); got != 2 {
+		t.Fatalf("%d warnings after 11 s, want 2", got)
 	}
 	b.serve(t)
 	expectResync(t, b.mb, 10*time.Second)
-	now = now.Add(time.Minute)
+	clock.Add(int64(time.Minute))
 	b.l.EnsureStarted()
-	if got := b.logs.Count(line) - before; got != 1 {
-		t.Fatal("EnsureStarted warned while running")
+	if listener.StartCheckPending(b.l) || b.logs.Count(notRunningLine) != 2 {
+		t.Fatal("EnsureStarted scheduled a warning while running")
 	}
 }
 

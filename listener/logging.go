@@ -1,7 +1,6 @@
 package listener
 
 import (
-	"strings"
 	"sync"
 	"time"
 )
@@ -44,16 +43,4 @@ func (l *Listener) logInvalid(payload string, err error) {
 	l.log.Warn("listener: ignoring invalid notification payload",
 		"payload", shown, "bytes", len(payload), "err", err,
 		"suppressed_since_last", suppressed, "invalid_total", l.invalids.Load())
-}
-
-// redact returns err's text with the configured password removed.
-func (l *Listener) redact(err error) string {
-	if err == nil {
-		return ""
-	}
-	s := err.Error()
-	if l.password != "" {
-		s = strings.ReplaceAll(s, l.password, "xxxxx")
-	}
-	return s
 }
