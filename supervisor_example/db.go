@@ -20,9 +20,10 @@ const poolApplicationName = "phoenixkitdb-example"
 
 // startEmbedded starts a throwaway PostgreSQL from the machine's binaries
 // (as the postgres user when running as root) and creates the demo
-// database. The caller must Close the server, which removes its files.
+// database. The caller must Close the server, which removes its files; wd
+// removes them if the app dies first.
 // The error wraps pgtest.ErrNoPostgres when PostgreSQL is not installed.
-func startEmbedded(ctx context.Context, logger *slog.Logger, level slog.Level) (*pgtest.Server, string, error) {
+func startEmbedded(ctx context.Context, logger *slog.Logger, level slog.Level, wd *watchdog) (*pgtest.Server, string, error) {
 	pgLog := slog.New(minLevel{logger.Handler(), max(level, slog.LevelWarn)})
 	srv, err := pgtest.Start(ctx, pgtest.Options{Logger: pgLog})
 	if err != nil {
@@ -34,7 +35,7 @@ func startEmbedded(ctx context.Context, logger *slog.Logger, level slog.Level) (
 		return nil, "", err
 	}
 	logger.Info("embedded PostgreSQL ready (removed on exit); connect with psql to make your own changes",
-		"url", url, "data_dir", srv.DataDir())
+		"url", url, "data_dir", srv.DataDir(), "run_dir", wd.runDir, "watchdog_pid", wd.pid())
 	return srv, url, nil
 }
 

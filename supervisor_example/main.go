@@ -20,8 +20,10 @@
 //	-log-format     text (tint, colour on a terminal unless NO_COLOR is set) or json
 //	-log-level      debug, info, warn or error
 //
-// SIGINT or SIGTERM stops everything in order within two seconds (HTTP
-// server, supervisor with the Listener, embedded database) and exits 0.
+// SIGINT, SIGTERM or SIGHUP stops everything in order within two seconds
+// (HTTP server, supervisor with the Listener, embedded database) and exits
+// 0. The embedded server and its files go even when the app is killed with
+// SIGKILL (see watchdog.go).
 package main
 
 import (
@@ -51,7 +53,14 @@ type options struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	if os.Getenv(watchdogEnv) != "" {
+		os.Exit(runWatchdog(os.Stdin, os.Stdout, os.Stderr))
+	}
+	// A log write to a closed pipe (`make run | tee log`, then Ctrl-C kills
+	// tee) must fail quietly rather than kill the app before its clean-up:
+	// once SIGPIPE is notified, such writes return EPIPE instead.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	// After the first signal a second one kills the process the default way.
 	go func() {
 		<-ctx.Done()

@@ -69,22 +69,31 @@ func TestProcess(t *testing.T) {
 
 // program is a running supervisor_example whose JSON logs are collected.
 type program struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the log reader has ended
-	mu   sync.Mutex
-	logs []map[string]any
-	raw  strings.Builder
-	seen chan struct{} // signalled on every log line
-	url  string        // the Activity page
+	cmd    *exec.Cmd
+	stderr io.ReadCloser
+	done   chan struct{} // closed when the log reader has ended
+	mu     sync.Mutex
+	logs   []map[string]any
+	raw    strings.Builder
+	seen   chan struct{} // signalled on every log line
+	url    string        // the Activity page
+	pid    int           // the app's process id (cmd may be make)
 }
 
-// startProgram runs bin with a free port and JSON logs and waits for the
-// page URL in its log. t.Cleanup kills it if the test did not stop it.
+// startProgram runs bin with a free port and JSON logs; see runProgram.
 func startProgram(t *testing.T, bin string, args ...string) *program {
 	t.Helper()
 	args = append([]string{"-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "debug"}, args...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = withoutEnv(os.Environ(), "DATABASE_URL")
+	return runProgram(t, cmd)
+}
+
+// runProgram starts cmd, whose standard error carries the app's JSON logs,
+// and waits for the page URL in its log. t.Cleanup kills it if the test did
+// not stop it.
+func runProgram(t *testing.T, cmd *exec.Cmd) *program {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +101,7 @@ func startProgram(t *testing.T, bin string, args ...string) *program {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &program{cmd: cmd, done: make(chan struct{}), seen: make(chan struct{}, 1)}
+	p := &program{cmd: cmd, stderr: stderr, done: make(chan struct{}), seen: make(chan struct{}, 1)}
 	go p.readLogs(stderr)
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -104,7 +113,9 @@ func startProgram(t *testing.T, bin string, args ...string) *program {
 			t.Logf("program logs:\n%s", p.allLogs())
 		}
 	})
-	p.url = p.waitLog(t, "Activity page")["url"].(string)
+	ready := p.waitLog(t, "Activity page")
+	p.url = ready["url"].(string)
+	p.pid = int(ready["pid"].(float64))
 	return p
 }
 
@@ -126,6 +137,10 @@ func (p *program) readLogs(r io.Reader) {
 		}
 	}
 }
+
+// closeLogs closes the test's end of the log pipe: the app's later
+// writes fail as they would after `| tee` died.
+func (p *program) closeLogs() { _ = p.stderr.Close() }
 
 func (p *program) allLogs() string {
 	p.mu.Lock()
