@@ -15,7 +15,10 @@
 //
 //	-addr           HTTP address of the Activity page (default 127.0.0.1:8080; port 0 picks one)
 //	-database-url   PostgreSQL URL (default $DATABASE_URL; empty: embedded server)
-//	-demo           write demo changes (default: on for the embedded server, off otherwise)
+//	-demo           create schema demo (three tables and their triggers) and write demo
+//	                changes into it (default: on for the embedded server, off otherwise)
+//	-watch          schema.table,... : install change triggers on these tables
+//	                (with -database-url nothing else is ever written to the database)
 //	-demo-interval  pause between demo writes (default 800ms)
 //	-log-format     text (tint, colour on a terminal unless NO_COLOR is set) or json
 //	-log-level      debug, info, warn or error
@@ -47,6 +50,7 @@ type options struct {
 	addr         string
 	databaseURL  string
 	demo         bool
+	watch        []watchTable
 	demoInterval time.Duration
 	logFormat    string
 	logLevel     slog.Level
@@ -101,11 +105,13 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	fs.SetOutput(out)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "HTTP `address` of the Activity page (port 0 picks a free one)")
 	fs.StringVar(&o.databaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL `URL` (default $DATABASE_URL; empty starts an embedded server)")
-	fs.BoolVar(&o.demo, "demo", false, "write a gentle stream of demo changes (default: on for the embedded server only)")
+	fs.BoolVar(&o.demo, "demo", false, "create schema demo (three tables, their triggers) and write a gentle stream of changes into it (default: on for the embedded server only)")
+	watch := fs.String("watch", "", "install change triggers on these `tables` (schema.table,...); nothing else is written to a database you name")
 	fs.DurationVar(&o.demoInterval, "demo-interval", 800*time.Millisecond, "pause between demo writes")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -116,6 +122,10 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	fs.Visit(func(f *flag.Flag) { demoSet = demoSet || f.Name == "demo" })
 	if !demoSet {
 		o.demo = o.databaseURL == ""
+	}
+	if o.watch, err = parseWatch(*watch); err != nil {
+		fmt.Fprintf(out, "%v\n", err)
+		return o, err
 	}
 	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintf(out, "supervisor_example: -log-level: %v\n", err)

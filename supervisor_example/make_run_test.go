@@ -20,8 +20,8 @@ const leftoverTimeout = 10 * time.Second
 
 // TestMakeRunLeavesNothing runs `make run` as a user does and ends it the
 // ways a user, a terminal or a process manager does: SIGTERM to make,
-// SIGTERM or SIGHUP to the app, SIGKILL to the app, Ctrl-C (SIGINT to the terminal's
-// process group). Each time, within a few seconds, no app, no watchdog, no
+// SIGTERM or SIGHUP to the app, SIGKILL to the app, Ctrl-C (SIGINT to the
+// terminal's process group). Each time, within a few seconds, no app, no watchdog, no
 // PostgreSQL process and no run directory (with the data directory in it)
 // may be left, and a graceful stop must leave make without an error.
 func TestMakeRunLeavesNothing(t *testing.T) {

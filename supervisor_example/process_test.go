@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -38,7 +39,7 @@ func TestProcess(t *testing.T) {
 		dbURL, dataDir := ready["url"].(string), ready["data_dir"].(string)
 		postmaster := postmasterPID(t, dataDir)
 
-		s := p.checkServes(t, dbURL)
+		s := p.checkServes(t, dbURL, "demo", "orders")
 		// The demo writer is on by default with the embedded database.
 		s.next(t, 5*time.Second, "a demo change", isEvent("change"))
 
@@ -54,10 +55,17 @@ func TestProcess(t *testing.T) {
 	t.Run("database-url", func(t *testing.T) {
 		app := "sx-process-test"
 		dbURL := pgtest.NewDB(t, srv)
-		p := startProgram(t, bin, "-database-url", pgtest.WithApplicationName(dbURL, app))
-		p.checkServes(t, dbURL)
+		userSQL(t, dbURL, `CREATE TABLE public.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, amount_cents int)`)
+		p := startProgram(t, bin, "-database-url", pgtest.WithApplicationName(dbURL, app), "-watch", "public.orders")
+		p.checkServes(t, dbURL, "public", "orders")
 		if strings.Contains(p.allLogs(), `"msg":"demo:`) {
-			t.Errorf("the demo writer runs on a user's database; it must be off by default:\n%s", p.allLogs())
+			t.Errorf("the demo runs on a user's database; it must be off unless -demo:\n%s", p.allLogs())
+		}
+		if !strings.Contains(p.allLogs(), `"msg":"watch: created","table":"public.orders","object":"trigger`) {
+			t.Errorf("the app did not log the trigger it installed:\n%s", p.allLogs())
+		}
+		if got := userSQL(t, dbURL, `SELECT count(*)::text FROM pg_namespace WHERE nspname = 'demo'`); got != "0" {
+			t.Errorf("schema demo was created in a user's database without -demo")
 		}
 		p.stop(t)
 		waitFor(t, 2*time.Second, "no Listener session left", func() bool {
@@ -173,8 +181,9 @@ func (p *program) waitLog(t *testing.T, prefix string) map[string]any {
 }
 
 // checkServes waits for /healthz 200, opens the SSE stream, writes a row
-// into dbURL and sees it arrive. It returns the open stream.
-func (p *program) checkServes(t *testing.T, dbURL string) *stream {
+// into schema.table of dbURL (a bigint id and an amount_cents column) and
+// sees it arrive. It returns the open stream.
+func (p *program) checkServes(t *testing.T, dbURL, schema, table string) *stream {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second}
 	t.Cleanup(c.CloseIdleConnections)
@@ -196,7 +205,8 @@ func (p *program) checkServes(t *testing.T, dbURL string) *stream {
 	}
 	defer conn.Close(ctx)
 	var id string
-	if err := conn.QueryRow(ctx, `INSERT INTO demo.orders (amount_cents) VALUES (4242) RETURNING id::text`).Scan(&id); err != nil {
+	ins := `INSERT INTO ` + pgx.Identifier{schema, table}.Sanitize() + ` (amount_cents) VALUES (4242) RETURNING id::text`
+	if err := conn.QueryRow(ctx, ins).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	s.next(t, 5*time.Second, "the test's own change", func(f frame) bool {
@@ -205,7 +215,7 @@ func (p *program) checkServes(t *testing.T, dbURL string) *stream {
 		}
 		var c changeFrame
 		f.decode(t, &c)
-		return c.Table == "orders" && c.Operation == "INSERT" && c.RowID == id
+		return c.Schema == schema && c.Table == table && c.Operation == "INSERT" && c.RowID == id
 	})
 	return s
 }
@@ -255,6 +265,35 @@ func withoutEnv(env []string, name string) []string {
 		if !strings.HasPrefix(kv, name+"=") {
 			out = append(out, kv)
 		}
+	}
+	return out
+}
+
+// userSQL runs one statement on dbURL as the user would with psql and
+// returns the first column of its first row as text ("" if none).
+func userSQL(t *testing.T, dbURL, sql string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	defer rows.Close()
+	var out string
+	if rows.Next() {
+		if vals, err := rows.Values(); err == nil && len(vals) > 0 {
+			out = fmt.Sprint(vals[0])
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
 }

@@ -63,6 +63,7 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 		DatabaseURL:  url,
 		Logger:       logger,
 		Demo:         opts.demo,
+		Watch:        opts.watch,
 		DemoInterval: opts.demoInterval,
 	})
 	if err != nil {
