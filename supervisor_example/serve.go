@@ -96,6 +96,11 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 	hs.RegisterOnShutdown(cancelRequests)
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- hs.Serve(ln) }()
+	if exposed(ln.Addr()) {
+		logger.Warn("the Activity page listens beyond this machine: anyone who can reach it sees every change "+
+			"and can disable the module (no authentication); use -addr 127.0.0.1:PORT (the default) unless you mean it",
+			"addr", ln.Addr().String())
+	}
 	logger.Info("Activity page ready; open it in a browser", "url", pageURL(ln.Addr()), "pid", os.Getpid())
 
 	select {
@@ -138,4 +143,11 @@ func pageURL(addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port)) + "/"
+}
+
+// exposed reports whether addr accepts connections from other machines:
+// any address but a loopback one.
+func exposed(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return !ok || !tcp.IP.IsLoopback()
 }

@@ -60,6 +60,8 @@ type web struct {
 //	GET  /healthz                   200 when the Listener is connected, else 503
 //	POST /modules/{key}/enable      enable the module through the Registry
 //	POST /modules/{key}/disable     disable it
+//
+// POSTs from other origins are refused with 403 (CSRF protection).
 func (w *web) routes() http.Handler {
 	static, err := fs.Sub(assets, "web")
 	if err != nil {
@@ -75,7 +77,11 @@ func (w *web) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", w.healthz)
 	mux.HandleFunc("POST /modules/{key}/enable", w.toggle(true))
 	mux.HandleFunc("POST /modules/{key}/disable", w.toggle(false))
-	return mux
+	// A page on another site that the user happens to visit must not be
+	// able to switch the module off through the user's browser: cross-origin
+	// POSTs (Sec-Fetch-Site, else an Origin that is not this host) get 403.
+	// Requests from tools like curl carry neither header and pass.
+	return http.NewCrossOriginProtection().Handler(mux)
 }
 
 func (w *web) logger() *slog.Logger {
