@@ -88,7 +88,9 @@ func run(ctx context.Context, args []string, stderr *os.File, getenv func(string
 
 	if err := serve(ctx, opts, logger); err != nil {
 		if errors.Is(err, pgtest.ErrNoPostgres) {
-			fmt.Fprintln(stderr, "supervisor_example: PostgreSQL is not installed; install it with `apt-get install postgresql`, or pass -database-url (or set DATABASE_URL) to use a server you have")
+			// The error lists where the binaries were looked for and the
+			// package that provides them on the common systems.
+			fmt.Fprintf(stderr, "supervisor_example: %v; or pass -database-url (or set DATABASE_URL) to use a server you have\n", err)
 			return 1
 		}
 		logger.Error("supervisor_example: failed", tint.Err(err))
