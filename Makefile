@@ -60,9 +60,10 @@ chaos: ## Chaos soak: faults under load, checks nothing is lost silently (CHAOS_
 	$(GO) test -tags chaos -race -count=1 -v -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
 
 .PHONY: screenshot
-screenshot: ## Refresh docs/activity.png from the browser test
-	cd $(EXAMPLE) && PHOENIXKITDB_SCREENSHOT=$(CURDIR)/docs/activity.png $(GO) test -count=1 -tags e2e -run E2E .
+screenshot: ## Refresh docs/activity.png and docs/table-view.png from the browser tests
+	cd $(EXAMPLE) && PHOENIXKITDB_SCREENSHOT=$(CURDIR)/docs/activity.png \
+		PHOENIXKITDB_TABLE_SCREENSHOT=$(CURDIR)/docs/table-view.png $(GO) test -count=1 -tags e2e -run E2E .
 
 .PHONY: e2e
-e2e: ## Browser test of the Activity page in headless Chromium
+e2e: ## Browser tests of the Activity page and the table view in headless Chromium
 	cd $(EXAMPLE) && $(GO) test -count=1 -tags e2e -run E2E -timeout 10m .

@@ -109,6 +109,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 			Registry:       reg,
 			Module:         db.Key(),
 			Tables:         poolTables{pool},
+			Rows:           poolTables{pool},
 			Logger:         logger,
 			StatusEvery:    cfg.StatusEvery,
 			HeartbeatEvery: cfg.HeartbeatEvery,
