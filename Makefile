@@ -3,29 +3,48 @@ GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CHAOS_DURATION ?= 60s
 FUZZTIME      ?= 30s
+# The example host app is a Go module of its own (supervisor_example/go.mod),
+# so that the library's users never download its dependencies.
+EXAMPLE       := supervisor_example
+EXAMPLE_BIN   := bin/supervisor_example
 
 .DEFAULT_GOAL := help
 
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo 'Flags go in ARGS (run, bench); CHAOS_DURATION and FUZZTIME size chaos and fuzz. Examples:'
+	@echo "  make run ARGS='-database-url postgres://me@localhost/mydb -watch public.orders,public.users'"
+	@echo "  make run ARGS='-database-url postgres://me@localhost/mydb -demo'   # creates schema demo there"
+	@echo "  make run ARGS='-addr 127.0.0.1:9090 -log-level debug'"
+	@echo "  make run ARGS=-h                   # every flag of the example app"
+	@echo "  make bench ARGS=-quick             # a smoke run under a minute; figures not judged"
+	@echo "  make chaos CHAOS_DURATION=5m       make fuzz FUZZTIME=2m"
 
+# run builds the app, then the shell execs it: the app is make's own child,
+# so a SIGTERM to make reaches it (make passes SIGTERM on to its children and
+# waits), and Ctrl-C ends it cleanly with no make error.
 .PHONY: run
-run: ## Run the example host app (embedded PostgreSQL unless DATABASE_URL is set)
-	$(GO) run ./supervisor_example $(ARGS)
+run: ## Run the example host app (embedded PostgreSQL unless -database-url/DATABASE_URL is given)
+	@cd $(EXAMPLE) && $(GO) build -o ../$(EXAMPLE_BIN) .
+	exec ./$(EXAMPLE_BIN) $(ARGS)
 
 .PHONY: test
 test: ## go vet, then every test with the race detector against a real PostgreSQL
+	@$(GO) run ./internal/cmd/pgcheck
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: lint
-lint: ## gofmt check, go vet and staticcheck (pinned)
+lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags e2e ./supervisor_example
 	$(GO) vet -tags chaos ./internal/chaos
 	$(GO) run $(STATICCHECK) ./...
+	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
 
 .PHONY: fuzz
 fuzz: ## Fuzz the payload parser and the wire reader, FUZZTIME each (default 30s)
@@ -41,9 +60,10 @@ chaos: ## Chaos soak: faults under load, checks nothing is lost silently (CHAOS_
 	$(GO) test -tags chaos -race -count=1 -v -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
 
 .PHONY: screenshot
-screenshot: ## Refresh docs/activity.png from the browser test
-	PHOENIXKITDB_SCREENSHOT=$(CURDIR)/docs/activity.png $(GO) test -count=1 -tags e2e -run E2E ./supervisor_example
+screenshot: ## Refresh docs/activity.png and docs/table-view.png from the browser tests
+	cd $(EXAMPLE) && PHOENIXKITDB_SCREENSHOT=$(CURDIR)/docs/activity.png \
+		PHOENIXKITDB_TABLE_SCREENSHOT=$(CURDIR)/docs/table-view.png $(GO) test -count=1 -tags e2e -run E2E .
 
 .PHONY: e2e
-e2e: ## Browser test of the Activity page in headless Chromium
-	$(GO) test -count=1 -tags e2e -run E2E -timeout 10m ./supervisor_example
+e2e: ## Browser tests of the Activity page and the table view in headless Chromium
+	cd $(EXAMPLE) && $(GO) test -count=1 -tags e2e -run E2E -timeout 10m .

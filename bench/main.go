@@ -168,7 +168,13 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 	}
 	fmt.Printf("mode %s, median of %d repetitions (%d for drain), spread = min..max, ratio to the section's baseline; took %s\n\n",
 		mode, cfg.reps, cfg.drainReps, rep.Elapsed)
-	fmt.Print(table(rep.Rows))
+	if cfg.quick {
+		// A verdict on figures too small to quote would only mislead.
+		for i := range rep.Rows {
+			rep.Rows[i].Met = nil
+		}
+	}
+	fmt.Print(table(rep.Rows, !cfg.quick))
 	for _, e := range rep.Errors {
 		fmt.Println("error:", e)
 	}

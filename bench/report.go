@@ -107,8 +107,10 @@ func format(v float64, unit string) string {
 }
 
 // table renders rows as one aligned table. Consecutive rows of one
-// measurement print its name once.
-func table(rows []Row) string {
+// measurement print its name once. When judged is false (quick mode, whose
+// sizes are too small to quote) goals are shown but marked "not judged"
+// rather than MET or NOT MET.
+func table(rows []Row, judged bool) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "SECTION\tMEASUREMENT\tCONTENDER\tMEDIAN\tSPREAD (min..max)\tRATIO\tGOAL")
@@ -134,7 +136,10 @@ func table(rows []Row) string {
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
 		}
 		goal := r.Goal
-		if r.Met != nil {
+		switch {
+		case goal != "" && !judged:
+			goal += ": not judged (quick mode)"
+		case r.Met != nil:
 			if *r.Met {
 				goal += ": MET"
 			} else {

@@ -15,9 +15,15 @@ type appConfig struct {
 	DatabaseURL string
 	Logger      *slog.Logger
 
-	// Demo starts the demo writer, one change per DemoInterval (800 ms).
+	// DemoSchema creates the demo schema and its triggers; Demo also
+	// starts the demo writer, one change per DemoInterval (800 ms).
+	DemoSchema   bool
 	Demo         bool
 	DemoInterval time.Duration
+
+	// Watch are the tables whose change triggers the app installs (besides
+	// the demo's). Nothing else is written to the database.
+	Watch []watchTable
 
 	// DB tunes the DB module; ConnString and Logger are filled in.
 	DB phoenixkitdb.Config
@@ -42,8 +48,8 @@ type app struct {
 	web  *web
 }
 
-// newApp connects the example's pool, creates the demo schema and its
-// triggers, and builds the supervisor tree with the DB module registered
+// newApp connects the example's pool, creates what cfg asks for (the demo
+// schema, triggers on the watched tables), and builds the supervisor tree with the DB module registered
 // and enabled through the Registry. Nothing runs until serve; ctx bounds
 // only the set-up. The caller must call close after serve has ended.
 func newApp(ctx context.Context, cfg appConfig) (*app, error) {
@@ -55,7 +61,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := setupDemoSchema(ctx, pool); err != nil {
+	if err := installAsked(ctx, pool, logger, cfg); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -103,6 +109,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 			Registry:       reg,
 			Module:         db.Key(),
 			Tables:         poolTables{pool},
+			Rows:           poolTables{pool},
 			Logger:         logger,
 			StatusEvery:    cfg.StatusEvery,
 			HeartbeatEvery: cfg.HeartbeatEvery,
@@ -117,3 +124,21 @@ func (a *app) serve(ctx context.Context) <-chan error { return a.sup.ServeBackgr
 
 // close releases the pool. Call it after the supervisor has stopped.
 func (a *app) close() { a.pool.Close() }
+
+// installAsked creates the demo schema (cfg.DemoSchema or cfg.Demo) and the
+// triggers on cfg.Watch, and nothing else.
+func installAsked(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, cfg appConfig) error {
+	if cfg.DemoSchema || cfg.Demo {
+		if err := setupDemoSchema(ctx, pool, logger); err != nil {
+			return err
+		}
+	}
+	if err := installTriggers(ctx, pool, logger, cfg.Watch); err != nil {
+		return err
+	}
+	if !cfg.DemoSchema && !cfg.Demo && len(cfg.Watch) == 0 {
+		logger.Info("watch: installing no triggers; showing tables that already have one " +
+			"(-watch schema.table,... installs them on your tables, -demo creates schema demo)")
+	}
+	return nil
+}

@@ -20,9 +20,10 @@ const poolApplicationName = "phoenixkitdb-example"
 
 // startEmbedded starts a throwaway PostgreSQL from the machine's binaries
 // (as the postgres user when running as root) and creates the demo
-// database. The caller must Close the server, which removes its files.
+// database. The caller must Close the server, which removes its files; wd
+// removes them if the app dies first.
 // The error wraps pgtest.ErrNoPostgres when PostgreSQL is not installed.
-func startEmbedded(ctx context.Context, logger *slog.Logger, level slog.Level) (*pgtest.Server, string, error) {
+func startEmbedded(ctx context.Context, logger *slog.Logger, level slog.Level, wd *watchdog) (*pgtest.Server, string, error) {
 	pgLog := slog.New(minLevel{logger.Handler(), max(level, slog.LevelWarn)})
 	srv, err := pgtest.Start(ctx, pgtest.Options{Logger: pgLog})
 	if err != nil {
@@ -34,7 +35,7 @@ func startEmbedded(ctx context.Context, logger *slog.Logger, level slog.Level) (
 		return nil, "", err
 	}
 	logger.Info("embedded PostgreSQL ready (removed on exit); connect with psql to make your own changes",
-		"url", url, "data_dir", srv.DataDir())
+		"url", url, "data_dir", srv.DataDir(), "run_dir", wd.runDir, "watchdog_pid", wd.pid())
 	return srv, url, nil
 }
 
@@ -86,11 +87,19 @@ var demoSchema = []string{
 	)`,
 }
 
+// demoTables are the demo schema's tables with their trigger options.
+var demoTables = []watchTable{
+	{Schema: "demo", Table: "users"},
+	{Schema: "demo", Table: "orders"},
+	{Schema: "demo", Table: "events_log", Opts: []phoenixkitdb.TriggerOption{phoenixkitdb.PerStatement()}},
+}
+
 // setupDemoSchema creates the demo schema if missing and installs the
 // change triggers: row triggers on users and orders, a per-statement
 // trigger on events_log. It is idempotent and safe to run from several
-// app instances at once.
-func setupDemoSchema(ctx context.Context, pool *pgxpool.Pool) error {
+// app instances at once. It runs only with -demo (the default for the
+// embedded server alone): a user's database is never changed unasked.
+func setupDemoSchema(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("supervisor_example: demo schema: %w", err)
@@ -108,17 +117,6 @@ func setupDemoSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("supervisor_example: demo schema: %w", err)
 	}
-	for _, t := range []struct {
-		table string
-		opts  []phoenixkitdb.TriggerOption
-	}{
-		{"users", nil},
-		{"orders", nil},
-		{"events_log", []phoenixkitdb.TriggerOption{phoenixkitdb.PerStatement()}},
-	} {
-		if err := phoenixkitdb.EnsureTrigger(ctx, pool, "demo", t.table, t.opts...); err != nil {
-			return fmt.Errorf("supervisor_example: trigger on demo.%s: %w", t.table, err)
-		}
-	}
-	return nil
+	logger.Info("demo: schema demo with tables users, orders and events_log is in place (-demo)")
+	return installTriggers(ctx, pool, logger, demoTables)
 }

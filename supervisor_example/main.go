@@ -15,13 +15,18 @@
 //
 //	-addr           HTTP address of the Activity page (default 127.0.0.1:8080; port 0 picks one)
 //	-database-url   PostgreSQL URL (default $DATABASE_URL; empty: embedded server)
-//	-demo           write demo changes (default: on for the embedded server, off otherwise)
+//	-demo           create schema demo (three tables and their triggers) and write demo
+//	                changes into it (default: on for the embedded server, off otherwise)
+//	-watch          schema.table,... : install change triggers on these tables
+//	                (with -database-url nothing else is ever written to the database)
 //	-demo-interval  pause between demo writes (default 800ms)
 //	-log-format     text (tint, colour on a terminal unless NO_COLOR is set) or json
 //	-log-level      debug, info, warn or error
 //
-// SIGINT or SIGTERM stops everything in order within two seconds (HTTP
-// server, supervisor with the Listener, embedded database) and exits 0.
+// SIGINT, SIGTERM or SIGHUP stops everything in order within two seconds
+// (HTTP server, supervisor with the Listener, embedded database) and exits
+// 0. The embedded server and its files go even when the app is killed with
+// SIGKILL (see watchdog.go).
 package main
 
 import (
@@ -45,13 +50,21 @@ type options struct {
 	addr         string
 	databaseURL  string
 	demo         bool
+	watch        []watchTable
 	demoInterval time.Duration
 	logFormat    string
 	logLevel     slog.Level
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	if os.Getenv(watchdogEnv) != "" {
+		os.Exit(runWatchdog(os.Stdin, os.Stdout, os.Stderr))
+	}
+	// A log write to a closed pipe (`make run | tee log`, then Ctrl-C kills
+	// tee) must fail quietly rather than kill the app before its clean-up:
+	// once SIGPIPE is notified, such writes return EPIPE instead.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	// After the first signal a second one kills the process the default way.
 	go func() {
 		<-ctx.Done()
@@ -75,7 +88,9 @@ func run(ctx context.Context, args []string, stderr *os.File, getenv func(string
 
 	if err := serve(ctx, opts, logger); err != nil {
 		if errors.Is(err, pgtest.ErrNoPostgres) {
-			fmt.Fprintln(stderr, "supervisor_example: PostgreSQL is not installed; install it with `apt-get install postgresql`, or pass -database-url (or set DATABASE_URL) to use a server you have")
+			// The error lists where the binaries were looked for and the
+			// package that provides them on the common systems.
+			fmt.Fprintf(stderr, "supervisor_example: %v; or pass -database-url (or set DATABASE_URL) to use a server you have\n", err)
 			return 1
 		}
 		logger.Error("supervisor_example: failed", tint.Err(err))
@@ -92,11 +107,13 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	fs.SetOutput(out)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "HTTP `address` of the Activity page (port 0 picks a free one)")
 	fs.StringVar(&o.databaseURL, "database-url", getenv("DATABASE_URL"), "PostgreSQL `URL` (default $DATABASE_URL; empty starts an embedded server)")
-	fs.BoolVar(&o.demo, "demo", false, "write a gentle stream of demo changes (default: on for the embedded server only)")
+	fs.BoolVar(&o.demo, "demo", false, "create schema demo (three tables, their triggers) and write a gentle stream of changes into it (default: on for the embedded server only)")
+	watch := fs.String("watch", "", "install change triggers on these `tables` (schema.table,...); nothing else is written to a database you name")
 	fs.DurationVar(&o.demoInterval, "demo-interval", 800*time.Millisecond, "pause between demo writes")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -107,6 +124,10 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	fs.Visit(func(f *flag.Flag) { demoSet = demoSet || f.Name == "demo" })
 	if !demoSet {
 		o.demo = o.databaseURL == ""
+	}
+	if o.watch, err = parseWatch(*watch); err != nil {
+		fmt.Fprintf(out, "%v\n", err)
+		return o, err
 	}
 	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintf(out, "supervisor_example: -log-level: %v\n", err)

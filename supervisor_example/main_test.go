@@ -84,3 +84,22 @@ func TestPageURL(t *testing.T) {
 		}
 	}
 }
+
+// TestExposedAddr: only loopback addresses count as private; the app warns
+// for every other one (0.0.0.0 and :: included).
+func TestExposedAddr(t *testing.T) {
+	for _, tc := range []struct {
+		ip   net.IP
+		want bool
+	}{
+		{net.IPv4(127, 0, 0, 1), false},
+		{net.IPv6loopback, false},
+		{net.IPv4zero, true},
+		{net.IPv6zero, true},
+		{net.IPv4(192, 168, 1, 10), true},
+	} {
+		if got := exposed(&net.TCPAddr{IP: tc.ip, Port: 8080}); got != tc.want {
+			t.Errorf("exposed(%v) = %v, want %v", tc.ip, got, tc.want)
+		}
+	}
+}

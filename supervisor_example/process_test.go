@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -38,7 +39,7 @@ func TestProcess(t *testing.T) {
 		dbURL, dataDir := ready["url"].(string), ready["data_dir"].(string)
 		postmaster := postmasterPID(t, dataDir)
 
-		s := p.checkServes(t, dbURL)
+		s := p.checkServes(t, dbURL, "demo", "orders")
 		// The demo writer is on by default with the embedded database.
 		s.next(t, 5*time.Second, "a demo change", isEvent("change"))
 
@@ -54,10 +55,17 @@ func TestProcess(t *testing.T) {
 	t.Run("database-url", func(t *testing.T) {
 		app := "sx-process-test"
 		dbURL := pgtest.NewDB(t, srv)
-		p := startProgram(t, bin, "-database-url", pgtest.WithApplicationName(dbURL, app))
-		p.checkServes(t, dbURL)
+		userSQL(t, dbURL, `CREATE TABLE public.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, amount_cents int)`)
+		p := startProgram(t, bin, "-database-url", pgtest.WithApplicationName(dbURL, app), "-watch", "public.orders")
+		p.checkServes(t, dbURL, "public", "orders")
 		if strings.Contains(p.allLogs(), `"msg":"demo:`) {
-			t.Errorf("the demo writer runs on a user's database; it must be off by default:\n%s", p.allLogs())
+			t.Errorf("the demo runs on a user's database; it must be off unless -demo:\n%s", p.allLogs())
+		}
+		if !strings.Contains(p.allLogs(), `"msg":"watch: created","table":"public.orders","object":"trigger`) {
+			t.Errorf("the app did not log the trigger it installed:\n%s", p.allLogs())
+		}
+		if got := userSQL(t, dbURL, `SELECT count(*)::text FROM pg_namespace WHERE nspname = 'demo'`); got != "0" {
+			t.Errorf("schema demo was created in a user's database without -demo")
 		}
 		p.stop(t)
 		waitFor(t, 2*time.Second, "no Listener session left", func() bool {
@@ -69,22 +77,31 @@ func TestProcess(t *testing.T) {
 
 // program is a running supervisor_example whose JSON logs are collected.
 type program struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the log reader has ended
-	mu   sync.Mutex
-	logs []map[string]any
-	raw  strings.Builder
-	seen chan struct{} // signalled on every log line
-	url  string        // the Activity page
+	cmd    *exec.Cmd
+	stderr io.ReadCloser
+	done   chan struct{} // closed when the log reader has ended
+	mu     sync.Mutex
+	logs   []map[string]any
+	raw    strings.Builder
+	seen   chan struct{} // signalled on every log line
+	url    string        // the Activity page
+	pid    int           // the app's process id (cmd may be make)
 }
 
-// startProgram runs bin with a free port and JSON logs and waits for the
-// page URL in its log. t.Cleanup kills it if the test did not stop it.
+// startProgram runs bin with a free port and JSON logs; see runProgram.
 func startProgram(t *testing.T, bin string, args ...string) *program {
 	t.Helper()
 	args = append([]string{"-addr", "127.0.0.1:0", "-log-format", "json", "-log-level", "debug"}, args...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = withoutEnv(os.Environ(), "DATABASE_URL")
+	return runProgram(t, cmd)
+}
+
+// runProgram starts cmd, whose standard error carries the app's JSON logs,
+// and waits for the page URL in its log. t.Cleanup kills it if the test did
+// not stop it.
+func runProgram(t *testing.T, cmd *exec.Cmd) *program {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +109,7 @@ func startProgram(t *testing.T, bin string, args ...string) *program {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &program{cmd: cmd, done: make(chan struct{}), seen: make(chan struct{}, 1)}
+	p := &program{cmd: cmd, stderr: stderr, done: make(chan struct{}), seen: make(chan struct{}, 1)}
 	go p.readLogs(stderr)
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -104,7 +121,9 @@ func startProgram(t *testing.T, bin string, args ...string) *program {
 			t.Logf("program logs:\n%s", p.allLogs())
 		}
 	})
-	p.url = p.waitLog(t, "Activity page")["url"].(string)
+	ready := p.waitLog(t, "Activity page")
+	p.url = ready["url"].(string)
+	p.pid = int(ready["pid"].(float64))
 	return p
 }
 
@@ -126,6 +145,10 @@ func (p *program) readLogs(r io.Reader) {
 		}
 	}
 }
+
+// closeLogs closes the test's end of the log pipe: the app's later
+// writes fail as they would after `| tee` died.
+func (p *program) closeLogs() { _ = p.stderr.Close() }
 
 func (p *program) allLogs() string {
 	p.mu.Lock()
@@ -158,8 +181,9 @@ func (p *program) waitLog(t *testing.T, prefix string) map[string]any {
 }
 
 // checkServes waits for /healthz 200, opens the SSE stream, writes a row
-// into dbURL and sees it arrive. It returns the open stream.
-func (p *program) checkServes(t *testing.T, dbURL string) *stream {
+// into schema.table of dbURL (a bigint id and an amount_cents column) and
+// sees it arrive. It returns the open stream.
+func (p *program) checkServes(t *testing.T, dbURL, schema, table string) *stream {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second}
 	t.Cleanup(c.CloseIdleConnections)
@@ -181,7 +205,8 @@ func (p *program) checkServes(t *testing.T, dbURL string) *stream {
 	}
 	defer conn.Close(ctx)
 	var id string
-	if err := conn.QueryRow(ctx, `INSERT INTO demo.orders (amount_cents) VALUES (4242) RETURNING id::text`).Scan(&id); err != nil {
+	ins := `INSERT INTO ` + pgx.Identifier{schema, table}.Sanitize() + ` (amount_cents) VALUES (4242) RETURNING id::text`
+	if err := conn.QueryRow(ctx, ins).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	s.next(t, 5*time.Second, "the test's own change", func(f frame) bool {
@@ -190,7 +215,7 @@ func (p *program) checkServes(t *testing.T, dbURL string) *stream {
 		}
 		var c changeFrame
 		f.decode(t, &c)
-		return c.Table == "orders" && c.Operation == "INSERT" && c.RowID == id
+		return c.Schema == schema && c.Table == table && c.Operation == "INSERT" && c.RowID == id
 	})
 	return s
 }
@@ -240,6 +265,35 @@ func withoutEnv(env []string, name string) []string {
 		if !strings.HasPrefix(kv, name+"=") {
 			out = append(out, kv)
 		}
+	}
+	return out
+}
+
+// userSQL runs one statement on dbURL as the user would with psql and
+// returns the first column of its first row as text ("" if none).
+func userSQL(t *testing.T, dbURL, sql string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	defer rows.Close()
+	var out string
+	if rows.Next() {
+		if vals, err := rows.Values(); err == nil && len(vals) > 0 {
+			out = fmt.Sprint(vals[0])
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/lmittmann/tint"
@@ -25,8 +26,23 @@ const httpShutdownTimeout = 500 * time.Millisecond
 func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 	url := opts.databaseURL
 	if url == "" {
+		wd, werr := startWatchdog()
+		if werr != nil {
+			return werr
+		}
+		defer func() {
+			if werr := wd.close(); werr != nil {
+				err = errors.Join(err, fmt.Errorf("supervisor_example: watchdog: %w", werr))
+			}
+		}()
+		// pgtest makes the server's directory under os.TempDir(): point it
+		// into the run directory, which the watchdog removes however the app
+		// ends. Nothing else in the app uses TMPDIR.
+		if werr := os.Setenv("TMPDIR", wd.runDir); werr != nil {
+			return fmt.Errorf("supervisor_example: %w", werr)
+		}
 		var srv *pgtest.Server
-		srv, url, err = startEmbedded(ctx, logger, opts.logLevel)
+		srv, url, err = startEmbedded(ctx, logger, opts.logLevel, wd)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -47,6 +63,7 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 		DatabaseURL:  url,
 		Logger:       logger,
 		Demo:         opts.demo,
+		Watch:        opts.watch,
 		DemoInterval: opts.demoInterval,
 	})
 	if err != nil {
@@ -79,7 +96,12 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 	hs.RegisterOnShutdown(cancelRequests)
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- hs.Serve(ln) }()
-	logger.Info("Activity page ready; open it in a browser", "url", pageURL(ln.Addr()))
+	if exposed(ln.Addr()) {
+		logger.Warn("the Activity page listens beyond this machine: anyone who can reach it sees every change "+
+			"and can disable the module (no authentication); use -addr 127.0.0.1:PORT (the default) unless you mean it",
+			"addr", ln.Addr().String())
+	}
+	logger.Info("Activity page ready; open it in a browser", "url", pageURL(ln.Addr()), "pid", os.Getpid())
 
 	select {
 	case <-ctx.Done():
@@ -121,4 +143,11 @@ func pageURL(addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port)) + "/"
+}
+
+// exposed reports whether addr accepts connections from other machines:
+// any address but a loopback one.
+func exposed(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return !ok || !tcp.IP.IsLoopback()
 }

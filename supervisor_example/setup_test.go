@@ -44,6 +44,8 @@ type bundle struct {
 type setupOptions struct {
 	url          string // default: a fresh database
 	demo         bool
+	noDemoSchema bool // as with -database-url and no -demo
+	watch        []watchTable
 	demoInterval time.Duration // default 100 ms
 }
 
@@ -63,7 +65,9 @@ func setup(t *testing.T, o setupOptions) *bundle {
 	a, err := newApp(ctx, appConfig{
 		DatabaseURL:    pgtest.WithApplicationName(b.url, b.app),
 		Logger:         logger,
+		DemoSchema:     !o.noDemoSchema,
 		Demo:           o.demo,
+		Watch:          o.watch,
 		DemoInterval:   cmp.Or(o.demoInterval, 100*time.Millisecond),
 		DB:             phoenixkitdb.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		StatusEvery:    50 * time.Millisecond,

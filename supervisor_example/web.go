@@ -37,8 +37,10 @@ type web struct {
 	// Registry enables and disables the module Module (its key, "db").
 	Registry *phoenixkitdb.Registry
 	Module   string
-	// Tables lists the triggered tables for GET /api/tables.
+	// Tables lists the triggered tables for GET /api/tables; Rows reads
+	// the rows of one of them for the table view.
 	Tables tableLister
+	Rows   rowReader
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -52,14 +54,18 @@ type web struct {
 // routes returns the handler for every path:
 //
 //	GET  /                          the Activity page (all tables)
-//	GET  /tables/{schema}/{table}   the same page for one table's topic
+//	GET  /tables/{schema}/{table}   one watched table: its rows, kept current, and its changes (404 otherwise)
 //	GET  /static/...                page assets
 //	GET  /events                    SSE stream (?table=schema.table, ?op=INSERT,DELETE)
 //	GET  /api/tables                triggered tables with row counts
+//	GET  /api/tables/{s}/{t}/rows       the table view's rows, newest first (404 unless watched)
+//	GET  /api/tables/{s}/{t}/rows/{id}  one row by the id a change carried (404 when gone)
 //	GET  /api/status                the status frame as JSON
 //	GET  /healthz                   200 when the Listener is connected, else 503
 //	POST /modules/{key}/enable      enable the module through the Registry
 //	POST /modules/{key}/disable     disable it
+//
+// POSTs from other origins are refused with 403 (CSRF protection).
 func (w *web) routes() http.Handler {
 	static, err := fs.Sub(assets, "web")
 	if err != nil {
@@ -67,15 +73,21 @@ func (w *web) routes() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", w.page)
-	mux.HandleFunc("GET /tables/{schema}/{table}", w.page)
+	mux.HandleFunc("GET /tables/{schema}/{table}", w.tablePage)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /events", w.events)
 	mux.HandleFunc("GET /api/tables", w.tables)
+	mux.HandleFunc("GET /api/tables/{schema}/{table}/rows", w.rows)
+	mux.HandleFunc("GET /api/tables/{schema}/{table}/rows/{id}", w.row)
 	mux.HandleFunc("GET /api/status", w.statusJSON)
 	mux.HandleFunc("GET /healthz", w.healthz)
 	mux.HandleFunc("POST /modules/{key}/enable", w.toggle(true))
 	mux.HandleFunc("POST /modules/{key}/disable", w.toggle(false))
-	return mux
+	// A page on another site that the user happens to visit must not be
+	// able to switch the module off through the user's browser: cross-origin
+	// POSTs (Sec-Fetch-Site, else an Origin that is not this host) get 403.
+	// Requests from tools like curl carry neither header and pass.
+	return http.NewCrossOriginProtection().Handler(mux)
 }
 
 func (w *web) logger() *slog.Logger {

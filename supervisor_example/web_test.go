@@ -269,3 +269,45 @@ func TestTwoInstancesShareADatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossOriginPostRefused: a POST that a page of another site makes
+// through the user's browser cannot disable the module; the page's own
+// POSTs (same origin) and tools without browser headers still can.
+func TestCrossOriginPostRefused(t *testing.T) {
+	b := setup(t, setupOptions{})
+	b.waitConnected(t)
+	c := b.ts.Client()
+	post := func(headers map[string]string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, b.ts.URL+"/modules/db/disable", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, h := range []map[string]string{
+		{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+		{"Origin": "https://evil.example"}, // an older browser: no Sec-Fetch-Site
+	} {
+		if code := post(h); code != http.StatusForbidden {
+			t.Errorf("cross-origin POST with %v = %d, want 403", h, code)
+		}
+		if !b.a.reg.Enabled("db") {
+			t.Fatalf("a cross-origin POST with %v disabled the module", h)
+		}
+	}
+	if code := post(map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": b.ts.URL}); code != http.StatusOK {
+		t.Fatalf("same-origin POST = %d, want 200", code)
+	}
+	if b.a.reg.Enabled("db") {
+		t.Fatal("the same-origin POST did not disable the module")
+	}
+}

@@ -20,8 +20,10 @@ import (
 // existing server (External) instead of starting one.
 const EnvDatabaseURL = "PHOENIXKITDB_TEST_DATABASE_URL"
 
-// missingLine is the one line RunMain prints when PostgreSQL is missing locally.
-const missingLine = "pgtest: PostgreSQL not found (apt-get install postgresql); tests that need it are skipped"
+// missingLine is the one line RunMain prints when PostgreSQL is missing
+// locally (go test shows it only for failing packages or with -v; `make
+// test` prints Describe's line first for that reason).
+const missingLine = "pgtest: PostgreSQL not found; tests that need it are SKIPPED (" + installHint + ")"
 
 // runMainStartTimeout bounds RunMain's Start.
 const runMainStartTimeout = 2 * time.Minute
@@ -94,13 +96,33 @@ func mainServer() (*Server, error) {
 	return Start(ctx, Options{})
 }
 
+// Describe returns the one line a test run should start with: which
+// server RunMain will use, or, when PostgreSQL is missing, that the
+// database tests will be skipped (failed with CI=true) and how to install
+// it. ok is false in the second case. It runs pg_config at most; it starts
+// nothing.
+func Describe() (line string, ok bool) {
+	if os.Getenv(EnvDatabaseURL) != "" {
+		return "pgtest: database tests use the server at $" + EnvDatabaseURL, true
+	}
+	dir, err := FindBinaries()
+	if err == nil {
+		return "pgtest: database tests start PostgreSQL from " + dir, true
+	}
+	why := strings.TrimPrefix(err.Error(), "pgtest: ")
+	if inCI() {
+		return "pgtest: database tests will FAIL (CI=true): " + why, false
+	}
+	return "pgtest: database tests will be SKIPPED: " + why, false
+}
+
 // Require returns srv, or, when srv is nil (RunMain found no PostgreSQL),
 // skips the test, or fails it when CI=true.
 func Require(t testing.TB, srv *Server) *Server {
 	t.Helper()
 	if srv == nil {
 		if inCI() {
-			t.Fatal("pgtest: no PostgreSQL server, and CI=true forbids skipping (apt-get install postgresql)")
+			t.Fatal("pgtest: no PostgreSQL server, and CI=true forbids skipping (" + installHint + ")")
 		}
 		t.Skip(missingLine)
 	}

@@ -203,10 +203,15 @@
 
   // ---- the stream ----
 
+  // The table view (table.js) follows the stream through these events.
+  function tell(name, detail) { document.dispatchEvent(new CustomEvent("pkdb:" + name, { detail: detail })); }
+
   function resync(reason, at) {
     state.lastResync = { reason: reason, at: at };
+    tell("resync", { reason: reason, at: at });
     $("resync").hidden = false;
-    $("resync-text").textContent = "Resync at " + hms(at) + " (" + reason + "): changes may have been missed, so the table list was reloaded.";
+    $("resync-text").textContent = "Resync at " + hms(at) + " (" + reason + "): changes may have been missed, so the " +
+      (scope ? "table's rows and the table list were" : "table list was") + " reloaded.";
     add({ kind: "resync", at: at, text: "Resync (" + reason + "): reloaded" });
     loadTables();
   }
@@ -217,6 +222,7 @@
     es.addEventListener("open", function () {
       // A reopened stream may have missed changes while it was down.
       if (state.opened) resync("stream reopened", new Date().toISOString());
+      else tell("open", {});
       state.opened = true;
     });
     es.addEventListener("change", function (e) {
@@ -224,6 +230,7 @@
       c.kind = "change";
       c.name = c.schema + "." + c.table;
       if (!state.seen[c.name]) { state.seen[c.name] = true; renderTableFilter(); }
+      tell("change", c);
       add(c);
     });
     es.addEventListener("resync", function (e) {
@@ -266,6 +273,8 @@
   if (scope) {
     $("scope").textContent = scope;
     document.title = scope + " · Activity · phoenixkitdb";
+    // The stream carries this table only: the filter shows it, fixed.
+    state.filterTable = scope;
     $("filter-table").disabled = true;
   }
   renderCounts();

@@ -1,0 +1,123 @@
+// Table view: the rows of one watched table (/tables/{schema}/{table}),
+// kept current from the change stream that app.js opens. It follows the
+// order a live view needs: subscribe first, then load. The server
+// subscribes before it answers /events, so the rows are loaded once the
+// stream is open ("pkdb:open"); every later change and every Resync goes
+// through one queue behind that load, so a change that arrives while the
+// rows load is applied after them, and answers never overtake each other.
+"use strict";
+(function () {
+  var m = location.pathname.match(/^\/tables\/([^/]+)\/([^/]+)\/?$/);
+  if (!m) return;
+  var schema = decodeURIComponent(m[1]), table = decodeURIComponent(m[2]);
+  var api = "/api/tables/" + encodeURIComponent(schema) + "/" + encodeURIComponent(table) + "/rows";
+  var $ = function (id) { return document.getElementById(id); };
+  var view = $("table-view"), body = $("tv-rows");
+  var st = { key: "", columns: [], limit: 50, loads: 0, loaded: "" };
+  var queue = Promise.resolve();
+
+  function enqueue(fn) {
+    queue = queue.then(fn).catch(function (err) { note("Could not read the table: " + err.message); });
+  }
+  function note(text) { $("tv-note").textContent = text; }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function getJSON(url) {
+    return fetch(url, { cache: "no-store" }).then(function (r) {
+      if (r.status === 404) return null;
+      if (!r.ok) return r.json().then(function (j) { throw new Error(j.error || "HTTP " + r.status); });
+      return r.json();
+    });
+  }
+
+  function cell(col, v) {
+    var td = el("td");
+    td.dataset.col = col;
+    if (v === null || v === undefined) { td.className = "null"; td.textContent = "NULL"; }
+    else if (typeof v === "object") td.textContent = JSON.stringify(v);
+    else td.textContent = String(v);
+    td.title = td.textContent;
+    return td;
+  }
+  function rowEl(obj) {
+    var tr = el("tr");
+    if (st.key) tr.dataset.key = String(obj[st.key]);
+    st.columns.forEach(function (c) { tr.appendChild(cell(c, obj[c])); });
+    return tr;
+  }
+  function find(id) {
+    for (var i = 0; i < body.children.length; i++) {
+      if (body.children[i].dataset.key === id) return body.children[i];
+    }
+    return null;
+  }
+  function flash(tr) {
+    tr.classList.remove("flash");
+    void tr.offsetWidth; // restart the animation
+    tr.classList.add("flash");
+  }
+  function counted() {
+    var n = body.children.length;
+    $("tv-empty").hidden = n > 0;
+    view.dataset.rows = n;
+    note(n + (n === 1 ? " row" : " rows") + (n >= st.limit ? " (the newest " + st.limit + ")" : "") + " · " + st.loaded);
+  }
+
+  function load(reason) {
+    return getJSON(api).then(function (d) {
+      if (!d) throw new Error("the table is no longer watched");
+      st.key = d.key; st.columns = d.columns; st.limit = d.limit;
+      var head = document.createDocumentFragment();
+      st.columns.forEach(function (c) { head.appendChild(el("th", c === st.key ? "key" : "", c)); });
+      $("tv-head").replaceChildren(head);
+      var frag = document.createDocumentFragment();
+      d.rows.forEach(function (r) { frag.appendChild(rowEl(r)); });
+      body.replaceChildren(frag);
+      st.loads++;
+      view.dataset.loads = st.loads;
+      st.loaded = "loaded " + new Date().toLocaleTimeString() + " (" + reason + ")" +
+        (st.key ? "" : " · no id column: every change reloads");
+      counted();
+    });
+  }
+
+  // refresh applies one change: the affected row is read again and
+  // replaced, added on top (a new row) or removed (gone); a change without
+  // a row id reloads the page.
+  function refresh(c) {
+    if (!st.key || !c.row_id || c.operation === "TRUNCATE") return load(c.operation + " without row id");
+    return getJSON(api + "/" + encodeURIComponent(c.row_id)).then(function (d) {
+      var tr = find(c.row_id);
+      if (!d) {
+        if (tr) tr.remove();
+        counted();
+        return;
+      }
+      if (!tr && c.operation !== "INSERT") return; // not on this page
+      var fresh = rowEl(d.row);
+      if (tr) tr.replaceWith(fresh);
+      else {
+        body.insertBefore(fresh, body.firstChild);
+        while (body.children.length > st.limit) body.removeChild(body.lastChild);
+      }
+      fresh.dataset.op = c.operation;
+      flash(fresh);
+      counted();
+    });
+  }
+
+  document.addEventListener("pkdb:open", function () { enqueue(function () { return load("page opened"); }); });
+  document.addEventListener("pkdb:change", function (e) { var c = e.detail; enqueue(function () { return refresh(c); }); });
+  document.addEventListener("pkdb:resync", function (e) {
+    var r = e.detail;
+    enqueue(function () { return load("Resync: " + r.reason); });
+  });
+
+  $("tv-title").textContent = schema + "." + table;
+  view.dataset.loads = 0;
+  view.hidden = false;
+})();
