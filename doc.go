@@ -31,5 +31,5 @@
 //
 // EnsureTrigger installs PhoenixKit-compatible triggers so that a Go
 // service and a PhoenixKit application can share one database; see
-// docs/triggers.md.
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/triggers.md.
 package phoenixkitdb

@@ -3,7 +3,7 @@
 // table: drain rate, latency, fan-out, trigger write cost, recovery and
 // memory, each the median of several interleaved repetitions with the
 // spread. The same rows are written as JSON to -out. `make bench` runs it;
-// docs/performance.md explains every row.
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains every row.
 package main
 
 import (

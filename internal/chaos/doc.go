@@ -9,7 +9,7 @@
 // (in commit order, read back from the database after the run) and what one
 // mailbox read, it reports silent losses, duplicates, reorderings and
 // changes that were never committed. It is plain code with unit tests that
-// run in `make test`; docs/reliability.md explains the rules.
+// run in `make test`; https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/reliability.md explains the rules.
 //
 // # The soak
 //

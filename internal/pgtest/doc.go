@@ -24,9 +24,14 @@
 //
 // # Finding the binaries
 //
-// Options.BinDir, else `pg_config --bindir` if it holds initdb and postgres,
-// else the newest /usr/lib/postgresql/*/bin. When none is found, Start
-// returns an error wrapping [ErrNoPostgres].
+// Options.BinDir; else $PHOENIXKITDB_PG_BINDIR (then the only place
+// looked at); else `pg_config --bindir` if it holds initdb and postgres;
+// else initdb on PATH; else the newest of /usr/lib/postgresql/*/bin
+// (Debian, Ubuntu), /usr/pgsql-*/bin (Fedora, RHEL), the Homebrew prefixes
+// /opt/homebrew/opt/postgresql@*/bin and /usr/local/opt/postgresql@*/bin,
+// and /usr/local/pgsql/bin (a source build). When none is found, Start
+// returns an error wrapping [ErrNoPostgres] that lists where it looked and
+// the package to install.
 //
 // # Test helpers
 //

@@ -40,7 +40,7 @@ type Options struct {
 	Settings map[string]string
 
 	// BinDir is the directory holding initdb and postgres. "": discover
-	// (pg_config --bindir, then the newest /usr/lib/postgresql/*/bin).
+	// as the package documentation says ("Finding the binaries").
 	BinDir string
 }
 
