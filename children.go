@@ -85,3 +85,10 @@ func (db *DB) PubSub() *pubsub.PubSub { return db.ps }
 
 // Listener returns the module's Listener.
 func (db *DB) Listener() *listener.Listener { return db.l }
+
+// WaitReady blocks until changes flow: the Listener has established
+// LISTEN and a notification sent by another session came back through it.
+// It returns ctx's error (wrapped, with the Listener's last connection
+// error quoted) when ctx ends first. Call it after the supervisor runs the
+// module; see [listener.Listener.WaitReady].
+func (db *DB) WaitReady(ctx context.Context) error { return db.l.WaitReady(ctx) }

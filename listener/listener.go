@@ -35,7 +35,9 @@ type Listener struct {
 
 	running   atomic.Bool
 	connected atomic.Bool
-	listened  atomic.Bool // LISTEN succeeded at least once
+	ready     readiness
+	lastErr   atomic.Pointer[errorRecord] // the last connection error; nil if none since start
+	listened  atomic.Bool                 // LISTEN succeeded at least once
 	lastWarn  atomic.Int64
 	invalid   rateLimited
 
@@ -101,6 +103,13 @@ type Stats struct {
 	Probes     uint64    // probe notifications sent on idle connections
 	Resyncs    uint64    // Resync broadcasts (one per LISTEN established)
 	LastListen time.Time // when LISTEN was last established; zero if never
+	// Ready reports whether changes flow (see Listener.Ready).
+	Ready bool
+	// LastError is the last error that failed a connection attempt or
+	// ended a connection, and LastErrorAt when it happened; empty and zero
+	// when there was none. It never holds a password.
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // Stats returns the current counters.
@@ -117,6 +126,10 @@ func (l *Listener) Stats() Stats {
 	}
 	if ns := l.lastListen.Load(); ns != 0 {
 		s.LastListen = time.Unix(0, ns)
+	}
+	s.Ready, _ = l.ready.get()
+	if e := l.lastErr.Load(); e != nil {
+		s.LastError, s.LastErrorAt = e.msg, e.at
 	}
 	return s
 }
@@ -138,6 +151,9 @@ func (l *Listener) Serve(ctx context.Context) error {
 	}
 	defer l.running.Store(false)
 	l.cancelStartCheck()
+	// Reconnects counts connections lost while Serve runs: a stop and a
+	// start (a module disabled and enabled) is not one.
+	l.listened.Store(false)
 
 	d := newDispatcher(l.ps, &l.published)
 	go d.run()
@@ -164,7 +180,12 @@ func (l *Listener) Serve(ctx context.Context) error {
 			}
 			attempt++
 			delay := backoff(attempt, l.cfg.MinBackoff, l.cfg.MaxBackoff)
-			l.log.Warn("listener: connect failed", "attempt", attempt, "retry_in", delay, "err", err)
+			l.recordError(err)
+			if hint, escalate := escalation(err, attempt); escalate {
+				l.log.Error("listener: cannot connect; retrying", "attempt", attempt, "retry_in", delay, "err", err, "hint", hint)
+			} else {
+				l.log.Warn("listener: connect failed", "attempt", attempt, "retry_in", delay, "err", err)
+			}
 			if !sleep(ctx, delay) {
 				return ctx.Err()
 			}
@@ -185,6 +206,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 			attempt++
 			delay = backoff(attempt, l.cfg.MinBackoff, l.cfg.MaxBackoff)
 		}
+		l.recordError(err)
 		l.log.Warn("listener: connection lost; reconnecting", "err", err, "retry_in", delay)
 		if !sleep(ctx, delay) {
 			return ctx.Err()
