@@ -1,0 +1,100 @@
+// Command quickstart prints every change to public.orders as it happens.
+//
+//	DATABASE_URL=postgres://user:pass@localhost:5432/app go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/thejerf/suture/v4"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv("DATABASE_URL")); err != nil && !errors.Is(err, context.Canceled) {
+		slog.Error("quickstart", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, url string) error {
+	// The DB module: a PubSub and a Listener with a connection of its own.
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url})
+	if err != nil {
+		return err // a connection string that does not parse
+	}
+	sup := suture.NewSimple("app")
+	reg := phoenixkitdb.NewRegistry(sup, slog.Default())
+	if err := reg.Register(db); err != nil {
+		return err
+	}
+	if err := reg.Enable(db.Key()); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	supDone := sup.ServeBackground(ctx)
+	defer func() { cancel(); <-supDone }() // the Listener closes its connection
+
+	// Triggers are installed through an ordinary pool of your own.
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := phoenixkitdb.EnsureTrigger(ctx, pool, "public", "orders"); err != nil {
+		return err // idempotent: safe from every instance at start-up
+	}
+
+	// Wait until changes flow: LISTEN is set up and a notification came back.
+	wait, cancelWait := context.WithTimeout(ctx, 30*time.Second)
+	err = db.WaitReady(wait)
+	cancelWait()
+	if err != nil {
+		return fmt.Errorf("changes do not flow: %w (see the Listener's log lines)", err)
+	}
+
+	// Subscribe first, then load: a change that lands in between is not lost.
+	mb := pubsub.NewMailbox(256)
+	defer mb.Close()
+	if err := db.Listener().Subscribe(mb, "public", "orders"); err != nil {
+		return err
+	}
+	load := func() error {
+		var n int64
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM public.orders").Scan(&n); err != nil {
+			return err
+		}
+		fmt.Println("loaded:", n, "orders")
+		return nil
+	}
+	if err := load(); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev := <-mb.C():
+			if ev.Kind == pubsub.Resync {
+				// Changes may have been missed (a reconnect, an overflow): reload.
+				if err := load(); err != nil {
+					return err
+				}
+				continue
+			}
+			fmt.Println("change:", ev.Operation, ev.Schema+"."+ev.Table, ev.RowID)
+		}
+	}
+}
