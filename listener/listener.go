@@ -94,6 +94,7 @@ func (l *Listener) Connected() bool { return l.connected.Load() }
 
 // Stats is a snapshot of a Listener's counters.
 type Stats struct {
+	State      State // what the Listener is doing, derived from the fields below
 	Running    bool
 	Connected  bool
 	Reconnects uint64    // LISTEN re-established after the first time
@@ -128,6 +129,7 @@ func (l *Listener) Stats() Stats {
 		s.LastListen = time.Unix(0, ns)
 	}
 	s.Ready, _ = l.ready.get()
+	s.State = stateOf(s.Running, s.Connected, s.Ready)
 	if e := l.lastErr.Load(); e != nil {
 		s.LastError, s.LastErrorAt = e.msg, e.at
 	}

@@ -6,6 +6,37 @@ import (
 	"sync"
 )
 
+// State is a Listener's state as Stats reports it.
+type State string
+
+// The states of a Listener, in the order a healthy start goes through them.
+const (
+	// StateStopped: Serve is not running (never started, or its module is
+	// disabled).
+	StateStopped State = "stopped"
+	// StateConnecting: Serve runs and has no LISTEN established (connecting,
+	// or waiting to retry).
+	StateConnecting State = "connecting"
+	// StateListening: LISTEN is established; the delivery path is not
+	// proven yet.
+	StateListening State = "listening"
+	// StateReady: changes flow (see Listener.Ready).
+	StateReady State = "ready"
+)
+
+func stateOf(running, connected, ready bool) State {
+	switch {
+	case !running:
+		return StateStopped
+	case ready:
+		return StateReady
+	case connected:
+		return StateListening
+	default:
+		return StateConnecting
+	}
+}
+
 // readiness is whether changes flow right now, with a channel to wait on.
 type readiness struct {
 	mu    sync.Mutex

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/listener"
 )
 
 // WaitReady waits for the Listener, not for a clock: it fails while
@@ -20,8 +22,8 @@ func TestWaitReady(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitReady before Serve = %v, want DeadlineExceeded", err)
 	}
-	if b.l.Ready() || b.l.Stats().Ready {
-		t.Fatal("ready before Serve")
+	if st := b.l.Stats(); b.l.Ready() || st.Ready || st.State != listener.StateStopped {
+		t.Fatalf("before Serve: Ready %v, Stats %+v; want not ready, stopped", b.l.Ready(), st)
 	}
 
 	b.serve(t)
@@ -30,8 +32,8 @@ func TestWaitReady(t *testing.T) {
 	if err := b.l.WaitReady(ctx); err != nil {
 		t.Fatalf("WaitReady: %v", err)
 	}
-	if !b.l.Stats().Ready {
-		t.Fatal("Stats().Ready is false after WaitReady returned")
+	if st := b.l.Stats(); !st.Ready || st.State != listener.StateReady {
+		t.Fatalf("Stats after WaitReady = %+v, want ready", st)
 	}
 	// Ready means a change sent now is delivered.
 	expectResync(t, b.mb, 10*time.Second)
@@ -80,6 +82,9 @@ func TestConnectFailuresEscalate(t *testing.T) {
 				t.Errorf("the ERROR lacks %q or %q:\n%s", tc.hint, tc.cause, logs)
 			}
 			st := b.l.Stats()
+			if st.State != listener.StateConnecting {
+				t.Errorf("State = %q, want %q", st.State, listener.StateConnecting)
+			}
 			if !strings.Contains(st.LastError, tc.cause) || st.LastErrorAt.IsZero() {
 				t.Errorf("Stats().LastError = %q at %v, want %q", st.LastError, st.LastErrorAt, tc.cause)
 			}

@@ -22,6 +22,9 @@ type statusFrame struct {
 
 // listenerStats is listener.Stats with JSON names.
 type listenerStats struct {
+	State      string     `json:"state"` // stopped, connecting, listening or ready
+	Ready      bool       `json:"ready"`
+	LastError  string     `json:"last_error,omitempty"`
 	Running    bool       `json:"running"`
 	Connected  bool       `json:"connected"`
 	Reconnects uint64     `json:"reconnects"`
@@ -35,6 +38,9 @@ type listenerStats struct {
 
 func fromStats(s listener.Stats) listenerStats {
 	out := listenerStats{
+		State:      string(s.State),
+		Ready:      s.Ready,
+		LastError:  s.LastError,
 		Running:    s.Running,
 		Connected:  s.Connected,
 		Reconnects: s.Reconnects,

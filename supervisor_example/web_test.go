@@ -163,8 +163,9 @@ func TestHealthzAndModuleToggle(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &st); err != nil {
 		t.Fatal(err)
 	}
-	if code != http.StatusServiceUnavailable || st.Enabled || st.Listener.Running || st.Listener.Connected {
-		t.Fatalf("healthz after disable = %d %s, want 503, disabled, not running", code, body)
+	if code != http.StatusServiceUnavailable || st.Enabled || st.Listener.Running || st.Listener.Connected ||
+		st.Listener.State != "stopped" || st.Listener.Reconnects != 0 {
+		t.Fatalf("healthz after disable = %d %s, want 503, disabled, stopped, no reconnect counted", code, body)
 	}
 	if pids, _ := srv.Backends(context.Background(), b.app); len(pids) != 0 {
 		t.Fatalf("Listener backends after disable = %v, want none", pids)
@@ -194,6 +195,11 @@ func TestHealthzAndModuleToggle(t *testing.T) {
 	s.next(t, 5*time.Second, "resync after enable", isEvent("resync"))
 	b.exec(t, `INSERT INTO demo.orders (amount_cents) VALUES (7)`)
 	s.next(t, 5*time.Second, "change after enable", isChange(t, "demo.orders", "INSERT"))
+	// A disable and an enable are not a reconnect.
+	_, body, _ = get(t, c, http.MethodGet, b.ts.URL+"/healthz")
+	if err := json.Unmarshal([]byte(body), &st); err != nil || st.Listener.Reconnects != 0 || st.Listener.State != "ready" {
+		t.Fatalf("healthz after enable = %s (%v), want state ready and no reconnect counted", body, err)
+	}
 
 	if code, _, _ := get(t, c, http.MethodPost, b.ts.URL+"/modules/nope/enable"); code != http.StatusNotFound {
 		t.Errorf("enable of an unknown module = %d, want 404", code)

@@ -179,7 +179,9 @@
     box.dataset.reconnects = l.reconnects;
     $("status-text").textContent = text;
     var d = ["reconnects " + l.reconnects, "received " + l.received];
-    if (l.last_listen) d.push("listening since " + hms(l.last_listen));
+    if (l.state === "stopped") d.push("stopped");
+    else if (l.connected && l.last_listen) d.push("listening since " + hms(l.last_listen));
+    if (l.last_error && !l.connected) d.push("last error: " + l.last_error);
     if (state.lastResync) d.push("last Resync " + hms(state.lastResync.at) + " (" + state.lastResync.reason + ")");
     if (st.dropped) d.push(st.dropped + " dropped");
     $("status-detail").textContent = d.join(" · ");
