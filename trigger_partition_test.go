@@ -2,6 +2,7 @@ package phoenixkitdb_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -101,4 +102,19 @@ func TestEnsureTriggerClonedConflict(t *testing.T) {
 			f.expect(t, "public."+tc.root+":INSERT:1")
 		})
 	}
+}
+
+// The 8000-byte limit is checked against the payload actually sent: with
+// the partitioned table's (long) name, not the partition's (short) one.
+func TestEnsureTriggerPartitionedLargeID(t *testing.T) {
+	f := setupTriggers(t)
+	root := strings.Repeat("r", 63)
+	f.exec(t, "CREATE TABLE "+qt("public", root)+" (id text) PARTITION BY LIST (pg_catalog.length(id))",
+		"CREATE TABLE x PARTITION OF "+qt("public", root)+" DEFAULT")
+	f.ensure(t, "public", root)
+	prefix := "public." + root + ":INSERT:"
+	n := 7999 - len(prefix) // an id that makes a payload of 7999 bytes
+	f.exec(t, fmt.Sprintf("INSERT INTO %s VALUES (repeat('a', %d))", qt("public", root), n),
+		fmt.Sprintf("INSERT INTO %s VALUES (repeat('a', %d))", qt("public", root), n+1)) // 8000 bytes: sent without the id
+	f.expect(t, prefix+strings.Repeat("a", n), prefix)
 }
