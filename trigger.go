@@ -45,11 +45,12 @@ const ensureAttempts = 3
 //
 // The work runs in one transaction (a savepoint if q is a pgx.Tx), so it
 // either all happens or none of it does; q must be able to begin one
-// (ErrNoTransaction otherwise). Concurrent callers are serialised by an
-// advisory lock. Each wait for a table lock is bounded by WithLockTimeout
-// (DefaultLockTimeout), so that writers of the table never queue behind it
-// for longer; on expiry the error wraps ErrLockTimeout. ctx bounds every
-// statement.
+// (ErrNoTransaction otherwise). It is safe to call concurrently, from any
+// number of goroutines and processes: callers are serialised by an advisory
+// lock, whose wait only ctx bounds (it blocks no writer). Each wait for a
+// table lock is bounded by WithLockTimeout (DefaultLockTimeout), so that
+// writers of the table never queue behind it for longer; on expiry the error
+// wraps ErrLockTimeout and nothing has changed. ctx bounds every statement.
 func EnsureTrigger(ctx context.Context, q Querier, schema, table string, opts ...TriggerOption) error {
 	if err := validateTable(schema, table); err != nil {
 		return err
@@ -64,6 +65,9 @@ func EnsureTrigger(ctx context.Context, q Querier, schema, table string, opts ..
 		if err == nil || !isCreateRace(err) {
 			break
 		}
+	}
+	if err != nil && isCreateRace(err) {
+		err = fmt.Errorf("%w: still racing a concurrent creator after %d attempts: %w", ErrTriggerConflict, ensureAttempts, err)
 	}
 	if err != nil {
 		return triggerError("ensure trigger on "+quoteTable(schema, table), err)
