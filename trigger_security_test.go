@@ -214,3 +214,18 @@ func (n noBegin) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 }
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// The TRUNCATE helper notifies only while the table has a row trigger
+// calling phoenixkitdb_notify_row of the helper's own schema: a function of
+// that name elsewhere (anyone's) does not count.
+func TestTruncateHelperIgnoresForeignRowFunction(t *testing.T) {
+	f := setupTriggers(t)
+	f.exec(t, "CREATE TABLE t (id int)")
+	f.ensure(t, "public", "t")
+	f.exec(t, "DROP TRIGGER phoenix_kit_db_change_public_t ON t", // PhoenixKit's remove_trigger
+		"CREATE SCHEMA other",
+		"CREATE FUNCTION other.phoenixkitdb_notify_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
+		"CREATE TRIGGER unrelated AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION other.phoenixkitdb_notify_row()",
+		"TRUNCATE t")
+	f.expect(t)
+}
