@@ -128,7 +128,8 @@ func RemoveAllTriggers(ctx context.Context, q Querier, opts ...TriggerOption) er
 // HasTrigger reports whether schema.table has the trigger named as PhoenixKit
 // names it ("phoenix_kit_db_change_<schema>_<table>", folded and truncated),
 // whichever side installed it — the same test PhoenixKit makes before
-// installing its own.
+// installing its own. On a partitioned table it finds the trigger
+// EnsureTrigger installed on the table itself.
 func HasTrigger(ctx context.Context, q Querier, schema, table string) (bool, error) {
 	if err := validateStored(schema, table); err != nil {
 		return false, err

@@ -14,8 +14,7 @@ import (
 // PL/pgSQL trigger function without SET clauses). pg_roles, unlike
 // pg_authid, is readable by every role.
 const funcStateSQL = `SELECT p.oid, p.proname::text, p.prosrc, r.rolname::text,
-  p.proowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
-    OR r.rolsuper OR r.rolname = ANY($3),
+  r.rolname = current_user, r.rolname = current_user OR r.rolsuper OR r.rolname = ANY($3),
   NOT p.prosecdef AND p.proconfig IS NULL AND l.lanname = 'plpgsql'
     AND p.prorettype = 'pg_catalog.trigger'::pg_catalog.regtype
 FROM pg_catalog.pg_proc p
@@ -26,9 +25,9 @@ WHERE n.nspname = $1 AND p.proname = ANY($2) AND p.pronargs = 0`
 
 // funcState is a row of funcStateSQL.
 type funcState struct {
-	oid                uint32
-	name, body, owner  string
-	trusted, invokerPL bool
+	oid                      uint32
+	name, body, owner        string
+	mine, trusted, invokerPL bool
 }
 
 // funcNames lists the functions EnsureTrigger installs.
@@ -66,6 +65,18 @@ func ensureFunctions(ctx context.Context, q Querier, schema string, trusted []st
 		if ok {
 			verb = "CREATE OR REPLACE FUNCTION "
 		}
+		if ok && !s.mine {
+			// Only the owner (or a superuser) may replace it; say so rather
+			// than let PostgreSQL answer "must be owner".
+			var super bool
+			if err := q.QueryRow(ctx, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+				return nil, err
+			}
+			if !super {
+				return nil, fmt.Errorf("%s is from an earlier version and owned by role %q: run EnsureTrigger once as that role "+
+					"(or a superuser) to update it", pgx.Identifier{schema, name}.Sanitize(), s.owner)
+			}
+		}
 		sql := verb + pgx.Identifier{schema, name}.Sanitize() +
 			"() RETURNS trigger LANGUAGE plpgsql AS $phoenixkitdb$" + funcBody(name) + "$phoenixkitdb$"
 		if _, err := q.Exec(ctx, sql); err != nil {
@@ -101,7 +112,7 @@ func funcStates(ctx context.Context, q Querier, schema string, trusted []string)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (funcState, error) {
 		var s funcState
-		err := r.Scan(&s.oid, &s.name, &s.body, &s.owner, &s.trusted, &s.invokerPL)
+		err := r.Scan(&s.oid, &s.name, &s.body, &s.owner, &s.mine, &s.trusted, &s.invokerPL)
 		return s, err
 	})
 	if err != nil {

@@ -173,6 +173,21 @@ func TestEnsureTriggerTrustedOwners(t *testing.T) {
 	}
 	f.exec(t, "INSERT INTO s.a VALUES (1)", "INSERT INTO s.b VALUES (2)", "INSERT INTO su.y VALUES (3)")
 	f.expect(t, "s.a:INSERT:1", "s.b:INSERT:2", "su.y:INSERT:3")
+
+	// A trusted role's outdated function can only be updated by its owner:
+	// the error says whom to ask.
+	execOn(t, asAdmin, `CREATE OR REPLACE FUNCTION s.phoenixkitdb_notify_statement() RETURNS trigger
+		LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`)
+	err = phoenixkitdb.EnsureTrigger(t.Context(), asApp, "s", "b", phoenixkitdb.WithTrustedOwners(admin))
+	if err == nil || !strings.Contains(err.Error(), "earlier version") || !strings.Contains(err.Error(), admin) {
+		t.Fatalf("outdated function of another role: %v", err)
+	}
+	if err := phoenixkitdb.EnsureTrigger(t.Context(), asAdmin, "s", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsureTrigger(t.Context(), asApp, "s", "b", phoenixkitdb.WithTrustedOwners(admin)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The catalog-changing functions need a Querier that can begin a
