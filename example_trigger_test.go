@@ -2,8 +2,10 @@ package phoenixkitdb_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb"
@@ -37,5 +39,33 @@ func ExampleEnsureTrigger() {
 	}
 	for _, t := range tables {
 		fmt.Printf("%s.%s\n", t.Schema, t.Name)
+	}
+}
+
+// ExampleWithLockTimeout installs a trigger on a busy table without ever
+// making its writers queue for more than two seconds: when a long
+// transaction holds the table, the call gives up (changing nothing) and is
+// retried later.
+func ExampleWithLockTimeout() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+
+	for attempt := 1; attempt <= 5; attempt++ {
+		err = phoenixkitdb.EnsureTrigger(ctx, pool, "public", "orders", phoenixkitdb.WithLockTimeout(2*time.Second))
+		if !errors.Is(err, phoenixkitdb.ErrLockTimeout) {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 10 * time.Second) // let the long transaction end
+	}
+	switch {
+	case errors.Is(err, phoenixkitdb.ErrUntrustedFunction):
+		fmt.Println("another role owns the notify functions:", err)
+	case err != nil:
+		fmt.Println(err)
 	}
 }

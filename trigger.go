@@ -15,30 +15,6 @@ type Table struct {
 	Schema, Name string
 }
 
-// TriggerOption configures EnsureTrigger.
-type TriggerOption func(*triggerOptions)
-
-type triggerOptions struct {
-	perStatement bool
-	channel      string
-}
-
-// PerStatement installs one statement-level trigger instead of the row
-// trigger: every INSERT, UPDATE, DELETE or TRUNCATE statement sends
-// "schema.table:OP:" without a row id. PostgreSQL folds identical payloads
-// within a transaction, so a bulk write costs one notification instead of one
-// per row. Calling EnsureTrigger without it later switches the table back.
-func PerStatement() TriggerOption {
-	return func(o *triggerOptions) { o.perStatement = true }
-}
-
-// WithChannel sets the channel the trigger notifies on; the default is
-// DefaultChannel, the one PhoenixKit listens on. The name is used exactly
-// (LISTEN must quote a mixed-case name); it must be 1 to 63 bytes.
-func WithChannel(name string) TriggerOption {
-	return func(o *triggerOptions) { o.channel = name }
-}
-
 // ensureAttempts bounds the retries after losing a race with a concurrent
 // creator that this package does not serialise (PhoenixKit, or a REPEATABLE
 // READ caller whose snapshot hides the winner).
@@ -50,23 +26,36 @@ const ensureAttempts = 3
 // nothing when everything is already in place; a trigger of the same name
 // installed by PhoenixKit, or by this package in the other mode or an
 // earlier version, is replaced, and helpers left without their main trigger
-// are put back in order.
+// are put back in order. It returns nil only when the wanted triggers are in
+// place; otherwise an error (ErrTriggerConflict when a trigger it may not
+// replace, such as one cloned onto a partition from its partitioned table,
+// is in the way).
+//
 // schema and table are names as stored (case matters); a name the payload
 // cannot carry (':' anywhere, '.' in the schema, empty) is rejected with
-// ErrInvalidIdentifier before anything is sent.
+// ErrInvalidIdentifier before anything is sent. On a partitioned table the
+// payloads name the partitioned table, not the partition a row landed in.
+//
+// The notify functions live in the table's schema. EnsureTrigger uses them
+// only when they are owned by the installing role, a superuser or a role
+// named with WithTrustedOwners; otherwise it fails with ErrUntrustedFunction
+// and changes nothing. It needs CREATE on the schema (when a function is
+// missing or outdated), and ownership of the table (DROP TRIGGER, when a
+// trigger must be replaced) or at least the TRIGGER privilege on it.
 //
 // The work runs in one transaction (a savepoint if q is a pgx.Tx), so it
-// either all happens or none of it does. Concurrent callers are serialised
-// by an advisory lock; one that still loses a race to create the same
-// trigger gets nil. ctx bounds every statement.
+// either all happens or none of it does; q must be able to begin one
+// (ErrNoTransaction otherwise). It is safe to call concurrently, from any
+// number of goroutines and processes: callers are serialised by an advisory
+// lock, whose wait only ctx bounds (it blocks no writer). Each wait for a
+// table lock is bounded by WithLockTimeout (DefaultLockTimeout), so that
+// writers of the table never queue behind it for longer; on expiry the error
+// wraps ErrLockTimeout and nothing has changed. ctx bounds every statement.
 func EnsureTrigger(ctx context.Context, q Querier, schema, table string, opts ...TriggerOption) error {
 	if err := validateTable(schema, table); err != nil {
 		return err
 	}
-	o := triggerOptions{channel: DefaultChannel}
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := newTriggerOptions(opts)
 	if err := validateChannel(o.channel); err != nil {
 		return err
 	}
@@ -77,8 +66,11 @@ func EnsureTrigger(ctx context.Context, q Querier, schema, table string, opts ..
 			break
 		}
 	}
-	if err != nil && !isSQLState(err, "42710") {
-		return fmt.Errorf("phoenixkitdb: ensure trigger on %s: %w", quoteTable(schema, table), err)
+	if err != nil && isCreateRace(err) {
+		err = fmt.Errorf("%w: still racing a concurrent creator after %d attempts: %w", ErrTriggerConflict, ensureAttempts, err)
+	}
+	if err != nil {
+		return triggerError("ensure trigger on "+quoteTable(schema, table), err)
 	}
 	return nil
 }
@@ -88,46 +80,47 @@ func EnsureTrigger(ctx context.Context, q Querier, schema, table string, opts ..
 // PhoenixKit's or ours, and helpers of earlier versions) or "phoenixkitdb_"
 // (this package's helpers, also when PhoenixKit already dropped the main
 // trigger). A missing table or trigger is not an error. The notify functions
-// stay (other tables may use them). Runs in one transaction when q can begin
-// one.
-func RemoveTrigger(ctx context.Context, q Querier, schema, table string) error {
+// stay (other tables may use them). It runs in one transaction (q must be
+// able to begin one: ErrNoTransaction otherwise), serialised with
+// EnsureTrigger; the wait for the table lock is bounded as WithLockTimeout
+// says (other options are ignored).
+func RemoveTrigger(ctx context.Context, q Querier, schema, table string, opts ...TriggerOption) error {
 	if err := validateStored(schema, table); err != nil {
 		return err
 	}
+	o := newTriggerOptions(opts)
 	err := inTx(ctx, q, func(tx Querier) error {
-		if err := lockInstallers(ctx, tx); err != nil {
-			return err
-		}
-		return dropTriggers(ctx, tx, schema, table)
+		return withInstallLock(ctx, tx, o, func() error { return dropTriggers(ctx, tx, schema, table) })
 	})
 	if err != nil {
-		return fmt.Errorf("phoenixkitdb: remove trigger on %s: %w", quoteTable(schema, table), err)
+		return triggerError("remove trigger on "+quoteTable(schema, table), err)
 	}
 	return nil
 }
 
 // RemoveAllTriggers drops every trigger either side installed, on every
 // table: those of the tables ListTriggeredTables returns, and helpers left
-// on tables whose main trigger is gone. It runs in one transaction when q
-// can begin one.
-func RemoveAllTriggers(ctx context.Context, q Querier) error {
+// on tables whose main trigger is gone. It runs in one transaction (q must
+// be able to begin one: ErrNoTransaction otherwise); each wait for a table
+// lock is bounded as WithLockTimeout says (other options are ignored).
+func RemoveAllTriggers(ctx context.Context, q Querier, opts ...TriggerOption) error {
+	o := newTriggerOptions(opts)
 	err := inTx(ctx, q, func(tx Querier) error {
-		if err := lockInstallers(ctx, tx); err != nil {
-			return err
-		}
-		ts, err := ourTriggers(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for _, t := range triggeredTables(ts, func(ourTrigger) bool { return true }) {
-			if err := dropTriggers(ctx, tx, t.Schema, t.Name); err != nil {
+		return withInstallLock(ctx, tx, o, func() error {
+			ts, err := ourTriggers(ctx, tx)
+			if err != nil {
 				return err
 			}
-		}
-		return nil
+			for _, t := range triggeredTables(ts, func(ourTrigger) bool { return true }) {
+				if err := dropTriggers(ctx, tx, t.Schema, t.Name); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 	if err != nil {
-		return fmt.Errorf("phoenixkitdb: remove all triggers: %w", err)
+		return triggerError("remove all triggers", err)
 	}
 	return nil
 }
@@ -135,7 +128,8 @@ func RemoveAllTriggers(ctx context.Context, q Querier) error {
 // HasTrigger reports whether schema.table has the trigger named as PhoenixKit
 // names it ("phoenix_kit_db_change_<schema>_<table>", folded and truncated),
 // whichever side installed it — the same test PhoenixKit makes before
-// installing its own.
+// installing its own. On a partitioned table it finds the trigger
+// EnsureTrigger installed on the table itself.
 func HasTrigger(ctx context.Context, q Querier, schema, table string) (bool, error) {
 	if err := validateStored(schema, table); err != nil {
 		return false, err
@@ -176,11 +170,25 @@ func quoteTable(schema, table string) string {
 	return pgx.Identifier{schema, table}.Sanitize()
 }
 
-// isCreateRace reports errors a concurrent creator can cause: duplicate
-// trigger or function, a concurrently updated catalog row, a deadlock.
+// isCreateRace reports errors a concurrent creator or remover this package
+// does not serialise can cause: duplicate trigger or function, a trigger
+// dropped under us, a concurrently updated catalog row, a deadlock.
 func isCreateRace(err error) bool {
-	return isSQLState(err, "42710") || isSQLState(err, "23505") ||
-		isSQLState(err, "XX000") || isSQLState(err, "40P01")
+	for _, code := range []string{"42710", "42723", "42704", "23505", "XX000", "40P01"} {
+		if isSQLState(err, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// triggerError wraps err for the caller: what was being done, and
+// ErrLockTimeout when the cause was lock_timeout (lock_not_available).
+func triggerError(what string, err error) error {
+	if isSQLState(err, "55P03") {
+		return fmt.Errorf("phoenixkitdb: %s: %w: %w", what, ErrLockTimeout, err)
+	}
+	return fmt.Errorf("phoenixkitdb: %s: %w", what, err)
 }
 
 func isSQLState(err error, code string) bool {

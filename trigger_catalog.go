@@ -11,10 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// installLockKey is the pg_advisory_xact_lock key that serialises this
-// package's installers across the database ("phxkitdb" in ASCII).
-const installLockKey int64 = 0x7068786b69746462
-
 // Catalog queries go to pg_trigger, not information_schema.triggers, which
 // hides tables the current role has no privileges on.
 const (
@@ -37,90 +33,140 @@ WHERE NOT t.tgisinternal AND t.tgparentid = 0
   AND (pg_catalog.starts_with(t.tgname, $1) OR pg_catalog.starts_with(t.tgname, $2))
 ORDER BY 1, 2, 3`
 
-	tableOIDSQL = `SELECT c.oid FROM pg_catalog.pg_class c
+	tableOIDSQL = `SELECT c.oid, c.relkind = 'p' FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2`
 
+	// clonedTriggersSQL finds triggers of either side that PostgreSQL cloned
+	// onto the partition $1 from an ancestor: they cannot be dropped or
+	// replaced on the partition, and they already notify for its rows.
+	clonedTriggersSQL = `SELECT t.tgname::text, pn.nspname::text, pc.relname::text
+FROM pg_catalog.pg_trigger t
+JOIN pg_catalog.pg_trigger pt ON pt.oid = t.tgparentid
+JOIN pg_catalog.pg_class pc ON pc.oid = pt.tgrelid
+JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+WHERE t.tgrelid = $1 AND t.tgparentid <> 0
+  AND (pg_catalog.starts_with(t.tgname, $2) OR pg_catalog.starts_with(t.tgname, $3))
+ORDER BY 1`
+
 	// Triggers cloned from a partitioned parent (tgparentid <> 0) belong to
 	// the parent's trigger and cannot be dropped on their own.
-	tableTriggersSQL = `SELECT t.tgname::text, t.tgtype, p.proname::text, pn.nspname::text, t.tgargs,
+	tableTriggersSQL = `SELECT t.tgname::text, t.tgtype, t.tgfoid, t.tgargs,
   t.tgqual IS NULL AND t.tgattr::text = '' AND t.tgconstraint = 0
 FROM pg_catalog.pg_trigger t
-JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
 WHERE t.tgrelid = $1 AND NOT t.tgisinternal AND t.tgparentid = 0
   AND (pg_catalog.starts_with(t.tgname, $2) OR pg_catalog.starts_with(t.tgname, $3))`
-
-	funcSourcesSQL = `SELECT p.proname::text, p.prosrc FROM pg_catalog.pg_proc p
-JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = $1 AND p.proname = ANY($2) AND p.pronargs = 0`
 )
-
-func lockInstallers(ctx context.Context, q Querier) error {
-	_, err := q.Exec(ctx, "SELECT pg_catalog.pg_advisory_xact_lock($1)", installLockKey)
-	return err
-}
 
 // existingTrigger is a row of tableTriggersSQL.
 type existingTrigger struct {
-	name, fn, fnSchema string
-	tgtype             int16
-	args               []byte
-	plain              bool
+	name   string
+	tgtype int16
+	fn     uint32 // the function's OID
+	args   []byte
+	plain  bool
 }
 
-func (e existingTrigger) matches(s triggerSpec, schema string) bool {
+// matches reports whether e is s calling the trusted function of OID fn.
+// Functions are compared by OID, not by name: a same-named function in
+// another schema, or one recreated by another role, is not ours.
+func (e existingTrigger) matches(s triggerSpec, fn uint32) bool {
 	var want []byte
 	for _, a := range s.args {
 		want = append(append(want, a...), 0)
 	}
-	return e.plain && e.tgtype == s.tgtype && e.fn == s.fn && e.fnSchema == schema && bytes.Equal(e.args, want)
+	return e.plain && e.tgtype == s.tgtype && e.fn == fn && bytes.Equal(e.args, want)
 }
 
+// ensureTrigger does EnsureTrigger's work inside the transaction q.
 func ensureTrigger(ctx context.Context, q Querier, schema, table string, o triggerOptions) error {
-	if err := lockInstallers(ctx, q); err != nil {
-		return err
-	}
-	if err := ensureFunctions(ctx, q, schema); err != nil {
-		return err
-	}
-	var relid uint32
-	if err := q.QueryRow(ctx, tableOIDSQL, schema, table).Scan(&relid); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("table %s does not exist", quoteTable(schema, table))
+	return withInstallLock(ctx, q, o, func() error {
+		fns, err := ensureFunctions(ctx, q, schema, o.trusted)
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	existing, err := tableTriggers(ctx, q, relid)
-	if err != nil {
-		return err
-	}
-	want := wantedTriggers(schema, table, o)
-	qt := quoteTable(schema, table)
-	var create []triggerSpec
+		var relid uint32
+		var partitioned bool
+		if err := q.QueryRow(ctx, tableOIDSQL, schema, table).Scan(&relid, &partitioned); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("table %s does not exist", quoteTable(schema, table))
+			}
+			return err
+		}
+		if err := checkCloned(ctx, q, relid); err != nil {
+			return err
+		}
+		want := wantedTriggers(schema, table, partitioned, o)
+		existing, err := tableTriggers(ctx, q, relid)
+		if err != nil {
+			return err
+		}
+		drop, create := planTriggers(existing, want, fns)
+		if len(drop) == 0 && len(create) == 0 {
+			return nil
+		}
+		qt := quoteTable(schema, table)
+		// Whatever is dropped is from the other mode, from PhoenixKit, from
+		// an earlier version of this package, or outdated.
+		for _, name := range drop {
+			if _, err := q.Exec(ctx, "DROP TRIGGER "+pgx.Identifier{name}.Sanitize()+" ON "+qt); err != nil {
+				return err
+			}
+		}
+		for _, s := range create {
+			sql := "CREATE TRIGGER " + pgx.Identifier{s.name}.Sanitize() + " " + fmt.Sprintf(s.events(), qt) +
+				" EXECUTE FUNCTION " + pgx.Identifier{schema, s.fn}.Sanitize() + "(" + quoteLiterals(s.args) + ")"
+			if _, err := q.Exec(ctx, sql); err != nil {
+				return err
+			}
+		}
+		// Never report success on faith: read back what is now installed.
+		existing, err = tableTriggers(ctx, q, relid)
+		if err != nil {
+			return err
+		}
+		if drop, create := planTriggers(existing, want, fns); len(drop) != 0 || len(create) != 0 {
+			return fmt.Errorf("%w: after installing, %d trigger(s) to drop and %d to create remain on %s",
+				ErrTriggerConflict, len(drop), len(create), qt)
+		}
+		return nil
+	})
+}
+
+// planTriggers returns the existing triggers to drop and the wanted ones to
+// create so that exactly want is installed, calling the functions fns.
+func planTriggers(existing []existingTrigger, want []triggerSpec, fns map[string]uint32) (drop []string, create []triggerSpec) {
+	existing = slices.Clone(existing)
 	for _, s := range want {
 		i := slices.IndexFunc(existing, func(e existingTrigger) bool { return e.name == s.name })
-		if i >= 0 && existing[i].matches(s, schema) {
+		if i >= 0 && existing[i].matches(s, fns[s.fn]) {
 			existing = slices.Delete(existing, i, i+1)
 			continue
 		}
 		create = append(create, s)
 	}
-	// Whatever is left is from the other mode, from PhoenixKit, from an
-	// earlier version of this package, or outdated.
 	for _, e := range existing {
-		if _, err := q.Exec(ctx, "DROP TRIGGER "+pgx.Identifier{e.name}.Sanitize()+" ON "+qt); err != nil {
-			return err
-		}
+		drop = append(drop, e.name)
 	}
-	for _, s := range create {
-		sql := "CREATE TRIGGER " + pgx.Identifier{s.name}.Sanitize() + " " + fmt.Sprintf(s.events(), qt) +
-			" EXECUTE FUNCTION " + pgx.Identifier{schema, s.fn}.Sanitize() + "(" + quoteLiterals(s.args) + ")"
-		if _, err := q.Exec(ctx, sql); err != nil {
-			return err
-		}
+	return drop, create
+}
+
+// checkCloned fails with ErrTriggerConflict when the table is a partition
+// that already has a trigger of either side cloned from its partitioned
+// table: that trigger notifies for its rows already (a second one would
+// notify twice), and only the partitioned table's trigger can change it.
+func checkCloned(ctx context.Context, q Querier, relid uint32) error {
+	var name, pschema, ptable string
+	err := q.QueryRow(ctx, clonedTriggersSQL, relid, triggerPrefix, helperPrefix).Scan(&name, &pschema, &ptable)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: the table is a partition of %s, whose trigger %s is cloned onto it; "+
+		"call EnsureTrigger (or RemoveTrigger) on %s instead", ErrTriggerConflict,
+		quoteTable(pschema, ptable), pgx.Identifier{name}.Sanitize(), quoteTable(pschema, ptable))
 }
 
 func tableTriggers(ctx context.Context, q Querier, relid uint32) ([]existingTrigger, error) {
@@ -130,52 +176,17 @@ func tableTriggers(ctx context.Context, q Querier, relid uint32) ([]existingTrig
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (existingTrigger, error) {
 		var e existingTrigger
-		err := r.Scan(&e.name, &e.tgtype, &e.fn, &e.fnSchema, &e.args, &e.plain)
+		err := r.Scan(&e.name, &e.tgtype, &e.fn, &e.args, &e.plain)
 		return e, err
 	})
-}
-
-// ensureFunctions (re)creates the notify functions in schema unless their
-// source is already the current one, so repeated calls write nothing.
-func ensureFunctions(ctx context.Context, q Querier, schema string) error {
-	bodies := map[string]string{rowFuncName: rowFuncBody, stmtFuncName: stmtFuncBody}
-	rows, err := q.Query(ctx, funcSourcesSQL, schema, []string{rowFuncName, stmtFuncName})
-	if err != nil {
-		return err
-	}
-	type src struct{ name, body string }
-	have, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (src, error) {
-		var s src
-		err := r.Scan(&s.name, &s.body)
-		return s, err
-	})
-	if err != nil {
-		return err
-	}
-	for _, s := range have {
-		if bodies[s.name] == s.body {
-			delete(bodies, s.name)
-		}
-	}
-	for _, name := range []string{rowFuncName, stmtFuncName} {
-		body, ok := bodies[name]
-		if !ok {
-			continue
-		}
-		sql := "CREATE OR REPLACE FUNCTION " + pgx.Identifier{schema, name}.Sanitize() +
-			"() RETURNS trigger LANGUAGE plpgsql AS $phoenixkitdb$" + body + "$phoenixkitdb$"
-		if _, err := q.Exec(ctx, sql); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // dropTriggers drops every trigger either side installed on schema.table
 // (main triggers, helpers, leftovers of earlier versions), if it exists.
 func dropTriggers(ctx context.Context, q Querier, schema, table string) error {
 	var relid uint32
-	if err := q.QueryRow(ctx, tableOIDSQL, schema, table).Scan(&relid); err != nil {
+	var partitioned bool
+	if err := q.QueryRow(ctx, tableOIDSQL, schema, table).Scan(&relid, &partitioned); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}

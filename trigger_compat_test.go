@@ -1,7 +1,6 @@
 package phoenixkitdb_test
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/phoenixkit/phoenixkitdb"
@@ -194,37 +193,6 @@ func phoenixKitListed(t *testing.T, f *trigFixture) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// Concurrent callers on the same and on different tables all succeed and
-// leave exactly one working set of triggers.
-func TestEnsureTriggerConcurrent(t *testing.T) {
-	f := setupTriggers(t)
-	f.exec(t, "CREATE SCHEMA s", "CREATE TABLE s.t0 (id int)", "CREATE TABLE s.t1 (id int)", "CREATE TABLE s.t2 (id int)")
-	var wg sync.WaitGroup
-	errs := make(chan error, 12)
-	for i := range 12 {
-		conn := connect(t, f.url)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- phoenixkitdb.EnsureTrigger(t.Context(), conn, "s", []string{"t0", "t1", "t2"}[i%3])
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	for _, tb := range []string{"t0", "t1", "t2"} {
-		if names := f.triggerNames(t, "s", tb); len(names) != 2 {
-			t.Errorf("%s: %q", tb, names)
-		}
-	}
-	f.exec(t, "INSERT INTO s.t0 VALUES (1)")
-	f.expect(t, "s.t0:INSERT:1")
 }
 
 // A second EnsureTrigger writes nothing to the catalog.

@@ -115,22 +115,6 @@ func TestEnsureTriggerIDKinds(t *testing.T) {
 	}
 }
 
-// Rows routed into partitions fire the trigger cloned onto each partition;
-// the payload names the partition, as PhoenixKit's would. Only the
-// partitioned table has the TRUNCATE helper.
-func TestEnsureTriggerPartitioned(t *testing.T) {
-	f := setupTriggers(t)
-	f.exec(t, "CREATE TABLE p (id int, uuid text) PARTITION BY RANGE (id)",
-		"CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10)")
-	f.ensure(t, "public", "p")
-	f.exec(t, "INSERT INTO p VALUES (1, 'a')",
-		"BEGIN; INSERT INTO p1 VALUES (2, 'b'); ALTER TABLE p DROP COLUMN uuid; INSERT INTO p VALUES (3); COMMIT")
-	f.expect(t, "public.p1:INSERT:a", "public.p1:INSERT:b", "public.p1:INSERT:3")
-	// Statement triggers are not cloned: TRUNCATE notifies for the table it names.
-	f.exec(t, "TRUNCATE p", "TRUNCATE p1")
-	f.expect(t, "public.p:TRUNCATE:")
-}
-
 func TestEnsureTriggerTruncate(t *testing.T) {
 	for _, mode := range []string{"row", "statement"} {
 		t.Run(mode, func(t *testing.T) {
