@@ -30,6 +30,9 @@
 // # Triggers
 //
 // EnsureTrigger installs PhoenixKit-compatible triggers so that a Go
-// service and a PhoenixKit application can share one database; see
+// service and a PhoenixKit application can share one database. It only
+// uses notify functions owned by the installing role, a superuser or a
+// role named with WithTrustedOwners, and bounds its lock waits
+// (WithLockTimeout). See
 // https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/triggers.md.
 package phoenixkitdb
