@@ -184,7 +184,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 			delay := backoff(attempt, l.cfg.MinBackoff, l.cfg.MaxBackoff)
 			l.recordError(err)
 			if hint, escalate := escalation(err, attempt); escalate {
-				l.log.Error("listener: cannot connect; retrying", "attempt", attempt, "retry_in", delay, "err", err, "hint", hint)
+				l.log.Error("listener: connect failed", "attempt", attempt, "retry_in", delay, "err", err, "hint", hint)
 			} else {
 				l.log.Warn("listener: connect failed", "attempt", attempt, "retry_in", delay, "err", err)
 			}

@@ -168,7 +168,7 @@ func TestMissingRootCertIsRetriedUntilItAppears(t *testing.T) {
 			t.Fatalf("the log does not give the cause (%q):\n%s", want, logs)
 		}
 	}
-	if strings.Contains(logs, "details withheld") || strings.Contains(logs, "level=ERROR") {
+	if strings.Contains(logs, "details withheld") || strings.Contains(logs, "will not retry") {
 		t.Fatalf("a missing file was reported as an unparsable string:\n%s", logs)
 	}
 	if !b.l.Running() || b.l.Connected() {
