@@ -12,6 +12,18 @@ import (
 // dispatched; past it the reader waits (PostgreSQL queues the rest).
 const maxPending = 1 << 16
 
+// deliveryBudget bounds the mailbox deliveries (events x mailboxes) of
+// one BroadcastChanges call, which holds the PubSub lock throughout:
+// Subscribe, Unsubscribe and Mailbox.Close wait for at most one such call.
+// At the 30-80 ns a delivery costs, 1<<15 of them take one to three
+// milliseconds; a handful of mailboxes still get whole batches in one call.
+const deliveryBudget = 1 << 15
+
+// minChunk keeps the per-call cost of BroadcastChanges (lock, grouping,
+// one EventBus publication per topic) small next to the deliveries
+// however many mailboxes there are.
+const minChunk = 32
+
 // dispatcher hands events from the connection's reader to the PubSub on a
 // goroutine of its own, so reading the socket and fanning out overlap on
 // two cores. The reader appends batches to pending (one lock per batch,
@@ -28,6 +40,11 @@ type dispatcher struct {
 	wake    chan struct{} // cap 1: pending became non-empty, or closed
 	space   chan struct{} // cap 1: pending was emptied
 	done    chan struct{} // closed when run returns
+
+	// pathErrors rate-limits crossLost's ERROR across the sessions of one
+	// Serve; it lives here because the dispatcher is the one object that
+	// lasts as long as Serve and reaches every session.
+	pathErrors rateLimited
 }
 
 func newDispatcher(ps *pubsub.PubSub, published *atomic.Uint64) *dispatcher {
@@ -37,14 +54,17 @@ func newDispatcher(ps *pubsub.PubSub, published *atomic.Uint64) *dispatcher {
 		wake:      make(chan struct{}, 1),
 		space:     make(chan struct{}, 1),
 		done:      make(chan struct{}),
+
+		pathErrors: rateLimited{every: pathErrorEvery},
 	}
 }
 
 // pushBatch queues evs, in order, after everything queued before. It
 // blocks only once at least maxPending events wait (so the bound is
 // maxPending plus one batch), and then only until the dispatcher catches
-// up or ctx ends. The caller may reuse evs when it returns.
-func (d *dispatcher) pushBatch(ctx context.Context, evs []pubsub.Event) {
+// up or ctx ends; it reports whether it blocked. The caller may reuse evs
+// when it returns.
+func (d *dispatcher) pushBatch(ctx context.Context, evs []pubsub.Event) (blocked bool) {
 	d.mu.Lock()
 	idle := len(d.pending) == 0
 	d.pending = append(d.pending, evs...)
@@ -55,12 +75,14 @@ func (d *dispatcher) pushBatch(ctx context.Context, evs []pubsub.Event) {
 	if idle {
 		signal(d.wake)
 	}
-	if n >= maxPending {
-		select {
-		case <-d.space:
-		case <-ctx.Done():
-		}
+	if n < maxPending {
+		return false
 	}
+	select {
+	case <-d.space:
+	case <-ctx.Done():
+	}
+	return true
 }
 
 // resync queues a Resync for every subscribed mailbox, in order with the
@@ -117,14 +139,33 @@ func (d *dispatcher) deliver(batch []pubsub.Event) {
 	d.publish(batch[start:])
 }
 
+// publish hands evs to the PubSub in chunks of at most deliveryBudget
+// deliveries, so that the PubSub lock is released between them: a
+// Subscribe waiting for it takes effect from the next chunk on, and sees
+// the rest of the batch in order.
 func (d *dispatcher) publish(evs []pubsub.Event) {
-	if len(evs) == 0 {
-		return
+	for len(evs) > 0 {
+		chunk := chunkSize(d.ps.Stats().Mailboxes)
+		if chunk > len(evs) {
+			chunk = len(evs)
+		}
+		// Events come from ParsePayload, so they always validate.
+		if err := d.ps.BroadcastChanges(evs[:chunk]); err == nil {
+			d.published.Add(uint64(chunk))
+		}
+		evs = evs[chunk:]
 	}
-	// Events come from ParsePayload, so they always validate.
-	if err := d.ps.BroadcastChanges(evs); err == nil {
-		d.published.Add(uint64(len(evs)))
+}
+
+// chunkSize is how many events one BroadcastChanges call may take with
+// that many subscribed mailboxes. A mailbox subscribed to several topics
+// counts once, so the budget is approximate; it is only a bound on the
+// time the PubSub lock is held.
+func chunkSize(mailboxes int) int {
+	if mailboxes < 1 {
+		mailboxes = 1
 	}
+	return max(minChunk, deliveryBudget/mailboxes)
 }
 
 func signal(c chan struct{}) {
