@@ -95,8 +95,11 @@ func (l *Listener) sendCrossProbe(ctx context.Context, payload string, out chan<
 		return
 	}
 	// The simple protocol, with no prepared statement: poolers in front
-	// may not support them. The payload is the probe's own digits.
-	sql := "NOTIFY " + pgx.Identifier{l.probeChannel}.Sanitize() + ", '" + payload + "'"
+	// may not support them. SET LOCAL: a statement_timeout meant for
+	// ordinary clients must not fail the probe, nor this setting outlive
+	// it on a pooled server connection. The payload is the probe's own
+	// prefix and digits.
+	sql := "SET LOCAL statement_timeout = 0; NOTIFY " + pgx.Identifier{l.probeChannel}.Sanitize() + ", '" + payload + "'"
 	_, res.err = conn.PgConn().Exec(ctx, sql).ReadAll()
 	res.sent = time.Now()
 	cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
@@ -108,7 +111,9 @@ func (l *Listener) sendCrossProbe(ctx context.Context, payload string, out chan<
 func (s *wireSession) crossEcho(payload []byte) {
 	c := &s.cross
 	if c.want != nil && bytes.Equal(payload, c.want) {
-		s.crossProven(time.Now())
+		now := time.Now()
+		s.l.log.Debug("listener: cross-session probe received", "channel", s.l.cfg.Channel, "payload", string(payload))
+		s.crossProven(now)
 	}
 }
 
