@@ -105,6 +105,12 @@ func (l *Listener) sendCrossProbe(ctx context.Context, payload string, out chan<
 	cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	_ = conn.Close(cctx)
+	// An interrupted query leaves pgx a cleanup goroutine: wait for it,
+	// so that nothing of the probe outlives the session.
+	select {
+	case <-conn.PgConn().CleanupDone():
+	case <-cctx.Done():
+	}
 }
 
 // crossEcho handles a cross-session probe read on the connection.
