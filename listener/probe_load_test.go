@@ -90,3 +90,44 @@ func TestProbeSurvivesBigBursts(t *testing.T) {
 		t.Errorf("Received = %d, dropped %d; want %d and 0", s.Received, b.mb.Dropped(), n*rounds)
 	}
 }
+
+// When fan-out is slower than the socket the reader waits for its
+// dispatcher, for far longer than ProbeInterval at times; that time does
+// not count against the connection. 100 extra mailboxes slow the fan-out
+// down; the counted mailbox still gets every change.
+func TestProbeSurvivesSlowFanOut(t *testing.T) {
+	const n, rounds, extra = 150_000, 2, 100
+	b := setup(t, options{capacity: n*rounds + 16, cfg: listener.Config{ProbeInterval: 100 * time.Millisecond}})
+	expectResync(t, b.mb, 10*time.Second)
+	for range extra {
+		mb := pubsub.NewMailbox(16)
+		t.Cleanup(mb.Close)
+		if err := b.l.SubscribeAll(mb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sender := connect(t, b.url)
+	for round := 1; round <= rounds; round++ {
+		probes := b.l.Stats().Probes
+		eventually(t, 30*time.Second, "idle probes", func() bool { return b.l.Stats().Probes >= probes+3 })
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		_, err := sender.Exec(ctx, `SELECT pg_notify($1, 'public.big:INSERT:' || g) FROM generate_series(1, $2::int) g`,
+			listener.DefaultChannel, n)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 3*time.Minute, "the round published", func() bool {
+			if s := b.l.Stats(); s.Reconnects > 0 {
+				t.Fatalf("reconnected in round %d; stats %+v; log:\n%s", round, s, b.logs.String())
+			}
+			return b.l.Stats().Published >= uint64(round*n)
+		})
+	}
+	if got := len(b.mb.C()); got != n*rounds || b.mb.Dropped() != 0 {
+		t.Fatalf("counted mailbox holds %d changes, dropped %d; want %d", got, b.mb.Dropped(), n*rounds)
+	}
+	if s := b.l.Stats(); s.Reconnects != 0 || s.Resyncs != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
