@@ -38,6 +38,9 @@ func (l *Listener) serveConn(ctx context.Context, nc net.Conn, pid uint32, d *di
 	s := &wireSession{l: l, d: d, nc: nc, r: newWireReader(nc, readBufferSize)}
 	healthy := false
 	defer func() { s.close(healthy) }()
+	// Runs first: the cross-session probe's sender ends before the
+	// connection is closed and before serveConn returns.
+	defer s.stopCross()
 
 	// Wake a blocked read or write when ctx ends: the loop never watches
 	// ctx itself, and this hook moves the socket deadline to the past.
@@ -77,9 +80,15 @@ func (l *Listener) serveConn(ctx context.Context, nc net.Conn, pid uint32, d *di
 }
 
 // read is the connection's only reader. When a half ProbeInterval passed
-// without traffic it probes the whole delivery path by notifying itself on
-// the probe channel; a probe not echoed within ProbeInterval ends the
-// session. A frozen path is thus found within about 1.5 x ProbeInterval.
+// without traffic it probes the connection by notifying itself on the
+// probe channel; the session ends when a probe stays unanswered and
+// nothing at all is read for ProbeInterval. A frozen path is thus found
+// within about 1.5 x ProbeInterval. Any message read proves the
+// connection alive, even while a probe's echo waits behind the hundreds of
+// thousands of notifications a big transaction queued before it; time
+// spent blocked on the dispatcher does not count against the connection.
+// Besides, a cross-session probe (crossprobe.go) checks that other
+// sessions' notifications reach this one.
 //
 // Events go to the dispatcher in batches: whenever the next message is
 // not buffered whole (so the next read would wait on the socket), after
@@ -88,12 +97,22 @@ func (s *wireSession) read(ctx context.Context) error {
 	defer s.flush(ctx)
 	tick := s.l.cfg.ProbeInterval / 2
 	var seen, probeCounter uint64 // activity at the last tick; probes sent
+	// lastChance is set when a deadline passed with something overdue: a
+	// timeout may come from a deadline already past when the read began
+	// (the goroutine was not scheduled in time), without the socket being
+	// read, so the verdict waits for one more short read.
+	lastChance := false
+	s.startCross(ctx)
 	if err := armDeadline(ctx, s.nc, time.Now().Add(tick)); err != nil {
 		return err
 	}
 	for {
 		if len(s.batch) >= maxBatch || (s.received > 0 && !s.r.ready()) {
-			s.flush(ctx)
+			if s.flush(ctx) {
+				if err := s.resumed(ctx, tick); err != nil {
+					return err
+				}
+			}
 		}
 		typ, body, err := s.r.next()
 		if err != nil {
@@ -105,31 +124,69 @@ func (s *wireSession) read(ctx context.Context) error {
 				return ctx.Err()
 			}
 			now := time.Now()
-			switch {
-			case !s.probeDue.IsZero() && now.After(s.probeDue):
-				s.broken = true
-				return errProbeLost
-			case s.probeDue.IsZero() && s.activity == seen:
+			if s.activity != seen {
+				seen = s.activity
+				// Traffic proves the connection alive: give an unanswered
+				// probe a fresh interval rather than a verdict.
+				if !s.probeDue.IsZero() {
+					s.probeDue = now.Add(s.l.cfg.ProbeInterval)
+				}
+			} else if s.probeDue.IsZero() {
 				probeCounter++
 				if err := s.probe(ctx, probeCounter); err != nil {
 					return err
 				}
 				s.probeDue = now.Add(s.l.cfg.ProbeInterval)
 			}
-			seen = s.activity
+			s.crossTick(ctx, now)
+			probeLate := !s.probeDue.IsZero() && !now.Before(s.probeDue)
 			next := now.Add(tick)
-			if !s.probeDue.IsZero() && s.probeDue.Before(next) {
-				next = s.probeDue
+			switch {
+			case (probeLate || s.crossLate(now)) && !lastChance:
+				lastChance = true
+				next = now.Add(tick / 4)
+			case probeLate:
+				s.broken = true
+				return errProbeLost
+			case s.crossLate(now):
+				return s.crossLost()
+			default:
+				lastChance = false
+				next = s.earliestDue(next)
 			}
 			if err := armDeadline(ctx, s.nc, next); err != nil {
 				return err
 			}
 			continue
 		}
+		s.activity++
 		if err := s.handle(typ, body); err != nil {
 			return fmt.Errorf("listener: wait for notification: %w", err)
 		}
 	}
+}
+
+// resumed runs after the reader was blocked on the dispatcher: however
+// long that took, outstanding probes get a full interval from now, and
+// the socket a deadline in the future, so the next read waits for data
+// instead of reporting a timeout at once.
+func (s *wireSession) resumed(ctx context.Context, tick time.Duration) error {
+	now := time.Now()
+	if !s.probeDue.IsZero() {
+		s.probeDue = now.Add(s.l.cfg.ProbeInterval)
+	}
+	s.crossResumed(now)
+	return armDeadline(ctx, s.nc, s.earliestDue(now.Add(tick)))
+}
+
+// earliestDue returns the earliest of t and the outstanding probes' due times.
+func (s *wireSession) earliestDue(t time.Time) time.Time {
+	for _, due := range []time.Time{s.probeDue, s.cross.due} {
+		if !due.IsZero() && due.Before(t) {
+			t = due
+		}
+	}
+	return t
 }
 
 // armDeadline sets the socket deadline for the next wait, then re-checks

@@ -9,8 +9,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
+
+// sqlstateLockNotAvailable is lock_timeout's SQLSTATE.
+const sqlstateLockNotAvailable = "55P03"
 
 // maxBatch is how many events the reader collects before handing them to
 // the dispatcher even though more are buffered: it bounds the delay of the
@@ -31,8 +35,10 @@ type wireSession struct {
 
 	batch    []pubsub.Event // read, not yet handed to the dispatcher
 	received uint64         // change notifications not yet counted in l.received
-	activity uint64         // notifications read, probes included
+	changes  uint64         // change notifications read in this session
+	activity uint64         // messages read, probes' replies included
 	probeDue time.Time      // zero when no probe is outstanding
+	cross    crossProbe     // the cross-session probe (crossprobe.go)
 }
 
 // takeOver takes conn's socket from pgx. pgx may read ahead (a background
@@ -63,12 +69,33 @@ func takeOver(ctx context.Context, conn *pgx.Conn, timeout time.Duration) (net.C
 	return nil, fmt.Errorf("listener: take over connection: %w", err)
 }
 
-// listen sends LISTEN on the change channel and on the private probe
-// channel, both quoted as identifiers, and reads the reply within one
-// ProbeInterval. Notifications that arrive with the reply are kept in the
-// batch, to be handed over after the Resync.
+// sessionSettings returns the SQL that protects the Listener's session
+// from server-side timeouts a role or database may set for ordinary
+// clients: an idle listening session is healthy, and idle_session_timeout
+// (PostgreSQL 14 and later, hence the version test) would end it at every
+// quiet moment. They are sent as SQL with LISTEN rather than as startup
+// parameters, which PgBouncer refuses unless told to ignore them.
+//
+// lock_timeout bounds the one lock the session ever waits for: the
+// database-wide lock a notifying commit takes, which a big transaction
+// holds while it writes its notifications to the queue. A probe that
+// waited for it longer would stay silent and pass for a dead connection;
+// this way the server answers within a quarter ProbeInterval, with an
+// error that handle takes as a sign of life.
+func sessionSettings(probeInterval time.Duration) string {
+	lockTimeout := max(probeInterval/4, time.Millisecond)
+	return "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; " +
+		"SET lock_timeout = " + strconv.FormatInt(lockTimeout.Milliseconds(), 10) + "; " +
+		"SELECT pg_catalog.set_config('idle_session_timeout', '0', false) " +
+		"WHERE pg_catalog.current_setting('server_version_num')::int >= 140000; "
+}
+
+// listen applies sessionSettings, then sends LISTEN on the change channel
+// and on the private probe channel, both quoted as identifiers, and reads
+// the reply within one ProbeInterval. Notifications that arrive with the
+// reply are kept in the batch, to be handed over after the Resync.
 func (s *wireSession) listen(ctx context.Context) error {
-	sql := "LISTEN " + pgx.Identifier{s.l.cfg.Channel}.Sanitize() + "; LISTEN " + pgx.Identifier{s.l.probeChannel}.Sanitize()
+	sql := sessionSettings(s.l.cfg.ProbeInterval) + "LISTEN " + pgx.Identifier{s.l.cfg.Channel}.Sanitize() + "; LISTEN " + pgx.Identifier{s.l.probeChannel}.Sanitize()
 	if err := s.query(ctx, sql, time.Now().Add(s.l.cfg.ProbeInterval)); err != nil {
 		return fmt.Errorf("listener: LISTEN: %w", err)
 	}
@@ -98,14 +125,18 @@ func (s *wireSession) handle(typ byte, body []byte) error {
 			s.broken = true
 			return err
 		}
-		s.activity++
 		// The comparisons do not allocate; only a change gets a string,
 		// which the event's fields then share.
 		switch string(channel) {
 		case s.l.cfg.Channel:
+			s.changes++
 			s.change(string(payload))
 		case s.l.probeChannel:
-			s.probeDue = time.Time{}
+			if isCrossPayload(payload) {
+				s.crossEcho(payload)
+			} else {
+				s.probeDue = time.Time{}
+			}
 		}
 	case msgReadyForQuery:
 		if s.inflight > 0 {
@@ -114,9 +145,18 @@ func (s *wireSession) handle(typ byte, body []byte) error {
 	case msgErrorResponse:
 		// A FATAL error precedes the server closing the socket; an ERROR
 		// answers a probe or LISTEN that failed. Neither leaves a session
-		// worth keeping.
+		// worth keeping, except a probe that gave up waiting for the
+		// notification lock (see sessionSettings): the server answered.
+		err := parseError(body)
+		var pgErr *pgconn.PgError
+		if !s.probeDue.IsZero() && errors.As(err, &pgErr) && pgErr.Code == sqlstateLockNotAvailable && pgErr.Severity == "ERROR" {
+			s.probeDue = time.Time{}
+			s.l.log.Debug("listener: probe gave up waiting for the notification lock; the server is busy committing notifications",
+				"channel", s.l.cfg.Channel)
+			return nil
+		}
 		s.broken = true
-		return parseError(body)
+		return err
 	}
 	return nil
 }
@@ -133,18 +173,20 @@ func (s *wireSession) change(payload string) {
 }
 
 // flush hands the batch to the dispatcher. It blocks while the dispatcher
-// holds maxPending events, until it catches up or ctx ends.
-func (s *wireSession) flush(ctx context.Context) {
+// holds maxPending events, until it catches up or ctx ends, and reports
+// whether it blocked.
+func (s *wireSession) flush(ctx context.Context) (blocked bool) {
 	if s.received > 0 {
 		s.l.received.Add(s.received)
 		s.received = 0
 	}
 	if len(s.batch) == 0 {
-		return
+		return false
 	}
-	s.d.pushBatch(ctx, s.batch)
+	blocked = s.d.pushBatch(ctx, s.batch)
 	clear(s.batch) // the dispatcher copied them; drop the payload references
 	s.batch = s.batch[:0]
+	return blocked
 }
 
 // probe notifies the probe channel. The write is bounded by

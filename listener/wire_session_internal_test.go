@@ -95,7 +95,7 @@ func wireSetup(t *testing.T, cfg Config, handle func(b *fakeBackend, l *Listener
 // listenReply answers LISTEN with notifications in the same packet, one
 // before ReadyForQuery and one after it.
 func listenReply(b *fakeBackend, l *Listener, typ byte, sql string) {
-	if typ == 'Q' && strings.HasPrefix(sql, "LISTEN") {
+	if typ == 'Q' && strings.Contains(sql, "LISTEN ") {
 		b.send(wireCommand("LISTEN"), wireCommand("LISTEN"),
 			wireNotify(9, l.cfg.Channel, "public.t:INSERT:1"), wireReady(),
 			wireNotify(9, l.cfg.Channel, "public.t:INSERT:2"))
@@ -121,7 +121,7 @@ func TestWireSessionListenReplyAndShutdown(t *testing.T) {
 	l, mb, cancel, errc := wireSetup(t, Config{}, func(b *fakeBackend, l *Listener, typ byte, sql string) {
 		seen <- string(typ) + " " + sql
 		switch {
-		case strings.HasPrefix(sql, "LISTEN"):
+		case strings.Contains(sql, "LISTEN "):
 			listenReply(b, l, typ, sql)
 		case sql == "UNLISTEN *":
 			b.send(wireCommand("UNLISTEN"), wireReady())
@@ -152,7 +152,7 @@ func TestWireSessionListenReplyAndShutdown(t *testing.T) {
 		case <-time.After(time.Second):
 		}
 	}
-	want := `Q LISTEN "phoenix_kit_db_changes"; LISTEN "` + l.probeChannel + `"|Q UNLISTEN *|X `
+	want := `Q ` + sessionSettings(l.cfg.ProbeInterval) + `LISTEN "phoenix_kit_db_changes"; LISTEN "` + l.probeChannel + `"|Q UNLISTEN *|X `
 	if strings.Join(got, "|") != want {
 		t.Fatalf("backend saw %q, want %q", strings.Join(got, "|"), want)
 	}
@@ -184,7 +184,7 @@ func TestWireSessionProbes(t *testing.T) {
 		n := 0
 		return func(b *fakeBackend, l *Listener, typ byte, sql string) {
 			switch {
-			case strings.HasPrefix(sql, "LISTEN"):
+			case strings.Contains(sql, "LISTEN "):
 				listenReply(b, l, typ, sql)
 			case strings.HasPrefix(sql, "NOTIFY"):
 				n++

@@ -1,0 +1,133 @@
+package listener_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/listener"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// Big transactions queue all their notifications at commit, and a probe
+// sent around then is echoed only after every one of them: with a short
+// ProbeInterval the echo comes long after its deadline while the
+// notifications stream in. Traffic proves the connection alive, so
+// repeated 300,000-notification bursts, with idle probing between them,
+// cost no reconnect and lose nothing.
+func TestProbeSurvivesBigBursts(t *testing.T) {
+	const n, rounds = 300_000, 3
+	b := setup(t, options{capacity: n + 16, cfg: listener.Config{ProbeInterval: 100 * time.Millisecond}})
+	expectResync(t, b.mb, 10*time.Second)
+
+	// A fast consumer counts the changes as they come.
+	counts := make(chan int, 1)
+	stop := make(chan struct{})
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		changes := 0
+		for {
+			select {
+			case ev := <-b.mb.C():
+				if ev.Kind != pubsub.TableChanged {
+					t.Errorf("unexpected %v after %d changes", ev, changes)
+				}
+				changes++
+				select {
+				case <-counts:
+				default:
+				}
+				counts <- changes
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-consumed }()
+	delivered := 0
+	waitFor := func(want int) {
+		t.Helper()
+		deadline := time.After(3 * time.Minute)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for delivered < want {
+			select {
+			case delivered = <-counts:
+			case <-tick.C:
+				// A reconnect loses what was unread: fail now, not at the deadline.
+				if s := b.l.Stats(); s.Reconnects > 0 {
+					t.Fatalf("reconnected during round; %d of %d changes delivered; stats %+v; log:\n%s", delivered, want, s, b.logs.String())
+				}
+			case <-deadline:
+				t.Fatalf("%d of %d changes delivered; stats %+v", delivered, want, b.l.Stats())
+			}
+		}
+	}
+
+	sender := connect(t, b.url)
+	for round := 1; round <= rounds; round++ {
+		// Pause until the Listener probes its idle connection again, so
+		// that probes are in flight when the next burst commits.
+		probes := b.l.Stats().Probes
+		eventually(t, 30*time.Second, "idle probes", func() bool { return b.l.Stats().Probes >= probes+3 })
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		_, err := sender.Exec(ctx, `SELECT pg_notify($1, 'public.big:INSERT:' || g) FROM generate_series(1, $2::int) g`,
+			listener.DefaultChannel, n)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(round * n)
+		t.Logf("round %d: stats %+v", round, b.l.Stats())
+	}
+	s := b.l.Stats()
+	t.Logf("%d probes gave up waiting for the notification lock", b.logs.Count("probe gave up waiting"))
+	if s.Reconnects != 0 || s.Resyncs != 1 {
+		t.Errorf("Reconnects = %d, Resyncs = %d; want 0 and 1 (probes sent: %d)", s.Reconnects, s.Resyncs, s.Probes)
+	}
+	if s.Received != n*rounds || b.mb.Dropped() != 0 {
+		t.Errorf("Received = %d, dropped %d; want %d and 0", s.Received, b.mb.Dropped(), n*rounds)
+	}
+}
+
+// When fan-out is slower than the socket the reader waits for its
+// dispatcher, for far longer than ProbeInterval at times; that time does
+// not count against the connection. 100 extra mailboxes slow the fan-out
+// down; the counted mailbox still gets every change.
+func TestProbeSurvivesSlowFanOut(t *testing.T) {
+	const n, rounds, extra = 150_000, 2, 100
+	b := setup(t, options{capacity: n*rounds + 16, cfg: listener.Config{ProbeInterval: 100 * time.Millisecond}})
+	expectResync(t, b.mb, 10*time.Second)
+	for range extra {
+		mb := pubsub.NewMailbox(16)
+		t.Cleanup(mb.Close)
+		if err := b.l.SubscribeAll(mb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sender := connect(t, b.url)
+	for round := 1; round <= rounds; round++ {
+		probes := b.l.Stats().Probes
+		eventually(t, 30*time.Second, "idle probes", func() bool { return b.l.Stats().Probes >= probes+3 })
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		_, err := sender.Exec(ctx, `SELECT pg_notify($1, 'public.big:INSERT:' || g) FROM generate_series(1, $2::int) g`,
+			listener.DefaultChannel, n)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 3*time.Minute, "the round published", func() bool {
+			if s := b.l.Stats(); s.Reconnects > 0 {
+				t.Fatalf("reconnected in round %d; stats %+v; log:\n%s", round, s, b.logs.String())
+			}
+			return b.l.Stats().Published >= uint64(round*n)
+		})
+	}
+	if got := len(b.mb.C()); got != n*rounds || b.mb.Dropped() != 0 {
+		t.Fatalf("counted mailbox holds %d changes, dropped %d; want %d", got, b.mb.Dropped(), n*rounds)
+	}
+	if s := b.l.Stats(); s.Reconnects != 0 || s.Resyncs != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
