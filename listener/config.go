@@ -88,9 +88,15 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 
 	// ProbeInterval is how long the connection may stay silent before the
-	// Listener sends a probe notification to itself; a probe not echoed
-	// within ProbeInterval marks the connection dead. A frozen connection
-	// is therefore replaced within about 2 x ProbeInterval. Default 5 s.
+	// Listener sends a probe notification to itself. The connection is
+	// dead when a probe is outstanding and nothing at all was read for
+	// ProbeInterval (any traffic proves it alive, and time the Listener
+	// spends waiting on its own slow subscribers does not count), so a
+	// frozen connection is replaced within about 2 x ProbeInterval. Right
+	// after LISTEN, and after 12 x ProbeInterval without a change, a
+	// probe sent from a separate short connection checks that other
+	// sessions' notifications arrive too (see the package documentation
+	// on poolers). Default 5 s.
 	ProbeInterval time.Duration
 
 	// HealthyAfter is how long a connection must have lasted for the

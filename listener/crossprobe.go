@@ -129,6 +129,7 @@ func (s *wireSession) crossProven(now time.Time) {
 	c.want, c.due = nil, time.Time{}
 	c.changes = s.changes
 	c.next = now.Add(crossEveryProbes * s.l.cfg.ProbeInterval)
+	s.l.ready.set(true)
 }
 
 // crossTick runs at every read timeout: it collects the sender's report,
@@ -187,7 +188,7 @@ func (s *wireSession) crossResumed(now time.Time) {
 // returns errPathSilent. Serve reconnects, which sends every subscriber a
 // Resync: whatever was dropped is covered.
 func (s *wireSession) crossLost() error {
-	if ok, suppressed := s.d.pathErrors.allow(time.Now()); ok {
+	if ok, suppressed := s.l.pathErrors.allow(time.Now()); ok {
 		s.l.log.Error("listener: notifications sent by other sessions do not reach the Listener, although its own do: "+
 			"a transaction-mode pooler (PgBouncer pool_mode=transaction) or a proxy that does not forward notifications "+
 			"is probably in the path; connect directly or through a session-mode pooler. Reconnecting; subscribers get a Resync",

@@ -44,10 +44,6 @@ type dispatcher struct {
 	space   chan struct{} // cap 1: pending was emptied
 	done    chan struct{} // closed when run returns
 
-	// pathErrors rate-limits crossLost's ERROR across the sessions of one
-	// Serve; it lives here because the dispatcher is the one object that
-	// lasts as long as Serve and reaches every session.
-	pathErrors rateLimited
 }
 
 func newDispatcher(ps *pubsub.PubSub, published *atomic.Uint64) *dispatcher {
@@ -57,8 +53,6 @@ func newDispatcher(ps *pubsub.PubSub, published *atomic.Uint64) *dispatcher {
 		wake:      make(chan struct{}, 1),
 		space:     make(chan struct{}, 1),
 		done:      make(chan struct{}),
-
-		pathErrors: rateLimited{every: pathErrorEvery},
 	}
 }
 

@@ -40,6 +40,9 @@ type Listener struct {
 	listened  atomic.Bool                 // LISTEN succeeded at least once
 	lastWarn  atomic.Int64
 	invalid   rateLimited
+	// pathErrors rate-limits crossLost's ERROR across sessions and Serve
+	// runs: it repeats at every reconnection behind a transaction pooler.
+	pathErrors rateLimited
 
 	reconnects atomic.Uint64
 	received   atomic.Uint64
@@ -73,6 +76,7 @@ func New(cfg Config) (*Listener, error) {
 	// never collide with the PhoenixKit channel.
 	l.probeChannel = "phoenixkitdb_probe_" + hex.EncodeToString(token[:])
 	l.invalid.every = time.Second
+	l.pathErrors.every = pathErrorEvery
 	return l, nil
 }
 
@@ -202,7 +206,9 @@ func (l *Listener) Serve(ctx context.Context) error {
 		// After a healthy connection the first attempt is immediate; a
 		// connection that keeps dying young backs off like a failed connect.
 		var delay time.Duration
-		if l.cfg.Now().Sub(began) >= l.cfg.HealthyAfter {
+		// A path that drops other sessions' notifications (a transaction
+		// pooler) is no healthier for lasting a while: keep backing off.
+		if l.cfg.Now().Sub(began) >= l.cfg.HealthyAfter && !errors.Is(err, errPathSilent) {
 			attempt = 0
 		} else {
 			attempt++

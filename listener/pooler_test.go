@@ -1,6 +1,8 @@
 package listener_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +48,15 @@ func TestTransactionPoolerIsNeverSilent(t *testing.T) {
 	if n := b.logs.Count(poolerError); n != 1 {
 		t.Errorf("%d ERRORs within the rate limit, want 1", n)
 	}
+	// Changes never flowed, so the Listener never said it was ready.
+	ctx, cancel := context.WithTimeout(context.Background(), probe)
+	defer cancel()
+	if err := b.l.WaitReady(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitReady behind a transaction pooler = %v, want DeadlineExceeded", err)
+	}
+	if b.logs.Count("cross-session probe received") != 0 {
+		t.Error("a cross-session probe came through a transaction pooler")
+	}
 }
 
 // Behind PgBouncer in session mode the Listener works as on a direct
@@ -57,6 +68,11 @@ func TestSessionPoolerWorks(t *testing.T) {
 	bouncer := pgtest.RequirePgBouncer(t, pg, pgtest.PoolSession)
 	b := setup(t, options{url: bouncer.Via(dbURL), cfg: listener.Config{ProbeInterval: probe}})
 	expectResync(t, b.mb, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.l.WaitReady(ctx); err != nil {
+		t.Fatalf("WaitReady through a session pooler: %v", err)
+	}
 	sender := connectTest(t, dbURL)
 	notify(t, sender, listener.DefaultChannel, "public.t:INSERT:1")
 	expectChange(t, b.mb, "public.t:INSERT:1")

@@ -59,7 +59,8 @@ func (l *Listener) serveConn(ctx context.Context, nc net.Conn, pid uint32, d *di
 	if err == nil {
 		l.connected.Store(true)
 		defer l.connected.Store(false)
-		l.ready.set(true)
+		// Ready once another session's notification came through
+		// (crossProven), until the session ends.
 		defer l.ready.set(false)
 		if l.listened.Swap(true) {
 			l.reconnects.Add(1)

@@ -41,6 +41,19 @@
 // (with CI=true) a test when no server is available, and [NewDB] gives a test a
 // fresh database that is dropped when the test ends.
 //
+// # PgBouncer
+//
+// [StartPgBouncer] runs Debian's pgbouncer (as the "postgres" user when
+// root) in front of a Server in session or transaction pool mode;
+// [RequirePgBouncer] skips a test when pgbouncer is not installed, or
+// fails it with CI=true.
+//
+// # TLS and authentication
+//
+// [NewCA] and [CA.Issue] make certificates in the test; [Server.SetTLS]
+// turns TLS on (or rotates the certificate) and [Server.PrependHBA] adds
+// pg_hba.conf lines, such as scram-sha-256 for a role with a password.
+//
 // # Fault injection
 //
 // [Proxy] forwards TCP connections to a server and can freeze every byte in
