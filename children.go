@@ -86,6 +86,9 @@ func (db *DB) PubSub() *pubsub.PubSub { return db.ps }
 // Listener returns the module's Listener.
 func (db *DB) Listener() *listener.Listener { return db.l }
 
+// Ready reports whether changes flow right now (see WaitReady).
+func (db *DB) Ready() bool { return db.l.Ready() }
+
 // WaitReady blocks until changes flow: the Listener has established
 // LISTEN and a notification sent by another session came back through it.
 // It returns ctx's error (wrapped, with the Listener's last connection
