@@ -72,6 +72,10 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 		ps.publish(t.name, s)
 	}
 	ps.published.Add(1)
+	if ev.Kind == Resync {
+		// Every member the topic reached is offered the Resync once.
+		ps.resyncs.add(ev.Reason, uint64(len(b.touched)))
+	}
 	ps.flush()
 	b.events = nil
 	return nil
@@ -154,10 +158,10 @@ func (ps *PubSub) publish(topicName string, s int32) {
 // each in event order. The caller holds ps.mu.
 func (ps *PubSub) flush() {
 	b := &ps.scratch
-	var delivered, dropped uint64
+	var delivered, dropped, overflows uint64
 	for _, m := range b.touched {
 		mb := m.mb
-		before := mb.dropped.Load()
+		before, overflowsBefore := mb.dropped.Load(), mb.overflows.Load()
 		mb.mu.Lock()
 		if len(m.slots) == 1 {
 			for _, i := range b.slots[m.slots[0]] {
@@ -170,9 +174,13 @@ func (ps *PubSub) flush() {
 		}
 		mb.mu.Unlock()
 		dropped += mb.dropped.Load() - before
+		overflows += mb.overflows.Load() - overflowsBefore
 	}
 	ps.delivered.Add(delivered)
 	ps.dropped.Add(dropped)
+	if overflows > 0 {
+		ps.resyncs.overflow.Add(overflows)
+	}
 	clear(b.touched)
 	b.touched = b.touched[:0]
 }
@@ -215,9 +223,13 @@ func (ps *PubSub) ResyncWith(reason string) {
 	ev := Event{Kind: Resync, Reason: reason}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	var sent uint64
 	for mb := range ps.members {
 		mb.mu.Lock()
-		mb.offer(ev)
+		if mb.offer(ev) {
+			sent++
+		}
 		mb.mu.Unlock()
 	}
+	ps.resyncs.add(reason, sent)
 }

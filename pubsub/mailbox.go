@@ -25,6 +25,9 @@ type Mailbox struct {
 	capacity int
 	ch       chan Event
 	dropped  atomic.Uint64
+	// overflows counts the overflow Resyncs offer put into ch; the
+	// PubSub that offered adds the difference to its ResyncStats.
+	overflows atomic.Uint64
 
 	mu sync.Mutex
 	// closed is set by Close; nothing is sent to ch afterwards.
@@ -125,6 +128,7 @@ func (mb *Mailbox) offer(ev Event) (delivered bool) {
 	if !unreadResync {
 		mb.ch <- Event{Kind: Resync, Reason: ReasonOverflow}
 		mb.tailResync = true
+		mb.overflows.Add(1)
 	}
 	return false
 }

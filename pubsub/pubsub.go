@@ -50,6 +50,7 @@ type PubSub struct {
 	published atomic.Uint64
 	delivered atomic.Uint64
 	dropped   atomic.Uint64
+	resyncs   resyncCounters
 
 	// mu guards everything below and is held for the whole of a delivery.
 	// Lock order: mu, then the EventBus lock, then a mailbox's mu.
@@ -240,6 +241,8 @@ type Stats struct {
 	Published uint64 // events accepted by Broadcast and BroadcastChanges
 	Delivered uint64 // events put into mailboxes (Resyncs excluded)
 	Dropped   uint64 // events lost in full mailboxes
+	// Resyncs counts the Resync events sent to mailboxes, by reason.
+	Resyncs ResyncStats
 }
 
 // Stats returns the current counters.
@@ -253,6 +256,7 @@ func (ps *PubSub) Stats() Stats {
 		Published: ps.published.Load(),
 		Delivered: ps.delivered.Load(),
 		Dropped:   ps.dropped.Load(),
+		Resyncs:   ps.resyncs.snapshot(),
 	}
 }
 
