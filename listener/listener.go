@@ -51,6 +51,7 @@ type Listener struct {
 	probes     atomic.Uint64
 	resyncs    atomic.Uint64
 	lastListen atomic.Int64 // unix nanoseconds
+	probeRTT   rttHistogram
 }
 
 // New validates cfg and returns a Listener. It fails early, with an error

@@ -38,6 +38,7 @@ type wireSession struct {
 	changes  uint64         // change notifications read in this session
 	activity uint64         // messages read, probes' replies included
 	probeDue time.Time      // zero when no probe is outstanding
+	probeAt  time.Time      // when the outstanding probe was sent, for ProbeRTT
 	cross    crossProbe     // the cross-session probe (crossprobe.go)
 }
 
@@ -136,6 +137,10 @@ func (s *wireSession) handle(typ byte, body []byte) error {
 				s.crossEcho(payload)
 			} else {
 				s.probeDue = time.Time{}
+				if !s.probeAt.IsZero() {
+					s.l.probeRTT.observe(time.Since(s.probeAt))
+					s.probeAt = time.Time{}
+				}
 			}
 		}
 	case msgReadyForQuery:
@@ -151,6 +156,7 @@ func (s *wireSession) handle(typ byte, body []byte) error {
 		var pgErr *pgconn.PgError
 		if !s.probeDue.IsZero() && errors.As(err, &pgErr) && pgErr.Code == sqlstateLockNotAvailable && pgErr.Severity == "ERROR" {
 			s.probeDue = time.Time{}
+			s.probeAt = time.Time{} // no echo will come
 			s.l.log.Debug("listener: probe gave up waiting for the notification lock; the server is busy committing notifications",
 				"channel", s.l.cfg.Channel)
 			return nil
@@ -194,9 +200,11 @@ func (s *wireSession) flush(ctx context.Context) (blocked bool) {
 func (s *wireSession) probe(ctx context.Context, counter uint64) error {
 	s.l.probes.Add(1)
 	sql := "NOTIFY " + pgx.Identifier{s.l.probeChannel}.Sanitize() + ", '" + strconv.FormatUint(counter, 10) + "'"
-	if err := s.query(ctx, sql, time.Now().Add(s.l.cfg.ProbeInterval)); err != nil {
+	sent := time.Now()
+	if err := s.query(ctx, sql, sent.Add(s.l.cfg.ProbeInterval)); err != nil {
 		return fmt.Errorf("listener: probe: %w", err)
 	}
+	s.probeAt = sent
 	return nil
 }
 
