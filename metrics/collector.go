@@ -1,0 +1,144 @@
+package metrics
+
+import (
+	"fmt"
+
+	"github.com/phoenixkit/phoenixkitdb/listener"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Collector is a prometheus.Collector over change sources and PubSubs.
+// It reads their Stats at every Collect and keeps no state that changes:
+// Describe and Collect are safe for concurrent use, and Collect blocks
+// only as long as the sources' Stats (atomic loads and one short PubSub
+// lock each).
+type Collector struct {
+	d       descs
+	sources []Source
+	pubsubs []pubsubTarget
+}
+
+var _ prometheus.Collector = (*Collector)(nil)
+
+// New returns a Collector over targets. It fails, with an error wrapping
+// ErrNilTarget, ErrInvalidLabels or ErrDuplicateLabels, for a target
+// built from nil, a stream without a source or a name, and two sources
+// (or two PubSubs) with the same labels.
+func New(targets ...Target) (*Collector, error) {
+	c := &Collector{d: newDescs()}
+	seenSource := make(map[Labels]bool)
+	seenPubSub := make(map[Labels]bool)
+	for _, t := range targets {
+		if t.err != nil {
+			return nil, t.err
+		}
+		for _, s := range t.sources {
+			l := s.Labels()
+			if err := checkLabels(l); err != nil {
+				return nil, err
+			}
+			if seenSource[l] {
+				return nil, fmt.Errorf("%w: source %+v", ErrDuplicateLabels, l)
+			}
+			seenSource[l] = true
+			c.sources = append(c.sources, s)
+		}
+		for _, p := range t.pubsubs {
+			if err := checkLabels(p.labels); err != nil {
+				return nil, err
+			}
+			if seenPubSub[p.labels] {
+				return nil, fmt.Errorf("%w: PubSub %+v", ErrDuplicateLabels, p.labels)
+			}
+			seenPubSub[p.labels] = true
+			c.pubsubs = append(c.pubsubs, p)
+		}
+	}
+	return c, nil
+}
+
+// Describe sends every metric description, whatever the targets: the
+// set is fixed, so a registry checks names and labels once.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.d.all() {
+		ch <- d
+	}
+}
+
+// Collect reads every target's Stats and sends them as constant metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.sources {
+		c.collectSource(ch, s.Labels(), s.SourceStats())
+	}
+	for _, p := range c.pubsubs {
+		c.collectPubSub(ch, p.labels, p.ps.Stats())
+	}
+}
+
+func (c *Collector) collectSource(ch chan<- prometheus.Metric, l Labels, st SourceStats) {
+	d, lv := &c.d, l.values()
+	gauge := func(desc *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, lv...)
+	}
+	counter := func(desc *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), lv...)
+	}
+	gauge(d.running, boolValue(st.Running))
+	gauge(d.connected, boolValue(st.Connected))
+	gauge(d.ready, boolValue(st.Ready))
+	if !st.LastConnect.IsZero() {
+		gauge(d.lastConnect, float64(st.LastConnect.UnixNano())/1e9)
+	}
+	counter(d.reconnects, st.Reconnects)
+	counter(d.received, st.Received)
+	counter(d.invalid, st.Invalid)
+	counter(d.published, st.Published)
+	counter(d.probes, st.Probes)
+	if st.ProbeRTT != nil {
+		count, sum, buckets := histogram(*st.ProbeRTT)
+		ch <- prometheus.MustNewConstHistogram(d.probeRTT, count, sum, buckets, lv...)
+	}
+	if st.Slot != nil {
+		ch <- prometheus.MustNewConstMetric(d.slotConfirmedLSN, prometheus.GaugeValue, float64(st.Slot.ConfirmedLSN), l.Source, l.Slot)
+		ch <- prometheus.MustNewConstMetric(d.slotLag, prometheus.GaugeValue, float64(st.Slot.LagBytes), l.Source, l.Slot)
+	}
+}
+
+func (c *Collector) collectPubSub(ch chan<- prometheus.Metric, l Labels, st pubsub.Stats) {
+	d, lv := &c.d, l.values()
+	counter := func(desc *prometheus.Desc, v uint64, extra ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), append(lv, extra...)...)
+	}
+	counter(d.psPublished, st.Published)
+	counter(d.psDelivered, st.Delivered)
+	counter(d.psDropped, st.Dropped)
+	counter(d.psResync, st.Resyncs.Listen, pubsub.ReasonListen)
+	counter(d.psResync, st.Resyncs.Overflow, pubsub.ReasonOverflow)
+	counter(d.psResync, st.Resyncs.Manual, pubsub.ReasonManual)
+	counter(d.psResync, st.Resyncs.Other, "other")
+	ch <- prometheus.MustNewConstMetric(d.psMailboxes, prometheus.GaugeValue, float64(st.Mailboxes), lv...)
+	ch <- prometheus.MustNewConstMetric(d.psTopics, prometheus.GaugeValue, float64(st.Topics), lv...)
+}
+
+// histogram converts a listener.Histogram to Prometheus's form: seconds,
+// cumulative bucket counts by upper bound. The count is the buckets'
+// total, so that it always matches the +Inf bucket.
+func histogram(h listener.Histogram) (count uint64, sum float64, buckets map[float64]uint64) {
+	buckets = make(map[float64]uint64, len(h.Bounds))
+	for i, b := range h.Bounds {
+		count += h.Counts[i]
+		buckets[b.Seconds()] = count
+	}
+	for _, n := range h.Counts[len(h.Bounds):] {
+		count += n
+	}
+	return count, h.Sum.Seconds(), buckets
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

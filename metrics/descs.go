@@ -1,0 +1,67 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// namespace prefixes every metric name.
+const namespace = "phoenixkitdb"
+
+// streamLabels are the variable labels of every stream metric, in the
+// order of Labels.values.
+var streamLabels = []string{"source", "channel", "slot"}
+
+// descs are the collector's metric descriptions. They are built by
+// newDescs for each Collector: nothing here is package-level state.
+type descs struct {
+	running, connected, ready, lastConnect        *prometheus.Desc
+	reconnects, received, invalid, published      *prometheus.Desc
+	probes, probeRTT                              *prometheus.Desc
+	slotConfirmedLSN, slotLag                     *prometheus.Desc
+	psPublished, psDelivered, psDropped, psResync *prometheus.Desc
+	psMailboxes, psTopics                         *prometheus.Desc
+}
+
+func newDescs() descs {
+	source := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "source", name), help, streamLabels, nil)
+	}
+	slot := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "slot", name), help, []string{"source", "slot"}, nil)
+	}
+	ps := func(name, help string, extra ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "pubsub", name), help, append(append([]string(nil), streamLabels...), extra...), nil)
+	}
+	return descs{
+		running:     source("running", "1 while the change source's Serve runs, else 0."),
+		connected:   source("connected", "1 while the change source holds a connection that receives changes, else 0."),
+		ready:       source("ready", "1 while changes are known to flow (a notification from another session came through), else 0."),
+		lastConnect: source("last_connect_timestamp_seconds", "Unix time at which the stream (LISTEN or replication) was last established."),
+		reconnects:  source("reconnects_total", "Times the stream was re-established after the first time since Serve started."),
+		received:    source("received_total", "Notifications (notify) or changes (wal) received."),
+		invalid:     source("invalid_payloads_total", "Received payloads that could not be parsed and were dropped."),
+		published:   source("published_total", "Changes the source handed to its PubSub."),
+		probes:      source("probes_total", "Liveness probes sent on idle connections."),
+		probeRTT:    source("probe_rtt_seconds", "Round-trip time of liveness probes: from sending the probe to reading its echo."),
+
+		slotConfirmedLSN: slot("confirmed_flush_lsn_bytes", "The replication slot's confirmed_flush_lsn as a byte position in the WAL."),
+		slotLag:          slot("lag_bytes", "WAL bytes the server holds for the replication slot beyond its confirmed position."),
+
+		psPublished: ps("published_total", "Events accepted by the PubSub for delivery."),
+		psDelivered: ps("delivered_total", "Events put into subscribers' mailboxes (one per mailbox reached)."),
+		psDropped:   ps("dropped_total", "Events lost because a subscriber's mailbox was full; each loss is followed by a Resync."),
+		psResync:    ps("resyncs_total", "Resync events sent to mailboxes, by reason (listen, overflow, resync for a manual one, other).", "reason"),
+		psMailboxes: ps("mailboxes", "Mailboxes with at least one subscription."),
+		psTopics:    ps("topics", "Topics with at least one subscriber."),
+	}
+}
+
+// all returns every description, for Describe.
+func (d *descs) all() []*prometheus.Desc {
+	return []*prometheus.Desc{
+		d.running, d.connected, d.ready, d.lastConnect,
+		d.reconnects, d.received, d.invalid, d.published,
+		d.probes, d.probeRTT,
+		d.slotConfirmedLSN, d.slotLag,
+		d.psPublished, d.psDelivered, d.psDropped, d.psResync,
+		d.psMailboxes, d.psTopics,
+	}
+}

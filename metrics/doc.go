@@ -1,0 +1,37 @@
+// Package metrics exports phoenixkitdb's counters to Prometheus: a
+// [prometheus.Collector] over a DB module, a bare Listener, a PubSub or
+// any change source that implements [Source].
+//
+// It is a module of its own, so that programs that import only the
+// library never download client_golang.
+//
+// # Reading, not counting
+//
+// The collector keeps no counters of its own. At every scrape it reads the
+// Stats of each Listener and PubSub it was given (atomic loads and, for
+// a PubSub, one short lock) and turns them into constant metrics: nothing
+// is added to the path of a notification.
+//
+//	c, err := metrics.New(metrics.DB(db))
+//	if err != nil { ... }
+//	prometheus.MustRegister(c)
+//	http.Handle("/metrics", promhttp.Handler())
+//
+// # Names and labels
+//
+// Every metric starts with phoenixkitdb_; counters end in _total; times
+// are in seconds and sizes in bytes. Each series carries the labels
+// source ("notify" for the LISTEN/NOTIFY Listener, "wal" for a logical
+// replication source), channel (notify) and slot (wal); the label that
+// does not apply is empty, which Prometheus stores as absent. Resync
+// counts carry a reason. No metric is labelled by table or row: their
+// number is unbounded. docs/operations.md lists every metric and the
+// alerts worth setting.
+//
+// # Sources
+//
+// [Listener] and [DB] adapt the LISTEN/NOTIFY Listener. Another change
+// source (a WAL reader, say) is exported through [FromSource] with a
+// small adapter that implements [Source]; its replication slot's
+// confirmed position and lag go in [SourceStats.Slot].
+package metrics
