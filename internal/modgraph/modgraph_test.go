@@ -24,9 +24,9 @@ func main() {
 }
 `
 
-// heavy are module paths that belong to the example host and its browser
-// test, never to the library's users.
-var heavy = []string{"github.com/chromedp/", "github.com/lmittmann/tint"}
+// heavy are module paths that belong to the example host, its browser
+// test and the metrics module, never to the library's users.
+var heavy = []string{"github.com/chromedp/", "github.com/lmittmann/tint", "github.com/prometheus/"}
 
 // TestUserModuleGraphIsLean builds a user's module beside the repository
 // (a replace directive points at it, as a local checkout would), runs
