@@ -73,6 +73,11 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		pool.Close()
 		return nil, err
 	}
+	metricsH, err := metricsHandler(db, logger)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
 
 	// The host's own tree: the Registry adds module children to it, and
 	// the host adds its own services (here the demo writer) beside them.
@@ -110,6 +115,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 			Module:         db.Key(),
 			Tables:         poolTables{pool},
 			Rows:           poolTables{pool},
+			Metrics:        metricsH,
 			Logger:         logger,
 			StatusEvery:    cfg.StatusEvery,
 			HeartbeatEvery: cfg.HeartbeatEvery,

@@ -1,8 +1,11 @@
 module github.com/phoenixkit/phoenixkitdb/supervisor_example
 
-go 1.25.0
+go 1.26.0
 
-replace github.com/phoenixkit/phoenixkitdb => ../
+replace (
+	github.com/phoenixkit/phoenixkitdb => ../
+	github.com/phoenixkit/phoenixkitdb/metrics => ../metrics
+)
 
 require (
 	github.com/chromedp/cdproto v0.159.0
@@ -10,7 +13,20 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lmittmann/tint v1.2.1
 	github.com/phoenixkit/phoenixkitdb v0.0.0-00010101000000-000000000000
+	github.com/phoenixkit/phoenixkitdb/metrics v0.0.0-00010101000000-000000000000
+	github.com/prometheus/client_golang v1.25.0
 	github.com/thejerf/suture/v4 v4.0.6
+)
+
+require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_model v0.6.3
+	github.com/prometheus/common v0.72.0
+	github.com/prometheus/procfs v0.22.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 require (
@@ -20,6 +36,6 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	go.uber.org/goleak v1.3.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
 )

@@ -58,6 +58,12 @@ func TestProcess(t *testing.T) {
 		userSQL(t, dbURL, `CREATE TABLE public.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, amount_cents int)`)
 		p := startProgram(t, bin, "-database-url", pgtest.WithApplicationName(dbURL, app), "-watch", "public.orders")
 		p.checkServes(t, dbURL, "public", "orders")
+		// The address of /metrics is in the log line that gives the page's.
+		metricsURL, _ := p.waitLog(t, "Activity page")["metrics"].(string)
+		if code, body, _ := get(t, &http.Client{Timeout: 5 * time.Second}, http.MethodGet, metricsURL); code != http.StatusOK ||
+			!strings.Contains(body, `phoenixkitdb_source_connected{channel="phoenix_kit_db_changes",slot="",source="notify"} 1`) {
+			t.Errorf("GET %q (the logged metrics address): %d\n%s", metricsURL, code, body)
+		}
 		if strings.Contains(p.allLogs(), `"msg":"demo:`) {
 			t.Errorf("the demo runs on a user's database; it must be off unless -demo:\n%s", p.allLogs())
 		}

@@ -101,7 +101,8 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 			"and can disable the module (no authentication); use -addr 127.0.0.1:PORT (the default) unless you mean it",
 			"addr", ln.Addr().String())
 	}
-	logger.Info("Activity page ready; open it in a browser", "url", pageURL(ln.Addr()), "pid", os.Getpid())
+	logger.Info("Activity page ready; open it in a browser", "url", pageURL(ln.Addr()),
+		"metrics", pageURL(ln.Addr())+"metrics", "pid", os.Getpid())
 
 	select {
 	case <-ctx.Done():

@@ -41,6 +41,8 @@ type web struct {
 	// the rows of one of them for the table view.
 	Tables tableLister
 	Rows   rowReader
+	// Metrics serves GET /metrics; nil serves none (404).
+	Metrics http.Handler
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -62,6 +64,7 @@ type web struct {
 //	GET  /api/tables/{s}/{t}/rows/{id}  one row by the id a change carried (404 when gone)
 //	GET  /api/status                the status frame as JSON
 //	GET  /healthz                   200 when the Listener is connected, else 503
+//	GET  /metrics                   Prometheus metrics (docs/operations.md), when Metrics is set
 //	POST /modules/{key}/enable      enable the module through the Registry
 //	POST /modules/{key}/disable     disable it
 //
@@ -81,6 +84,9 @@ func (w *web) routes() http.Handler {
 	mux.HandleFunc("GET /api/tables/{schema}/{table}/rows/{id}", w.row)
 	mux.HandleFunc("GET /api/status", w.statusJSON)
 	mux.HandleFunc("GET /healthz", w.healthz)
+	if w.Metrics != nil {
+		mux.Handle("GET /metrics", w.Metrics)
+	}
 	mux.HandleFunc("POST /modules/{key}/enable", w.toggle(true))
 	mux.HandleFunc("POST /modules/{key}/disable", w.toggle(false))
 	// A page on another site that the user happens to visit must not be
