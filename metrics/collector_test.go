@@ -77,8 +77,13 @@ func TestCollectorAfterChangesOverflowAndReconnect(t *testing.T) {
 	l, ps := b.db.Listener(), b.db.PubSub()
 	// Both mailboxes got the first LISTEN's Resync; read small's, so that
 	// its next overflow sends a Resync of its own.
-	if ev := <-small.C(); ev.Kind != pubsub.Resync {
-		t.Fatalf("small mailbox: got %v, want the LISTEN Resync", ev)
+	select {
+	case ev := <-small.C():
+		if ev.Kind != pubsub.Resync {
+			t.Fatalf("small mailbox: got %v, want the LISTEN Resync", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("small mailbox: no LISTEN Resync within 10s")
 	}
 
 	// small takes the first change; it loses the next two and gets one
