@@ -95,7 +95,9 @@ func (c *Collector) collectSource(ch chan<- prometheus.Metric, l Labels, st Sour
 	counter(d.invalid, st.Invalid)
 	counter(d.published, st.Published)
 	counter(d.probes, st.Probes)
-	if st.ProbeRTT != nil {
+	// A histogram whose counts do not match its bounds (a custom
+	// adapter's bug) is left out rather than failing the whole scrape.
+	if h := st.ProbeRTT; h != nil && len(h.Counts) == len(h.Bounds)+1 {
 		count, sum, buckets := histogram(*st.ProbeRTT)
 		ch <- prometheus.MustNewConstHistogram(d.probeRTT, count, sum, buckets, lv...)
 	}
