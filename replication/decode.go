@@ -111,6 +111,9 @@ func (ss *session) begin(lsn uint64, m *pglogrepl.BeginMessage) {
 // change turns one row change (or one table of a TRUNCATE) into an event
 // and queues it, unless it was handed over before.
 func (ss *session) change(relID uint32, op string, newTuple *pglogrepl.TupleData, oldType uint8, oldTuple *pglogrepl.TupleData) error {
+	if h := ss.s.changeHook; h != nil {
+		h()
+	}
 	ss.s.received.Add(1)
 	if ss.skipAll {
 		return nil
@@ -171,10 +174,12 @@ func (ss *session) flush() {
 func (ss *session) commit(m *pglogrepl.CommitMessage) {
 	ss.flush()
 	p := &ss.s.pos
+	// A transaction replayed whole changes nothing: a later one may still
+	// be the one cut off in its middle.
 	if !ss.skipAll {
 		p.lastCommit = max(p.lastCommit, uint64(m.CommitLSN))
+		p.partialLSN, p.partialCount = 0, 0
 	}
-	p.partialLSN, p.partialCount = 0, 0
 	ss.inTxn = false
 	ss.ack = max(ss.ack, m.TransactionEndLSN)
 }

@@ -50,6 +50,9 @@ type Source struct {
 	confirmed  atomic.Uint64
 	lagBytes   atomic.Int64
 	lastLagLog atomic.Int64
+
+	// changeHook, set by tests only, runs before each change is decoded.
+	changeHook func()
 }
 
 // position is what has been handed to the PubSub: the commit LSN of the
