@@ -60,8 +60,14 @@ func TestLargeTransactionBoundedMemory(t *testing.T) {
 			}
 		}
 	}()
+	began := time.Now()
 	exec(t, conn, `INSERT INTO big SELECT g FROM generate_series(1, 1000000) g`)
+	committed := time.Now()
 	eventually(t, 10*time.Minute, "the transaction published", func() bool { return b.src.Stats().Published >= rows })
+	// For the record only (no assertion): from the commit to the last
+	// event, which includes the server decoding the transaction.
+	t.Logf("insert %v; commit to last event %v (%.0f rows/s)", committed.Sub(began).Round(time.Millisecond),
+		time.Since(committed).Round(time.Millisecond), rows/time.Since(committed).Seconds())
 	close(done)
 	wg.Wait()
 	mu.Lock()
