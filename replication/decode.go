@@ -158,11 +158,12 @@ func (ss *session) flush() {
 		return
 	}
 	s := ss.s
+	// Counted first, so that a reader who got an event sees it counted.
+	s.published.Add(uint64(len(ss.chunk)))
 	if err := s.ps.BroadcastChanges(ss.chunk); err != nil {
 		// Cannot happen: every event has a schema and a table.
+		s.published.Add(^uint64(len(ss.chunk) - 1))
 		s.log.Error("replication: publishing failed", "err", err)
-	} else {
-		s.published.Add(uint64(len(ss.chunk)))
 	}
 	s.pos.partialLSN, s.pos.partialCount = ss.txnLSN, ss.idx
 	clear(ss.chunk) // drop the maps for the GC
