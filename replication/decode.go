@@ -2,6 +2,7 @@ package replication
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -46,9 +47,12 @@ func newRelation(m *pglogrepl.RelationMessage) *relation {
 func parse(data []byte) (msg pglogrepl.Message, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			msg, err = nil, fmt.Errorf("replication: malformed pgoutput message (type %q, %d bytes)", firstByte(data), len(data))
+			msg, err = nil, fmt.Errorf("%w (type %q, %d bytes)", errMalformed, firstByte(data), len(data))
 		}
 	}()
+	if err := checkSizes(data); err != nil {
+		return nil, fmt.Errorf("%w (type %q, %d bytes)", err, firstByte(data), len(data))
+	}
 	msg, err = pglogrepl.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
@@ -73,7 +77,7 @@ func (ss *session) message(data []byte) error {
 	case *pglogrepl.RelationMessage:
 		ss.relations[m.RelationID] = newRelation(m)
 	case *pglogrepl.BeginMessage:
-		ss.begin(uint64(m.FinalLSN), m)
+		ss.begin(uint64(m.FinalLSN), m.CommitTime)
 	case *pglogrepl.InsertMessage:
 		return ss.change(m.RelationID, "INSERT", m.Tuple, 0, nil)
 	case *pglogrepl.UpdateMessage:
@@ -96,9 +100,9 @@ func (ss *session) message(data []byte) error {
 // before: all of it when its commit position is not past the last one
 // published (a replay after a restart), its first events when it is the
 // transaction a broken connection cut off in its middle.
-func (ss *session) begin(lsn uint64, m *pglogrepl.BeginMessage) {
+func (ss *session) begin(lsn uint64, commitTime time.Time) {
 	p := &ss.s.pos
-	ss.inTxn, ss.txnLSN, ss.commitTime = true, lsn, m.CommitTime
+	ss.inTxn, ss.txnLSN, ss.commitTime = true, lsn, commitTime
 	ss.idx, ss.skip, ss.skipAll = 0, 0, false
 	switch {
 	case lsn <= p.lastCommit:

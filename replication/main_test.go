@@ -2,6 +2,7 @@ package replication_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -29,7 +30,13 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 // PHOENIXKITDB_TEST_DATABASE_URL set, that server is used as it is and
 // must have wal_level=logical.
 func run(m *testing.M) int {
-	if os.Getenv(pgtest.EnvDatabaseURL) == "" {
+	// A fuzz worker runs only the fuzz function: no server for it.
+	flag.Parse()
+	fuzzWorker := false
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		fuzzWorker = true
+	}
+	if os.Getenv(pgtest.EnvDatabaseURL) == "" && !fuzzWorker {
 		if _, err := pgtest.FindBinaries(); err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			srv, err := pgtest.Start(ctx, pgtest.Options{Settings: logicalSettings})
