@@ -71,6 +71,16 @@ func TestEnsurePublicationIdempotent(t *testing.T) {
 	if got, err := phoenixkitdb.ListPublishedTables(ctx, conn, "everything"); err != nil || len(got) != 3 {
 		t.Fatalf("FOR ALL TABLES: %v %v", got, err)
 	}
+	// A schema publication lists its schema's tables, and explicit ones.
+	if _, err := conn.Exec(ctx, `CREATE PUBLICATION by_schema FOR TABLES IN SCHEMA "My Schema"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsurePublication(ctx, conn, "by_schema", odd, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := phoenixkitdb.ListPublishedTables(ctx, conn, "by_schema"); err != nil || !reflect.DeepEqual(got, []phoenixkitdb.Table{odd, b}) {
+		t.Fatalf("FOR TABLES IN SCHEMA: %v %v", got, err)
+	}
 }
 
 func TestPublicationRejectsInvalidIdentifiers(t *testing.T) {
