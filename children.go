@@ -2,12 +2,14 @@ package phoenixkitdb
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -29,14 +31,25 @@ type Config struct {
 	Connect func(ctx context.Context) (*pgx.Conn, error)
 	// MinBackoff, MaxBackoff and ProbeInterval tune the Listener; zero
 	// means the listener package's defaults (100 ms, 30 s, 5 s).
+	// MinBackoff and MaxBackoff tune the WAL source too.
 	MinBackoff, MaxBackoff, ProbeInterval time.Duration
+
+	// Source chooses the change source: SourceNotify (the zero value, the
+	// Listener and PhoenixKit's triggers) or SourceWAL (logical
+	// replication; needs ConnString, wal_level=logical, a role with
+	// REPLICATION and a publication: see EnsurePublication).
+	Source SourceKind
+	// Slot and Publication name the replication slot and the publication
+	// in WAL mode. Defaults "phoenixkitdb" (see replication.Config).
+	Slot, Publication string
 }
 
 // DB is this library's Module: the PubSub and the Listener that feeds it,
 // supervised together. Two DB values are fully independent.
 type DB struct {
-	ps *pubsub.PubSub
-	l  *listener.Listener
+	ps  *pubsub.PubSub
+	l   *listener.Listener  // nil in WAL mode
+	src *replication.Source // nil in NOTIFY mode
 }
 
 var _ Module = (*DB)(nil)
@@ -44,13 +57,19 @@ var _ Module = (*DB)(nil)
 // New validates cfg and returns the DB module. It does not connect; the
 // Listener does once its supervisor runs it. A configuration error (for
 // example a connection string that does not parse) wraps
-// listener.ErrInvalidConfig.
+// listener.ErrInvalidConfig (replication.ErrInvalidConfig in WAL mode).
 func New(cfg Config) (*DB, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
 	ps := pubsub.New(logger)
+	if cfg.Source == SourceWAL {
+		return newWAL(cfg, ps, logger)
+	}
+	if cfg.Source != SourceNotify {
+		return nil, fmt.Errorf("%w: unknown source kind %d", listener.ErrInvalidConfig, cfg.Source)
+	}
 	l, err := listener.New(listener.Config{
 		ConnString:    cfg.ConnString,
 		Connect:       cfg.Connect,
@@ -76,14 +95,20 @@ func (db *DB) Name() string { return "DB" }
 // Version returns the library version.
 func (db *DB) Version() string { return Version }
 
-// Children returns the PubSub and the Listener, the same two services on
-// every call.
-func (db *DB) Children() []suture.Service { return []suture.Service{db.ps, db.l} }
+// Children returns the PubSub and the active change source (the Listener,
+// or the replication Source in WAL mode), the same two services on every
+// call.
+func (db *DB) Children() []suture.Service {
+	if db.src != nil {
+		return []suture.Service{db.ps, db.src}
+	}
+	return []suture.Service{db.ps, db.l}
+}
 
 // PubSub returns the module's PubSub.
 func (db *DB) PubSub() *pubsub.PubSub { return db.ps }
 
-// Listener returns the module's Listener.
+// Listener returns the module's Listener; nil in WAL mode.
 func (db *DB) Listener() *listener.Listener { return db.l }
 
 // Ready reports whether changes flow right now (see WaitReady).
@@ -93,5 +118,6 @@ func (db *DB) Ready() bool { return db.l.Ready() }
 // LISTEN and a notification sent by another session came back through it.
 // It returns ctx's error (wrapped, with the Listener's last connection
 // error quoted) when ctx ends first. Call it after the supervisor runs the
-// module; see [listener.Listener.WaitReady].
-func (db *DB) WaitReady(ctx context.Context) error { return db.l.WaitReady(ctx) }
+// module; see [listener.Listener.WaitReady]. In WAL mode it waits for
+// the replication Source instead (see [replication.Source.WaitReady]).
+func (db *DB) WaitReady(ctx context.Context) error { return db.Changes().WaitReady(ctx) }

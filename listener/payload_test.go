@@ -2,6 +2,7 @@ package listener_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ func TestParsePayload(t *testing.T) {
 			continue
 		}
 		want := pubsub.Event{Kind: pubsub.TableChanged, Schema: c.schema, Table: c.table, Operation: c.op, RowID: c.rowID}
-		if ev != want {
+		if !reflect.DeepEqual(ev, want) {
 			t.Errorf("ParsePayload(%q) = %+v, want %+v", c.in, ev, want)
 		}
 	}

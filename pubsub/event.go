@@ -3,6 +3,7 @@ package pubsub
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Kind tells what an [Event] means.
@@ -41,6 +42,15 @@ const (
 	ReasonListen = "listen"
 	// ReasonManual: [PubSub.Resync] was called without a reason.
 	ReasonManual = "resync"
+	// ReasonStart: a WAL change source connected for the first time in
+	// this process; what happened before it started is unknown.
+	ReasonStart = "start"
+	// ReasonSlot: a WAL change source found its replication slot lost
+	// (dropped or invalidated) and recreated it; changes in between are gone.
+	ReasonSlot = "slot"
+	// ReasonReconnect: a WAL change source with a temporary slot
+	// reconnected; changes while it was away are gone.
+	ReasonReconnect = "reconnect"
 )
 
 // Event is one message delivered to a [Mailbox].
@@ -49,6 +59,10 @@ const (
 // "INSERT", "UPDATE", "DELETE" or "TRUNCATE" and RowID is the row's uuid or
 // id as text ("" when the row has none, for TRUNCATE and for per-statement
 // triggers). For Resync events only Kind and Reason are set.
+//
+// Events from the WAL change source (package replication) also carry the
+// transaction's commit position and time and the row itself; events from
+// NOTIFY leave those fields zero.
 type Event struct {
 	Kind      Kind
 	Schema    string
@@ -56,8 +70,23 @@ type Event struct {
 	Operation string
 	RowID     string
 	// Reason says why a Resync was sent (ReasonOverflow, ReasonListen,
-	// ReasonManual or a caller's own); empty for TableChanged.
+	// ReasonManual, ReasonStart, ReasonSlot, ReasonReconnect or a
+	// caller's own); empty for TableChanged.
 	Reason string
+	// LSN is the commit position of the change's transaction; 0 from NOTIFY.
+	LSN uint64
+	// CommitTime is when the change's transaction committed; zero from NOTIFY.
+	CommitTime time.Time
+	// New is the row after an INSERT or UPDATE, column name to value as
+	// pgx decodes it into any (a uuid as its canonical string). An
+	// unchanged TOASTed value is absent, never nil. Nil from NOTIFY and
+	// for DELETE and TRUNCATE. Receivers share the map: do not modify it.
+	New map[string]any
+	// Old is the row before an UPDATE or DELETE, as far as the table's
+	// replica identity provides it: the key columns by default, every
+	// column with REPLICA IDENTITY FULL; nil when the server sent none.
+	// Receivers share the map: do not modify it.
+	Old map[string]any
 }
 
 // String formats a change as PhoenixKit's payload "schema.table:OP:row_id"

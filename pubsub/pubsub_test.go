@@ -3,6 +3,7 @@ package pubsub_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -66,7 +67,7 @@ func TestOneCopyPerTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := drain(mb)
-	if len(got) != 2 || got[0] != got[1] || got[0].RowID != "7" || got[0].Kind != pubsub.TableChanged {
+	if len(got) != 2 || !reflect.DeepEqual(got[0], got[1]) || got[0].RowID != "7" || got[0].Kind != pubsub.TableChanged {
 		t.Fatalf("got %v, want two copies of the change", got)
 	}
 }

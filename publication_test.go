@@ -1,0 +1,133 @@
+package phoenixkitdb_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+)
+
+func pubConn(t *testing.T) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), pgtest.NewDB(t, pg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func TestEnsurePublicationIdempotent(t *testing.T) {
+	conn := pubConn(t)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA "My Schema"; CREATE TABLE "My Schema"."Odd ""t""" (id int PRIMARY KEY); CREATE TABLE public.b (id int PRIMARY KEY); CREATE TABLE public.c (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	odd := phoenixkitdb.Table{Schema: "My Schema", Name: `Odd "t"`}
+	b := phoenixkitdb.Table{Schema: "public", Name: "b"}
+	c := phoenixkitdb.Table{Schema: "public", Name: "c"}
+	const pub = `Pub "one"`
+	if got, err := phoenixkitdb.ListPublishedTables(ctx, conn, pub); err != nil || len(got) != 0 {
+		t.Fatalf("before: %v %v", got, err)
+	}
+	if err := phoenixkitdb.EnsurePublication(ctx, conn, pub, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsurePublication(ctx, conn, pub, odd, b, odd); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsurePublication(ctx, conn, pub, odd, b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := phoenixkitdb.ListPublishedTables(ctx, conn, pub)
+	if err != nil || !reflect.DeepEqual(got, []phoenixkitdb.Table{odd, b}) {
+		t.Fatalf("published %v %v", got, err)
+	}
+	if err := phoenixkitdb.RemoveFromPublication(ctx, conn, pub, b, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.RemoveFromPublication(ctx, conn, "no such publication", b); err != nil {
+		t.Fatal(err)
+	}
+	got, err = phoenixkitdb.ListPublishedTables(ctx, conn, pub)
+	if err != nil || !reflect.DeepEqual(got, []phoenixkitdb.Table{odd}) {
+		t.Fatalf("after remove %v %v", got, err)
+	}
+	// An empty publication can be created, and one FOR ALL TABLES lists them all.
+	if err := phoenixkitdb.EnsurePublication(ctx, conn, "empty"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE PUBLICATION everything FOR ALL TABLES`); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsurePublication(ctx, conn, "everything", b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := phoenixkitdb.ListPublishedTables(ctx, conn, "everything"); err != nil || len(got) != 3 {
+		t.Fatalf("FOR ALL TABLES: %v %v", got, err)
+	}
+	// A schema publication lists its schema's tables, and explicit ones.
+	if _, err := conn.Exec(ctx, `CREATE PUBLICATION by_schema FOR TABLES IN SCHEMA "My Schema"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsurePublication(ctx, conn, "by_schema", odd, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := phoenixkitdb.ListPublishedTables(ctx, conn, "by_schema"); err != nil || !reflect.DeepEqual(got, []phoenixkitdb.Table{odd, b}) {
+		t.Fatalf("FOR TABLES IN SCHEMA: %v %v", got, err)
+	}
+}
+
+func TestPublicationRejectsInvalidIdentifiers(t *testing.T) {
+	ctx := context.Background()
+	long := strings.Repeat("p", 64)
+	ok := phoenixkitdb.Table{Schema: "public", Name: "t"}
+	// No connection is needed: validation comes before any query.
+	var q phoenixkitdb.Querier = (*pgx.Conn)(nil)
+	for _, err := range []error{
+		phoenixkitdb.EnsurePublication(ctx, q, "", ok),
+		phoenixkitdb.EnsurePublication(ctx, q, long, ok),
+		phoenixkitdb.EnsurePublication(ctx, q, "p\x00", ok),
+		phoenixkitdb.EnsurePublication(ctx, q, "p", phoenixkitdb.Table{Schema: "", Name: "t"}),
+		phoenixkitdb.RemoveFromPublication(ctx, q, "p", phoenixkitdb.Table{Schema: "s", Name: long}),
+		func() error { _, err := phoenixkitdb.ListPublishedTables(ctx, q, ""); return err }(),
+		phoenixkitdb.DropSlot(ctx, q, "Upper"),
+		phoenixkitdb.DropSlot(ctx, q, "x'; DROP TABLE t; --"),
+		phoenixkitdb.DropSlot(ctx, q, ""),
+	} {
+		if !errors.Is(err, phoenixkitdb.ErrInvalidIdentifier) {
+			t.Errorf("got %v, want ErrInvalidIdentifier", err)
+		}
+	}
+}
+
+func TestDropSlot(t *testing.T) {
+	conn := pubConn(t)
+	ctx := context.Background()
+	var level string
+	if err := conn.QueryRow(ctx, "SHOW wal_level").Scan(&level); err != nil {
+		t.Fatal(err)
+	}
+	if level != "logical" {
+		// A physical slot drops the same way and needs no logical server.
+		if _, err := conn.Exec(ctx, "SELECT pg_create_physical_replication_slot('pkdb_drop_test')"); err != nil {
+			t.Fatal(err)
+		}
+	} else if _, err := conn.Exec(ctx, "SELECT pg_create_logical_replication_slot('pkdb_drop_test', 'pgoutput')"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second time the slot is gone: not an error
+		if err := phoenixkitdb.DropSlot(ctx, conn, "pkdb_drop_test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pkdb_drop_test'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d slots left, %v", n, err)
+	}
+}

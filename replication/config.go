@@ -1,0 +1,206 @@
+package replication
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultSlot            = "phoenixkitdb"
+	DefaultPublication     = "phoenixkitdb"
+	DefaultMinBackoff      = 100 * time.Millisecond
+	DefaultMaxBackoff      = 30 * time.Second
+	DefaultStatusInterval  = 10 * time.Second
+	DefaultTimeout         = 15 * time.Second
+	DefaultConnectTimeout  = 10 * time.Second
+	DefaultApplicationName = "phoenixkitdb-replication"
+	DefaultStartGrace      = 2 * time.Second
+	DefaultLagWarnBytes    = 1 << 30
+	// DefaultSlotRetry is how often a Source whose slot another reader
+	// holds tries to take it over.
+	DefaultSlotRetry = 200 * time.Millisecond
+)
+
+// maxIdentifierBytes is PostgreSQL's NAMEDATALEN-1.
+const maxIdentifierBytes = 63
+
+// Errors returned by New and Serve; match them with errors.Is.
+var (
+	// ErrInvalidConfig is wrapped by every configuration error that
+	// retrying cannot fix, such as a connection string that does not parse.
+	ErrInvalidConfig = errors.New("replication: invalid config")
+	// ErrAlreadyRunning is returned by a second concurrent Serve (wrapped
+	// with suture.ErrDoNotRestart).
+	ErrAlreadyRunning = errors.New("replication: already running")
+)
+
+// Config configures a Source. Zero values mean the documented defaults.
+type Config struct {
+	// ConnString is an ordinary PostgreSQL connection string (URL or
+	// key=value) reaching the server directly: replication connections do
+	// not pass through transaction-mode poolers. The Source adds
+	// replication=database itself. The role needs the REPLICATION
+	// attribute (or superuser). It is parsed again on every connection
+	// attempt, so files it names are read afresh. Required.
+	ConnString string
+
+	// Slot is the logical replication slot. Default DefaultSlot
+	// ("phoenixkitdb"). PostgreSQL allows only lower-case letters, digits
+	// and underscores, 1 to 63 bytes. A persistent slot is created when
+	// missing and keeps the position across disconnects and restarts.
+	Slot string
+
+	// Publication names the publication whose tables are streamed.
+	// Default DefaultPublication ("phoenixkitdb"). It must exist
+	// (phoenixkitdb.EnsurePublication creates it); while it does not, the
+	// Source logs an ERROR and retries with backoff. 1 to 63 bytes, no NUL;
+	// it is quoted as an identifier, so case matters.
+	Publication string
+
+	// Temporary makes the slot a temporary one, dropped by the server when
+	// the connection ends: nothing is retained while the Source is away,
+	// and, as with the Listener, every connection starts with a Resync.
+	Temporary bool
+
+	// PubSub receives the changes. Required.
+	PubSub *pubsub.PubSub
+
+	// Logger receives the Source's log lines. Nil means slog.Default().
+	Logger *slog.Logger
+
+	// MinBackoff and MaxBackoff bound the exponential, jittered delay
+	// between connection attempts. Defaults 100 ms and 30 s.
+	MinBackoff, MaxBackoff time.Duration
+
+	// StatusInterval is how often the Source reports its confirmed
+	// position to the server (a standby status update). Default 10 s.
+	// Keepalives that ask for a reply are answered at once.
+	StatusInterval time.Duration
+
+	// Timeout is how long the replication connection may stay silent
+	// before it is presumed dead and replaced. After a third of it without
+	// a message the Source asks the server for a keepalive, so a frozen
+	// network path is found within about Timeout. Default 15 s.
+	Timeout time.Duration
+
+	// ConnectTimeout bounds one connection attempt (a connect_timeout in
+	// the string wins). Default 10 s.
+	ConnectTimeout time.Duration
+
+	// LagWarnBytes is the lag (server WAL end minus confirmed position)
+	// past which the Source logs a WARN, at most once a minute. Default
+	// 1 GiB.
+	LagWarnBytes int64
+
+	// StartGrace is how long EnsureStarted waits before it warns that the
+	// Source is not running. Default DefaultStartGrace (2 s).
+	StartGrace time.Duration
+}
+
+// withDefaults returns c with zero values replaced by defaults and
+// validates it.
+func (c Config) withDefaults() (Config, error) {
+	if c.Slot == "" {
+		c.Slot = DefaultSlot
+	}
+	if c.Publication == "" {
+		c.Publication = DefaultPublication
+	}
+	if err := validSlot(c.Slot); err != nil {
+		return c, err
+	}
+	if err := validIdentifier("publication", c.Publication); err != nil {
+		return c, err
+	}
+	if c.PubSub == nil {
+		return c, fmt.Errorf("%w: PubSub is nil", ErrInvalidConfig)
+	}
+	if c.ConnString == "" {
+		return c, fmt.Errorf("%w: ConnString is empty", ErrInvalidConfig)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = DefaultMinBackoff
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.MaxBackoff < c.MinBackoff {
+		return c, fmt.Errorf("%w: MaxBackoff %v is below MinBackoff %v", ErrInvalidConfig, c.MaxBackoff, c.MinBackoff)
+	}
+	if c.StatusInterval <= 0 {
+		c.StatusInterval = DefaultStatusInterval
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.LagWarnBytes <= 0 {
+		c.LagWarnBytes = DefaultLagWarnBytes
+	}
+	if c.StartGrace <= 0 {
+		c.StartGrace = DefaultStartGrace
+	}
+	return c, nil
+}
+
+// validSlot applies PostgreSQL's rule for slot names
+// (ReplicationSlotValidateName), so a bad name fails in New and the name
+// never needs quoting in replication commands.
+func validSlot(s string) error {
+	if len(s) == 0 || len(s) > maxIdentifierBytes {
+		return fmt.Errorf("%w: slot name must be 1 to %d bytes, got %d", ErrInvalidConfig, maxIdentifierBytes, len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return fmt.Errorf("%w: slot name %q may hold only lower-case letters, digits and underscores", ErrInvalidConfig, s)
+		}
+	}
+	return nil
+}
+
+// validIdentifier refuses names PostgreSQL cannot take intact.
+func validIdentifier(kind, s string) error {
+	if len(s) == 0 || len(s) > maxIdentifierBytes {
+		return fmt.Errorf("%w: %s name must be 1 to %d bytes, got %d", ErrInvalidConfig, kind, maxIdentifierBytes, len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return fmt.Errorf("%w: %s name contains a NUL byte", ErrInvalidConfig, kind)
+		}
+	}
+	return nil
+}
+
+// parseConnString parses s into a pgconn config for a replication
+// connection. Its errors never quote s: pgx masks passwords in them only
+// on a best-effort basis.
+func parseConnString(s string, c Config) (*pgconn.Config, error) {
+	pc, err := pgconn.ParseConfig(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: connection string does not parse (details withheld: they may contain a password)", ErrInvalidConfig)
+	}
+	pc.RuntimeParams["replication"] = "database"
+	if _, ok := pc.RuntimeParams["application_name"]; !ok {
+		pc.RuntimeParams["application_name"] = DefaultApplicationName
+	}
+	if pc.ConnectTimeout == 0 {
+		pc.ConnectTimeout = c.ConnectTimeout
+	}
+	// Go's default TCP keepalive finds a dead peer only after minutes.
+	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}}
+	pc.DialFunc = dialer.DialContext
+	return pc, nil
+}

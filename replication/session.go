@@ -1,0 +1,166 @@
+package replication
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// closeTimeout bounds the final status update and Close at the end of a
+// session, so that Serve returns within about a second of ctx ending.
+const closeTimeout = 400 * time.Millisecond
+
+// session is one replication connection, from connect to close. Only the
+// goroutine running Serve uses it.
+type session struct {
+	s         *Source
+	conn      *pgconn.PgConn
+	streaming bool // START_REPLICATION succeeded
+
+	// dmu orders socket deadline changes against the hook that wakes the
+	// reader when ctx ends: once stopped, nobody moves the deadline back.
+	dmu     sync.Mutex
+	stopped bool
+
+	relations map[uint32]*relation // this connection's relation cache
+	types     *pgtype.Map
+
+	// The open transaction.
+	inTxn      bool
+	txnLSN     uint64
+	commitTime time.Time
+	idx        int  // events of the transaction seen so far
+	skip       int  // events of the transaction handed over before
+	skipAll    bool // the whole transaction was handed over before
+	chunk      []pubsub.Event
+
+	ack       pglogrepl.LSN // the position safe to confirm
+	sentAck   pglogrepl.LSN // the position last confirmed
+	serverEnd pglogrepl.LSN // the server's WAL end as last reported
+
+	lastRecv   time.Time
+	askedAt    time.Time // when a keepalive was last asked for
+	nextStatus time.Time
+}
+
+// run connects, prepares the slot, starts streaming and streams until the
+// connection fails or ctx ends. It always closes the connection.
+// streamedBefore says whether an earlier session of this Serve streamed.
+func (ss *session) run(ctx context.Context, streamedBefore bool) error {
+	s := ss.s
+	pc, err := parseConnString(s.cfg.ConnString, s.cfg)
+	if err != nil {
+		return err
+	}
+	conn, err := pgconn.ConnectConfig(ctx, pc)
+	if err != nil {
+		return fmt.Errorf("replication: connect: %w", err)
+	}
+	ss.conn = conn
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+
+	reason, start, err := ss.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	ss.streaming = true
+	if streamedBefore {
+		s.reconnects.Add(1)
+	}
+	s.started.Store(true)
+	if reason != "" {
+		// In order: after everything published before, before anything
+		// this connection publishes.
+		s.resync(reason)
+	}
+	ss.ack, ss.sentAck = start, start
+	s.confirmed.Store(uint64(start))
+	s.connected.Store(true)
+	defer s.connected.Store(false)
+	s.ready.set(true)
+	defer s.ready.set(false)
+	s.log.Info("replication: streaming", "slot", s.cfg.Slot, "publication", s.cfg.Publication,
+		"backend_pid", conn.PID(), "from", start.String(), "reconnects", s.reconnects.Load())
+	return ss.stream(ctx)
+}
+
+// prepare checks the server and the slot on the fresh connection, creates
+// the slot when needed and sends START_REPLICATION. It returns the Resync
+// reason this connection owes subscribers ("" for none) and the position
+// the stream starts from. Setup steps are bounded by Config.Timeout.
+func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.LSN, err error) {
+	s := ss.s
+	slot := s.cfg.Slot
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	st, err := readState(sctx, ss.conn, slot, s.cfg.Publication)
+	if err != nil {
+		return "", 0, err
+	}
+	if st.walLevel != "logical" {
+		return "", 0, fmt.Errorf("%w (it is %q)", ErrWALLevel, st.walLevel)
+	}
+	if !st.pubExists {
+		return "", 0, fmt.Errorf("%w: %q", ErrNoPublication, s.cfg.Publication)
+	}
+	if !s.started.Load() {
+		reason = pubsub.ReasonStart
+	}
+	start = st.confirmed
+	switch {
+	case st.exists && st.activePID != 0:
+		return "", 0, &slotBusyError{pid: st.activePID}
+	case st.exists && (!st.ours || st.temporary != s.cfg.Temporary):
+		return "", 0, fmt.Errorf("%w: slot %q exists for another database, output plugin or persistence", ErrSlotOtherDatabase, slot)
+	case s.cfg.Temporary:
+		if start, err = createSlot(sctx, ss.conn, slot, true); err != nil {
+			return "", 0, err
+		}
+		if s.started.Load() {
+			reason = pubsub.ReasonReconnect
+		}
+	case st.exists && st.walStatus == "lost":
+		s.log.Error("replication: the slot was invalidated (wal_status lost: it fell behind max_slot_wal_keep_size); changes since are gone: recreating it and sending every mailbox a Resync",
+			"slot", slot, "reason", pubsub.ReasonSlot)
+		if err := dropSlot(sctx, ss.conn, slot); err != nil {
+			return "", 0, err
+		}
+		if start, err = createSlot(sctx, ss.conn, slot, false); err != nil {
+			return "", 0, err
+		}
+		reason = pubsub.ReasonSlot
+	case !st.exists:
+		if s.hadSlot.Load() {
+			s.log.Error("replication: the slot is gone (dropped?); changes since are gone: recreating it and sending every mailbox a Resync",
+				"slot", slot, "reason", pubsub.ReasonSlot)
+			reason = pubsub.ReasonSlot
+		} else {
+			s.log.Info("replication: creating slot", "slot", slot)
+		}
+		if start, err = createSlot(sctx, ss.conn, slot, false); err != nil {
+			return "", 0, err
+		}
+	}
+	if !s.cfg.Temporary {
+		s.hadSlot.Store(true)
+	}
+	if reason == pubsub.ReasonSlot {
+		// A new slot starts at the server's current position: nothing of
+		// an old, half-delivered transaction comes again.
+		s.pos.partialLSN, s.pos.partialCount = 0, 0
+	}
+	if err := startStream(sctx, ss.conn, slot, s.cfg.Publication); err != nil {
+		return "", 0, err
+	}
+	return reason, start, nil
+}

@@ -1,0 +1,236 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/thejerf/suture/v4"
+)
+
+// Source is a suture service that streams the changes of a publication
+// from a logical replication slot (pgoutput) and publishes them to the
+// PubSub, with the Listener's topics (see the package documentation).
+//
+// Create it with New. All methods are safe for concurrent use. Serve runs
+// at most once at a time.
+type Source struct {
+	cfg Config
+	log *slog.Logger
+	ps  *pubsub.PubSub
+
+	// startMu guards startCheck, EnsureStarted's pending warning.
+	startMu    sync.Mutex
+	startCheck *time.Timer
+	lastWarn   atomic.Int64
+
+	running   atomic.Bool
+	connected atomic.Bool
+	ready     readiness
+	lastErr   atomic.Pointer[errorRecord]
+
+	// The position state outlives Serve, so that a Source restarted by
+	// its supervisor (after a panic, say) still skips what it published.
+	// Only the goroutine running Serve touches pos.
+	pos position
+	// started: the first connection of the process has sent its Resync.
+	started atomic.Bool
+	// hadSlot: the persistent slot existed once; missing later means lost.
+	hadSlot atomic.Bool
+
+	reconnects atomic.Uint64
+	received   atomic.Uint64
+	published  atomic.Uint64
+	resyncs    atomic.Uint64
+	confirmed  atomic.Uint64
+	lagBytes   atomic.Int64
+	lastLagLog atomic.Int64
+
+	// changeHook, set by tests only, runs before each change is decoded.
+	changeHook func()
+}
+
+// position is what has been handed to the PubSub: the commit LSN of the
+// last transaction published whole, and, for a transaction cut off in its
+// middle, its commit LSN and how many of its events went out.
+type position struct {
+	lastCommit   uint64
+	partialLSN   uint64
+	partialCount int
+}
+
+// New validates cfg and returns a Source. It fails early, with an error
+// wrapping ErrInvalidConfig, for a connection string that does not parse,
+// a nil PubSub, or a slot or publication name PostgreSQL cannot take. New
+// does not connect: Serve does.
+func New(cfg Config) (*Source, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parseConnString(cfg.ConnString, cfg); err != nil {
+		return nil, err
+	}
+	return &Source{cfg: cfg, log: cfg.Logger, ps: cfg.PubSub}, nil
+}
+
+// String names the service in supervisor logs.
+func (s *Source) String() string { return "phoenixkitdb/replication(" + s.cfg.Slot + ")" }
+
+// Slot returns the replication slot's name.
+func (s *Source) Slot() string { return s.cfg.Slot }
+
+// Publication returns the publication's name.
+func (s *Source) Publication() string { return s.cfg.Publication }
+
+// PubSub returns the PubSub the Source publishes to.
+func (s *Source) PubSub() *pubsub.PubSub { return s.ps }
+
+// Running reports whether Serve is running.
+func (s *Source) Running() bool { return s.running.Load() }
+
+// Connected reports whether the Source streams from its slot right now.
+// A Source waiting for another reader to release the slot is not.
+func (s *Source) Connected() bool { return s.connected.Load() }
+
+// Stats is a snapshot of a Source's counters.
+type Stats struct {
+	Running    bool
+	Connected  bool
+	Ready      bool
+	Reconnects uint64 // streaming re-established after the first time in a Serve
+	Received   uint64 // row changes decoded (replays skipped included)
+	Published  uint64 // changes handed to the PubSub
+	Resyncs    uint64 // Resync broadcasts (start, lost slot, temporary slot reconnects)
+	// ConfirmedLSN is the last position reported to the server as
+	// processed: the slot's confirmed_flush_lsn once the server took it.
+	ConfirmedLSN uint64
+	// LagBytes is the server's WAL end, as last reported by it, minus
+	// ConfirmedLSN: WAL the slot retains.
+	LagBytes int64
+	// LastError is the last error that failed a connection attempt or
+	// ended a connection, and LastErrorAt when; empty and zero if none.
+	// It never holds a password.
+	LastError   string
+	LastErrorAt time.Time
+}
+
+// Stats returns the current counters.
+func (s *Source) Stats() Stats {
+	st := Stats{
+		Running:      s.running.Load(),
+		Connected:    s.connected.Load(),
+		Reconnects:   s.reconnects.Load(),
+		Received:     s.received.Load(),
+		Published:    s.published.Load(),
+		Resyncs:      s.resyncs.Load(),
+		ConfirmedLSN: s.confirmed.Load(),
+		LagBytes:     s.lagBytes.Load(),
+	}
+	st.Ready, _ = s.ready.get()
+	if e := s.lastErr.Load(); e != nil {
+		st.LastError, st.LastErrorAt = e.msg, e.at
+	}
+	return st
+}
+
+// Serve connects, streams and publishes until ctx ends, reconnecting with
+// backoff whenever the connection fails. It returns only after its
+// connection is closed and every goroutine it started has ended: within
+// about a second of ctx ending, with ctx's error.
+//
+// Setup problems a person can fix while it runs (wal_level, the role's
+// REPLICATION attribute, a missing publication, the server down) are
+// logged at ERROR and retried with backoff. While another reader holds
+// the slot, Serve waits and retries every 200 ms. A second concurrent
+// Serve returns ErrAlreadyRunning at once, wrapped with
+// suture.ErrDoNotRestart.
+func (s *Source) Serve(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w (%w)", ErrAlreadyRunning, suture.ErrDoNotRestart)
+	}
+	defer s.running.Store(false)
+	s.cancelStartCheck()
+
+	streamed := false // a connection streamed during this Serve
+	attempt := 0
+	var busyPID uint32 // the holder last logged, 0 when not waiting
+	lastErrorMsg := ""
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		began := time.Now()
+		sess := &session{s: s}
+		err := sess.run(ctx, streamed)
+		streamed = streamed || sess.streaming
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var busy *slotBusyError
+		if errors.As(err, &busy) {
+			if busy.pid != busyPID {
+				s.log.Info("replication: slot is in use by another reader; waiting to take over",
+					"slot", s.cfg.Slot, "holder_pid", busy.pid)
+				busyPID = busy.pid
+			}
+			attempt = 0
+			if !sleep(ctx, DefaultSlotRetry) {
+				return ctx.Err()
+			}
+			continue
+		}
+		busyPID = 0
+		s.recordError(err)
+		if sess.streaming && time.Since(began) >= s.cfg.Timeout {
+			attempt = 0
+		}
+		attempt++
+		delay := backoff(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff)
+		if sess.streaming && attempt == 1 {
+			// A healthy stream that broke: reconnect at once.
+			delay = 0
+		}
+		hint, setup := escalation(err)
+		switch {
+		case setup && err.Error() != lastErrorMsg:
+			s.log.Error("replication: cannot stream; retrying", "attempt", attempt, "retry_in", delay, "err", err, "hint", hint)
+		case setup:
+			s.log.Warn("replication: still cannot stream; retrying", "attempt", attempt, "retry_in", delay, "err", err, "hint", hint)
+		case attempt >= escalateAfter:
+			s.log.Error("replication: cannot connect; retrying", "attempt", attempt, "retry_in", delay, "err", err, "hint", hint)
+		default:
+			s.log.Warn("replication: connection lost; reconnecting", "attempt", attempt, "retry_in", delay, "err", err)
+		}
+		lastErrorMsg = err.Error()
+		if !sleep(ctx, delay) {
+			return ctx.Err()
+		}
+	}
+}
+
+// resync broadcasts a Resync with reason to every subscribed mailbox.
+func (s *Source) resync(reason string) {
+	s.resyncs.Add(1)
+	s.ps.ResyncWith(reason)
+}
+
+// sleep waits d or until ctx ends; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,111 @@
+package phoenixkitdb_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
+	"github.com/thejerf/suture/v4"
+)
+
+func TestChangesPicksTheSource(t *testing.T) {
+	notify, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notify.Changes() != phoenixkitdb.ChangeSource(notify.Listener()) || notify.Replication() != nil {
+		t.Fatal("NOTIFY mode: Changes is not the Listener, or Replication is set")
+	}
+	wal, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x", Source: phoenixkitdb.SourceWAL, Slot: "s1", Publication: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := wal.Replication()
+	if src == nil || wal.Listener() != nil || wal.Changes() != phoenixkitdb.ChangeSource(src) {
+		t.Fatal("WAL mode: Changes is not the replication Source, or a Listener is set")
+	}
+	if src.Slot() != "s1" || src.Publication() != "p1" || src.PubSub() != wal.PubSub() {
+		t.Fatal("Source not configured from Config")
+	}
+	kids := wal.Children()
+	if len(kids) != 2 || kids[0] != suture.Service(wal.PubSub()) || kids[1] != suture.Service(src) {
+		t.Fatalf("Children() = %v", kids)
+	}
+	if _, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x", Source: phoenixkitdb.SourceWAL, Slot: "Bad"}); !errors.Is(err, replication.ErrInvalidConfig) {
+		t.Fatalf("bad slot: %v", err)
+	}
+	if _, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x", Source: 7}); err == nil {
+		t.Fatal("unknown source kind accepted")
+	}
+	if phoenixkitdb.SourceWAL.String() != "wal" || phoenixkitdb.SourceNotify.String() != "notify" {
+		t.Fatal("SourceKind.String")
+	}
+}
+
+// The DB module in WAL mode under a live supervisor: a published table's
+// changes reach a mailbox with the row, without any trigger.
+func TestDBModuleWALMode(t *testing.T) {
+	pgtest.Require(t, pg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{"wal_level": "logical"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	url := srv.URL("postgres")
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `CREATE TABLE t (id bigint PRIMARY KEY, name text)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsurePublication(ctx, conn, "phoenixkitdb", phoenixkitdb.Table{Schema: "public", Name: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url, Source: phoenixkitdb.SourceWAL, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup, _ := newSupervisor(t)
+	stop := serve(t, sup)
+	reg := phoenixkitdb.NewRegistry(sup, quietLogger())
+	if err := reg.Register(db); err != nil {
+		t.Fatal(err)
+	}
+	mb := pubsub.NewMailbox(64)
+	defer mb.Close()
+	if err := db.Changes().Subscribe(mb, "public", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Enable("db"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ev := wait(t, mb.C(), "Resync"); ev.Kind != pubsub.Resync || ev.Reason != pubsub.ReasonStart {
+		t.Fatalf("got %v", ev)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO t VALUES (7, 'seven')`); err != nil {
+		t.Fatal(err)
+	}
+	if ev := wait(t, mb.C(), "change"); ev.String() != "public.t:INSERT:7" || ev.New["name"] != "seven" {
+		t.Fatalf("got %+v", ev)
+	}
+	if err := reg.Disable("db"); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if err := phoenixkitdb.DropSlot(ctx, conn, replication.DefaultSlot); err != nil {
+		t.Fatal(err)
+	}
+}
