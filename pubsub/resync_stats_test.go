@@ -24,6 +24,11 @@ func TestStatsCountResyncsByReason(t *testing.T) {
 	ps.Resync() // 2 manual
 	drain(a)
 	drain(b)
+	ps.ResyncWith(pubsub.ReasonStart)     // 2 start
+	ps.ResyncWith(pubsub.ReasonSlot)      // folded into the unread ones: 2 slot
+	ps.ResyncWith(pubsub.ReasonReconnect) // 2 reconnect
+	drain(a)
+	drain(b)
 	ps.ResyncWith("reload-config") // 2 other
 	if err := ps.Broadcast(topic, pubsub.Event{Kind: pubsub.Resync, Reason: "mine"}); err != nil {
 		t.Fatal(err) // 2 more other (folded into the unread ones, still sent)
@@ -46,7 +51,7 @@ func TestStatsCountResyncsByReason(t *testing.T) {
 	}
 
 	got := ps.Stats().Resyncs
-	want := pubsub.ResyncStats{Listen: 2, Manual: 2, Other: 4, Overflow: 2}
+	want := pubsub.ResyncStats{Listen: 2, Manual: 2, Start: 2, Slot: 2, Reconnect: 2, Other: 4, Overflow: 2}
 	if got != want {
 		t.Fatalf("Stats().Resyncs = %+v, want %+v", got, want)
 	}
