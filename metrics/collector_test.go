@@ -53,8 +53,8 @@ func expected(reconnects, resyncListen int) (text string, names []string) {
 		return fmt.Sprintf(`{channel="phoenix_kit_db_changes",reason=%q,slot="",source="notify"} %d`, r, n)
 	}
 	b.WriteString(family("phoenixkitdb_pubsub_resyncs_total", "counter",
-		"Resync events sent to mailboxes, by reason (listen, overflow, resync for a manual one, other).",
-		reason("listen", resyncListen), reason("other", 0), reason("overflow", 1), reason("resync", 0)))
+		"Resync events sent to mailboxes, by reason (listen, overflow, resync for a manual one, start, slot, reconnect, other).",
+		reason("listen", resyncListen), reason("other", 0), reason("overflow", 1), reason("reconnect", 0), reason("resync", 0), reason("slot", 0), reason("start", 0)))
 	names = append(names, "phoenixkitdb_pubsub_resyncs_total")
 	return b.String(), names
 }
@@ -142,8 +142,8 @@ func TestCollectorAfterChangesOverflowAndReconnect(t *testing.T) {
 			t.Errorf("%s has type %q, want %s", name, types[name], typ)
 		}
 	}
-	if n := testutil.CollectAndCount(b.c); n != 19 {
-		t.Errorf("CollectAndCount = %d series, want 19 (10 of the Listener, 9 of the PubSub)", n)
+	if n := testutil.CollectAndCount(b.c); n != 22 {
+		t.Errorf("CollectAndCount = %d series, want 22 (10 of the Listener, 12 of the PubSub)", n)
 	}
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {

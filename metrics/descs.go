@@ -48,7 +48,7 @@ func newDescs() descs {
 		psPublished: ps("published_total", "Events accepted by the PubSub for delivery."),
 		psDelivered: ps("delivered_total", "Events put into subscribers' mailboxes (one per mailbox reached)."),
 		psDropped:   ps("dropped_total", "Events lost because a subscriber's mailbox was full; each loss is followed by a Resync."),
-		psResync:    ps("resyncs_total", "Resync events sent to mailboxes, by reason (listen, overflow, resync for a manual one, other).", "reason"),
+		psResync:    ps("resyncs_total", "Resync events sent to mailboxes, by reason (listen, overflow, resync for a manual one, start, slot, reconnect, other).", "reason"),
 		psMailboxes: ps("mailboxes", "Mailboxes with at least one subscription."),
 		psTopics:    ps("topics", "Topics with at least one subscriber."),
 	}

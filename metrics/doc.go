@@ -30,8 +30,8 @@
 //
 // # Sources
 //
-// [Listener] and [DB] adapt the LISTEN/NOTIFY Listener. Another change
-// source (a WAL reader, say) is exported through [FromSource] with a
-// small adapter that implements [Source]; its replication slot's
-// confirmed position and lag go in [SourceStats.Slot].
+// [Listener] and [DB] adapt the LISTEN/NOTIFY Listener, [Replication]
+// the WAL change source (its slot's confirmed position and lag included).
+// Another change source is exported through [FromSource] with a small
+// adapter that implements [Source].
 package metrics

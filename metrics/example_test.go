@@ -35,7 +35,7 @@ func ExampleNew() {
 	// phoenixkitdb_pubsub_dropped_total COUNTER 1
 	// phoenixkitdb_pubsub_mailboxes GAUGE 1
 	// phoenixkitdb_pubsub_published_total COUNTER 1
-	// phoenixkitdb_pubsub_resyncs_total COUNTER 4
+	// phoenixkitdb_pubsub_resyncs_total COUNTER 7
 	// phoenixkitdb_pubsub_topics GAUGE 1
 	// phoenixkitdb_source_connected GAUGE 1
 	// phoenixkitdb_source_invalid_payloads_total COUNTER 1
