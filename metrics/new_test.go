@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/metrics"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -79,5 +80,27 @@ phoenixkitdb_source_received_total{channel="",slot="app_slot",source="wal"} 9
 	}
 	if n := testutil.CollectAndCount(c, "phoenixkitdb_source_probe_rtt_seconds"); n != 0 {
 		t.Fatalf("%d probe histograms for a source without probes", n)
+	}
+}
+
+// A DB module in WAL mode exports its replication source and slot.
+func TestDBInWALMode(t *testing.T) {
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{Source: phoenixkitdb.SourceWAL, ConnString: "postgres://app@localhost/app", Slot: "app_slot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := metrics.New(metrics.DB(db))
+	if err != nil {
+		t.Fatalf("metrics.New(metrics.DB(a WAL-mode DB)): %v", err)
+	}
+	want := `# HELP phoenixkitdb_slot_lag_bytes WAL bytes the server holds for the replication slot beyond its confirmed position.
+# TYPE phoenixkitdb_slot_lag_bytes gauge
+phoenixkitdb_slot_lag_bytes{slot="app_slot",source="wal"} 0
+# HELP phoenixkitdb_pubsub_mailboxes Mailboxes with at least one subscription.
+# TYPE phoenixkitdb_pubsub_mailboxes gauge
+phoenixkitdb_pubsub_mailboxes{channel="",slot="app_slot",source="wal"} 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "phoenixkitdb_slot_lag_bytes", "phoenixkitdb_pubsub_mailboxes"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -36,11 +36,15 @@ type pubsubTarget struct {
 	labels Labels
 }
 
-// DB exports a DB module: its Listener and its PubSub, both labelled
-// source="notify" and the Listener's channel.
+// DB exports a DB module: its change source and its PubSub, labelled
+// source="notify" and the Listener's channel, or, in WAL mode,
+// source="wal" and the replication slot (see Replication).
 func DB(db *phoenixkitdb.DB) Target {
 	if db == nil {
 		return Target{err: fmt.Errorf("%w: DB", ErrNilTarget)}
+	}
+	if src := db.Replication(); src != nil {
+		return Replication(src)
 	}
 	t := Listener(db.Listener())
 	t.pubsubs = []pubsubTarget{{ps: db.PubSub(), labels: listenerSource{db.Listener()}.Labels()}}
