@@ -161,7 +161,7 @@ func (ps *PubSub) flush() {
 	var delivered, dropped, overflows uint64
 	for _, m := range b.touched {
 		mb := m.mb
-		before, overflowsBefore := mb.dropped.Load(), mb.overflows.Load()
+		before := mb.dropped.Load()
 		mb.mu.Lock()
 		if len(m.slots) == 1 {
 			for _, i := range b.slots[m.slots[0]] {
@@ -172,9 +172,10 @@ func (ps *PubSub) flush() {
 		} else {
 			delivered += ps.mergeInto(mb, m.slots)
 		}
+		overflows += mb.overflows
+		mb.overflows = 0
 		mb.mu.Unlock()
 		dropped += mb.dropped.Load() - before
-		overflows += mb.overflows.Load() - overflowsBefore
 	}
 	ps.delivered.Add(delivered)
 	ps.dropped.Add(dropped)

@@ -25,11 +25,13 @@ type Mailbox struct {
 	capacity int
 	ch       chan Event
 	dropped  atomic.Uint64
-	// overflows counts the overflow Resyncs offer put into ch; the
-	// PubSub that offered adds the difference to its ResyncStats.
-	overflows atomic.Uint64
 
 	mu sync.Mutex
+	// overflows counts the overflow Resyncs offer put into ch while the
+	// current holder of mu delivers; PubSub.flush adds it to its
+	// ResyncStats and resets it before unlocking. A plain field: no
+	// atomic on the delivery path.
+	overflows uint64
 	// closed is set by Close; nothing is sent to ch afterwards.
 	closed bool
 	// tailResync is true when the last value sent to ch was a Resync. While
@@ -128,7 +130,7 @@ func (mb *Mailbox) offer(ev Event) (delivered bool) {
 	if !unreadResync {
 		mb.ch <- Event{Kind: Resync, Reason: ReasonOverflow}
 		mb.tailResync = true
-		mb.overflows.Add(1)
+		mb.overflows++
 	}
 	return false
 }
