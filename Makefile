@@ -49,9 +49,10 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	cd metrics && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
 .PHONY: fuzz
-fuzz: ## Fuzz the payload parser and the wire reader, FUZZTIME each (default 30s)
+fuzz: ## Fuzz the payload parser, the wire reader and the pgoutput decoder, FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParsePayload -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz FuzzWireReader -fuzztime $(FUZZTIME) ./listener
+	$(GO) test -run '^$$' -fuzz FuzzMessage -fuzztime $(FUZZTIME) ./replication
 
 .PHONY: bench
 bench: ## Measure throughput, latency, fan-out, write cost, recovery and memory (see docs/performance.md)

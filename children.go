@@ -112,7 +112,7 @@ func (db *DB) PubSub() *pubsub.PubSub { return db.ps }
 func (db *DB) Listener() *listener.Listener { return db.l }
 
 // Ready reports whether changes flow right now (see WaitReady).
-func (db *DB) Ready() bool { return db.l.Ready() }
+func (db *DB) Ready() bool { return db.Changes().Ready() }
 
 // WaitReady blocks until changes flow: the Listener has established
 // LISTEN and a notification sent by another session came back through it.

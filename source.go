@@ -56,6 +56,8 @@ type ChangeSource interface {
 	// EnsureStarted warns, after a grace period, when the source is not
 	// running (subscribers would wait forever).
 	EnsureStarted()
+	// Ready reports whether changes flow right now.
+	Ready() bool
 	// WaitReady blocks until changes flow or ctx ends.
 	WaitReady(ctx context.Context) error
 }

@@ -68,7 +68,7 @@ func run(ctx context.Context, url string) error {
 	// Subscribe first, then load: a change that lands in between is not lost.
 	mb := pubsub.NewMailbox(256)
 	defer mb.Close()
-	if err := db.Listener().Subscribe(mb, "public", "orders"); err != nil {
+	if err := db.Changes().Subscribe(mb, "public", "orders"); err != nil {
 		return err
 	}
 	load := func() error {
