@@ -2,21 +2,16 @@ package pubsub
 
 import "fmt"
 
-// batch is the scratch state of one delivery, owned by PubSub.mu.
+// batch is the scratch state of one multi-event delivery, owned by
+// PubSub.mu and reused, so that a batch allocates nothing once the
+// PubSub has seen one of its size.
 type batch struct {
 	gen     uint64
 	events  []Event
 	slots   [][]int32 // per routed topic: indexes into events, ascending
-	routes  []route
 	touched []*member
 	groups  map[tableKey]int32 // table -> slot, for BroadcastChanges
 	heads   []int              // merge cursors, reused
-}
-
-// route is the argument EventBus passes to a topic's handler.
-type route struct {
-	batch *batch
-	slot  int32
 }
 
 // reset prepares the batch for a new delivery of evs.
@@ -24,7 +19,6 @@ func (b *batch) reset(evs []Event) {
 	b.gen++
 	b.events = evs
 	b.slots = b.slots[:0]
-	b.routes = b.routes[:0]
 	b.touched = b.touched[:0]
 }
 
@@ -48,6 +42,40 @@ func (b *batch) addSlot() int32 {
 	return int32(len(b.slots) - 1)
 }
 
+// tally counts the outcome of offers during one delivery.
+type tally struct{ delivered, dropped uint64 }
+
+// offer offers ev to mb and counts the outcome. The caller holds mb.mu.
+func (c *tally) offer(mb *Mailbox, ev *Event) {
+	switch {
+	case mb.offerFast(ev), mb.offer(ev):
+		c.delivered++
+	case !mb.closed:
+		c.dropped++
+	}
+}
+
+// add adds the tally to the PubSub's counters. The caller holds ps.mu.
+func (ps *PubSub) add(c tally) {
+	ps.delivered += c.delivered
+	ps.dropped += c.dropped
+}
+
+// deliverOne offers ev to every member of t: the path of a publication of
+// one event, which needs no merging. The caller holds ps.mu.
+func deliverOne(t *topic, ev *Event, c *tally) {
+	for _, mb := range t.mbs {
+		mb.mu.Lock()
+		if mb.offerFast(ev) {
+			mb.mu.Unlock()
+			c.delivered++
+			continue
+		}
+		c.offer(mb, ev)
+		mb.unlock()
+	}
+}
+
 // Broadcast delivers ev to every mailbox subscribed to topic. It never
 // blocks on a mailbox. ev.Kind defaults to TableChanged when zero; a
 // Resync event is delivered as a Resync (coalesced with one not yet read).
@@ -62,18 +90,13 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 		return fmt.Errorf("%w: kind %v", ErrInvalidEvent, ev.Kind)
 	}
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	b := &ps.scratch
-	one := [1]Event{ev}
-	b.reset(one[:])
+	var c tally
 	if t := ps.topics[topicName]; t != nil {
-		s := b.addSlot()
-		b.slots[s] = append(b.slots[s], 0)
-		ps.publish(t.name, s)
+		deliverOne(t, &ev, &c)
 	}
-	ps.published.Add(1)
-	ps.flush()
-	b.events = nil
+	ps.published++
+	ps.add(c)
+	ps.mu.Unlock()
 	return nil
 }
 
@@ -84,8 +107,11 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 // be a TableChanged (a zero Kind counts as one) with a schema and a table; otherwise
 // nothing is delivered and the error wraps ErrInvalidEvent.
 //
-// This is the Listener's path: one EventBus publication per topic per
-// call instead of per event. evs is not retained.
+// This is the Listener's path, routed by the table EventBus fills (see
+// the package documentation): a single change costs one non-blocking
+// offer per subscribed mailbox and allocates nothing; a batch is grouped
+// by table once and each mailbox receives its share under one lock. evs
+// is not retained.
 func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	for i := range evs {
 		ev := &evs[i]
@@ -98,6 +124,20 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	if len(evs) == 1 {
+		ev := evs[0]
+		ev.Kind = TableChanged
+		var c tally
+		if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {
+			deliverOne(t, &ev, &c)
+		}
+		if ps.all != nil {
+			deliverOne(ps.all, &ev, &c)
+		}
+		ps.published++
+		ps.add(c)
+		return nil
+	}
 	b := &ps.scratch
 	b.reset(evs)
 	if b.groups == nil {
@@ -125,54 +165,41 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	}
 	for k, s := range b.groups {
 		if t := ps.byTable[k]; t != nil {
-			ps.publish(t.name, s)
+			t.collect(b, s)
 		}
 	}
-	if t := ps.topics[TopicAll()]; t != nil {
+	if t := ps.all; t != nil {
 		s := b.addSlot()
 		for i := range evs {
 			b.slots[s] = append(b.slots[s], int32(i))
 		}
-		ps.publish(t.name, s)
+		t.collect(b, s)
 	}
-	ps.published.Add(uint64(len(evs)))
+	ps.published += uint64(len(evs))
 	ps.flush()
 	b.events = nil
 	return nil
-}
-
-// publish hands slot s of the current batch to the topic's EventBus
-// handler. The caller holds ps.mu.
-func (ps *PubSub) publish(topicName string, s int32) {
-	b := &ps.scratch
-	b.routes = append(b.routes, route{batch: b, slot: s})
-	// The handler's parameter type is *route: always publish exactly that.
-	ps.bus.Publish(topicName, &b.routes[len(b.routes)-1])
 }
 
 // flush sends the current batch to every member the handlers collected,
 // each in event order. The caller holds ps.mu.
 func (ps *PubSub) flush() {
 	b := &ps.scratch
-	var delivered, dropped uint64
+	var c tally
 	for _, m := range b.touched {
 		mb := m.mb
-		before := mb.dropped.Load()
 		mb.mu.Lock()
 		if len(m.slots) == 1 {
 			for _, i := range b.slots[m.slots[0]] {
-				if mb.offer(b.event(i)) {
-					delivered++
-				}
+				ev := b.event(i)
+				c.offer(mb, &ev)
 			}
 		} else {
-			delivered += ps.mergeInto(mb, m.slots)
+			ps.mergeInto(mb, m.slots, &c)
 		}
-		mb.mu.Unlock()
-		dropped += mb.dropped.Load() - before
+		mb.unlock()
 	}
-	ps.delivered.Add(delivered)
-	ps.dropped.Add(dropped)
+	ps.add(c)
 	clear(b.touched)
 	b.touched = b.touched[:0]
 }
@@ -180,7 +207,7 @@ func (ps *PubSub) flush() {
 // mergeInto offers the events of several topic slots to mb in event order;
 // an event routed through two topics is offered twice. The caller holds
 // ps.mu and mb.mu.
-func (ps *PubSub) mergeInto(mb *Mailbox, slots []int32) (delivered uint64) {
+func (ps *PubSub) mergeInto(mb *Mailbox, slots []int32, c *tally) {
 	b := &ps.scratch
 	heads := b.heads[:0]
 	for range slots {
@@ -196,12 +223,11 @@ func (ps *PubSub) mergeInto(mb *Mailbox, slots []int32) (delivered uint64) {
 			}
 		}
 		if best < 0 {
-			return delivered
+			return
 		}
 		heads[best]++
-		if mb.offer(b.event(bestIdx)) {
-			delivered++
-		}
+		ev := b.event(bestIdx)
+		c.offer(mb, &ev)
 	}
 }
 
@@ -217,7 +243,7 @@ func (ps *PubSub) ResyncWith(reason string) {
 	defer ps.mu.Unlock()
 	for mb := range ps.members {
 		mb.mu.Lock()
-		mb.offer(ev)
-		mb.mu.Unlock()
+		mb.offer(&ev)
+		mb.unlock()
 	}
 }

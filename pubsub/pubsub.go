@@ -47,17 +47,28 @@ type PubSub struct {
 	reportEvery time.Duration
 	serving     atomic.Bool
 
-	published atomic.Uint64
-	delivered atomic.Uint64
-	dropped   atomic.Uint64
 
 	// mu guards everything below and is held for the whole of a delivery.
 	// Lock order: mu, then the EventBus lock, then a mailbox's mu.
-	mu      sync.Mutex
+	mu sync.Mutex
+	// topics, byTable and all are the routing table: the handler EventBus
+	// routes each topic to, filled in by asking EventBus (see route.go).
 	topics  map[string]*topic
 	byTable map[tableKey]*topic // the table topics of topics, by table
+	all     *topic              // topics[TopicAll()], or nil
+	// last is the lookup of byTable by the previous single-change
+	// publication (t may be nil: no subscriber): live traffic mostly
+	// repeats a table, and comparing two short strings is cheaper than
+	// hashing them. valid is cleared whenever byTable changes.
+	last struct {
+		key   tableKey
+		t     *topic
+		valid bool
+	}
 	members map[*Mailbox]*member
 	scratch batch
+	// Counters of Stats, plain integers because they change only under mu.
+	published, delivered, dropped uint64
 }
 
 // New returns a PubSub that logs to logger (nil means slog.Default()).
@@ -92,24 +103,25 @@ type member struct {
 	slots  []int32 // topic slots of the current batch that reach it
 }
 
-// topic is the single EventBus handler of one topic name.
+// topic is the single EventBus handler of one topic name and the list of
+// its subscribers.
 type topic struct {
 	name    string
 	members []*member
+	mbs     []*Mailbox // mbs[i] is members[i].mb: one pointer less to chase per delivery
 	index   map[*member]int
 }
 
-// collect is the EventBus handler: it records which members the routed
-// topic slot reaches. It runs under PubSub.mu and never blocks.
-func (t *topic) collect(r *route) {
-	b := r.batch
+// collect records which members topic slot s of batch b reaches. It runs
+// under PubSub.mu and never blocks.
+func (t *topic) collect(b *batch, s int32) {
 	for _, m := range t.members {
 		if m.gen != b.gen {
 			m.gen = b.gen
 			m.slots = m.slots[:0]
 			b.touched = append(b.touched, m)
 		}
-		m.slots = append(m.slots, r.slot)
+		m.slots = append(m.slots, s)
 	}
 }
 
@@ -137,17 +149,10 @@ func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
 	}
 	t := ps.topics[topicName]
 	if t == nil {
-		t = &topic{name: topicName, index: make(map[*member]int)}
-		// One handler per topic, registered once: EventBus's Unsubscribe
-		// matches handlers by code pointer, so it can only ever remove
-		// the right one when a topic has exactly one.
-		if err := ps.bus.Subscribe(topicName, t.collect); err != nil {
+		var err error
+		if t, err = ps.addTopic(topicName); err != nil {
 			ps.forgetIfIdle(m)
 			return fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
-		}
-		ps.topics[topicName] = t
-		if k, ok := tableOf(topicName); ok {
-			ps.byTable[k] = t
 		}
 	}
 	if _, ok := t.index[m]; ok {
@@ -155,6 +160,7 @@ func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
 	}
 	t.index[m] = len(t.members)
 	t.members = append(t.members, m)
+	t.mbs = append(t.mbs, mb)
 	m.topics[t] = struct{}{}
 	return nil
 }
@@ -199,18 +205,16 @@ func (ps *PubSub) remove(m *member, t *topic) {
 	i := t.index[m]
 	last := len(t.members) - 1
 	t.members[i] = t.members[last]
+	t.mbs[i] = t.mbs[last]
 	t.index[t.members[i]] = i
 	t.members[last] = nil
+	t.mbs[last] = nil
 	t.members = t.members[:last]
+	t.mbs = t.mbs[:last]
 	delete(t.index, m)
 	delete(m.topics, t)
 	if len(t.members) == 0 {
-		// The only handler of this topic is t.collect: see Subscribe.
-		_ = ps.bus.Unsubscribe(t.name, t.collect)
-		delete(ps.topics, t.name)
-		if k, ok := tableOf(t.name); ok {
-			delete(ps.byTable, k)
-		}
+		ps.removeTopic(t)
 	}
 }
 
@@ -245,14 +249,13 @@ type Stats struct {
 // Stats returns the current counters.
 func (ps *PubSub) Stats() Stats {
 	ps.mu.Lock()
-	topics, mailboxes := len(ps.topics), len(ps.members)
-	ps.mu.Unlock()
+	defer ps.mu.Unlock()
 	return Stats{
-		Topics:    topics,
-		Mailboxes: mailboxes,
-		Published: ps.published.Load(),
-		Delivered: ps.delivered.Load(),
-		Dropped:   ps.dropped.Load(),
+		Topics:    len(ps.topics),
+		Mailboxes: len(ps.members),
+		Published: ps.published,
+		Delivered: ps.delivered,
+		Dropped:   ps.dropped,
 	}
 }
 
@@ -272,13 +275,13 @@ func (ps *PubSub) Serve(ctx context.Context) error {
 
 	ticker := time.NewTicker(ps.reportEvery)
 	defer ticker.Stop()
-	last := ps.dropped.Load()
+	last := ps.Stats().Dropped
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
-			if now := ps.dropped.Load(); now > last {
+			if now := ps.Stats().Dropped; now > last {
 				ps.log.Warn("pubsub: slow mailboxes dropped events; each was sent a Resync",
 					"dropped", now-last, "interval", ps.reportEvery)
 				last = now
