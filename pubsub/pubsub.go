@@ -47,7 +47,6 @@ type PubSub struct {
 	reportEvery time.Duration
 	serving     atomic.Bool
 
-
 	// mu guards everything below and is held for the whole of a delivery.
 	// Lock order: mu, then the EventBus lock, then a mailbox's mu.
 	mu sync.Mutex
