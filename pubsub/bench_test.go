@@ -3,6 +3,7 @@ package pubsub_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
@@ -102,4 +103,52 @@ func BenchmarkBroadcastChangesBatch(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchBlock, "ns/event")
+}
+
+// BenchmarkBatches measures batches of 32 and 256 changes of one table
+// (256 is the chunk the Listener's dispatcher hands over in a burst) to 1
+// and 1,000 mailboxes of capacity 64 and 1,024 subscribed to TopicAll,
+// reporting ns per event per mailbox. The mailboxes are emptied after
+// every batch, off the clock.
+func BenchmarkBatches(b *testing.B) {
+	for _, n := range []int{32, 256} {
+		for _, capacity := range []int{64, 1024} {
+			if n > capacity {
+				continue
+			}
+			for _, size := range []int{1, 1000} {
+				b.Run(fmt.Sprintf("batch=%d/cap=%d/mailboxes=%d", n, capacity, size), func(b *testing.B) {
+					ps := pubsub.New(quietLogger())
+					mbs := make([]*pubsub.Mailbox, size)
+					for i := range mbs {
+						mbs[i] = pubsub.NewMailbox(capacity)
+						if err := ps.Subscribe(mbs[i], pubsub.TopicAll()); err != nil {
+							b.Fatal(err)
+						}
+					}
+					defer func() {
+						for _, mb := range mbs {
+							mb.Close()
+						}
+					}()
+					evs := make([]pubsub.Event, n)
+					for i := range evs {
+						evs[i] = pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "users", Operation: "INSERT", RowID: fmt.Sprint(i)}
+					}
+					var spent time.Duration
+					for b.Loop() {
+						t := time.Now()
+						_ = ps.BroadcastChanges(evs)
+						spent += time.Since(t)
+						for _, mb := range mbs {
+							for range n {
+								<-mb.C()
+							}
+						}
+					}
+					b.ReportMetric(float64(spent.Nanoseconds())/float64(b.N)/float64(n*size), "ns/event/mailbox")
+				})
+			}
+		}
+	}
 }

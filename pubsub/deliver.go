@@ -76,6 +76,24 @@ func deliverOne(t *topic, ev *Event, c *tally) {
 	}
 }
 
+// deliverAll offers every event of evs, in order, to every member of t,
+// each member under one lock. The caller holds ps.mu.
+func deliverAll(t *topic, evs []Event, c *tally) {
+	for _, mb := range t.mbs {
+		mb.mu.Lock()
+		for i := range evs {
+			ev := evs[i]
+			ev.Kind = TableChanged // validated: TableChanged or zero
+			if mb.offerFast(&ev) {
+				c.delivered++
+				continue
+			}
+			c.offer(mb, &ev)
+		}
+		mb.unlock()
+	}
+}
+
 // Broadcast delivers ev to every mailbox subscribed to topic. It never
 // blocks on a mailbox. ev.Kind defaults to TableChanged when zero; a
 // Resync event is delivered as a Resync (coalesced with one not yet read).
@@ -135,6 +153,17 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 			deliverOne(ps.all, &ev, &c)
 		}
 		ps.published++
+		ps.add(c)
+		return nil
+	}
+	if len(ps.byTable) == 0 {
+		// Only TopicAll can have subscribers: every member takes the
+		// whole batch, in order, under one lock, with no grouping.
+		var c tally
+		if ps.all != nil {
+			deliverAll(ps.all, evs, &c)
+		}
+		ps.published += uint64(len(evs))
 		ps.add(c)
 		return nil
 	}
