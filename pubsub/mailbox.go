@@ -269,7 +269,8 @@ func (mb *Mailbox) pump() {
 	defer mb.mu.Unlock()
 	for !mb.closed {
 		for mb.queue.n > 0 && len(mb.ch) < cap(mb.ch) {
-			mb.ch <- mb.queue.pop()
+			mb.ch <- *mb.queue.front()
+			mb.queue.drop()
 		}
 		if mb.queue.n == 0 {
 			break

@@ -48,11 +48,14 @@ func (q *queue) push(ev *Event) {
 	q.n++
 }
 
-// pop removes and returns the oldest event. The queue must not be empty.
-func (q *queue) pop() Event {
+// front returns the oldest event, in place. The queue must not be empty.
+func (q *queue) front() *Event { return &q.head.evs[q.r] }
+
+// drop removes the oldest event. The queue must not be empty. Slots are
+// not cleared one by one: a chunk is cleared as a whole when it goes back
+// to the pool.
+func (q *queue) drop() {
 	c := q.head
-	ev := c.evs[q.r]
-	c.evs[q.r] = Event{} // the pool must not keep strings alive
 	q.r++
 	q.n--
 	switch {
@@ -64,13 +67,19 @@ func (q *queue) pop() Event {
 		q.head, q.r = c.next, 0
 		q.release(c)
 	}
+}
+
+// pop removes and returns the oldest event. The queue must not be empty.
+func (q *queue) pop() Event {
+	ev := *q.front()
+	q.drop()
 	return ev
 }
 
 // reset drops every event and gives the chunks back.
 func (q *queue) reset() {
 	for q.n > 0 {
-		q.pop()
+		q.drop()
 	}
 }
 
@@ -83,7 +92,9 @@ func (q *queue) chunkCount() int {
 	return n
 }
 
+// release clears c, so that the pool keeps no string alive, and gives it
+// back to the pool.
 func (q *queue) release(c *chunk) {
-	c.next = nil
+	*c = chunk{}
 	chunks.Put(c)
 }
