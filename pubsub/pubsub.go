@@ -28,9 +28,10 @@ type Options struct {
 }
 
 // PubSub fans events out to the mailboxes subscribed to their topics.
-// Topic routing is done by an EventBus with exactly one handler per topic;
-// subscriber identity is the *Mailbox and lives in the PubSub's own
-// registry, never in a func value.
+// Topic routing is decided by an EventBus with exactly one handler per
+// topic, whose answers the PubSub keeps in a routing table (see EventBus
+// in the package documentation); subscriber identity is the *Mailbox and
+// lives in the PubSub's own registry, never in a func value.
 //
 // Publishing never blocks on a subscriber: every delivery is a
 // non-blocking send into a mailbox (see [Mailbox] for what happens when it
