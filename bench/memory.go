@@ -128,8 +128,17 @@ func runMemory(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	}
 	progress("memory: %.0f B per mailbox, %.1f MiB steady with %d mailboxes", median(mb), median(steady)/(1<<20), n)
 	const sec = "6 memory"
+	idle := sample(sec, "heap per idle Mailbox (cap 64)", nameListener+" (PubSub)", "B", mb)
+	idle.goal("at most 1 KiB", idle.Median <= 1024)
+	all := make([]float64, len(mb))
+	for i, v := range mb {
+		all[i] = v * n
+	}
+	idleAll := sample(sec, fmt.Sprintf("heap of %d idle Mailboxes (cap 64)", n), nameListener+" (PubSub)", "B", all)
+	idleAll.goal("at most 10 MiB", idleAll.Median <= 10<<20)
 	rows := []Row{
-		sample(sec, "heap per idle Mailbox (cap 64)", nameListener+" (PubSub)", "B", mb),
+		idle,
+		idleAll,
 		sample(sec, "heap per subscription (first topic)", nameListener+" (PubSub)", "B", first),
 		sample(sec, "heap per subscription (second topic)", nameListener+" (PubSub)", "B", second),
 		sample(sec, fmt.Sprintf("steady heap, Listener + %d mailboxes", n), nameListener, "B", steady),

@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -88,9 +89,9 @@ type Mailbox struct {
 	pumpFn func()
 	// pumps counts pumps due or running (zero or one) for Close to wait on.
 	pumps sync.WaitGroup
-	// owners are the PubSubs that hold subscriptions of this mailbox;
-	// nil until the first subscription.
-	owners map[*PubSub]struct{}
+	// owners are the PubSubs that hold subscriptions of this mailbox,
+	// each once: usually one, so a slice.
+	owners []*PubSub
 }
 
 // NewMailbox returns an open mailbox that holds up to capacity events
@@ -150,10 +151,7 @@ func (mb *Mailbox) Close() {
 	if mb.stop != nil {
 		close(mb.stop)
 	}
-	owners := make([]*PubSub, 0, len(mb.owners))
-	for ps := range mb.owners {
-		owners = append(owners, ps)
-	}
+	owners := slices.Clone(mb.owners)
 	mb.mu.Unlock()
 
 	// mb.mu must not be held here: PubSub locks come before mailbox locks.
@@ -296,15 +294,16 @@ func (mb *Mailbox) addOwner(ps *PubSub) error {
 	if mb.closed {
 		return ErrMailboxClosed
 	}
-	if mb.owners == nil {
-		mb.owners = make(map[*PubSub]struct{}, 1)
+	if !slices.Contains(mb.owners, ps) {
+		mb.owners = append(mb.owners, ps)
 	}
-	mb.owners[ps] = struct{}{}
 	return nil
 }
 
 func (mb *Mailbox) removeOwner(ps *PubSub) {
 	mb.mu.Lock()
-	delete(mb.owners, ps)
+	if i := slices.Index(mb.owners, ps); i >= 0 {
+		mb.owners = slices.Delete(mb.owners, i, i+1)
+	}
 	mb.mu.Unlock()
 }

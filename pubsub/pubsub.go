@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,8 +98,10 @@ func NewWithOptions(opts Options) *PubSub {
 // member is one mailbox's membership in this PubSub. Its scratch fields
 // are used during a delivery, under PubSub.mu.
 type member struct {
-	mb     *Mailbox
-	topics map[*topic]struct{}
+	mb *Mailbox
+	// topics are the topics m holds: a slice, since a mailbox holds one
+	// or two topics and a map would cost more than the rest of m.
+	topics []*topic
 	gen    uint64  // batch generation that last touched this member
 	slots  []int32 // topic slots of the current batch that reach it
 }
@@ -144,7 +147,7 @@ func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
 		if err := mb.addOwner(ps); err != nil {
 			return fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
 		}
-		m = &member{mb: mb, topics: make(map[*topic]struct{})}
+		m = &member{mb: mb}
 		ps.members[mb] = m
 	}
 	t := ps.topics[topicName]
@@ -161,7 +164,7 @@ func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
 	t.index[m] = len(t.members)
 	t.members = append(t.members, m)
 	t.mbs = append(t.mbs, mb)
-	m.topics[t] = struct{}{}
+	m.topics = append(m.topics, t)
 	return nil
 }
 
@@ -193,8 +196,8 @@ func (ps *PubSub) detach(mb *Mailbox) {
 	if m == nil {
 		return
 	}
-	for t := range m.topics {
-		ps.remove(m, t)
+	for len(m.topics) > 0 {
+		ps.remove(m, m.topics[len(m.topics)-1])
 	}
 	ps.forgetIfIdle(m)
 }
@@ -212,7 +215,9 @@ func (ps *PubSub) remove(m *member, t *topic) {
 	t.members = t.members[:last]
 	t.mbs = t.mbs[:last]
 	delete(t.index, m)
-	delete(m.topics, t)
+	if j := slices.Index(m.topics, t); j >= 0 {
+		m.topics = slices.Delete(m.topics, j, j+1)
+	}
 	if len(t.members) == 0 {
 		ps.removeTopic(t)
 	}
