@@ -63,8 +63,12 @@ func (ps *PubSub) add(c tally) {
 
 // deliverOne offers ev to every member of t: the path of a publication of
 // one event, which needs no merging. The caller holds ps.mu.
-func deliverOne(t *topic, ev *Event, c *tally) {
+func (ps *PubSub) deliverOne(t *topic, ev *Event, c *tally) {
 	for _, mb := range t.mbs {
+		if mb.offerSolo(ps, ev) {
+			c.delivered++
+			continue
+		}
 		mb.mu.Lock()
 		if mb.offerFast(ev) {
 			mb.mu.Unlock()
@@ -110,7 +114,7 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 	ps.mu.Lock()
 	var c tally
 	if t := ps.topics[topicName]; t != nil {
-		deliverOne(t, &ev, &c)
+		ps.deliverOne(t, &ev, &c)
 	}
 	ps.published++
 	ps.add(c)
@@ -147,10 +151,10 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 		ev.Kind = TableChanged
 		var c tally
 		if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {
-			deliverOne(t, &ev, &c)
+			ps.deliverOne(t, &ev, &c)
 		}
 		if ps.all != nil {
-			deliverOne(ps.all, &ev, &c)
+			ps.deliverOne(ps.all, &ev, &c)
 		}
 		ps.published++
 		ps.add(c)

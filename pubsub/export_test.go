@@ -13,7 +13,7 @@ func (mb *Mailbox) QueueChunks() int {
 func (mb *Mailbox) Pumping() bool {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
-	return mb.pumping
+	return mb.pumping.Load()
 }
 
 // ChunkLen is the number of events per queue chunk.

@@ -65,14 +65,20 @@ type Mailbox struct {
 	tailResync bool
 	// pumping is true from the moment a pump is due until it ends; then
 	// only the pump sends to ch, so publishers append to queue to keep
-	// the order.
-	pumping bool
+	// the order. Written under mu; atomic because the solo path reads it
+	// without mu.
+	pumping atomic.Bool
 	// kick is true when a pump is due and not started yet: unlock starts
 	// it, so that it never waits for the lock its starter holds.
 	kick bool
 	// inflight is true while the pump sends an event it took from queue
 	// without holding mu.
 	inflight bool
+	// solo is the only PubSub that holds subscriptions of the mailbox
+	// since it had none, or nil once a second one subscribed. Deliveries
+	// of solo are serialised by solo's own lock, which lets its common
+	// case skip mu: see offerSolo.
+	solo     atomic.Pointer[PubSub]
 	ch       chan Event
 	capacity int
 	// direct is min(capacity, cap(ch)): while no pump is due, an event
@@ -183,7 +189,28 @@ func (mb *Mailbox) held() int {
 // up (no pump due, no unread Resync last, room in ch). It reports false,
 // having done nothing, when offer must decide. The caller holds mb.mu.
 func (mb *Mailbox) offerFast(ev *Event) bool {
-	if ev.Kind != TableChanged || mb.closed || mb.tailResync || mb.pumping || len(mb.ch) >= mb.direct {
+	if ev.Kind != TableChanged || mb.closed || mb.tailResync || mb.pumping.Load() || len(mb.ch) >= mb.direct {
+		return false
+	}
+	mb.ch <- *ev
+	return true
+}
+
+// offerSolo is offerFast without mu, for ps holding ps.mu: it reports
+// false, having done nothing, unless ps is the mailbox's solo owner and
+// the event finds room in ch with no pump due and no Resync last.
+//
+// Why this is safe without mu: while ps is solo, every publisher of the
+// mailbox holds ps.mu, so tailResync (written only by publishers) and
+// the checks below cannot change under it, except pumping, which only the
+// pump clears, after its last send (atomically, so that send happened
+// before); with no pump and ps.mu held, nobody else sends to ch, so the
+// send after len(ch) < direct cannot block. A second PubSub makes the
+// mailbox leave solo mode before it subscribes, after waiting for ps.mu
+// (see demote). Close detaches from ps, which waits for ps.mu, before it
+// closes ch, so the send never meets a closed channel.
+func (mb *Mailbox) offerSolo(ps *PubSub, ev *Event) bool {
+	if mb.solo.Load() != ps || ev.Kind != TableChanged || mb.tailResync || mb.pumping.Load() || len(mb.ch) >= mb.direct {
 		return false
 	}
 	mb.ch <- *ev
@@ -232,17 +259,18 @@ func (mb *Mailbox) offer(ev *Event) (delivered bool) {
 // A mailbox of capacity below chanSlots never queues: offer keeps at most
 // capacity+1 events, which ch holds.
 func (mb *Mailbox) put(ev *Event) {
-	if !mb.pumping && len(mb.ch) < cap(mb.ch) {
+	if !mb.pumping.Load() && len(mb.ch) < cap(mb.ch) {
 		mb.ch <- *ev
 		return
 	}
 	mb.queue.push(ev)
-	if !mb.pumping {
+	if !mb.pumping.Load() {
 		if mb.stop == nil {
 			mb.stop = make(chan struct{})
 			mb.pumpFn = mb.pump
 		}
-		mb.pumping, mb.kick = true, true
+		mb.pumping.Store(true)
+		mb.kick = true
 		mb.pumps.Add(1)
 	}
 }
@@ -283,21 +311,45 @@ func (mb *Mailbox) pump() {
 		mb.mu.Lock()
 		mb.inflight = false
 	}
-	mb.pumping = false
+	mb.pumping.Store(false)
 }
 
 // addOwner records that ps holds subscriptions of mb. It fails for a
-// closed mailbox.
-func (mb *Mailbox) addOwner(ps *PubSub) error {
+// closed mailbox, and reports retry when mb must first leave solo mode
+// with demote, which the caller must call without holding ps.mu.
+func (mb *Mailbox) addOwner(ps *PubSub) (retry bool, err error) {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	if mb.closed {
-		return ErrMailboxClosed
+		return false, ErrMailboxClosed
 	}
-	if !slices.Contains(mb.owners, ps) {
-		mb.owners = append(mb.owners, ps)
+	if slices.Contains(mb.owners, ps) {
+		return false, nil
 	}
-	return nil
+	switch solo := mb.solo.Load(); {
+	case len(mb.owners) == 0:
+		// Nobody else delivers to mb: ps may take the solo path.
+		mb.solo.Store(ps)
+	case solo != nil:
+		return true, nil
+	}
+	mb.owners = append(mb.owners, ps)
+	return false, nil
+}
+
+// demote takes mb out of solo mode before a second PubSub subscribes it,
+// then waits until the solo owner is not delivering: its deliveries after
+// that see solo == nil and take mb.mu like everybody's. The caller must
+// hold no PubSub lock.
+func (mb *Mailbox) demote() {
+	mb.mu.Lock()
+	solo := mb.solo.Swap(nil)
+	mb.mu.Unlock()
+	if solo != nil {
+		solo.mu.Lock()
+		//lint:ignore SA2001 an empty critical section is the point: it waits out a delivery in progress
+		solo.mu.Unlock()
+	}
 }
 
 func (mb *Mailbox) removeOwner(ps *PubSub) {

@@ -139,33 +139,49 @@ func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
 	if topicName == "" {
 		return ErrInvalidTopic
 	}
+	for {
+		retry, err := ps.subscribe(mb, topicName)
+		if !retry {
+			return err
+		}
+		// A second PubSub: mb leaves solo mode first, without ps.mu
+		// held, since demote waits for the other PubSub's lock.
+		mb.demote()
+	}
+}
+
+// subscribe is Subscribe under ps.mu; it reports retry when mb must leave
+// solo mode first.
+func (ps *PubSub) subscribe(mb *Mailbox, topicName string) (retry bool, err error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 
 	m := ps.members[mb]
 	if m == nil {
-		if err := mb.addOwner(ps); err != nil {
-			return fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
+		if retry, err := mb.addOwner(ps); retry || err != nil {
+			if err != nil {
+				err = fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
+			}
+			return retry, err
 		}
 		m = &member{mb: mb}
 		ps.members[mb] = m
 	}
 	t := ps.topics[topicName]
 	if t == nil {
-		var err error
 		if t, err = ps.addTopic(topicName); err != nil {
 			ps.forgetIfIdle(m)
-			return fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
+			return false, fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
 		}
 	}
 	if _, ok := t.index[m]; ok {
-		return nil
+		return false, nil
 	}
 	t.index[m] = len(t.members)
 	t.members = append(t.members, m)
 	t.mbs = append(t.mbs, mb)
 	m.topics = append(m.topics, t)
-	return nil
+	return false, nil
 }
 
 // Unsubscribe removes mb from topic. It is a no-op when mb does not hold
