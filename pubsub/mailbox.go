@@ -41,16 +41,18 @@ func chanSlots(capacity int) int {
 // # Memory
 //
 // C has a small buffer: 5 events at the default capacity of 64, a
-// sixteenth of the capacity for bigger mailboxes, at most 256. Events
+// sixteenth of the capacity for bigger mailboxes, at most 1,024. Events
 // beyond it wait, in order, in a queue that grows by chunks of 32 events
 // while the consumer is behind and gives them back as it catches up, so
 // an idle mailbox of capacity 64 costs well under 1 KiB, and a backlog
-// costs what it holds, never more than its capacity. While that queue is not empty, a
-// goroutine of the mailbox hands its events to C, in order; it ends when
-// the queue is empty or the mailbox is closed. Consequently events may
-// reach C a moment after a publication returns: read C with a blocking
-// receive (or a select), not a polling loop on len(C); [Mailbox.Len]
-// counts what the mailbox holds, queue included.
+// costs what it holds, never more than its capacity. While that queue is
+// not empty, a goroutine of the mailbox hands its events to C, in order;
+// it ends when the queue is empty or the mailbox is closed. Consequently
+// events may reach C a moment after a publication returns: read C with a
+// blocking receive (or a select), not a polling loop on len(C);
+// [Mailbox.Len] counts what the mailbox holds, queue included. Close a
+// mailbox you stop reading: its goroutine would otherwise wait for room
+// in C for ever.
 //
 // Events arrive in the order they were published. All methods are safe for
 // concurrent use, including from the goroutine that reads C.
