@@ -2,8 +2,10 @@ package phoenixkitdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -122,21 +124,49 @@ ORDER BY 1, 2`, publication)
 	return tables, nil
 }
 
+// ErrSlotActive is returned (wrapped) by DropSlot for a slot that a
+// walsender still streams from after dropSlotWait.
+var ErrSlotActive = errors.New("phoenixkitdb: replication slot is in use")
+
+// dropSlotWait bounds how long DropSlot waits for a slot's walsender to
+// exit: a Source that has just stopped leaves its server process ending
+// for a moment after Serve returned.
+const dropSlotWait = 10 * time.Second
+
 // DropSlot drops the replication slot; a slot that does not exist is not
-// an error. A slot in use by a running Source cannot be dropped (the
-// server's error, SQLSTATE 55006, is returned): stop the Source first.
-// Dropping the slot of a Source that will run again makes it lose the
-// changes in between, which it reports with a Resync (reason "slot").
+// an error. A slot in use cannot be dropped: DropSlot waits up to 10 s
+// (bounded by ctx too) for its walsender to exit, as one does a moment
+// after its Source stopped, then returns an error wrapping ErrSlotActive.
+// Stop the Source first. Dropping the slot of a Source that will run
+// again makes it lose the changes in between, which it reports with a
+// Resync (reason "slot"). It never makes the server raise an error for an
+// active slot, so it is safe inside a caller's transaction.
 func DropSlot(ctx context.Context, q Querier, slot string) error {
 	if err := validateSlot(slot); err != nil {
 		return err
 	}
-	_, err := q.Exec(ctx, `SELECT pg_catalog.pg_drop_replication_slot(slot_name)
-FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`, slot)
-	if err != nil {
-		return fmt.Errorf("phoenixkitdb: drop slot %q: %w", slot, err)
+	deadline := time.Now().Add(dropSlotWait)
+	for {
+		var dropped, active bool
+		err := q.QueryRow(ctx, `WITH s AS (SELECT slot_name, active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1),
+d AS (SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM s WHERE NOT active)
+SELECT EXISTS (SELECT 1 FROM d), COALESCE((SELECT active FROM s), false)`, slot).Scan(&dropped, &active)
+		switch {
+		case err != nil:
+			return fmt.Errorf("phoenixkitdb: drop slot %q: %w", slot, err)
+		case !active:
+			return nil // dropped, or there was no such slot
+		case time.Now().After(deadline):
+			return fmt.Errorf("%w: %q is still streamed from after %v", ErrSlotActive, slot, dropSlotWait)
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w: %q: %w", ErrSlotActive, slot, ctx.Err())
+		case <-t.C:
+		}
 	}
-	return nil
 }
 
 // publicationState reports whether publication exists and whether it is

@@ -101,10 +101,20 @@ func TestDBModuleWALMode(t *testing.T) {
 	if ev := wait(t, mb.C(), "change"); ev.String() != "public.t:INSERT:7" || ev.New["name"] != "seven" {
 		t.Fatalf("got %+v", ev)
 	}
+	// The running Source's slot is in use: DropSlot waits, then refuses,
+	// without making the server raise an error.
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = phoenixkitdb.DropSlot(short, conn, replication.DefaultSlot)
+	cancelShort()
+	if !errors.Is(err, phoenixkitdb.ErrSlotActive) {
+		t.Fatalf("DropSlot of an active slot = %v, want ErrSlotActive", err)
+	}
 	if err := reg.Disable("db"); err != nil {
 		t.Fatal(err)
 	}
 	stop()
+	// Right after the Source stopped its walsender may still be exiting:
+	// DropSlot waits for it.
 	if err := phoenixkitdb.DropSlot(ctx, conn, replication.DefaultSlot); err != nil {
 		t.Fatal(err)
 	}

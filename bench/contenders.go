@@ -187,7 +187,7 @@ func (o *ours) start(ctx context.Context, dbURL string, s *sink) error {
 		return nil
 	case <-time.After(10 * time.Second):
 		o.stop()
-		return errors.New("Listener did not start listening within 10 s")
+		return errors.New("the Listener did not start listening within 10 s")
 	}
 }
 

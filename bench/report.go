@@ -102,6 +102,8 @@ func format(v float64, unit string) string {
 		return fmt.Sprintf("%.0f B", v)
 	case "allocs":
 		return fmt.Sprintf("%.2f", v)
+	case "x":
+		return fmt.Sprintf("%.2fx", v)
 	}
 	return fmt.Sprintf("%.3g %s", v, unit)
 }

@@ -3,6 +3,7 @@ package pubsub_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
@@ -15,8 +16,10 @@ var benchSizes = []int{1, 100, 1000, 10000}
 const benchBlock = 32
 
 // fanout subscribes n mailboxes of the default capacity to TopicAll and
-// returns them with a function that empties them all.
-func fanout(b *testing.B, n int) (*pubsub.PubSub, func()) {
+// returns them with a function that reads k events from each (blocking
+// receives: events beyond C's small buffer reach it through the
+// mailbox's pump).
+func fanout(b *testing.B, n int) (*pubsub.PubSub, func(k int)) {
 	b.Helper()
 	ps := pubsub.New(quietLogger())
 	mbs := make([]*pubsub.Mailbox, n)
@@ -31,9 +34,9 @@ func fanout(b *testing.B, n int) (*pubsub.PubSub, func()) {
 			mb.Close()
 		}
 	})
-	return ps, func() {
+	return ps, func(k int) {
 		for _, mb := range mbs {
-			for len(mb.C()) > 0 {
+			for range k {
 				<-mb.C()
 			}
 		}
@@ -42,14 +45,14 @@ func fanout(b *testing.B, n int) (*pubsub.PubSub, func()) {
 
 // runFanout times publish, calling drain off the clock every benchBlock
 // events, and reports the time per mailbox.
-func runFanout(b *testing.B, n int, drain, publish func()) {
+func runFanout(b *testing.B, n int, drain func(k int), publish func()) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		publish()
 		if i++; i%benchBlock == 0 {
 			b.StopTimer()
-			drain()
+			drain(benchBlock)
 			b.StartTimer()
 		}
 	}
@@ -96,8 +99,56 @@ func BenchmarkBroadcastChangesBatch(b *testing.B) {
 	for b.Loop() {
 		_ = ps.BroadcastChanges(evs)
 		b.StopTimer()
-		drain()
+		drain(len(evs))
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchBlock, "ns/event")
+}
+
+// BenchmarkBatches measures batches of 32 and 256 changes of one table
+// (256 is the chunk the Listener's dispatcher hands over in a burst) to 1
+// and 1,000 mailboxes of capacity 64 and 1,024 subscribed to TopicAll,
+// reporting ns per event per mailbox. The mailboxes are emptied after
+// every batch, off the clock.
+func BenchmarkBatches(b *testing.B) {
+	for _, n := range []int{32, 256} {
+		for _, capacity := range []int{64, 1024} {
+			if n > capacity {
+				continue
+			}
+			for _, size := range []int{1, 1000} {
+				b.Run(fmt.Sprintf("batch=%d/cap=%d/mailboxes=%d", n, capacity, size), func(b *testing.B) {
+					ps := pubsub.New(quietLogger())
+					mbs := make([]*pubsub.Mailbox, size)
+					for i := range mbs {
+						mbs[i] = pubsub.NewMailbox(capacity)
+						if err := ps.Subscribe(mbs[i], pubsub.TopicAll()); err != nil {
+							b.Fatal(err)
+						}
+					}
+					defer func() {
+						for _, mb := range mbs {
+							mb.Close()
+						}
+					}()
+					evs := make([]pubsub.Event, n)
+					for i := range evs {
+						evs[i] = pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "users", Operation: "INSERT", RowID: fmt.Sprint(i)}
+					}
+					var spent time.Duration
+					for b.Loop() {
+						t := time.Now()
+						_ = ps.BroadcastChanges(evs)
+						spent += time.Since(t)
+						for _, mb := range mbs {
+							for range n {
+								<-mb.C()
+							}
+						}
+					}
+					b.ReportMetric(float64(spent.Nanoseconds())/float64(b.N)/float64(n*size), "ns/event/mailbox")
+				})
+			}
+		}
+	}
 }

@@ -2,21 +2,16 @@ package pubsub
 
 import "fmt"
 
-// batch is the scratch state of one delivery, owned by PubSub.mu.
+// batch is the scratch state of one multi-event delivery, owned by
+// PubSub.mu and reused, so that a batch allocates nothing once the
+// PubSub has seen one of its size.
 type batch struct {
 	gen     uint64
 	events  []Event
 	slots   [][]int32 // per routed topic: indexes into events, ascending
-	routes  []route
 	touched []*member
 	groups  map[tableKey]int32 // table -> slot, for BroadcastChanges
 	heads   []int              // merge cursors, reused
-}
-
-// route is the argument EventBus passes to a topic's handler.
-type route struct {
-	batch *batch
-	slot  int32
 }
 
 // reset prepares the batch for a new delivery of evs.
@@ -24,7 +19,6 @@ func (b *batch) reset(evs []Event) {
 	b.gen++
 	b.events = evs
 	b.slots = b.slots[:0]
-	b.routes = b.routes[:0]
 	b.touched = b.touched[:0]
 }
 
@@ -48,6 +42,66 @@ func (b *batch) addSlot() int32 {
 	return int32(len(b.slots) - 1)
 }
 
+// tally counts the outcome of offers during one delivery.
+type tally struct{ delivered, dropped, overflows uint64 }
+
+// offer offers ev to mb and counts the outcome. The caller holds mb.mu.
+func (c *tally) offer(mb *Mailbox, ev *Event) {
+	switch {
+	case mb.offerFast(ev), mb.offer(ev):
+		c.delivered++
+	case !mb.closed:
+		c.dropped++
+		// offer counts the overflow Resync it queued, if any.
+		c.overflows += mb.overflows
+		mb.overflows = 0
+	}
+}
+
+// add adds the tally to the PubSub's counters. The caller holds ps.mu.
+func (ps *PubSub) add(c tally) {
+	ps.delivered += c.delivered
+	ps.dropped += c.dropped
+	ps.resyncs.overflow += c.overflows
+}
+
+// deliverOne offers ev to every member of t: the path of a publication of
+// one event, which needs no merging. The caller holds ps.mu.
+func (ps *PubSub) deliverOne(t *topic, ev *Event, c *tally) {
+	for _, mb := range t.mbs {
+		if mb.offerSolo(ps, ev) {
+			c.delivered++
+			continue
+		}
+		mb.mu.Lock()
+		if mb.offerFast(ev) {
+			mb.mu.Unlock()
+			c.delivered++
+			continue
+		}
+		c.offer(mb, ev)
+		mb.unlock()
+	}
+}
+
+// deliverAll offers every event of evs, in order, to every member of t,
+// each member under one lock. The caller holds ps.mu.
+func deliverAll(t *topic, evs []Event, c *tally) {
+	for _, mb := range t.mbs {
+		mb.mu.Lock()
+		for i := range evs {
+			ev := evs[i]
+			ev.Kind = TableChanged // validated: TableChanged or zero
+			if mb.offerFast(&ev) {
+				c.delivered++
+				continue
+			}
+			c.offer(mb, &ev)
+		}
+		mb.unlock()
+	}
+}
+
 // Broadcast delivers ev to every mailbox subscribed to topic. It never
 // blocks on a mailbox. ev.Kind defaults to TableChanged when zero; a
 // Resync event is delivered as a Resync (coalesced with one not yet read).
@@ -62,22 +116,19 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 		return fmt.Errorf("%w: kind %v", ErrInvalidEvent, ev.Kind)
 	}
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	b := &ps.scratch
-	one := [1]Event{ev}
-	b.reset(one[:])
+	var c tally
 	if t := ps.topics[topicName]; t != nil {
-		s := b.addSlot()
-		b.slots[s] = append(b.slots[s], 0)
-		ps.publish(t.name, s)
+		ps.deliverOne(t, &ev, &c)
 	}
-	ps.published.Add(1)
+	ps.published++
 	if ev.Kind == Resync {
 		// Every member the topic reached is offered the Resync once.
-		ps.resyncs.add(ev.Reason, uint64(len(b.touched)))
+		if t := ps.topics[topicName]; t != nil {
+			ps.resyncs.add(ev.Reason, uint64(len(t.mbs)))
+		}
 	}
-	ps.flush()
-	b.events = nil
+	ps.add(c)
+	ps.mu.Unlock()
 	return nil
 }
 
@@ -88,8 +139,11 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 // be a TableChanged (a zero Kind counts as one) with a schema and a table; otherwise
 // nothing is delivered and the error wraps ErrInvalidEvent.
 //
-// This is the Listener's path: one EventBus publication per topic per
-// call instead of per event. evs is not retained.
+// This is the Listener's path, routed by the table EventBus fills (see
+// the package documentation): a single change costs one non-blocking
+// offer per subscribed mailbox and allocates nothing; a batch is grouped
+// by table once and each mailbox receives its share under one lock. evs
+// is not retained.
 func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	for i := range evs {
 		ev := &evs[i]
@@ -102,6 +156,31 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	if len(evs) == 1 {
+		ev := evs[0]
+		ev.Kind = TableChanged
+		var c tally
+		if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {
+			ps.deliverOne(t, &ev, &c)
+		}
+		if ps.all != nil {
+			ps.deliverOne(ps.all, &ev, &c)
+		}
+		ps.published++
+		ps.add(c)
+		return nil
+	}
+	if len(ps.byTable) == 0 {
+		// Only TopicAll can have subscribers: every member takes the
+		// whole batch, in order, under one lock, with no grouping.
+		var c tally
+		if ps.all != nil {
+			deliverAll(ps.all, evs, &c)
+		}
+		ps.published += uint64(len(evs))
+		ps.add(c)
+		return nil
+	}
 	b := &ps.scratch
 	b.reset(evs)
 	if b.groups == nil {
@@ -129,59 +208,41 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	}
 	for k, s := range b.groups {
 		if t := ps.byTable[k]; t != nil {
-			ps.publish(t.name, s)
+			t.collect(b, s)
 		}
 	}
-	if t := ps.topics[TopicAll()]; t != nil {
+	if t := ps.all; t != nil {
 		s := b.addSlot()
 		for i := range evs {
 			b.slots[s] = append(b.slots[s], int32(i))
 		}
-		ps.publish(t.name, s)
+		t.collect(b, s)
 	}
-	ps.published.Add(uint64(len(evs)))
+	ps.published += uint64(len(evs))
 	ps.flush()
 	b.events = nil
 	return nil
-}
-
-// publish hands slot s of the current batch to the topic's EventBus
-// handler. The caller holds ps.mu.
-func (ps *PubSub) publish(topicName string, s int32) {
-	b := &ps.scratch
-	b.routes = append(b.routes, route{batch: b, slot: s})
-	// The handler's parameter type is *route: always publish exactly that.
-	ps.bus.Publish(topicName, &b.routes[len(b.routes)-1])
 }
 
 // flush sends the current batch to every member the handlers collected,
 // each in event order. The caller holds ps.mu.
 func (ps *PubSub) flush() {
 	b := &ps.scratch
-	var delivered, dropped, overflows uint64
+	var c tally
 	for _, m := range b.touched {
 		mb := m.mb
-		before := mb.dropped.Load()
 		mb.mu.Lock()
 		if len(m.slots) == 1 {
 			for _, i := range b.slots[m.slots[0]] {
-				if mb.offer(b.event(i)) {
-					delivered++
-				}
+				ev := b.event(i)
+				c.offer(mb, &ev)
 			}
 		} else {
-			delivered += ps.mergeInto(mb, m.slots)
+			ps.mergeInto(mb, m.slots, &c)
 		}
-		overflows += mb.overflows
-		mb.overflows = 0
-		mb.mu.Unlock()
-		dropped += mb.dropped.Load() - before
+		mb.unlock()
 	}
-	ps.delivered.Add(delivered)
-	ps.dropped.Add(dropped)
-	if overflows > 0 {
-		ps.resyncs.overflow.Add(overflows)
-	}
+	ps.add(c)
 	clear(b.touched)
 	b.touched = b.touched[:0]
 }
@@ -189,7 +250,7 @@ func (ps *PubSub) flush() {
 // mergeInto offers the events of several topic slots to mb in event order;
 // an event routed through two topics is offered twice. The caller holds
 // ps.mu and mb.mu.
-func (ps *PubSub) mergeInto(mb *Mailbox, slots []int32) (delivered uint64) {
+func (ps *PubSub) mergeInto(mb *Mailbox, slots []int32, c *tally) {
 	b := &ps.scratch
 	heads := b.heads[:0]
 	for range slots {
@@ -205,12 +266,11 @@ func (ps *PubSub) mergeInto(mb *Mailbox, slots []int32) (delivered uint64) {
 			}
 		}
 		if best < 0 {
-			return delivered
+			return
 		}
 		heads[best]++
-		if mb.offer(b.event(bestIdx)) {
-			delivered++
-		}
+		ev := b.event(bestIdx)
+		c.offer(mb, &ev)
 	}
 }
 
@@ -227,10 +287,10 @@ func (ps *PubSub) ResyncWith(reason string) {
 	var sent uint64
 	for mb := range ps.members {
 		mb.mu.Lock()
-		if mb.offer(ev) {
+		if mb.offer(&ev) {
 			sent++
 		}
-		mb.mu.Unlock()
+		mb.unlock()
 	}
 	ps.resyncs.add(reason, sent)
 }

@@ -14,3 +14,7 @@ var (
 	// neither TableChanged nor Resync.
 	ErrInvalidEvent = errors.New("pubsub: invalid event")
 )
+
+// ErrRouting is returned by Subscribe when EventBus does not route a new
+// topic to exactly the handler the PubSub registered for it.
+var ErrRouting = errors.New("pubsub: routing")

@@ -3,6 +3,7 @@ package pubsub_test
 import (
 	"io"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
@@ -35,9 +36,12 @@ func recv(t *testing.T, mb *pubsub.Mailbox) pubsub.Event {
 	return pubsub.Event{}
 }
 
-// drain returns everything buffered in mb right now.
+// drain returns everything mb holds right now: what C has buffered and
+// what waits in the mailbox's queue behind it, which the mailbox's pump
+// hands to C a moment later (Mailbox.Len counts both).
 func drain(mb *pubsub.Mailbox) []pubsub.Event {
 	var out []pubsub.Event
+	deadline := time.Now().Add(5 * time.Second)
 	for {
 		select {
 		case ev, ok := <-mb.C():
@@ -45,9 +49,14 @@ func drain(mb *pubsub.Mailbox) []pubsub.Event {
 				return out
 			}
 			out = append(out, ev)
+			continue
 		default:
+		}
+		if mb.Len() == 0 || time.Now().After(deadline) {
 			return out
 		}
+		// The pump is handing the next event to C: let it run.
+		runtime.Gosched()
 	}
 }
 

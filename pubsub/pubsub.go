@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,9 +29,10 @@ type Options struct {
 }
 
 // PubSub fans events out to the mailboxes subscribed to their topics.
-// Topic routing is done by an EventBus with exactly one handler per topic;
-// subscriber identity is the *Mailbox and lives in the PubSub's own
-// registry, never in a func value.
+// Topic routing is decided by an EventBus with exactly one handler per
+// topic, whose answers the PubSub keeps in a routing table (see EventBus
+// in the package documentation); subscriber identity is the *Mailbox and
+// lives in the PubSub's own registry, never in a func value.
 //
 // Publishing never blocks on a subscriber: every delivery is a
 // non-blocking send into a mailbox (see [Mailbox] for what happens when it
@@ -47,18 +49,28 @@ type PubSub struct {
 	reportEvery time.Duration
 	serving     atomic.Bool
 
-	published atomic.Uint64
-	delivered atomic.Uint64
-	dropped   atomic.Uint64
-	resyncs   resyncCounters
-
 	// mu guards everything below and is held for the whole of a delivery.
 	// Lock order: mu, then the EventBus lock, then a mailbox's mu.
-	mu      sync.Mutex
+	mu sync.Mutex
+	// topics, byTable and all are the routing table: the handler EventBus
+	// routes each topic to, filled in by asking EventBus (see route.go).
 	topics  map[string]*topic
 	byTable map[tableKey]*topic // the table topics of topics, by table
+	all     *topic              // topics[TopicAll()], or nil
+	// last is the lookup of byTable by the previous single-change
+	// publication (t may be nil: no subscriber): live traffic mostly
+	// repeats a table, and comparing two short strings is cheaper than
+	// hashing them. valid is cleared whenever byTable changes.
+	last struct {
+		key   tableKey
+		t     *topic
+		valid bool
+	}
 	members map[*Mailbox]*member
 	scratch batch
+	// Counters of Stats, plain integers because they change only under mu.
+	published, delivered, dropped uint64
+	resyncs                       resyncCounters
 }
 
 // New returns a PubSub that logs to logger (nil means slog.Default()).
@@ -87,30 +99,33 @@ func NewWithOptions(opts Options) *PubSub {
 // member is one mailbox's membership in this PubSub. Its scratch fields
 // are used during a delivery, under PubSub.mu.
 type member struct {
-	mb     *Mailbox
-	topics map[*topic]struct{}
+	mb *Mailbox
+	// topics are the topics m holds: a slice, since a mailbox holds one
+	// or two topics and a map would cost more than the rest of m.
+	topics []*topic
 	gen    uint64  // batch generation that last touched this member
 	slots  []int32 // topic slots of the current batch that reach it
 }
 
-// topic is the single EventBus handler of one topic name.
+// topic is the single EventBus handler of one topic name and the list of
+// its subscribers.
 type topic struct {
 	name    string
 	members []*member
+	mbs     []*Mailbox // mbs[i] is members[i].mb: one pointer less to chase per delivery
 	index   map[*member]int
 }
 
-// collect is the EventBus handler: it records which members the routed
-// topic slot reaches. It runs under PubSub.mu and never blocks.
-func (t *topic) collect(r *route) {
-	b := r.batch
+// collect records which members topic slot s of batch b reaches. It runs
+// under PubSub.mu and never blocks.
+func (t *topic) collect(b *batch, s int32) {
 	for _, m := range t.members {
 		if m.gen != b.gen {
 			m.gen = b.gen
 			m.slots = m.slots[:0]
 			b.touched = append(b.touched, m)
 		}
-		m.slots = append(m.slots, r.slot)
+		m.slots = append(m.slots, s)
 	}
 }
 
@@ -125,39 +140,49 @@ func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
 	if topicName == "" {
 		return ErrInvalidTopic
 	}
+	for {
+		retry, err := ps.subscribe(mb, topicName)
+		if !retry {
+			return err
+		}
+		// A second PubSub: mb leaves solo mode first, without ps.mu
+		// held, since demote waits for the other PubSub's lock.
+		mb.demote()
+	}
+}
+
+// subscribe is Subscribe under ps.mu; it reports retry when mb must leave
+// solo mode first.
+func (ps *PubSub) subscribe(mb *Mailbox, topicName string) (retry bool, err error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 
 	m := ps.members[mb]
 	if m == nil {
-		if err := mb.addOwner(ps); err != nil {
-			return fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
+		if retry, err := mb.addOwner(ps); retry || err != nil {
+			if err != nil {
+				err = fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
+			}
+			return retry, err
 		}
-		m = &member{mb: mb, topics: make(map[*topic]struct{})}
+		m = &member{mb: mb}
 		ps.members[mb] = m
 	}
 	t := ps.topics[topicName]
 	if t == nil {
-		t = &topic{name: topicName, index: make(map[*member]int)}
-		// One handler per topic, registered once: EventBus's Unsubscribe
-		// matches handlers by code pointer, so it can only ever remove
-		// the right one when a topic has exactly one.
-		if err := ps.bus.Subscribe(topicName, t.collect); err != nil {
+		if t, err = ps.addTopic(topicName); err != nil {
 			ps.forgetIfIdle(m)
-			return fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
-		}
-		ps.topics[topicName] = t
-		if k, ok := tableOf(topicName); ok {
-			ps.byTable[k] = t
+			return false, fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
 		}
 	}
 	if _, ok := t.index[m]; ok {
-		return nil
+		return false, nil
 	}
 	t.index[m] = len(t.members)
 	t.members = append(t.members, m)
-	m.topics[t] = struct{}{}
-	return nil
+	t.mbs = append(t.mbs, mb)
+	m.topics = append(m.topics, t)
+	return false, nil
 }
 
 // Unsubscribe removes mb from topic. It is a no-op when mb does not hold
@@ -188,8 +213,8 @@ func (ps *PubSub) detach(mb *Mailbox) {
 	if m == nil {
 		return
 	}
-	for t := range m.topics {
-		ps.remove(m, t)
+	for len(m.topics) > 0 {
+		ps.remove(m, m.topics[len(m.topics)-1])
 	}
 	ps.forgetIfIdle(m)
 }
@@ -200,18 +225,18 @@ func (ps *PubSub) remove(m *member, t *topic) {
 	i := t.index[m]
 	last := len(t.members) - 1
 	t.members[i] = t.members[last]
+	t.mbs[i] = t.mbs[last]
 	t.index[t.members[i]] = i
 	t.members[last] = nil
+	t.mbs[last] = nil
 	t.members = t.members[:last]
+	t.mbs = t.mbs[:last]
 	delete(t.index, m)
-	delete(m.topics, t)
+	if j := slices.Index(m.topics, t); j >= 0 {
+		m.topics = slices.Delete(m.topics, j, j+1)
+	}
 	if len(t.members) == 0 {
-		// The only handler of this topic is t.collect: see Subscribe.
-		_ = ps.bus.Unsubscribe(t.name, t.collect)
-		delete(ps.topics, t.name)
-		if k, ok := tableOf(t.name); ok {
-			delete(ps.byTable, k)
-		}
+		ps.removeTopic(t)
 	}
 }
 
@@ -248,14 +273,13 @@ type Stats struct {
 // Stats returns the current counters.
 func (ps *PubSub) Stats() Stats {
 	ps.mu.Lock()
-	topics, mailboxes := len(ps.topics), len(ps.members)
-	ps.mu.Unlock()
+	defer ps.mu.Unlock()
 	return Stats{
-		Topics:    topics,
-		Mailboxes: mailboxes,
-		Published: ps.published.Load(),
-		Delivered: ps.delivered.Load(),
-		Dropped:   ps.dropped.Load(),
+		Topics:    len(ps.topics),
+		Mailboxes: len(ps.members),
+		Published: ps.published,
+		Delivered: ps.delivered,
+		Dropped:   ps.dropped,
 		Resyncs:   ps.resyncs.snapshot(),
 	}
 }
@@ -276,13 +300,13 @@ func (ps *PubSub) Serve(ctx context.Context) error {
 
 	ticker := time.NewTicker(ps.reportEvery)
 	defer ticker.Stop()
-	last := ps.dropped.Load()
+	last := ps.Stats().Dropped
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
-			if now := ps.dropped.Load(); now > last {
+			if now := ps.Stats().Dropped; now > last {
 				ps.log.Warn("pubsub: slow mailboxes dropped events; each was sent a Resync",
 					"dropped", now-last, "interval", ps.reportEvery)
 				last = now

@@ -1,7 +1,5 @@
 package pubsub
 
-import "sync/atomic"
-
 // ResyncStats counts the Resync events sent to mailboxes, by reason: one
 // per mailbox a Resync reached, a Resync folded into one the mailbox has
 // not read yet included (the consumer still learns it must reload).
@@ -16,11 +14,12 @@ type ResyncStats struct {
 	Other                  uint64 // a caller's own reason (ResyncWith, Broadcast)
 }
 
-// resyncCounters holds ResyncStats as fixed atomics: counting a Resync
-// costs one atomic add and no map look-up.
+// resyncCounters holds ResyncStats as fixed counters, changed and read
+// only under PubSub.mu: counting a Resync costs an addition and no map
+// look-up.
 type resyncCounters struct {
-	listen, overflow, manual, other atomic.Uint64
-	start, slot, reconnect          atomic.Uint64
+	listen, overflow, manual, other uint64
+	start, slot, reconnect          uint64
 }
 
 // add counts n Resyncs with reason.
@@ -30,30 +29,30 @@ func (c *resyncCounters) add(reason string, n uint64) {
 	}
 	switch reason {
 	case ReasonListen:
-		c.listen.Add(n)
+		c.listen += n
 	case ReasonOverflow:
-		c.overflow.Add(n)
+		c.overflow += n
 	case ReasonManual:
-		c.manual.Add(n)
+		c.manual += n
 	case ReasonStart:
-		c.start.Add(n)
+		c.start += n
 	case ReasonSlot:
-		c.slot.Add(n)
+		c.slot += n
 	case ReasonReconnect:
-		c.reconnect.Add(n)
+		c.reconnect += n
 	default:
-		c.other.Add(n)
+		c.other += n
 	}
 }
 
 func (c *resyncCounters) snapshot() ResyncStats {
 	return ResyncStats{
-		Listen:    c.listen.Load(),
-		Overflow:  c.overflow.Load(),
-		Manual:    c.manual.Load(),
-		Start:     c.start.Load(),
-		Slot:      c.slot.Load(),
-		Reconnect: c.reconnect.Load(),
-		Other:     c.other.Load(),
+		Listen:    c.listen,
+		Overflow:  c.overflow,
+		Manual:    c.manual,
+		Start:     c.start,
+		Slot:      c.slot,
+		Reconnect: c.reconnect,
+		Other:     c.other,
 	}
 }
