@@ -52,8 +52,12 @@ func BenchmarkDispatchFanout(b *testing.B) {
 				}
 				b.StopTimer()
 				for _, mb := range mbs {
-					for len(mb.C()) > 0 {
-						<-mb.C()
+					for mb.Len() > 0 { // counts the events queued behind C
+						select {
+						case <-mb.C():
+						default:
+							runtime.Gosched()
+						}
 					}
 				}
 				b.StartTimer()
@@ -92,8 +96,12 @@ func BenchmarkChunkedPublish(b *testing.B) {
 			d := newDispatcher(ps, &published)
 			drain := func() {
 				for _, mb := range mbs {
-					for len(mb.C()) > 0 {
-						<-mb.C()
+					for mb.Len() > 0 { // counts the events queued behind C
+						select {
+						case <-mb.C():
+						default:
+							runtime.Gosched()
+						}
 					}
 				}
 			}

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
@@ -32,8 +33,12 @@ func BenchmarkDecodeAndPublish(b *testing.B) {
 			b.Fatal(err)
 		}
 		if i%(1<<19) == 0 {
-			for len(mb.C()) > 0 {
-				<-mb.C()
+			for mb.Len() > 0 { // counts the events queued behind C
+				select {
+				case <-mb.C():
+				default:
+					runtime.Gosched()
+				}
 			}
 		}
 	}
