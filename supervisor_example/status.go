@@ -39,9 +39,9 @@ type sourceStats struct {
 	Published  uint64 `json:"published"`
 	Resyncs    uint64 `json:"resyncs"`
 
-	// NOTIFY only.
-	Invalid    uint64     `json:"invalid,omitempty"`
-	Probes     uint64     `json:"probes,omitempty"`
+	// NOTIFY only (present, even when 0, exactly in NOTIFY mode).
+	Invalid    *uint64    `json:"invalid,omitempty"`
+	Probes     *uint64    `json:"probes,omitempty"`
 	LastListen *time.Time `json:"last_listen,omitempty"`
 
 	// WAL only: the slot and publication, the position last confirmed to
@@ -62,9 +62,9 @@ func fromListenerStats(s listener.Stats) sourceStats {
 		Connected:  s.Connected,
 		Reconnects: s.Reconnects,
 		Received:   s.Received,
-		Invalid:    s.Invalid,
+		Invalid:    &s.Invalid,
 		Published:  s.Published,
-		Probes:     s.Probes,
+		Probes:     &s.Probes,
 		Resyncs:    s.Resyncs,
 	}
 	if !s.LastListen.IsZero() {

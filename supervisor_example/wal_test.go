@@ -90,6 +90,10 @@ func TestWALEventsCarryRows(t *testing.T) {
 	if code, body, _ := get(t, b.ts.Client(), http.MethodGet, b.ts.URL+"/healthz"); code != http.StatusOK || !strings.Contains(body, `"source":"wal"`) {
 		t.Fatalf("GET /healthz: %d %s", code, body)
 	}
+	want := `phoenixkitdb_source_connected{channel="",slot="` + b.slot + `",source="wal"} 1`
+	if code, body, _ := get(t, b.ts.Client(), http.MethodGet, b.ts.URL+"/metrics"); code != http.StatusOK || !strings.Contains(body, want) {
+		t.Errorf("GET /metrics: %d, lacks %s:\n%s", code, want, body)
+	}
 }
 
 // TestWALWatchAndNothingUnasked: in WAL mode with a database of the user's,
