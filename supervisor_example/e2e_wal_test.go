@@ -18,7 +18,8 @@ import (
 // show within a second without the page reading a single row back
 // (data-row-fetches stays 0), and a change written while the walsender was
 // terminated arrives after the reconnect without a reload (data-loads
-// stays 1): the slot kept the position.
+// stays 1): the slot kept the position. With PHOENIXKITDB_WAL_SCREENSHOT
+// set it saves a screenshot of the Activity page there.
 func TestE2EWALMode(t *testing.T) {
 	browser := os.Getenv("PHOENIXKITDB_CHROMIUM")
 	if browser == "" {
@@ -54,6 +55,13 @@ func TestE2EWALMode(t *testing.T) {
 	if n := eval(t, ctx, 2*time.Second, chromedp.Evaluate[int](
 		fmt.Sprintf(`document.querySelectorAll('#rows tr[data-op="UPDATE"][data-row-id="%s"] td.data span.diff').length`, uuid))); n != 1 {
 		t.Errorf("the UPDATE shows %d changed columns, want 1 (email)", n)
+	}
+
+	if p := os.Getenv("PHOENIXKITDB_WAL_SCREENSHOT"); p != "" {
+		if err := os.WriteFile(p, eval(t, ctx, 5*time.Second, chromedp.CaptureScreenshot()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
 	}
 
 	step(t, ctx, 15*time.Second, "open the table view",
