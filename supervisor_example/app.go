@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/thejerf/suture/v4"
@@ -22,10 +24,13 @@ type appConfig struct {
 	DemoInterval time.Duration
 
 	// Watch are the tables whose change triggers the app installs (besides
-	// the demo's). Nothing else is written to the database.
+	// the demo's), or, in WAL mode, that it adds to the publication.
+	// Nothing else is written to the database.
 	Watch []watchTable
 
 	// DB tunes the DB module; ConnString and Logger are filled in.
+	// DB.Source = SourceWAL runs the replication Source on DB.Slot and
+	// DB.Publication instead of the Listener.
 	DB phoenixkitdb.Config
 
 	// StatusEvery and HeartbeatEvery pace the SSE stream's status frames
@@ -57,19 +62,23 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := installAsked(ctx, pool, logger, cfg); err != nil {
-		pool.Close()
-		return nil, err
-	}
-
+	// New only validates: the module connects once the supervisor runs it.
+	// It comes first so that a bad -slot fails before anything is written.
 	dbCfg := cfg.DB
 	dbCfg.ConnString, dbCfg.Logger = cfg.DatabaseURL, logger
 	db, err := phoenixkitdb.New(dbCfg)
 	if err != nil {
+		return nil, err
+	}
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	publication := ""
+	if src := db.Replication(); src != nil {
+		publication = src.Publication()
+	}
+	if err := installAsked(ctx, pool, logger, cfg, publication); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -110,11 +119,11 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		sup:  sup,
 		reg:  reg,
 		web: &web{
-			Listener:       db.Listener(),
+			DB:             db,
 			Registry:       reg,
 			Module:         db.Key(),
-			Tables:         poolTables{pool},
-			Rows:           poolTables{pool},
+			Tables:         poolTables{pool: pool, publication: publication},
+			Rows:           poolTables{pool: pool, publication: publication},
 			Metrics:        metricsH,
 			Logger:         logger,
 			StatusEvery:    cfg.StatusEvery,
@@ -128,16 +137,55 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 // ends and every service has stopped (each within stopTimeout).
 func (a *app) serve(ctx context.Context) <-chan error { return a.sup.ServeBackground(ctx) }
 
+// dropSlot drops the DB module's replication slot in WAL mode and reports
+// whether there was a module in WAL mode to do it for. Call it only after
+// the supervisor has stopped: the server refuses to drop a slot in use.
+// Even then the server's walsender may hold the slot for a moment after
+// the Source closed its connection (SQLSTATE 55006): dropSlot tries again
+// every slotRetry until ctx ends.
+func (a *app) dropSlot(ctx context.Context) (bool, error) {
+	src := a.db.Replication()
+	if src == nil {
+		return false, nil
+	}
+	for {
+		err := phoenixkitdb.DropSlot(ctx, a.pool, src.Slot())
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "55006" {
+			return true, err
+		}
+		select {
+		case <-ctx.Done():
+			return true, err
+		case <-time.After(slotRetry):
+		}
+	}
+}
+
+// slotRetry paces dropSlot's attempts while the walsender lets go.
+const slotRetry = 20 * time.Millisecond
+
 // close releases the pool. Call it after the supervisor has stopped.
 func (a *app) close() { a.pool.Close() }
 
-// installAsked creates the demo schema (cfg.DemoSchema or cfg.Demo) and the
-// triggers on cfg.Watch, and nothing else.
-func installAsked(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, cfg appConfig) error {
+// installAsked creates the demo schema (cfg.DemoSchema or cfg.Demo) and
+// watches the tables of cfg.Watch, and nothing else: with triggers in
+// NOTIFY mode, through publication in WAL mode (publication not empty).
+func installAsked(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, cfg appConfig, publication string) error {
 	if cfg.DemoSchema || cfg.Demo {
-		if err := setupDemoSchema(ctx, pool, logger); err != nil {
+		if err := setupDemoSchema(ctx, pool, logger, publication); err != nil {
 			return err
 		}
+	}
+	if publication != "" {
+		if err := installPublication(ctx, pool, logger, publication, cfg.Watch); err != nil {
+			return err
+		}
+		if !cfg.DemoSchema && !cfg.Demo && len(cfg.Watch) == 0 {
+			logger.Info("watch: changing no publication; showing the tables already in it "+
+				"(-watch schema.table,... adds your tables, -demo creates schema demo)", "publication", publication)
+		}
+		return nil
 	}
 	if err := installTriggers(ctx, pool, logger, cfg.Watch); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb"
@@ -18,6 +19,16 @@ const embeddedDatabase = "phoenixkitdb_demo"
 // unless the URL sets application_name.
 const poolApplicationName = "phoenixkitdb-example"
 
+// logicalSettings let the embedded server stream logical replication, so
+// that -source=wal works on it, and so does a second instance in WAL mode
+// pointed at it with a slot of its own. wal_level=logical writes a little
+// more WAL than the default; nothing else changes for NOTIFY mode.
+var logicalSettings = map[string]string{
+	"wal_level":             "logical",
+	"max_replication_slots": "10",
+	"max_wal_senders":       "10",
+}
+
 // startEmbedded starts a throwaway PostgreSQL from the machine's binaries
 // (as the postgres user when running as root) and creates the demo
 // database. The caller must Close the server, which removes its files; wd
@@ -25,7 +36,7 @@ const poolApplicationName = "phoenixkitdb-example"
 // The error wraps pgtest.ErrNoPostgres when PostgreSQL is not installed.
 func startEmbedded(ctx context.Context, logger *slog.Logger, level slog.Level, wd *watchdog) (*pgtest.Server, string, error) {
 	pgLog := slog.New(minLevel{logger.Handler(), max(level, slog.LevelWarn)})
-	srv, err := pgtest.Start(ctx, pgtest.Options{Logger: pgLog})
+	srv, err := pgtest.Start(ctx, pgtest.Options{Logger: pgLog, Settings: logicalSettings})
 	if err != nil {
 		return nil, "", err
 	}
@@ -87,6 +98,16 @@ var demoSchema = []string{
 	)`,
 }
 
+// demoReplicaIdentity makes the WAL carry the whole old row of an UPDATE
+// or DELETE on the demo tables, for the Activity page to show (by default
+// only the primary key is logged). Only the demo's own tables get it: a
+// user's tables are never altered.
+var demoReplicaIdentity = []string{
+	`ALTER TABLE demo.users REPLICA IDENTITY FULL`,
+	`ALTER TABLE demo.orders REPLICA IDENTITY FULL`,
+	`ALTER TABLE demo.events_log REPLICA IDENTITY FULL`,
+}
+
 // demoTables are the demo schema's tables with their trigger options.
 var demoTables = []watchTable{
 	{Schema: "demo", Table: "users"},
@@ -94,12 +115,15 @@ var demoTables = []watchTable{
 	{Schema: "demo", Table: "events_log", Opts: []phoenixkitdb.TriggerOption{phoenixkitdb.PerStatement()}},
 }
 
-// setupDemoSchema creates the demo schema if missing and installs the
-// change triggers: row triggers on users and orders, a per-statement
-// trigger on events_log. It is idempotent and safe to run from several
+// setupDemoSchema creates the demo schema if missing and makes its tables
+// watched: in NOTIFY mode (publication empty) it installs the change
+// triggers (row triggers on users and orders, a per-statement trigger on
+// events_log); in WAL mode it adds the tables to the publication instead
+// and gives them REPLICA IDENTITY FULL, so that an UPDATE or DELETE
+// carries the whole old row. It is idempotent and safe to run from several
 // app instances at once. It runs only with -demo (the default for the
 // embedded server alone): a user's database is never changed unasked.
-func setupDemoSchema(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+func setupDemoSchema(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, publication string) error {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("supervisor_example: demo schema: %w", err)
@@ -109,7 +133,11 @@ func setupDemoSchema(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logge
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(demoSchemaLock)); err != nil {
 		return fmt.Errorf("supervisor_example: demo schema: %w", err)
 	}
-	for _, stmt := range demoSchema {
+	stmts := demoSchema
+	if publication != "" {
+		stmts = append(slices.Clip(stmts), demoReplicaIdentity...)
+	}
+	for _, stmt := range stmts {
 		if _, err := tx.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("supervisor_example: demo schema: %w", err)
 		}
@@ -118,5 +146,8 @@ func setupDemoSchema(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logge
 		return fmt.Errorf("supervisor_example: demo schema: %w", err)
 	}
 	logger.Info("demo: schema demo with tables users, orders and events_log is in place (-demo)")
+	if publication != "" {
+		return installPublication(ctx, pool, logger, publication, demoTables)
+	}
 	return installTriggers(ctx, pool, logger, demoTables)
 }

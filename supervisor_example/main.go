@@ -1,7 +1,8 @@
 // Command supervisor_example is the host program `make run` starts: a suture
 // supervisor tree as a host application would have one, a module Registry
 // with phoenixkitdb's DB module enabled through it, a small demo schema with
-// change triggers, and a live Activity page streaming every change.
+// change triggers (or, with -source=wal, in a publication), and a live
+// Activity page streaming every change.
 //
 // Without -database-url or DATABASE_URL it starts an embedded, throwaway
 // PostgreSQL from the machine's binaries and writes a gentle stream of demo
@@ -17,14 +18,21 @@
 //	-database-url   PostgreSQL URL (default $DATABASE_URL; empty: embedded server)
 //	-demo           create schema demo (three tables and their triggers) and write demo
 //	                changes into it (default: on for the embedded server, off otherwise)
-//	-watch          schema.table,... : install change triggers on these tables
-//	                (with -database-url nothing else is ever written to the database)
+//	-watch          schema.table,... : install change triggers on these tables (with
+//	                -source=wal: add them to the publication instead); with
+//	                -database-url nothing else is ever written to the database
+//	-source         notify (the Listener and row triggers, the default) or wal
+//	                (logical replication from a slot; the embedded server runs
+//	                with wal_level=logical either way)
+//	-slot           the replication slot in WAL mode (default phoenixkitdb); kept
+//	                on a database you name, dropped on exit on the embedded one
+//	-publication    the publication in WAL mode (default phoenixkitdb)
 //	-demo-interval  pause between demo writes (default 800ms)
 //	-log-format     text (tint, colour on a terminal unless NO_COLOR is set) or json
 //	-log-level      debug, info, warn or error
 //
 // SIGINT, SIGTERM or SIGHUP stops everything in order within two seconds
-// (HTTP server, supervisor with the Listener, embedded database) and exits
+// (HTTP server, supervisor with the change source, embedded database) and exits
 // 0. The embedded server and its files go even when the app is killed with
 // SIGKILL (see watchdog.go).
 package main
@@ -42,7 +50,9 @@ import (
 	"time"
 
 	"github.com/lmittmann/tint"
+	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
 // options are the parsed command line.
@@ -54,6 +64,9 @@ type options struct {
 	demoInterval time.Duration
 	logFormat    string
 	logLevel     slog.Level
+	source       phoenixkitdb.SourceKind
+	slot         string
+	publication  string
 }
 
 func main() {
@@ -112,6 +125,9 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	fs.DurationVar(&o.demoInterval, "demo-interval", 800*time.Millisecond, "pause between demo writes")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	source := fs.String("source", "notify", "change `source`: notify (Listener and row triggers) or wal (logical replication; -watch and -demo then fill a publication)")
+	fs.StringVar(&o.slot, "slot", replication.DefaultSlot, "replication `slot` in WAL mode (kept on a database you name: drop it with phoenixkitdb.DropSlot when done)")
+	fs.StringVar(&o.publication, "publication", replication.DefaultPublication, "`publication` whose tables WAL mode streams")
 	err := fs.Parse(args)
 	if err != nil {
 		return o, err
@@ -132,6 +148,15 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintf(out, "supervisor_example: -log-level: %v\n", err)
 		return o, err
+	}
+	switch *source {
+	case "notify":
+		o.source = phoenixkitdb.SourceNotify
+	case "wal":
+		o.source = phoenixkitdb.SourceWAL
+	default:
+		fmt.Fprintf(out, "supervisor_example: -source must be notify or wal, not %q\n", *source)
+		return o, errors.New("bad -source")
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		fmt.Fprintf(out, "supervisor_example: -log-format must be text or json, not %q\n", o.logFormat)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/phoenixkit/phoenixkitdb"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -51,6 +53,23 @@ func TestParseFlags(t *testing.T) {
 				t.Fatalf("defaults: addr %q interval %v", o.addr, o.demoInterval)
 			}
 		})
+	}
+}
+
+// TestParseSource: -source picks the change source (notify by default),
+// -slot and -publication default to the library's names.
+func TestParseSource(t *testing.T) {
+	none := func(string) string { return "" }
+	o, err := parseFlags(nil, io.Discard, none)
+	if err != nil || o.source != phoenixkitdb.SourceNotify || o.slot != "phoenixkitdb" || o.publication != "phoenixkitdb" {
+		t.Fatalf("defaults: %+v, %v", o, err)
+	}
+	o, err = parseFlags([]string{"-source=wal", "-slot", "mine"}, io.Discard, none)
+	if err != nil || o.source != phoenixkitdb.SourceWAL || o.slot != "mine" {
+		t.Fatalf("-source=wal -slot mine: %+v, %v", o, err)
+	}
+	if _, err := parseFlags([]string{"-source", "kafka"}, io.Discard, none); err == nil {
+		t.Fatal("-source kafka accepted")
 	}
 }
 

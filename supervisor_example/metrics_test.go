@@ -47,7 +47,7 @@ func value(t *testing.T, mfs map[string]*dto.MetricFamily, name string) float64 
 // /metrics; a change written to the database shows in them.
 func TestMetricsEndpoint(t *testing.T) {
 	b := setup(t, setupOptions{})
-	waitFor(t, 30*time.Second, "Listener ready", b.a.db.Listener().Ready)
+	waitFor(t, 30*time.Second, "Listener ready", b.a.db.Changes().Ready)
 	url := b.ts.URL + "/metrics"
 
 	mfs := scrape(t, url)

@@ -13,14 +13,16 @@ import (
 )
 
 // The table view reads rows of watched tables only: a name from the URL
-// reaches SQL only after it was found among the triggered tables, and then
+// reaches SQL only after it was found among the watched tables (triggered,
+// or published in WAL mode), and then
 // quoted as an identifier; row ids are always parameters.
 
 // rowsLimit is the size of the table view's page.
 const rowsLimit = 50
 
-// errNotWatched is returned for a table without a change trigger (or one
-// that does not exist): the table view never reads such a table.
+// errNotWatched is returned for a table without a change trigger (in WAL
+// mode: not in the publication), or one that does not exist: the table
+// view never reads such a table.
 var errNotWatched = errors.New("supervisor_example: not a watched table")
 
 // tableRows is the JSON of GET /api/tables/{schema}/{table}/rows.
@@ -48,9 +50,10 @@ type rowReader interface {
 	Row(ctx context.Context, schema, table, id string) (row json.RawMessage, found bool, err error)
 }
 
-// Watched reports whether schema.table is among the triggered tables.
+// Watched reports whether schema.table is among the watched tables (with
+// a trigger, or in the publication in WAL mode).
 func (p poolTables) Watched(ctx context.Context, schema, table string) (bool, error) {
-	ts, err := phoenixkitdb.ListTriggeredTables(ctx, p.pool)
+	ts, err := p.watched(ctx)
 	if err != nil {
 		return false, err
 	}

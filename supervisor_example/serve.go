@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lmittmann/tint"
+	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 )
 
@@ -21,7 +22,8 @@ const httpShutdownTimeout = 500 * time.Millisecond
 
 // serve starts the database (embedded unless a URL was given), the app
 // and the HTTP server, then waits for ctx to end and stops them in order:
-// HTTP server, supervisor tree (Listener, demo writer), pool, embedded
+// HTTP server, supervisor tree (change source, demo writer), the
+// replication slot of the embedded demo in WAL mode, pool, embedded
 // database. It returns nil after a clean stop.
 func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 	url := opts.databaseURL
@@ -65,6 +67,7 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 		Demo:         opts.demo,
 		Watch:        opts.watch,
 		DemoInterval: opts.demoInterval,
+		DB:           phoenixkitdb.Config{Source: opts.source, Slot: opts.slot, Publication: opts.publication},
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -129,8 +132,32 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 	if serr := <-supDone; serr != nil && !errors.Is(serr, context.Canceled) {
 		err = errors.Join(err, fmt.Errorf("supervisor_example: supervisor: %w", serr))
 	}
-	logger.Info("shutdown: supervisor stopped (Listener closed)", "took", time.Since(began).Round(time.Millisecond))
+	logger.Info("shutdown: supervisor stopped (change source closed)", "took", time.Since(began).Round(time.Millisecond))
+	endSlot(a, opts, logger)
 	return err
+}
+
+// endSlot deals with the replication slot once the Source has stopped (WAL
+// mode only): the embedded demo drops it, since nobody will resume from
+// it; a database you named keeps it, so that a restart resumes where this
+// run stopped and loses nothing, and the log says how to drop it.
+func endSlot(a *app, opts options, logger *slog.Logger) {
+	src := a.db.Replication()
+	if src == nil {
+		return
+	}
+	if opts.databaseURL != "" {
+		logger.Info("shutdown: replication slot kept: the next run resumes from it; while it is unused it retains WAL, "+
+			"so drop it when you are done (phoenixkitdb.DropSlot, or SELECT pg_drop_replication_slot(name))", "slot", src.Slot())
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+	defer cancel()
+	if _, err := a.dropSlot(ctx); err != nil {
+		logger.Warn("shutdown: dropping the replication slot failed", "slot", src.Slot(), tint.Err(err))
+		return
+	}
+	logger.Info("shutdown: replication slot dropped", "slot", src.Slot())
 }
 
 // pageURL is the clickable URL of the Activity page served on addr.

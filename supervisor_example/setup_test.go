@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,12 +20,43 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"go.uber.org/goleak"
 )
 
 // srv is the package's shared PostgreSQL server.
 var srv *pgtest.Server
 
-func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m, &srv)) }
+func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+
+// runMain starts the shared server with the embedded demo's settings
+// (wal_level=logical, so that WAL-mode tests run on it as NOTIFY ones do)
+// and hands it to RunMain as an external one, since RunMain starts servers
+// with default settings only. With PHOENIXKITDB_TEST_DATABASE_URL set,
+// that server is used as it is; WAL-mode tests need wal_level=logical on it.
+func runMain(m *testing.M) int {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		return m.Run()
+	}
+	if os.Getenv(pgtest.EnvDatabaseURL) == "" {
+		if _, err := pgtest.FindBinaries(); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			s, err := pgtest.Start(ctx, pgtest.Options{Settings: logicalSettings})
+			cancel()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer s.Close()
+			if err := os.Setenv(pgtest.EnvDatabaseURL, s.URL("postgres")); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+	}
+	// The server started above outlives RunMain's leak check.
+	return pgtest.RunMain(m, &srv, goleak.IgnoreCurrent())
+}
 
 // appSeq makes each bundle's Listener application_name unique, so a test
 // can find (and terminate) exactly its own Listener backend.
@@ -35,6 +67,7 @@ var appSeq atomic.Int64
 type bundle struct {
 	url  string // the database, for the test's own writes
 	app  string // the Listener's application_name
+	slot string // the replication slot in WAL mode
 	a    *app
 	ts   *httptest.Server
 	logs *pgtest.LogBuffer
@@ -47,6 +80,7 @@ type setupOptions struct {
 	noDemoSchema bool // as with -database-url and no -demo
 	watch        []watchTable
 	demoInterval time.Duration // default 100 ms
+	wal          bool          // -source=wal, on a slot of the bundle's own (dropped in t.Cleanup)
 }
 
 // setup starts an app (demo writer off unless asked) on a fresh database
@@ -62,6 +96,12 @@ func setup(t *testing.T, o setupOptions) *bundle {
 	defer cancel()
 
 	logger := slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dbCfg := phoenixkitdb.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	if o.wal {
+		// Slots are per server, not per database: each bundle its own.
+		b.slot = strings.ReplaceAll(b.app, "-", "_")
+		dbCfg.Source, dbCfg.Slot = phoenixkitdb.SourceWAL, b.slot
+	}
 	a, err := newApp(ctx, appConfig{
 		DatabaseURL:    pgtest.WithApplicationName(b.url, b.app),
 		Logger:         logger,
@@ -69,7 +109,7 @@ func setup(t *testing.T, o setupOptions) *bundle {
 		Demo:           o.demo,
 		Watch:          o.watch,
 		DemoInterval:   cmp.Or(o.demoInterval, 100*time.Millisecond),
-		DB:             phoenixkitdb.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		DB:             dbCfg,
 		StatusEvery:    50 * time.Millisecond,
 		HeartbeatEvery: 200 * time.Millisecond,
 	})
@@ -86,6 +126,11 @@ func setup(t *testing.T, o setupOptions) *bundle {
 		stopSup()
 		if err := <-supDone; err != nil && err != context.Canceled {
 			t.Errorf("supervisor: %v", err)
+		}
+		dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer dcancel()
+		if _, err := a.dropSlot(dctx); err != nil {
+			t.Errorf("dropping the slot: %v", err)
 		}
 		a.close()
 		if t.Failed() {
@@ -119,10 +164,16 @@ func (b *bundle) scalar(t *testing.T, sql string, args ...any) string {
 	return v
 }
 
-// waitConnected waits until the Listener is LISTENing.
+// waitConnected waits until the change source is connected (LISTENing, or streaming from its slot).
 func (b *bundle) waitConnected(t *testing.T) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "Listener connected", b.a.db.Listener().Connected)
+	waitFor(t, 10*time.Second, "Listener connected", b.a.db.Changes().Connected)
+}
+
+// waitReady waits until changes flow through the change source.
+func (b *bundle) waitReady(t *testing.T) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "change source ready", b.a.db.Changes().Ready)
 }
 
 // waitFor polls cond every 10 ms until it holds or timeout passes.

@@ -52,8 +52,8 @@ func (f streamFilter) wants(ev pubsub.Event) bool {
 }
 
 // events streams changes as Server-Sent Events from a Mailbox of its own,
-// subscribed through the Listener's helpers (which warn in the log when the
-// Listener is not running). Frames:
+// subscribed through the change source's helpers (DB.Changes(): they warn
+// in the log when the source is not running). Frames:
 //
 //	event: change   data: changeFrame JSON   (a table changed)
 //	event: resync   data: resyncFrame JSON   (changes may be lost: reload)
@@ -74,10 +74,11 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 	}
 	mb := pubsub.NewMailbox(capacity)
 	defer mb.Close()
+	changes := w.DB.Changes()
 	if f.table != "" {
-		err = w.Listener.Subscribe(mb, f.schema, f.table)
+		err = changes.Subscribe(mb, f.schema, f.table)
 	} else {
-		err = w.Listener.SubscribeAll(mb)
+		err = changes.SubscribeAll(mb)
 	}
 	if err != nil {
 		http.Error(rw, err.Error(), http.StatusInternalServerError)
@@ -130,7 +131,7 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 		case <-status.C:
 			// Keeps the "not running" warning in the log while the page
 			// waits for a module that is disabled (rate-limited there).
-			w.Listener.EnsureStarted()
+			changes.EnsureStarted()
 			err = s.event("status", w.status(mb.Dropped()))
 		case <-heartbeat.C:
 			err = s.raw(": heartbeat\n\n")

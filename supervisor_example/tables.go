@@ -21,19 +21,31 @@ type tableInfo struct {
 	More   bool   `json:"more,omitempty"` // more than Rows rows
 }
 
-// tableLister lists the triggered tables.
+// tableLister lists the watched tables.
 type tableLister interface {
 	Tables(ctx context.Context) ([]tableInfo, error)
 }
 
-// poolTables lists the triggered tables of the pool's database.
-type poolTables struct{ pool *pgxpool.Pool }
+// poolTables lists the watched tables of the pool's database: those with
+// a change trigger, or, in WAL mode (publication set), those in the
+// publication.
+type poolTables struct {
+	pool        *pgxpool.Pool
+	publication string
+}
 
-// Tables returns every table with a change trigger, sorted, with its row
-// count up to countCap. A table that cannot be counted (no privilege)
-// shows -1 rows.
+// watched returns the watched tables, sorted.
+func (p poolTables) watched(ctx context.Context) ([]phoenixkitdb.Table, error) {
+	if p.publication != "" {
+		return phoenixkitdb.ListPublishedTables(ctx, p.pool, p.publication)
+	}
+	return phoenixkitdb.ListTriggeredTables(ctx, p.pool)
+}
+
+// Tables returns every watched table, sorted, with its row count up to
+// countCap. A table that cannot be counted (no privilege) shows -1 rows.
 func (p poolTables) Tables(ctx context.Context) ([]tableInfo, error) {
-	ts, err := phoenixkitdb.ListTriggeredTables(ctx, p.pool)
+	ts, err := p.watched(ctx)
 	if err != nil {
 		return nil, err
 	}

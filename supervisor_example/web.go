@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/phoenixkit/phoenixkitdb"
-	"github.com/phoenixkit/phoenixkitdb/listener"
 )
 
 // assets are the Activity page's HTML, CSS and JavaScript: plain files,
@@ -28,12 +27,13 @@ const (
 )
 
 // web serves the Activity page and its API. Its dependencies are fields so
-// that tests build it against a real Listener and database. Handlers are
+// that tests build it against a real change source and database. Handlers are
 // safe for concurrent use; the struct must not change once serving.
 type web struct {
-	// Listener is the DB module's Listener; each SSE stream subscribes a
-	// Mailbox of its own through its helpers.
-	Listener *listener.Listener
+	// DB is the DB module: each SSE stream subscribes a Mailbox of its own
+	// through the helpers of its change source (DB.Changes(), the Listener
+	// or the replication Source), and the status shows that source's Stats.
+	DB *phoenixkitdb.DB
 	// Registry enables and disables the module Module (its key, "db").
 	Registry *phoenixkitdb.Registry
 	Module   string
@@ -59,11 +59,11 @@ type web struct {
 //	GET  /tables/{schema}/{table}   one watched table: its rows, kept current, and its changes (404 otherwise)
 //	GET  /static/...                page assets
 //	GET  /events                    SSE stream (?table=schema.table, ?op=INSERT,DELETE)
-//	GET  /api/tables                triggered tables with row counts
+//	GET  /api/tables                watched tables (triggered; published in WAL mode) with row counts
 //	GET  /api/tables/{s}/{t}/rows       the table view's rows, newest first (404 unless watched)
 //	GET  /api/tables/{s}/{t}/rows/{id}  one row by the id a change carried (404 when gone)
 //	GET  /api/status                the status frame as JSON
-//	GET  /healthz                   200 when the Listener is connected, else 503
+//	GET  /healthz                   200 when the change source is connected, else 503
 //	GET  /metrics                   Prometheus metrics (docs/operations.md), when Metrics is set
 //	POST /modules/{key}/enable      enable the module through the Registry
 //	POST /modules/{key}/disable     disable it
@@ -116,8 +116,9 @@ func (w *web) page(rw http.ResponseWriter, r *http.Request) {
 	_, _ = rw.Write(body)
 }
 
-// healthz answers 200 when the Listener is connected and 503 otherwise,
-// with the status (Listener Stats included) as JSON either way.
+// healthz answers 200 when the change source (Listener or replication
+// Source) is connected and 503 otherwise, with the status (its Stats
+// included) as JSON either way.
 func (w *web) healthz(rw http.ResponseWriter, r *http.Request) {
 	st := w.status(0)
 	code := http.StatusOK
@@ -158,7 +159,7 @@ func (w *web) toggle(enable bool) http.HandlerFunc {
 	}
 }
 
-// tables lists the triggered tables with their row counts.
+// tables lists the watched tables with their row counts.
 func (w *web) tables(rw http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()

@@ -50,7 +50,7 @@
       tr.className = "marker";
       tr.dataset.kind = "resync";
       var td = el("td", "", "↻ " + hms(entry.at) + " " + entry.text);
-      td.colSpan = 4;
+      td.colSpan = 5;
       tr.appendChild(td);
       return tr;
     }
@@ -68,7 +68,45 @@
     } else {
       tr.appendChild(el("td", "row-id none", "no id (statement)"));
     }
+    tr.appendChild(dataCell(entry));
     return tr;
+  }
+
+  // ---- row data (WAL mode: changes carry the row) ----
+
+  function text(v) { return v === null ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v); }
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+
+  // dataCell shows what a WAL change carries: for an UPDATE each changed
+  // column as old → new (every new value when the old row is unknown, as
+  // with the default replica identity), the new row of an INSERT, the old
+  // row (or key) of a DELETE. NOTIFY changes carry ids only: empty.
+  function dataCell(entry) {
+    var td = el("td", "data");
+    var nw = entry.new, old = entry.old;
+    if (!nw && !old) return td;
+    if (entry.operation === "UPDATE" && nw && old) {
+      Object.keys(nw).forEach(function (k) {
+        if (k in old && same(old[k], nw[k])) return;
+        var d = el("span", "diff");
+        d.dataset.col = k;
+        d.appendChild(el("b", "", k));
+        if (k in old) { d.appendChild(el("del", "", text(old[k]))); d.appendChild(document.createTextNode(" → ")); }
+        d.appendChild(el("ins", "", text(nw[k])));
+        td.appendChild(d);
+      });
+      if (!td.firstChild) td.appendChild(el("span", "none", "no column changed"));
+      return td;
+    }
+    var row = nw || old;
+    Object.keys(row).forEach(function (k) {
+      var v = el("span", "val " + (nw ? "new" : "old"));
+      v.dataset.col = k;
+      v.appendChild(el("b", "", k));
+      v.appendChild(document.createTextNode(text(row[k])));
+      td.appendChild(v);
+    });
+    return td;
   }
 
   function trim(list) { if (list.length > MAX_ROWS) list.length = MAX_ROWS; }
@@ -140,7 +178,7 @@
       frag.appendChild(li);
     });
     ul.replaceChildren(frag);
-    $("tables-note").textContent = state.tables.length ? "" : "No table has a change trigger yet.";
+    $("tables-note").textContent = state.tables.length ? "" : "No watched table yet (a change trigger; in WAL mode, a table in the publication).";
     renderTableFilter();
   }
 
@@ -169,16 +207,22 @@
 
   function renderStatus(st) {
     var l = st.listener, s, text;
+    var wal = st.source === "wal", name = wal ? "WAL source" : "Listener";
     state.enabled = st.enabled;
-    if (!st.enabled) { s = "disabled"; text = "Module disabled: Listener stopped"; }
-    else if (l.connected) { s = "connected"; text = "Listener connected"; }
-    else if (l.running) { s = "reconnecting"; text = "Listener reconnecting…"; }
-    else { s = "connecting"; text = "Listener starting…"; }
+    if (!st.enabled) { s = "disabled"; text = "Module disabled: " + name + " stopped"; }
+    else if (l.connected) { s = "connected"; text = wal ? "WAL source streaming" : "Listener connected"; }
+    else if (l.running) { s = "reconnecting"; text = name + " reconnecting…"; }
+    else { s = "connecting"; text = name + " starting…"; }
     var box = $("status");
     box.dataset.state = s;
+    box.dataset.source = st.source || "notify";
     box.dataset.reconnects = l.reconnects;
     $("status-text").textContent = text;
     var d = ["reconnects " + l.reconnects, "received " + l.received];
+    if (wal) {
+      d.unshift("slot " + l.slot + " · publication " + l.publication);
+      d.push("confirmed " + l.confirmed_lsn, "lag " + l.lag_bytes + " bytes");
+    }
     if (l.state === "stopped") d.push("stopped");
     else if (l.connected && l.last_listen) d.push("listening since " + hms(l.last_listen));
     if (l.last_error && !l.connected) d.push("last error: " + l.last_error);

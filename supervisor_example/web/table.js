@@ -5,6 +5,9 @@
 // stream is open ("pkdb:open"); every later change and every Resync goes
 // through one queue behind that load, so a change that arrives while the
 // rows load is applied after them, and answers never overtake each other.
+// In WAL mode (-source=wal) a change carries the row itself: the view
+// applies it without asking the server (data-row-fetches counts the rows
+// it did ask for); a Resync still reloads everything.
 "use strict";
 (function () {
   var m = location.pathname.match(/^\/tables\/([^/]+)\/([^/]+)\/?$/);
@@ -13,7 +16,7 @@
   var api = "/api/tables/" + encodeURIComponent(schema) + "/" + encodeURIComponent(table) + "/rows";
   var $ = function (id) { return document.getElementById(id); };
   var view = $("table-view"), body = $("tv-rows");
-  var st = { key: "", columns: [], limit: 50, loads: 0, loaded: "" };
+  var st = { key: "", columns: [], limit: 50, loads: 0, loaded: "", fetches: 0, objs: {} };
   var queue = Promise.resolve();
 
   function enqueue(fn) {
@@ -45,7 +48,7 @@
   }
   function rowEl(obj) {
     var tr = el("tr");
-    if (st.key) tr.dataset.key = String(obj[st.key]);
+    if (st.key) { tr.dataset.key = String(obj[st.key]); st.objs[tr.dataset.key] = obj; }
     st.columns.forEach(function (c) { tr.appendChild(cell(c, obj[c])); });
     return tr;
   }
@@ -75,6 +78,7 @@
       st.columns.forEach(function (c) { head.appendChild(el("th", c === st.key ? "key" : "", c)); });
       $("tv-head").replaceChildren(head);
       var frag = document.createDocumentFragment();
+      st.objs = {};
       d.rows.forEach(function (r) { frag.appendChild(rowEl(r)); });
       body.replaceChildren(frag);
       st.loads++;
@@ -85,15 +89,41 @@
     });
   }
 
-  // refresh applies one change: the affected row is read again and
-  // replaced, added on top (a new row) or removed (gone); a change without
-  // a row id reloads the page.
+  // fromEvent returns the row a WAL change carries, or null when the view
+  // must read it: a NOTIFY change (ids only), or an UPDATE whose unchanged
+  // TOASTed values were left out and are not on the page either.
+  function fromEvent(c) {
+    if (!c.new || (c.operation !== "INSERT" && c.operation !== "UPDATE")) return null;
+    var have = st.objs[c.row_id] || {}, row = {};
+    for (var i = 0; i < st.columns.length; i++) {
+      var col = st.columns[i];
+      if (col in c.new) row[col] = c.new[col];
+      else if (col in have) row[col] = have[col];
+      else return null;
+    }
+    return row;
+  }
+
+  // drop removes the row an UPDATE moved away from (its key changed) or a
+  // DELETE removed.
+  function drop(id) {
+    var tr = find(id);
+    if (tr) { tr.remove(); delete st.objs[id]; }
+  }
+
+  // refresh applies one change: the affected row is taken from the event
+  // (WAL mode) or read again, then replaced, added on top (a new row) or
+  // removed (gone); a change without a row id reloads the page.
   function refresh(c) {
     if (!st.key || !c.row_id || c.operation === "TRUNCATE") return load(c.operation + " without row id");
-    return getJSON(api + "/" + encodeURIComponent(c.row_id)).then(function (d) {
+    if (c.old && c.old[st.key] !== undefined && String(c.old[st.key]) !== c.row_id) drop(String(c.old[st.key]));
+    if (c.lsn && c.operation === "DELETE") { drop(c.row_id); counted(); return Promise.resolve(); }
+    var known = fromEvent(c);
+    var got = known ? Promise.resolve({ row: known }) : fetchRow(c.row_id);
+    return got.then(function (d) {
       var tr = find(c.row_id);
       if (!d) {
-        if (tr) tr.remove();
+        if (tr) drop(c.row_id);
         counted();
         return;
       }
@@ -102,12 +132,21 @@
       if (tr) tr.replaceWith(fresh);
       else {
         body.insertBefore(fresh, body.firstChild);
-        while (body.children.length > st.limit) body.removeChild(body.lastChild);
+        while (body.children.length > st.limit) {
+          delete st.objs[body.lastChild.dataset.key];
+          body.removeChild(body.lastChild);
+        }
       }
       fresh.dataset.op = c.operation;
       flash(fresh);
       counted();
     });
+  }
+
+  function fetchRow(id) {
+    st.fetches++;
+    view.dataset.rowFetches = st.fetches;
+    return getJSON(api + "/" + encodeURIComponent(id));
   }
 
   document.addEventListener("pkdb:open", function () { enqueue(function () { return load("page opened"); }); });
@@ -119,5 +158,6 @@
 
   $("tv-title").textContent = schema + "." + table;
   view.dataset.loads = 0;
+  view.dataset.rowFetches = 0;
   view.hidden = false;
 })();
