@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/thejerf/suture/v4"
@@ -140,30 +138,15 @@ func (a *app) serve(ctx context.Context) <-chan error { return a.sup.ServeBackgr
 // dropSlot drops the DB module's replication slot in WAL mode and reports
 // whether there was a module in WAL mode to do it for. Call it only after
 // the supervisor has stopped: the server refuses to drop a slot in use.
-// Even then the server's walsender may hold the slot for a moment after
-// the Source closed its connection (SQLSTATE 55006): dropSlot tries again
-// every slotRetry until ctx ends.
+// DropSlot waits (bounded by ctx) for a walsender still exiting.
 func (a *app) dropSlot(ctx context.Context) (bool, error) {
 	src := a.db.Replication()
 	if src == nil {
 		return false, nil
 	}
-	for {
-		err := phoenixkitdb.DropSlot(ctx, a.pool, src.Slot())
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || pgErr.Code != "55006" {
-			return true, err
-		}
-		select {
-		case <-ctx.Done():
-			return true, err
-		case <-time.After(slotRetry):
-		}
-	}
+	// DropSlot waits for the walsender the stopped Source leaves exiting.
+	return true, phoenixkitdb.DropSlot(ctx, a.pool, src.Slot())
 }
-
-// slotRetry paces dropSlot's attempts while the walsender lets go.
-const slotRetry = 20 * time.Millisecond
 
 // close releases the pool. Call it after the supervisor has stopped.
 func (a *app) close() { a.pool.Close() }
