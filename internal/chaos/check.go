@@ -87,6 +87,12 @@ type Mailbox struct {
 	Subs []Interval
 	// Items is everything its consumer read, in order.
 	Items []Item
+	// Allowed, when not nil, lists the Resync reasons the mailbox may
+	// read: a Resync of any other reason covers nothing and counts in
+	// Report.Unexpected. Nil allows every reason (the Listener's soak
+	// judges reasons itself); the WAL source allows only overflow, start
+	// and slot, so a Source that reconnects with a Resync fails.
+	Allowed []string
 }
 
 // Report is the verdict on one mailbox.
@@ -107,12 +113,17 @@ type Report struct {
 	Disordered int
 	// Phantoms counts changes read that were never committed.
 	Phantoms int
+	// Unexpected counts Resyncs of a reason not in Mailbox.Allowed.
+	Unexpected int
 	// Problems describes the first few failures.
 	Problems []string
 }
 
-// OK reports whether the mailbox saw no loss, disorder or phantom.
-func (r Report) OK() bool { return r.Lost == 0 && r.Disordered == 0 && r.Phantoms == 0 }
+// OK reports whether the mailbox saw no loss, disorder, phantom or
+// Resync of a reason not allowed.
+func (r Report) OK() bool {
+	return r.Lost == 0 && r.Disordered == 0 && r.Phantoms == 0 && r.Unexpected == 0
+}
 
 // maxProblems bounds Report.Problems.
 const maxProblems = 5
@@ -154,6 +165,11 @@ func Check(committed []Entry, mb Mailbox) Report {
 		switch it.Kind {
 		case Resync:
 			r.Resyncs[it.Reason]++
+			if !mb.allows(it.Reason) {
+				r.Unexpected++
+				problem(at, "a Resync for reason %q, which this source may not send", it.Reason)
+				break
+			}
 			g.resync = true
 		case Marker:
 			if it.Sub >= 0 && it.Sub < len(mb.Subs) {
@@ -205,6 +221,11 @@ func Check(committed []Entry, mb Mailbox) Report {
 		}
 	}
 	return r
+}
+
+// allows reports whether a Resync for reason may cover a gap.
+func (mb Mailbox) allows(reason string) bool {
+	return mb.Allowed == nil || slices.Contains(mb.Allowed, reason)
 }
 
 // gate is what was read since the last change: it says which stream
@@ -325,7 +346,7 @@ func (c *stream) failures(pos []int, g gate, mb Mailbox, from int) int {
 	for _, it := range mb.Items[min(from, len(mb.Items)):] {
 		switch it.Kind {
 		case Resync:
-			g.resync = true
+			g.resync = g.resync || mb.allows(it.Reason)
 		case Marker:
 			if it.Sub >= 0 && it.Sub < len(mb.Subs) {
 				g.forgive = max(g.forgive, mb.Subs[it.Sub].From)
