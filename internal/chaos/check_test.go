@@ -256,8 +256,8 @@ func TestFold(t *testing.T) {
 	}
 }
 
-// walAllowed is what the WAL soak allows.
-var walAllowed = []string{"overflow", "start", "slot"}
+// walReasons is what the WAL soak allows.
+var walReasons = []string{"overflow", "start", "slot"}
 
 // TestCheckWAL covers the stricter rules of the WAL soak: only some
 // Resync reasons are allowed, and a Resync of another reason neither
@@ -324,7 +324,7 @@ func TestCheckWAL(t *testing.T) {
 	committed := commits("a:1", "a:2", "a:3", "a:4", "a:5", "a:6")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := chaos.Check(committed, chaos.Mailbox{Name: "mb", Subs: always, Items: tt.items, Allowed: walAllowed})
+			r := chaos.Check(committed, chaos.Mailbox{Name: "mb", Subs: always, Items: tt.items, Allowed: walReasons})
 			got := want{r.Lost, r.Disordered, r.Phantoms, r.Unexpected, r.Covered}
 			if got != tt.want {
 				t.Fatalf("got %+v, want %+v; problems:\n%s", got, tt.want, strings.Join(r.Problems, "\n"))

@@ -70,13 +70,13 @@ func (c *consumer) subscribe() error {
 		}
 	}
 	if c.tables == nil {
-		if err := c.app.l.SubscribeAll(c.mb); err != nil {
+		if err := c.app.src.SubscribeAll(c.mb); err != nil {
 			return err
 		}
 	}
 	for _, t := range c.tables {
 		schema, table, _ := strings.Cut(t, ".")
-		if err := c.app.l.Subscribe(c.mb, schema, table); err != nil {
+		if err := c.app.src.Subscribe(c.mb, schema, table); err != nil {
 			return err
 		}
 	}
@@ -94,11 +94,11 @@ func (c *consumer) unsubscribe() error {
 	c.subs[len(c.subs)-1].To = to
 	c.mu.Unlock()
 	if c.tables == nil {
-		return c.app.l.UnsubscribeAll(c.mb)
+		return c.app.src.UnsubscribeAll(c.mb)
 	}
 	for _, t := range c.tables {
 		schema, table, _ := strings.Cut(t, ".")
-		if err := c.app.l.Unsubscribe(c.mb, schema, table); err != nil {
+		if err := c.app.src.Unsubscribe(c.mb, schema, table); err != nil {
 			return err
 		}
 	}
