@@ -33,7 +33,7 @@ var faultKinds = []string{faultTerminate, faultRestartFast, faultRestartImmediat
 var faultWeights = map[string]int{
 	faultTerminate: 3, faultRestartFast: 1, faultRestartImmediate: 1,
 	faultFreeze: 2, faultCut: 2, faultGarbage: 2, faultPanic: 2, faultStop: 1,
-	faultSlotDrop: 1, faultSlotDropStopped: 1,
+	faultSlotDrop: 1, faultSlotDropStopped: 1, faultSlotInvalidate: 1,
 }
 
 // Bounds for the injector: generous, since other tests share the CPUs.
@@ -154,6 +154,8 @@ func (in *injector) inject(kind string) error {
 		return in.slotDrop(a)
 	case faultSlotDropStopped:
 		return in.slotDropStopped(a)
+	case faultSlotInvalidate:
+		return in.slotInvalidate(a)
 	}
 	return fmt.Errorf("unknown fault %q", kind)
 }

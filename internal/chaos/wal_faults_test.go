@@ -21,7 +21,7 @@ const (
 
 // walFaultKinds are the WAL soak's faults: the NOTIFY soak's, where
 // garbage means writes the Source must not publish, plus the slot faults.
-var walFaultKinds = append(append([]string(nil), faultKinds...), faultSlotDrop, faultSlotDropStopped)
+var walFaultKinds = append(append([]string(nil), faultKinds...), faultSlotDrop, faultSlotDropStopped, faultSlotInvalidate)
 
 // walFirstGapMax bounds the gaps before the WAL soak's first fault of
 // each kind.
