@@ -75,6 +75,12 @@ type Item struct {
 	Payload string // Change: "schema.table:OP:row_id"
 	Reason  string // Resync: why
 	Sub     int    // Marker: index in Mailbox.Subs of the subscription it opens
+	// Clock, for a Resync, is the logical time (see Interval) taken when
+	// the consumer read it, or 0. When set, the Resync covers only
+	// changes committed before it: whatever a Resync reports (a full
+	// mailbox, a lost slot, a reconnection) happened before it was read,
+	// so a change whose COMMIT was sent after that is owed all the same.
+	Clock int64
 }
 
 // Mailbox is what the checker needs to know about one mailbox.
@@ -170,7 +176,8 @@ func Check(committed []Entry, mb Mailbox) Report {
 				problem(at, "a Resync for reason %q, which this source may not send", it.Reason)
 				break
 			}
-			g.resync = true
+			g.told = true
+			g.resyncRead(it)
 		case Marker:
 			if it.Sub >= 0 && it.Sub < len(mb.Subs) {
 				g.forgive = max(g.forgive, mb.Subs[it.Sub].From)
@@ -180,7 +187,7 @@ func Check(committed []Entry, mb Mailbox) Report {
 			next := c.advance(pos, it.Payload, g)
 			switch {
 			case len(next) > 0:
-				if g.resync {
+				if g.told {
 					r.Covered += c.owedPrefix[next[0]-1] - c.owedPrefix[min(pos[0], next[0]-1)]
 				}
 				pos = next
@@ -205,7 +212,7 @@ func Check(committed []Entry, mb Mailbox) Report {
 				}
 				r.Lost += lost
 				b := c.firstBlocking(p, j, g)
-				problem(at, "%s read, but %d owed change(s) before it were lost without a Resync, the first %s (commit %d)",
+				problem(at, "%s read, but %d owed change(s) before it were lost with no Resync to cover them, the first %s (commit %d)",
 					it.Payload, lost, b.Payload, b.Seq)
 				pos = []int{j + 1}
 			}
@@ -231,8 +238,18 @@ func (mb Mailbox) allows(reason string) bool {
 // gate is what was read since the last change: it says which stream
 // entries the next change may skip.
 type gate struct {
-	resync  bool  // a Resync: any entry
-	forgive int64 // a Marker: entries committed before this clock
+	resync  bool  // a Resync without a Clock: any entry
+	forgive int64 // a Marker or a Resync with a Clock: entries committed before this clock
+	told    bool  // a Resync of an allowed reason (for Report.Covered)
+}
+
+// resyncRead opens the gate for a Resync of an allowed reason.
+func (g *gate) resyncRead(it Item) {
+	if it.Clock == 0 {
+		g.resync = true
+		return
+	}
+	g.forgive = max(g.forgive, it.Clock)
 }
 
 // stream is one mailbox's view of the committed changes.
@@ -346,7 +363,9 @@ func (c *stream) failures(pos []int, g gate, mb Mailbox, from int) int {
 	for _, it := range mb.Items[min(from, len(mb.Items)):] {
 		switch it.Kind {
 		case Resync:
-			g.resync = g.resync || mb.allows(it.Reason)
+			if mb.allows(it.Reason) {
+				g.resyncRead(it)
+			}
 		case Marker:
 			if it.Sub >= 0 && it.Sub < len(mb.Subs) {
 				g.forgive = max(g.forgive, mb.Subs[it.Sub].From)

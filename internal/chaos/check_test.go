@@ -1,6 +1,7 @@
 package chaos_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,8 +24,8 @@ func commits(payloads ...string) []chaos.Entry {
 }
 
 // read turns a compact script into items: "R" is a Resync (reason
-// listen), "R:reason" one for reason, "M<n>" a Marker for subscription n,
-// anything else a change.
+// listen), "R:reason" one for reason, "R:reason@clock" one read at clock,
+// "M<n>" a Marker for subscription n, anything else a change.
 func read(script ...string) []chaos.Item {
 	var out []chaos.Item
 	for _, s := range script {
@@ -32,7 +33,9 @@ func read(script ...string) []chaos.Item {
 		case s == "R":
 			out = append(out, chaos.Item{Kind: chaos.Resync, Reason: "listen"})
 		case strings.HasPrefix(s, "R:"):
-			out = append(out, chaos.Item{Kind: chaos.Resync, Reason: s[2:]})
+			reason, clock, _ := strings.Cut(s[2:], "@")
+			n, _ := strconv.ParseInt(clock, 10, 64)
+			out = append(out, chaos.Item{Kind: chaos.Resync, Reason: reason, Clock: n})
 		case strings.HasPrefix(s, "M"):
 			out = append(out, chaos.Item{Kind: chaos.Marker, Sub: int(s[1] - '0')})
 		default:
@@ -314,6 +317,26 @@ func TestCheckWAL(t *testing.T) {
 			name:  "sabotage noresync: the lost slot's Resync vanishes",
 			items: read("a:1", "a:4", "a:5", "a:6"),
 			want:  want{lost: 2},
+		},
+		{
+			name:  "a Resync covers what committed before it was read",
+			items: read("R:start@5", "a:1", "R:slot@35", "a:4", "a:5", "a:6"),
+			want:  want{covered: 2},
+		},
+		{
+			name:  "a Resync does not cover what committed after it was read",
+			items: read("R:start@5", "a:1", "R:slot@25", "a:4", "a:5", "a:6"),
+			want:  want{lost: 1},
+		},
+		{
+			name:  "an overflow read late covers what was dropped before",
+			items: read("R:start@5", "a:1", "R:overflow@45", "a:5", "a:6"),
+			want:  want{covered: 3},
+		},
+		{
+			name:  "a Resync read early does not cover the end",
+			items: read("R:start@5", "a:1", "a:2", "a:3", "a:4", "R:slot@55"),
+			want:  want{lost: 1},
 		},
 		{
 			name:  "two changes swapped",

@@ -110,15 +110,29 @@ func (c *consumer) unsubscribe() error {
 func (c *consumer) read() {
 	defer close(c.done)
 	n := 0
+	dropNext := false // -chaos.sabotage=afterresync
 	for ev := range c.mb.C() {
 		n++
 		if sabotaged(ev, n) {
 			continue
 		}
+		if *sabotageFlag == "afterresync" {
+			if ev.Kind == pubsub.Resync {
+				dropNext = true
+			} else if dropNext && ev.Schema != markerSchema {
+				dropNext = false
+				continue
+			}
+		}
 		var it chaos.Item
 		switch {
 		case ev.Kind == pubsub.Resync:
 			it = chaos.Item{Kind: chaos.Resync, Reason: ev.Reason}
+			if c.app.w != nil {
+				// The WAL soak bounds what a Resync may cover by when it
+				// was read (see chaos.Item).
+				it.Clock = c.clock.Add(1)
+			}
 		case ev.Schema == markerSchema:
 			n, _ := strconv.Atoi(ev.RowID)
 			it = chaos.Item{Kind: chaos.Marker, Sub: n}
