@@ -145,6 +145,11 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	if !waitFor(recoverTimeout, func() bool { return allConnected(apps) }) {
 		t.Errorf("sources not connected again within %v: %s", recoverTimeout, connState(apps))
 	}
+	if m.wal {
+		// Caught up first: a Source still streaming its backlog would
+		// overflow the slow mailboxes again, and they would miss the fence.
+		checkSlotsConfirmed(t, dbURL, apps)
+	}
 	if !waitFor(recoverTimeout, func() bool { return allDrained(apps) }) {
 		t.Errorf("mailboxes not drained within %v", recoverTimeout)
 	}
