@@ -59,8 +59,8 @@ bench: ## Measure throughput, latency, fan-out, write cost, recovery and memory 
 	cd bench && $(GO) run . $(ARGS)
 
 .PHONY: chaos
-chaos: ## Chaos soak: faults under load, checks nothing is lost silently (CHAOS_DURATION, default 60s)
-	$(GO) test -tags chaos -race -count=1 -v -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
+chaos: ## Chaos soaks of the Listener and the WAL source, side by side: faults under load, nothing lost silently (CHAOS_DURATION each, default 60s)
+	$(GO) test -tags chaos -race -count=1 -v -parallel 2 -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
 
 .PHONY: screenshot
 screenshot: ## Refresh docs/activity.png and docs/table-view.png from the browser tests

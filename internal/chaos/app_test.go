@@ -15,6 +15,7 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -26,23 +27,39 @@ const (
 	connectTimeout = 5 * time.Second
 )
 
-// app is one application instance: its own PubSub and Listener under its
-// own suture supervisor, a TCP proxy in front of its Listener only, and
-// its mailboxes.
+// changeSource is what the soak needs of a Listener or a WAL Source.
+type changeSource interface {
+	suture.Service
+	String() string
+	Subscribe(mb *pubsub.Mailbox, schema, table string) error
+	Unsubscribe(mb *pubsub.Mailbox, schema, table string) error
+	SubscribeAll(mb *pubsub.Mailbox) error
+	UnsubscribeAll(mb *pubsub.Mailbox) error
+	Running() bool
+	Connected() bool
+}
+
+// app is one application instance: its own PubSub and change source (a
+// Listener, or a WAL Source in the WAL soak) under its own suture
+// supervisor, a TCP proxy in front of its source only, and its mailboxes.
 type app struct {
-	name    string // also the Listener's application_name
+	name    string // also the source's application_name
+	slot    string // the WAL Source's slot
 	dbURL   string
 	ps      *pubsub.PubSub
-	l       *listener.Listener
+	src     changeSource       // l or w
+	l       *listener.Listener // the NOTIFY soak
+	w       *replication.Source
 	proxy   *pgtest.Proxy
 	sup     *suture.Supervisor
 	log     *slog.Logger
 	readers []*consumer
 
-	panicNext      atomic.Bool         // the next Connect panics
-	panicListening atomic.Bool         // the next "listening" log line panics
-	panics         atomic.Int64        // EventServicePanic seen for the Listener
-	lToken         suture.ServiceToken // the Listener's place in sup
+	panicNext      atomic.Bool         // the next Connect (WAL: "connection lost" log line) panics
+	panicListening atomic.Bool         // the next "listening" (WAL: "streaming") log line panics
+	panics         atomic.Int64        // EventServicePanic seen for the source
+	lToken         suture.ServiceToken // the source's place in sup
+	slotErrors     atomic.Int64        // WAL: ERROR lines reporting a lost slot
 
 	stop   context.CancelFunc
 	supErr <-chan error
@@ -77,6 +94,17 @@ func newApp(i int, srv *pgtest.Server, dbURL string, clock *atomic.Int64, logs *
 		proxy.Close()
 		return nil, err
 	}
+	a.src = a.l
+	if err := a.supervise(clock, specs); err != nil {
+		proxy.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// supervise builds a's supervisor around its PubSub and source, and its
+// consumers, subscribed before anything runs.
+func (a *app) supervise(clock *atomic.Int64, specs []mailboxSpec) error {
 	a.sup = suture.New(a.name, suture.Spec{
 		EventHook: a.event,
 		// Injected panics must not push the supervisor into its 15 s
@@ -86,17 +114,16 @@ func newApp(i int, srv *pgtest.Server, dbURL string, clock *atomic.Int64, logs *
 		Timeout:          10 * time.Second,
 	})
 	a.sup.Add(a.ps)
-	a.lToken = a.sup.Add(a.l)
+	a.lToken = a.sup.Add(a.src)
 	for _, s := range specs {
 		c := newConsumer(a, s, clock)
 		// Subscribed before Serve: everything committed from now on is owed.
 		if err := c.subscribe(); err != nil {
-			proxy.Close()
-			return nil, err
+			return err
 		}
 		a.readers = append(a.readers, c)
 	}
-	return a, nil
+	return nil
 }
 
 // connect is the Listener's Connect func: a fresh connection through this
@@ -141,7 +168,7 @@ func (h *trap) WithGroup(name string) slog.Handler {
 // event is the supervisor's hook. It runs on the supervisor's goroutine:
 // it only counts and logs.
 func (a *app) event(e suture.Event) {
-	if p, ok := e.(suture.EventServicePanic); ok && p.ServiceName == a.l.String() {
+	if p, ok := e.(suture.EventServicePanic); ok && p.ServiceName == a.src.String() {
 		a.panics.Add(1)
 		a.log.Warn("chaos: supervisor recovered a panic", "service", p.ServiceName, "restarting", p.Restarting, "panic", p.PanicMsg)
 		return

@@ -1,6 +1,7 @@
 package chaos_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,14 +23,19 @@ func commits(payloads ...string) []chaos.Entry {
 	return out
 }
 
-// read turns a compact script into items: "R" is a Resync, "M<n>" a
-// Marker for subscription n, anything else a change.
+// read turns a compact script into items: "R" is a Resync (reason
+// listen), "R:reason" one for reason, "R:reason@clock" one read at clock,
+// "M<n>" a Marker for subscription n, anything else a change.
 func read(script ...string) []chaos.Item {
 	var out []chaos.Item
 	for _, s := range script {
 		switch {
 		case s == "R":
 			out = append(out, chaos.Item{Kind: chaos.Resync, Reason: "listen"})
+		case strings.HasPrefix(s, "R:"):
+			reason, clock, _ := strings.Cut(s[2:], "@")
+			n, _ := strconv.ParseInt(clock, 10, 64)
+			out = append(out, chaos.Item{Kind: chaos.Resync, Reason: reason, Clock: n})
 		case strings.HasPrefix(s, "M"):
 			out = append(out, chaos.Item{Kind: chaos.Marker, Sub: int(s[1] - '0')})
 		default:
@@ -250,5 +256,108 @@ func TestFold(t *testing.T) {
 	want := "s:UPDATE: s:INSERT: s:UPDATE:"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("Fold = %v, want %s", got, want)
+	}
+}
+
+// walReasons is what the WAL soak allows.
+var walReasons = []string{"overflow", "start", "slot"}
+
+// TestCheckWAL covers the stricter rules of the WAL soak: only some
+// Resync reasons are allowed, and a Resync of another reason neither
+// passes nor covers a gap. Each case also stands for a -chaos.sabotage
+// mode: what the consumer records when it drops, duplicates or swaps
+// changes, or loses the Resyncs.
+func TestCheckWAL(t *testing.T) {
+	type want struct{ lost, disordered, phantoms, unexpected, covered int }
+	tests := []struct {
+		name  string
+		items []chaos.Item
+		want  want
+	}{
+		{
+			name:  "exactly once in order after the start Resync",
+			items: read("R:start", "a:1", "a:2", "a:3", "a:4", "a:5", "a:6"),
+		},
+		{
+			name:  "a lost slot covers its gap",
+			items: read("R:start", "a:1", "R:slot", "a:4", "a:5", "a:6"),
+			want:  want{covered: 2},
+		},
+		{
+			name:  "an overflow covers its gap",
+			items: read("R:start", "a:1", "a:2", "R:overflow", "a:4", "a:5", "a:6"),
+			want:  want{covered: 1},
+		},
+		{
+			name:  "a reconnect Resync is a failure and covers nothing",
+			items: read("R:start", "a:1", "R:listen", "a:4", "a:5", "a:6"),
+			want:  want{lost: 2, unexpected: 1},
+		},
+		{
+			name:  "a reconnect Resync with no gap is still a failure",
+			items: read("R:start", "a:1", "R:reconnect", "a:2", "a:3", "a:4", "a:5", "a:6"),
+			want:  want{unexpected: 1},
+		},
+		{
+			name:  "sabotage drop: a change vanishes",
+			items: read("R:start", "a:1", "a:3", "a:4", "a:5", "a:6"),
+			want:  want{lost: 1},
+		},
+		{
+			name:  "sabotage dup: a change read twice",
+			items: read("R:start", "a:1", "a:2", "a:2", "a:3", "a:4", "a:5", "a:6"),
+			want:  want{disordered: 1},
+		},
+		{
+			name:  "a replayed transaction read again",
+			items: read("R:start", "a:1", "a:2", "a:3", "a:2", "a:3", "a:4", "a:5", "a:6"),
+			want:  want{disordered: 2},
+		},
+		{
+			name:  "sabotage noresync: the lost slot's Resync vanishes",
+			items: read("a:1", "a:4", "a:5", "a:6"),
+			want:  want{lost: 2},
+		},
+		{
+			name:  "a Resync covers what committed before it was read",
+			items: read("R:start@5", "a:1", "R:slot@35", "a:4", "a:5", "a:6"),
+			want:  want{covered: 2},
+		},
+		{
+			name:  "a Resync does not cover what committed after it was read",
+			items: read("R:start@5", "a:1", "R:slot@25", "a:4", "a:5", "a:6"),
+			want:  want{lost: 1},
+		},
+		{
+			name:  "an overflow read late covers what was dropped before",
+			items: read("R:start@5", "a:1", "R:overflow@45", "a:5", "a:6"),
+			want:  want{covered: 3},
+		},
+		{
+			name:  "a Resync read early does not cover the end",
+			items: read("R:start@5", "a:1", "a:2", "a:3", "a:4", "R:slot@55"),
+			want:  want{lost: 1},
+		},
+		{
+			name:  "two changes swapped",
+			items: read("R:start", "a:1", "a:3", "a:2", "a:4", "a:5", "a:6"),
+			want:  want{lost: 1, disordered: 1},
+		},
+	}
+	committed := commits("a:1", "a:2", "a:3", "a:4", "a:5", "a:6")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := chaos.Check(committed, chaos.Mailbox{Name: "mb", Subs: always, Items: tt.items, Allowed: walReasons})
+			got := want{r.Lost, r.Disordered, r.Phantoms, r.Unexpected, r.Covered}
+			if got != tt.want {
+				t.Fatalf("got %+v, want %+v; problems:\n%s", got, tt.want, strings.Join(r.Problems, "\n"))
+			}
+			if r.OK() != (got == want{covered: got.covered}) {
+				t.Fatalf("OK() = %v with %+v", r.OK(), got)
+			}
+			if !r.OK() && len(r.Problems) == 0 {
+				t.Fatal("a failure without a description")
+			}
+		})
 	}
 }

@@ -70,13 +70,13 @@ func (c *consumer) subscribe() error {
 		}
 	}
 	if c.tables == nil {
-		if err := c.app.l.SubscribeAll(c.mb); err != nil {
+		if err := c.app.src.SubscribeAll(c.mb); err != nil {
 			return err
 		}
 	}
 	for _, t := range c.tables {
 		schema, table, _ := strings.Cut(t, ".")
-		if err := c.app.l.Subscribe(c.mb, schema, table); err != nil {
+		if err := c.app.src.Subscribe(c.mb, schema, table); err != nil {
 			return err
 		}
 	}
@@ -94,11 +94,11 @@ func (c *consumer) unsubscribe() error {
 	c.subs[len(c.subs)-1].To = to
 	c.mu.Unlock()
 	if c.tables == nil {
-		return c.app.l.UnsubscribeAll(c.mb)
+		return c.app.src.UnsubscribeAll(c.mb)
 	}
 	for _, t := range c.tables {
 		schema, table, _ := strings.Cut(t, ".")
-		if err := c.app.l.Unsubscribe(c.mb, schema, table); err != nil {
+		if err := c.app.src.Unsubscribe(c.mb, schema, table); err != nil {
 			return err
 		}
 	}
@@ -110,15 +110,29 @@ func (c *consumer) unsubscribe() error {
 func (c *consumer) read() {
 	defer close(c.done)
 	n := 0
+	dropNext := false // -chaos.sabotage=afterresync
 	for ev := range c.mb.C() {
 		n++
 		if sabotaged(ev, n) {
 			continue
 		}
+		if *sabotageFlag == "afterresync" {
+			if ev.Kind == pubsub.Resync {
+				dropNext = true
+			} else if dropNext && ev.Schema != markerSchema {
+				dropNext = false
+				continue
+			}
+		}
 		var it chaos.Item
 		switch {
 		case ev.Kind == pubsub.Resync:
 			it = chaos.Item{Kind: chaos.Resync, Reason: ev.Reason}
+			if c.app.w != nil {
+				// The WAL soak bounds what a Resync may cover by when it
+				// was read (see chaos.Item).
+				it.Clock = c.clock.Add(1)
+			}
 		case ev.Schema == markerSchema:
 			n, _ := strconv.Atoi(ev.RowID)
 			it = chaos.Item{Kind: chaos.Marker, Sub: n}

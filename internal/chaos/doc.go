@@ -13,11 +13,14 @@
 //
 // # The soak
 //
-// The soak itself (writers, three Listeners with mailboxes of different
-// speeds, a seeded fault injector) lives in test files behind the "chaos"
-// build tag, so that `go test ./...` stays fast:
+// The soaks (writers, three Listeners or three WAL Sources with mailboxes
+// of different speeds, a seeded fault injector) live in test files behind
+// the "chaos" build tag, so that `go test ./...` stays fast. TestChaos
+// soaks the NOTIFY Listener, TestChaosWAL the WAL Source (on a server of
+// its own with wal_level=logical, with slot faults and a stricter
+// checker: see Mailbox.Allowed); they run side by side:
 //
-//	go test -tags chaos -race -v -run Chaos ./internal/chaos -chaos.duration=60s
+//	go test -tags chaos -race -v -parallel 2 -run Chaos ./internal/chaos -chaos.duration=60s
 //
 // `make chaos` runs exactly that.
 package chaos

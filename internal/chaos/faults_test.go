@@ -33,6 +33,7 @@ var faultKinds = []string{faultTerminate, faultRestartFast, faultRestartImmediat
 var faultWeights = map[string]int{
 	faultTerminate: 3, faultRestartFast: 1, faultRestartImmediate: 1,
 	faultFreeze: 2, faultCut: 2, faultGarbage: 2, faultPanic: 2, faultStop: 1,
+	faultSlotDrop: 1, faultSlotDropStopped: 1, faultSlotInvalidate: 1,
 }
 
 // Bounds for the injector: generous, since other tests share the CPUs.
@@ -52,6 +53,7 @@ type injector struct {
 	dbURL string
 	rng   *rand.Rand
 	kinds []string
+	wal   bool // the apps run WAL Sources
 
 	mu        sync.Mutex
 	counts    map[string]int
@@ -60,15 +62,18 @@ type injector struct {
 	errs      []string          // faults that could not be injected (not library failures)
 	maxDetect time.Duration     // slowest frozen-connection detection
 	maxStop   time.Duration     // slowest Serve return after removal
-	garbage   int               // invalid payloads sent
+	garbage   int               // invalid payloads sent (WAL: rows and messages written outside the publication)
+	slotDrops map[*app]int      // WAL: slots dropped, by app
 }
 
-func newInjector(srv *pgtest.Server, apps []*app, dbURL string, rng *rand.Rand) *injector {
+func newInjector(srv *pgtest.Server, apps []*app, dbURL string, rng *rand.Rand, m soakMode) *injector {
 	return &injector{
 		srv: srv, apps: apps, dbURL: dbURL, rng: rng,
-		kinds:   append([]string(nil), faultKinds...),
-		counts:  map[string]int{},
-		skipped: map[string]string{},
+		kinds:     append([]string(nil), m.kinds...),
+		wal:       m.wal,
+		counts:    map[string]int{},
+		skipped:   map[string]string{},
+		slotDrops: map[*app]int{},
 	}
 }
 
@@ -79,7 +84,13 @@ func (in *injector) run(stop <-chan struct{}) {
 	queue := append([]string(nil), in.kinds...)
 	in.rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
 	for {
-		gap := faultGapMin + time.Duration(in.rng.Int64N(int64(faultGapMax-faultGapMin)))
+		gapMax := faultGapMax
+		if in.wal && len(queue) > 0 {
+			// Ten kinds, some of them slow (a freeze lasts Timeout): short
+			// gaps let the 20 s CI run see each once.
+			gapMax = walFirstGapMax
+		}
+		gap := faultGapMin + time.Duration(in.rng.Int64N(int64(gapMax-faultGapMin)))
 		select {
 		case <-stop:
 			return
@@ -131,11 +142,20 @@ func (in *injector) inject(kind string) error {
 		a.proxy.CutAll()
 		return nil
 	case faultGarbage:
+		if in.wal {
+			return in.walGarbage()
+		}
 		return in.garbageBurst()
 	case faultPanic:
 		return in.panicOnce(a)
 	case faultStop:
 		return in.stopStart(a)
+	case faultSlotDrop:
+		return in.slotDrop(a)
+	case faultSlotDropStopped:
+		return in.slotDropStopped(a)
+	case faultSlotInvalidate:
+		return in.slotInvalidate(a)
 	}
 	return fmt.Errorf("unknown fault %q", kind)
 }
@@ -180,7 +200,7 @@ func (in *injector) terminate(a *app) error {
 // freeze in four is a short stall (under half a ProbeInterval) that the
 // connection should survive, delivering late what was held back.
 func (in *injector) freeze(a *app) error {
-	wasConnected := a.l.Connected()
+	wasConnected := a.src.Connected()
 	start := time.Now()
 	a.proxy.Freeze()
 	defer a.proxy.Thaw()
@@ -193,7 +213,7 @@ func (in *injector) freeze(a *app) error {
 		time.Sleep(2 * probeInterval)
 		return nil
 	}
-	if !waitFor(detectTimeout, func() bool { return !a.l.Connected() }) {
+	if !waitFor(detectTimeout, func() bool { return !a.src.Connected() }) {
 		in.problem(fmt.Sprintf("%s: frozen connection not given up within %v", a.name, detectTimeout))
 		return nil
 	}
@@ -236,15 +256,15 @@ func (in *injector) stopStart(a *app) error {
 	in.mu.Lock()
 	in.maxStop = max(in.maxStop, took)
 	in.mu.Unlock()
-	if a.l.Running() || a.l.Connected() {
+	if a.src.Running() || a.src.Connected() {
 		in.problem(fmt.Sprintf("%s: Listener still running=%v connected=%v after its removal returned",
-			a.name, a.l.Running(), a.l.Connected()))
+			a.name, a.src.Running(), a.src.Connected()))
 	}
 	if !waitFor(detectTimeout, func() bool { return len(backends(in.srv, a.name)) == 0 }) {
 		in.problem(fmt.Sprintf("%s: backends %v left after the Listener stopped", a.name, backends(in.srv, a.name)))
 	}
 	time.Sleep(time.Duration(in.rng.Int64N(int64(time.Second))))
-	a.lToken = a.sup.Add(a.l)
+	a.lToken = a.sup.Add(a.src)
 	return nil
 }
 

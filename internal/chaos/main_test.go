@@ -18,7 +18,8 @@ var (
 	durationFlag = flag.Duration("chaos.duration", 60*time.Second, "how long the soak injects faults under load")
 	seedFlag     = flag.Uint64("chaos.seed", 0, "seed of the soak's randomness (0: from the clock); printed at the start")
 	sabotageFlag = flag.String("chaos.sabotage", "", "break delivery on purpose to prove the checker catches it: "+
-		"drop (one change in 5000 vanishes), dup (one in 5000 is read twice), noresync (every Resync vanishes); the soak must then FAIL")
+		"drop (one change in 5000 vanishes), dup (one in 5000 is read twice), noresync (every Resync vanishes); the soak must then FAIL; "+
+		"afterresync (the first change after each Resync vanishes) must fail the WAL soak only, whose Resyncs cover only what committed before they were read")
 )
 
 // pg is the package's server. The soak restarts it.

@@ -42,7 +42,17 @@ CREATE TABLE chaos_b (
   uuid uuid GENERATED ALWAYS AS (lpad(to_hex(seq), 32, '0')::uuid) STORED,
   note text NOT NULL DEFAULT 'w');
 CREATE TABLE chaos_s (id bigserial PRIMARY KEY, v int NOT NULL DEFAULT 0);
+` + auditSQL + `
+CREATE TRIGGER chaos_audit AFTER INSERT OR UPDATE OR DELETE ON chaos_a
+  FOR EACH ROW EXECUTE FUNCTION chaos_audit_row('id');
+CREATE TRIGGER chaos_audit AFTER INSERT OR UPDATE OR DELETE ON chaos_b
+  FOR EACH ROW EXECUTE FUNCTION chaos_audit_row('uuid');
+CREATE TRIGGER chaos_audit AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON chaos_s
+  FOR EACH STATEMENT EXECUTE FUNCTION chaos_audit_statement();
+`
 
+// auditSQL creates the audit tables and trigger functions both soaks use.
+const auditSQL = `
 CREATE TABLE chaos_audit (
   n bigserial PRIMARY KEY,
   xid bigint NOT NULL DEFAULT txid_current(),
@@ -66,12 +76,6 @@ BEGIN
   INSERT INTO chaos_audit (payload) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME || ':' || TG_OP || ':');
   RETURN NULL;
 END $$;
-CREATE TRIGGER chaos_audit AFTER INSERT OR UPDATE OR DELETE ON chaos_a
-  FOR EACH ROW EXECUTE FUNCTION chaos_audit_row('id');
-CREATE TRIGGER chaos_audit AFTER INSERT OR UPDATE OR DELETE ON chaos_b
-  FOR EACH ROW EXECUTE FUNCTION chaos_audit_row('uuid');
-CREATE TRIGGER chaos_audit AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON chaos_s
-  FOR EACH STATEMENT EXECUTE FUNCTION chaos_audit_statement();
 `
 
 // commitLock is the advisory lock key that orders the writers' commits.
@@ -93,9 +97,10 @@ func setupSchema(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // readCommitted returns what the committed transactions owe the listeners,
-// in commit order and folded as PostgreSQL folds them. It fails when an
-// audit row has no commit row: a transaction wrote without the protocol.
-func readCommitted(ctx context.Context, conn *pgx.Conn) ([]chaos.Entry, error) {
+// in commit order, folded as PostgreSQL folds notifications when fold is
+// set (the WAL carries every change: no folding). It fails when an audit
+// row has no commit row: a transaction wrote without the protocol.
+func readCommitted(ctx context.Context, conn *pgx.Conn, fold bool) ([]chaos.Entry, error) {
 	var orphans int
 	if err := conn.QueryRow(ctx,
 		`SELECT count(*) FROM chaos_audit a WHERE NOT EXISTS (SELECT 1 FROM chaos_commit c WHERE c.xid = a.xid)`).
@@ -121,6 +126,9 @@ func readCommitted(ctx context.Context, conn *pgx.Conn) ([]chaos.Entry, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !fold {
+		return out, nil
 	}
 	return chaos.Fold(out), nil
 }

@@ -5,6 +5,7 @@ package chaos_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -29,28 +30,9 @@ const (
 	heapSlack = 16 << 20
 )
 
-// TestChaos is the soak: see docs/reliability.md.
-func TestChaos(t *testing.T) {
-	srv := pgtest.Require(t, pg)
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	fmt.Printf("chaos: seed=%d duration=%v (replay the fault schedule with -chaos.seed=%d)\n", seed, *durationFlag, seed)
-	heapStart := liveHeap()
-	sum := soak(t, srv, seed, *durationFlag)
-	sum.heapStart, sum.heapEnd = heapStart, liveHeap()
-	if sum.heapEnd > sum.heapStart+heapSlack {
-		t.Errorf("live heap grew from %s to %s after everything stopped (slack %s)",
-			mib(sum.heapStart), mib(sum.heapEnd), mib(heapSlack))
-	}
-	sum.failed = t.Failed()
-	fmt.Println(sum.line())
-}
-
 // soak runs the whole scenario and returns its summary. Everything it
 // allocates is garbage once it returns, so that the heap can be compared.
-func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summary {
+func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Duration) *summary {
 	logs := newRing(4000)
 	defer func() {
 		if t.Failed() {
@@ -70,7 +52,11 @@ func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summa
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = setupSchema(ctx, admin)
+	if m.wal {
+		err = setupWALSchema(ctx, admin)
+	} else {
+		err = setupSchema(ctx, admin)
+	}
 	closeConn(admin)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +81,11 @@ func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summa
 		}
 	}()
 	for i := range numApps {
-		a, err := newApp(i, srv, dbURL, clock, logs, layouts(i))
+		newAppFor := newApp
+		if m.wal {
+			newAppFor = newWALApp
+		}
+		a, err := newAppFor(i, srv, dbURL, clock, logs, layouts(i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +93,7 @@ func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summa
 		a.start()
 	}
 	if !waitFor(recoverTimeout, func() bool { return allConnected(apps) }) {
-		t.Fatalf("Listeners not connected at the start: %s", connState(apps))
+		t.Fatalf("sources not connected at the start: %s", connState(apps))
 	}
 
 	// Load, churn and faults, for d.
@@ -113,6 +103,9 @@ func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summa
 	writers := make([]*writer, numWriters)
 	for i := range writers {
 		writers[i] = &writer{id: i, dbURL: dbURL, clock: clock, rng: sub()}
+		if m.wal {
+			writers[i].stmts = walStatements
+		}
 		wg.Go(func() { writers[i].run(stopWriters) })
 	}
 	churnErrs := make(chan error, numApps*4)
@@ -124,7 +117,7 @@ func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summa
 			}
 		}
 	}
-	in := newInjector(srv, apps, dbURL, sub())
+	in := newInjector(srv, apps, dbURL, sub(), m)
 	var faultsDone sync.WaitGroup
 	faultsDone.Go(func() { in.run(stopFaults) })
 
@@ -150,12 +143,20 @@ func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summa
 	// Healing: every Listener connected again, every mailbox drained, then
 	// the fence: the last commit, which every mailbox must read.
 	if !waitFor(recoverTimeout, func() bool { return allConnected(apps) }) {
-		t.Errorf("Listeners not connected again within %v: %s", recoverTimeout, connState(apps))
+		t.Errorf("sources not connected again within %v: %s", recoverTimeout, connState(apps))
+	}
+	if m.wal {
+		// Caught up first: a Source still streaming its backlog would
+		// overflow the slow mailboxes again, and they would miss the fence.
+		checkSlotsConfirmed(t, dbURL, apps)
 	}
 	if !waitFor(recoverTimeout, func() bool { return allDrained(apps) }) {
 		t.Errorf("mailboxes not drained within %v", recoverTimeout)
 	}
 	fenceAll(t, dbURL, clock, apps)
+	if m.wal {
+		checkSlotsConfirmed(t, dbURL, apps)
+	}
 
 	// Exactly one backend per running Listener: no connection leaked by
 	// a fault; none at all once the Listeners are stopped.
@@ -164,10 +165,18 @@ func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summa
 			t.Errorf("%s: backends while running %v, want exactly one", a.name, backends(srv, a.name))
 		}
 	}
-	stats := listenerTotals(apps)
-	listens := map[*app]uint64{}
-	for _, a := range apps {
-		listens[a] = a.l.Stats().Resyncs
+	var stats listenerStats
+	listens := map[*app]uint64{} // LISTENs established, or the WAL Source's Resyncs
+	if m.wal {
+		stats = walTotals(apps)
+		for _, a := range apps {
+			listens[a] = a.w.Stats().Resyncs
+		}
+	} else {
+		stats = listenerTotals(apps)
+		for _, a := range apps {
+			listens[a] = a.l.Stats().Resyncs
+		}
 	}
 	shutdownAll()
 	for _, a := range apps {
@@ -183,27 +192,41 @@ func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summa
 	if err != nil {
 		t.Fatal(err)
 	}
-	committed, err := readCommitted(rctx, conn)
+	committed, err := readCommitted(rctx, conn, !m.wal)
 	closeConn(conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := &summary{seed: seed, duration: loadTime, committed: len(committed), resyncs: map[string]int{}, stats: stats}
+	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed), resyncs: map[string]int{}, stats: stats}
 	sum.txs = countTxs(committed)
+	in.mu.Lock()
+	slotDrops := maps.Clone(in.slotDrops)
+	in.mu.Unlock()
 	for _, a := range apps {
+		if m.wal {
+			sum.slotLosses += int(a.slotErrors.Load())
+			checkSlotLosses(t, a, slotDrops[a], listens[a])
+		}
 		for _, c := range a.readers {
-			r := chaos.Check(committed, c.mailbox())
+			mb := c.mailbox()
+			if m.wal {
+				mb.Allowed = walAllowed
+			}
+			r := chaos.Check(committed, mb)
 			sum.add(r)
 			if !r.OK() {
-				t.Errorf("%s: %d lost, %d disordered, %d phantoms:\n  %s", r.Name, r.Lost, r.Disordered, r.Phantoms,
-					strings.Join(r.Problems, "\n  "))
+				t.Errorf("%s: %d lost, %d disordered, %d phantoms, %d unexpected Resyncs:\n  %s", r.Name, r.Lost, r.Disordered, r.Phantoms,
+					r.Unexpected, strings.Join(r.Problems, "\n  "))
 			}
 			if r.Delivered == 0 {
 				t.Errorf("%s read no change at all", r.Name)
 			}
+			if m.wal {
+				checkWALResyncs(t, r, c, listens[a], slotDrops[a])
+			}
 			// Resyncs must have a cause: a Resync can cover any gap, so a
 			// Listener that sent them for nothing would pass the checker.
-			if n := uint64(r.Resyncs[pubsub.ReasonListen]); n > listens[a] {
+			if n := uint64(r.Resyncs[pubsub.ReasonListen]); !m.wal && n > listens[a] {
 				t.Errorf("%s read %d listen Resyncs, its Listener established LISTEN only %d times", r.Name, n, listens[a])
 			}
 			// An overflow may be reported by a Resync already waiting
@@ -215,7 +238,7 @@ func soak(t *testing.T, srv *pgtest.Server, seed uint64, d time.Duration) *summa
 				t.Errorf("%s dropped %d events and read no Resync", r.Name, c.mb.Dropped())
 			}
 			for reason := range r.Resyncs {
-				if reason != pubsub.ReasonListen && reason != pubsub.ReasonOverflow {
+				if !m.wal && reason != pubsub.ReasonListen && reason != pubsub.ReasonOverflow {
 					t.Errorf("%s read Resyncs for an unexpected reason %q", r.Name, reason)
 				}
 			}
@@ -279,7 +302,7 @@ func fenceAll(t *testing.T, dbURL string, clock *atomic.Int64, apps []*app) {
 
 func allConnected(apps []*app) bool {
 	for _, a := range apps {
-		if !a.l.Connected() {
+		if !a.src.Connected() {
 			return false
 		}
 	}
@@ -289,7 +312,7 @@ func allConnected(apps []*app) bool {
 func connState(apps []*app) string {
 	var parts []string
 	for _, a := range apps {
-		parts = append(parts, fmt.Sprintf("%s connected=%v running=%v", a.name, a.l.Connected(), a.l.Running()))
+		parts = append(parts, fmt.Sprintf("%s connected=%v running=%v", a.name, a.src.Connected(), a.src.Running()))
 	}
 	return strings.Join(parts, "; ")
 }

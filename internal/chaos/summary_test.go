@@ -13,6 +13,7 @@ import (
 
 // summary is the soak's one-line result.
 type summary struct {
+	mode      soakMode
 	seed      uint64
 	duration  time.Duration // under load and faults
 	txs       int           // committed writing transactions
@@ -25,6 +26,8 @@ type summary struct {
 	lost       int            // silent losses: must be 0
 	disordered int
 	phantoms   int
+	unexpected int // WAL: Resyncs of a reason not allowed
+	slotLosses int // WAL: lost slots the Sources reported at ERROR
 
 	faults         map[string]int
 	maxDetect      time.Duration // slowest frozen-connection detection
@@ -44,6 +47,7 @@ func (s *summary) add(r chaos.Report) {
 	s.lost += r.Lost
 	s.disordered += r.Disordered
 	s.phantoms += r.Phantoms
+	s.unexpected += r.Unexpected
 	for k, v := range r.Resyncs {
 		s.resyncs[k] += v
 	}
@@ -58,7 +62,7 @@ func (s *summary) line() string {
 	}
 	var faults []string
 	total := 0
-	for _, k := range faultKinds {
+	for _, k := range s.mode.kinds {
 		faults = append(faults, fmt.Sprintf("%s=%d", k, s.faults[k]))
 		total += s.faults[k]
 	}
@@ -69,13 +73,26 @@ func (s *summary) line() string {
 		resyncs += v
 	}
 	sort.Strings(reasons)
+	heap := mib(s.heapStart) + "->" + mib(s.heapEnd)
+	if s.heapEnd == 0 {
+		heap = "(judged by the other soak, which ended last)"
+	}
+	if s.mode.wal {
+		return fmt.Sprintf("%s: %s committed=%d (in %d tx) owed=%d delivered=%d resyncs=%d (%s) covered_by_resync=%d "+
+			"faults=%d (%s) silent_losses=%d disordered=%d phantoms=%d unexpected_resyncs=%d slot_losses=%d "+
+			"reconnects=%d received=%d published=%d garbage_writes=%d freeze_detect_max=%v stop_max=%v heap=%s duration=%v seed=%d",
+			s.mode.name, verdict, s.committed, s.txs, s.owed, s.delivered, resyncs, strings.Join(reasons, " "), s.covered,
+			total, strings.Join(faults, " "), s.lost, s.disordered, s.phantoms, s.unexpected, s.slotLosses,
+			s.stats.reconnects, s.stats.received, s.stats.published, s.garbage, s.maxDetect.Round(10*time.Millisecond),
+			s.maxStop.Round(time.Millisecond), heap, s.duration.Round(time.Second), s.seed)
+	}
 	return fmt.Sprintf("chaos: %s committed=%d (in %d tx) owed=%d delivered=%d resyncs=%d (%s) covered_by_resync=%d "+
 		"faults=%d (%s) silent_losses=%d disordered=%d phantoms=%d "+
-		"reconnects=%d invalid_payloads=%d/%d freeze_detect_max=%v stop_max=%v heap=%s->%s duration=%v seed=%d",
+		"reconnects=%d invalid_payloads=%d/%d freeze_detect_max=%v stop_max=%v heap=%s duration=%v seed=%d",
 		verdict, s.committed, s.txs, s.owed, s.delivered, resyncs, strings.Join(reasons, " "), s.covered,
 		total, strings.Join(faults, " "), s.lost, s.disordered, s.phantoms,
 		s.stats.reconnects, s.stats.invalid, s.garbage*numApps, s.maxDetect.Round(10*time.Millisecond), s.maxStop.Round(time.Millisecond),
-		mib(s.heapStart), mib(s.heapEnd), s.duration.Round(time.Second), s.seed)
+		heap, s.duration.Round(time.Second), s.seed)
 }
 
 // listenerStats sums the Listeners' counters.

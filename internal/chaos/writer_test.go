@@ -67,6 +67,7 @@ type writer struct {
 	dbURL string
 	clock *atomic.Int64
 	rng   *rand.Rand
+	stmts map[string][]statement // nil: statements
 
 	commits   atomic.Int64 // COMMIT returned nil
 	rollbacks atomic.Int64 // deliberate
@@ -146,6 +147,9 @@ func (w *writer) pick() statement {
 		return truncateS
 	}
 	st := statements[table]
+	if w.stmts != nil {
+		st = w.stmts[table]
+	}
 	// Inserts a little more often than the rest, so tables never stay empty.
 	k := w.rng.IntN(len(st) + 1)
 	if k == len(st) {
