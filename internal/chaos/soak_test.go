@@ -320,7 +320,7 @@ func connState(apps []*app) string {
 func allDrained(apps []*app) bool {
 	for _, a := range apps {
 		for _, c := range a.readers {
-			if len(c.mb.C()) > 0 {
+			if c.mb.Len() > 0 { // counts the events queued behind C
 				return false
 			}
 		}
