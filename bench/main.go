@@ -35,6 +35,10 @@ type config struct {
 	cpuprofile    string
 	profileBursts int
 	sections      string
+	walRows       int // section 7: rows of the bulk INSERT
+	walLatN       int // section 7: single-row txns per latency repetition
+	walLatRate    int // section 7: their rate per second
+	walTxns       int // section 7: single-row txns per write-cost timing, split among the clients
 }
 
 // Machine names where the numbers come from.
@@ -75,7 +79,7 @@ func main() {
 	flag.IntVar(&cfg.drainReps, "drain-reps", 0, "repetitions of section 1, the noisiest and cheapest (default 9, 1 with -quick)")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after section 1, profile the Listener alone draining bursts into this file")
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
-	flag.StringVar(&cfg.sections, "sections", "drain,latency,fanout,writecost,recovery,memory", "sections to run, comma-separated")
+	flag.StringVar(&cfg.sections, "sections", "drain,latency,fanout,writecost,recovery,memory,wal", "sections to run, comma-separated")
 	flag.Parse()
 	cfg.setSizes()
 
@@ -92,7 +96,9 @@ func (c *config) setSizes() {
 	c.drainN, c.latencyN, c.fanoutBudget = 100_000, 2000, 200*time.Millisecond
 	c.killTries, c.restarts = 20, 5
 	c.wcRows, c.wcClients, c.wcTxns = 200_000, 4, 200
+	c.walRows, c.walLatN, c.walLatRate, c.walTxns = 200_000, 1000, 200, 4000
 	if c.quick {
+		c.walRows, c.walLatN, c.walTxns = 20_000, 200, 400
 		reps = 1
 		c.drainN, c.latencyN, c.fanoutBudget = 10_000, 200, 20*time.Millisecond
 		c.killTries, c.restarts = 3, 1
@@ -154,6 +160,11 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		progress("6 memory")
 		rows, err := runMemory(ctx, e, cfg)
 		add("memory", rows, err)
+	}
+	if want("wal") {
+		progress("7 wal: a second server with wal_level=logical")
+		rows, err := runWAL(ctx, dbURL, cfg)
+		add("wal", rows, err)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

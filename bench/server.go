@@ -27,6 +27,12 @@ type env struct {
 // openEnv starts a throwaway server, or wraps the one at databaseURL, and
 // creates a fresh database on it.
 func openEnv(ctx context.Context, databaseURL string) (*env, error) {
+	return openEnvWith(ctx, databaseURL, nil)
+}
+
+// openEnvWith is openEnv with more server settings for a throwaway server
+// (ignored for an external one).
+func openEnvWith(ctx context.Context, databaseURL string, settings map[string]string) (*env, error) {
 	e := &env{}
 	var err error
 	if databaseURL != "" {
@@ -34,10 +40,14 @@ func openEnv(ctx context.Context, databaseURL string) (*env, error) {
 	} else {
 		// Millisecond timestamps in UTC: recovery.go reads the time of
 		// "ready to accept connections" from the server log.
-		e.srv, err = pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{
+		all := map[string]string{
 			"log_line_prefix": "%m [%p] ",
 			"log_timezone":    "UTC",
-		}})
+		}
+		for k, v := range settings {
+			all[k] = v
+		}
+		e.srv, err = pgtest.Start(ctx, pgtest.Options{Settings: all})
 		e.owned = err == nil
 	}
 	if err != nil {
