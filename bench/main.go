@@ -19,6 +19,9 @@ import (
 	"time"
 )
 
+// defaultSections are the sections a run without -sections measures.
+const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal"
+
 // config holds the sizes of one run; -quick shrinks them.
 type config struct {
 	quick         bool
@@ -79,7 +82,7 @@ func main() {
 	flag.IntVar(&cfg.drainReps, "drain-reps", 0, "repetitions of section 1, the noisiest and cheapest (default 9, 1 with -quick)")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after section 1, profile the Listener alone draining bursts into this file")
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
-	flag.StringVar(&cfg.sections, "sections", "drain,latency,fanout,writecost,recovery,memory,wal", "sections to run, comma-separated")
+	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
 	flag.Parse()
 	cfg.setSizes()
 

@@ -21,6 +21,7 @@ const (
 	nameWALListen  = "NOTIFY Listener"
 	nameNoSource   = "no source"
 	nameWithSource = "Source running"
+	nameWithBare   = "bare pglogrepl running"
 	nameWithNotify = "row trigger + Listener"
 )
 

@@ -23,7 +23,8 @@ type wcPhase struct {
 
 // runWALWriteCost measures what a running Source costs writers: the
 // published table wc_pub with no source, the same table with a Source
-// streaming it, and wc_trg, the same columns with the library's NOTIFY row
+// streaming it, the same with the bare pglogrepl loop instead (what the
+// walsender costs whatever the client), and wc_trg, the same columns with the library's NOTIFY row
 // trigger and a Listener (every notifying commit takes PostgreSQL's
 // notify lock). Contenders are rotated per repetition and every reader
 // has caught up before the next timing starts; ratios are to "no source"
@@ -70,7 +71,7 @@ func runWALWriteCost(ctx context.Context, e *env, cfg config, slots *slotNames) 
 			return float64(tag.RowsAffected()) / time.Since(start).Seconds(), err
 		},
 	})
-	names := []string{nameNoSource, nameWithSource, nameWithNotify}
+	names := []string{nameNoSource, nameWithSource, nameWithBare, nameWithNotify}
 	// vals[phase][contender] and ratios[phase][contender], one per repetition.
 	vals := make([][][]float64, len(phases))
 	ratios := make([][][]float64, len(phases))
@@ -97,8 +98,9 @@ func runWALWriteCost(ctx context.Context, e *env, cfg config, slots *slotNames) 
 				ratios[p][c] = append(ratios[p][c], got[p][c]/got[p][0])
 			}
 		}
-		progress("7 wal: write cost rep %d/%d: bulk none %.0fk, Source %.0fk, trigger %.0fk rows/s", rep+1, cfg.reps,
-			got[len(phases)-1][0]/1e3, got[len(phases)-1][1]/1e3, got[len(phases)-1][2]/1e3)
+		b := got[len(phases)-1]
+		progress("7 wal: write cost rep %d/%d: bulk none %.0fk, Source %.0fk, bare loop %.0fk, trigger %.0fk rows/s",
+			rep+1, cfg.reps, b[0]/1e3, b[1]/1e3, b[2]/1e3, b[3]/1e3)
 	}
 	var rows []Row
 	for p, ph := range phases {
@@ -118,27 +120,38 @@ func runWALWriteCost(ctx context.Context, e *env, cfg config, slots *slotNames) 
 	return rows, nil
 }
 
-// writeCostOnce starts contender c's reader (none, a Source, or a
-// Listener), times every phase on its table, waiting after each until the
+// writeCostOnce starts contender c's reader (none, a Source, the bare
+// pglogrepl loop, or a Listener), times every phase on its table, waiting after each until the
 // reader has received every row, and stops the reader.
 func writeCostOnce(ctx context.Context, e *env, slots *slotNames, c int, phases []wcPhase, capacity int, record func(int, float64)) error {
 	s := newSink()
 	on := func(*pubsub.Event) { s.hit() }
 	table := "wc_pub"
-	var reader *mailboxReader
-	var err error
+	var stop func()
 	switch c {
 	case 1:
-		reader, err = startSource(ctx, e.url, slots.next("wc"), walPublication, capacity, on)
+		r, err := startSource(ctx, e.url, slots.next("wc"), walPublication, capacity, on)
+		if err != nil {
+			return err
+		}
+		stop = r.stop
 	case 2:
+		b, err := startBareRepl(ctx, e.url, slots.next("wcbare"), walPublication, s)
+		if err != nil {
+			return err
+		}
+		stop = b.stop
+	case 3:
 		table = "wc_trg"
-		reader, err = startNotifyListener(withApp(e.url, "bench-wal-listener"), capacity, on)
+		r, err := startNotifyListener(withApp(e.url, "bench-wal-listener"), capacity, on)
+		if err != nil {
+			return err
+		}
+		stop = r.stop
 	}
-	if err != nil {
-		return err
-	}
-	if reader != nil {
-		defer reader.stop()
+	reader := stop != nil
+	if reader {
+		defer stop()
 	}
 	for p, ph := range phases {
 		s.expect(int64(ph.rows))
@@ -146,7 +159,7 @@ func writeCostOnce(ctx context.Context, e *env, slots *slotNames, c int, phases 
 		if err != nil {
 			return err
 		}
-		if reader != nil {
+		if reader {
 			// Wait for the reader, so that its work on this phase is not
 			// counted against the next one.
 			if _, err := s.wait(120 * time.Second); err != nil {
