@@ -1,7 +1,8 @@
 // Command bench measures phoenixkitdb against its peers on one throwaway
 // PostgreSQL server (or the one given by -database-url) and prints one
-// table: drain rate, latency, fan-out, trigger write cost, recovery and
-// memory, each the median of several interleaved repetitions with the
+// table: drain rate, latency, fan-out, trigger write cost, recovery,
+// memory and the WAL change source (on a second server with
+// wal_level=logical), each the median of several interleaved repetitions with the
 // spread. The same rows are written as JSON to -out. `make bench` runs it;
 // https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains every row.
 package main
