@@ -55,7 +55,7 @@ fuzz: ## Fuzz the payload parser, the wire reader and the pgoutput decoder, FUZZ
 	$(GO) test -run '^$$' -fuzz FuzzMessage -fuzztime $(FUZZTIME) ./replication
 
 .PHONY: bench
-bench: ## Measure throughput, latency, fan-out, write cost, recovery and memory (see docs/performance.md)
+bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory and the WAL source (see docs/performance.md)
 	cd bench && $(GO) run . $(ARGS)
 
 .PHONY: chaos
