@@ -26,7 +26,7 @@ func main() {
 
 // heavy are module paths that belong to the example host and its browser
 // test, never to the library's users.
-var heavy = []string{"github.com/chromedp/", "github.com/lmittmann/tint"}
+var heavy = []string{"github.com/chromedp/", "github.com/lmittmann/tint", "github.com/nats-io/"}
 
 // TestUserModuleGraphIsLean builds a user's module beside the repository
 // (a replace directive points at it, as a local checkout would), runs

@@ -1,0 +1,2 @@
+// Package cluster fans one database's changes out to many instances.
+package cluster
