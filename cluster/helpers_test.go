@@ -115,6 +115,7 @@ type instance struct {
 	logs   *syncBuffer
 	cancel context.CancelFunc
 	done   <-chan error
+	once   sync.Once
 }
 
 type instanceOpts struct {
@@ -164,9 +165,11 @@ func newInstance(t *testing.T, ns *server.Server, dbURL string, o instanceOpts) 
 
 // Stop stops the instance cleanly and waits for everything it ran.
 func (in *instance) Stop() {
-	in.cancel()
-	<-in.done
-	in.mb.Close()
+	in.once.Do(func() {
+		in.cancel()
+		<-in.done
+		in.mb.Close()
+	})
 }
 
 // waitReady waits until every instance's Changes().WaitReady returns.
