@@ -48,8 +48,11 @@ func escapeToken(s string) string {
 
 // unescapeToken is the inverse of escapeToken.
 func unescapeToken(t string) (string, error) {
-	if t == "~" {
+	switch t {
+	case "~":
 		return "", nil
+	case "":
+		return "", errBadToken
 	}
 	if !strings.Contains(t, "~") {
 		for i := 0; i < len(t); i++ {
