@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
