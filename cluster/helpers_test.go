@@ -26,11 +26,13 @@ const waitFor = 60 * time.Second
 
 // startNATS runs an embedded NATS server with JetStream in a temporary
 // directory, reachable only in-process; t.Cleanup shuts it down and waits.
-func startNATS(t *testing.T) *server.Server {
+func startNATS(t *testing.T) *server.Server { return startNATSWith(t, server.Options{}) }
+
+// startNATSWith is startNATS with more server options (auth, say).
+func startNATSWith(t *testing.T, opts server.Options) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoLog: true, NoSigs: true,
-	})
+	opts.JetStream, opts.StoreDir, opts.DontListen, opts.NoLog, opts.NoSigs = true, t.TempDir(), true, true, true
+	ns, err := server.NewServer(&opts)
 	if err != nil {
 		t.Fatal(err)
 	}
