@@ -122,6 +122,7 @@ type instance struct {
 
 type instanceOpts struct {
 	source  phoenixkitdb.SourceKind
+	dbURL   func(string) string // rewrites the database URL (through a proxy, say)
 	cluster cluster.Config // NATSOptions are appended to
 	mbCap   int
 }
@@ -132,6 +133,9 @@ func newInstance(t *testing.T, ns *server.Server, dbURL string, o instanceOpts) 
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.dbURL != nil {
+		dbURL = o.dbURL(dbURL)
+	}
 	db, err := phoenixkitdb.New(phoenixkitdb.Config{
 		ConnString: dbURL, Logger: logger, Source: o.source, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 	})
