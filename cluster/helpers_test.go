@@ -123,7 +123,7 @@ type instance struct {
 type instanceOpts struct {
 	source  phoenixkitdb.SourceKind
 	dbURL   func(string) string // rewrites the database URL (through a proxy, say)
-	cluster cluster.Config // NATSOptions are appended to
+	cluster cluster.Config      // NATSOptions are appended to
 	mbCap   int
 }
 
