@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -284,4 +283,3 @@ func changesOnly(t *testing.T, mb *pubsub.Mailbox, n int) (got []string, resyncs
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-var _ = fmt.Sprintf

@@ -195,7 +195,7 @@ func (e *elector) campaign(ctx context.Context, js jetstream.JetStream, kv jetst
 			}
 			start := time.Now()
 			rctx, cancel := context.WithTimeout(ctx, ttl/5)
-			rev, err := kv.Update(rctx, leaseKey, e.leaseValue(t.src()), myRev)
+			rev, err := kv.Update(rctx, leaseKey, e.leaseValue(t.ready()), myRev)
 			cancel()
 			switch {
 			case err == nil:
@@ -252,10 +252,8 @@ type term struct {
 	stopRelay   chan struct{} // closed: drain the mailbox, then return
 	cancelRelay context.CancelFunc
 	relayDone   chan struct{}
-	ready       func() bool
+	ready       func() bool // the change source's Ready
 }
-
-func (t *term) src() bool { return t.ready() }
 
 // startTerm subscribes a relay mailbox to the private PubSub, then runs
 // the change source and the relay.

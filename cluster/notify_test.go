@@ -9,7 +9,6 @@ import (
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/listener"
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
 // notifyDB creates a database with table public.items and its trigger.
@@ -67,5 +66,4 @@ func TestNotifyOneReaderEveryInstanceReceives(t *testing.T) {
 			t.Fatalf("instance %d warned:\n%s", i, in.logs.String())
 		}
 	}
-	_ = pubsub.Resync
 }
