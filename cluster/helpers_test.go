@@ -282,4 +282,3 @@ func changesOnly(t *testing.T, mb *pubsub.Mailbox, n int) (got []string, resyncs
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
