@@ -27,6 +27,25 @@ const waitFor = 60 * time.Second
 // directory, reachable only in-process; t.Cleanup shuts it down and waits.
 func startNATS(t *testing.T) *server.Server { return startNATSWith(t, server.Options{}) }
 
+// restartNATS shuts ns down and starts a server on the same store
+// directory, the way a NATS server restarts with file storage.
+func restartNATS(t *testing.T, ns *server.Server) *server.Server {
+	t.Helper()
+	dir := ns.JetStreamConfig().StoreDir
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	ns2, err := server.NewServer(&server.Options{JetStream: true, StoreDir: dir, DontListen: true, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns2.Start()
+	if !ns2.ReadyForConnections(waitFor) {
+		t.Fatal("restarted NATS server not ready")
+	}
+	t.Cleanup(func() { ns2.Shutdown(); ns2.WaitForShutdown() })
+	return ns2
+}
+
 // startNATSWith is startNATS with more server options (auth, say).
 func startNATSWith(t *testing.T, opts server.Options) *server.Server {
 	t.Helper()
@@ -85,6 +104,13 @@ func (s *netSwitch) Restore() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.down = false
+}
+
+// SetServer points the switch at another server (a restarted one).
+func (s *netSwitch) SetServer(ns *server.Server) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ns = ns
 }
 
 // syncBuffer is a log sink safe for concurrent writes.

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,4 +102,31 @@ func waitStreamEmpty(t *testing.T, ns *server.Server) {
 		info, err := s.Info(ctx)
 		return err == nil && info.State.Msgs == 0
 	})
+}
+
+// A NATS server restart with file storage loses nothing: changes a
+// follower had not read before the restart reach it afterwards, with no
+// gap Resync.
+func TestNATSRestartWithFileStorageLosesNothing(t *testing.T) {
+	ns := startNATS(t)
+	leader, follower, run := twoInstances(t, ns, cluster.Config{})
+	follower.sw.Cut()
+	poll(t, "the follower to notice", func() bool { return !follower.db.Changes().Connected() })
+	for i := range 10 {
+		run(`INSERT INTO items VALUES ($1, 'x')`, i)
+	}
+	expectChanges(t, []*instance{leader}, inserts(0, 10), nil)
+	ns2 := restartNATS(t, ns)
+	leader.sw.SetServer(ns2)
+	follower.sw.SetServer(ns2)
+	follower.sw.Restore()
+	got, resyncs := changesOnly(t, follower.mb, 10)
+	if strings.Join(got, ",") != strings.Join(inserts(0, 10), ",") {
+		t.Fatalf("after the restart the follower got %v", got)
+	}
+	for _, r := range resyncs {
+		if r == cluster.ReasonGap {
+			t.Fatalf("gap Resync after a restart with file storage: %v", resyncs)
+		}
+	}
 }
