@@ -10,7 +10,6 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
-	"github.com/phoenixkit/phoenixkitdb/listener"
 )
 
 // takeover is the failover bound the module promises.
@@ -82,21 +81,42 @@ func testNotifyFailover(t *testing.T, stop func(t *testing.T, leader *instance))
 	if old == nil {
 		t.Fatal("no leader")
 	}
+	// Sample the instances' change sources through the failover: never
+	// two connected at once. (pg_stat_activity cannot tell a LISTEN
+	// backend from the Listener's short-lived probe connections.)
+	sampled := make(chan int)
+	stopSampling := make(chan struct{})
+	go func() {
+		most := 0
+		defer func() { sampled <- most }()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			most = max(most, connectedSources(ins))
+		}
+	}()
 	start := time.Now()
 	stop(t, old)
 	_, took := waitNewLeader(t, ins, old, start)
+	rest := others(ins, old)
+	waitReady(t, rest...)
+	close(stopSampling)
+	if most := <-sampled; most > 1 {
+		t.Fatalf("%d change sources connected at once during the failover", most)
+	}
 	t.Logf("takeover took %v", took)
 	if took > takeover {
 		t.Fatalf("takeover took %v, more than %v", took, takeover)
 	}
-	rest := others(ins, old)
-	waitReady(t, rest...)
 	for i := 10; i < 20; i++ {
 		run(`INSERT INTO items VALUES ($1, 'x')`, i)
 	}
 	expectChanges(t, rest, inserts(10, 20), []string{"listen"})
 	conn := connect(t, url)
-	poll(t, "one LISTEN backend", func() bool { return countBackends(t, conn, listener.DefaultApplicationName) == 1 })
+	oneListener(t, conn)
 }
 
 func TestNotifyFailoverLeaderStops(t *testing.T) {

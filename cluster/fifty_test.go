@@ -2,8 +2,6 @@ package cluster_test
 
 import (
 	"testing"
-
-	"github.com/phoenixkit/phoenixkitdb/listener"
 )
 
 // Fifty instances in one process: one LISTEN backend, and every
@@ -17,15 +15,11 @@ func TestFiftyInstancesReceiveEveryChange(t *testing.T) {
 	}
 	waitReady(t, ins...)
 	conn := connect(t, url)
-	if n := countBackends(t, conn, listener.DefaultApplicationName); n != 1 {
-		t.Fatalf("LISTEN backends: got %d, want 1", n)
-	}
+	oneListener(t, conn)
 	const n = 100
 	for i := range n {
 		run(`INSERT INTO items VALUES ($1, 'x')`, i)
 	}
 	expectChangesAnyResyncs(t, ins, inserts(0, n))
-	if n := countBackends(t, conn, listener.DefaultApplicationName); n != 1 {
-		t.Fatalf("LISTEN backends after the changes: got %d, want 1", n)
-	}
+	oneListener(t, conn)
 }

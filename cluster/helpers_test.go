@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
+	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/thejerf/suture/v4"
 )
@@ -176,7 +177,7 @@ func newInstance(t *testing.T, ns *server.Server, dbURL string, o instanceOpts) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	sup := suture.New("test", suture.Spec{EventHook: func(suture.Event) {}})
+	sup := suture.New("test", suture.Spec{EventHook: func(e suture.Event) { logger.Info("suture: " + e.String()) }})
 	reg := phoenixkitdb.NewRegistry(sup, logger)
 	if err := reg.Register(cl); err != nil {
 		t.Fatal(err)
@@ -308,3 +309,26 @@ func changesOnly(t *testing.T, mb *pubsub.Mailbox, n int) (got []string, resyncs
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// oneListener waits until this database has exactly one session of the
+// Listener's application name. The Listener's cross-session probe opens a
+// short-lived second one, so one look could see two: with a reader per
+// instance the count would stay above one and the wait fail.
+func oneListener(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	poll(t, "exactly one LISTEN backend", func() bool {
+		return countBackends(t, conn, listener.DefaultApplicationName) == 1
+	})
+}
+
+// connectedSources counts the instances whose change source holds a
+// connection to PostgreSQL.
+func connectedSources(ins []*instance) int {
+	n := 0
+	for _, in := range ins {
+		if in.cl.Source().Connected() {
+			n++
+		}
+	}
+	return n
+}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/thejerf/suture/v4"
@@ -59,7 +60,7 @@ func (e *elector) Serve(ctx context.Context) error {
 	defer e.running.Store(false)
 	defer e.c.changed.notify()
 
-	var nc interface{ Close() }
+	var nc *nats.Conn
 	var js jetstream.JetStream
 	var kv jetstream.KeyValue
 	err := e.c.retry(ctx, "leader setup", func() error {
@@ -83,17 +84,25 @@ func (e *elector) Serve(ctx context.Context) error {
 		return err
 	}
 	defer nc.Close()
-	return e.campaign(ctx, js, kv)
+	return e.campaign(ctx, nc, js, kv)
 }
 
 // campaign is the election loop: one goroutine owns every state change.
-func (e *elector) campaign(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue) error {
+func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, kv jetstream.KeyValue) error {
 	ttl := e.c.cfg.LeaseTTL
 	w, err := kv.Watch(ctx, leaseKey)
 	if err != nil {
 		return fmt.Errorf("cluster: watch the lease: %w", err)
 	}
-	defer func() { _ = w.Stop() }()
+	defer func() {
+		// Stop deletes the watch's consumer on the server, a request that
+		// waits out its timeout (5 s) when NATS is unreachable; closing
+		// the connection drops the subscription anyway, and the server
+		// removes the idle consumer.
+		if nc.IsConnected() {
+			_ = w.Stop()
+		}
+	}()
 
 	var (
 		lastRev  uint64 // revision of the last put seen; 0 when none or deleted

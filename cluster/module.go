@@ -108,6 +108,11 @@ func (c *Cluster) Leader() string {
 	return ""
 }
 
+// Source returns the change source the leader runs (a Listener or a
+// replication Source built from the DB's Config, publishing into a
+// private PubSub). It runs only while this instance leads.
+func (c *Cluster) Source() phoenixkitdb.ServiceChangeSource { return c.src }
+
 // Follower returns the module's Follower (also what db.Changes returns).
 func (c *Cluster) Follower() *Follower { return c.follower }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
-	"github.com/phoenixkit/phoenixkitdb/listener"
 )
 
 // notifyDB creates a database with table public.items and its trigger.
@@ -36,11 +35,12 @@ func TestNotifyOneReaderEveryInstanceReceives(t *testing.T) {
 	waitReady(t, ins...)
 
 	conn := connect(t, url)
-	if n := countBackends(t, conn, listener.DefaultApplicationName); n != 1 {
-		t.Fatalf("LISTEN backends: got %d, want 1", n)
-	}
+	oneListener(t, conn)
 	if leaderOf(t, ins) == nil {
 		t.Fatal("no leader")
+	}
+	if n := connectedSources(ins); n != 1 {
+		t.Fatalf("%d change sources connected, want 1", n)
 	}
 	const n = 50
 	var want []string
@@ -58,9 +58,7 @@ func TestNotifyOneReaderEveryInstanceReceives(t *testing.T) {
 		}
 		in.db.Changes().EnsureStarted()
 	}
-	if n := countBackends(t, conn, listener.DefaultApplicationName); n != 1 {
-		t.Fatalf("LISTEN backends after the changes: got %d, want 1", n)
-	}
+	oneListener(t, conn)
 	for i, in := range ins {
 		if strings.Contains(in.logs.String(), "not running") {
 			t.Fatalf("instance %d warned:\n%s", i, in.logs.String())
