@@ -95,11 +95,11 @@ func (f *Follower) Serve(ctx context.Context) error {
 	if f.begun.CompareAndSwap(false, true) {
 		f.resync(pubsub.ReasonStart)
 	}
-	return f.consume(ctx, stream)
+	return f.consume(ctx, nc, stream)
 }
 
 // consume runs one ordered consumer from the last sequence handed over.
-func (f *Follower) consume(ctx context.Context, stream jetstream.Stream) error {
+func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.Stream) error {
 	cctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	cons, err := stream.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{f.c.cfg.Subject + ".>"},
@@ -120,6 +120,10 @@ func (f *Follower) consume(ctx context.Context, stream jetstream.Stream) error {
 		defer close(watchDone)
 		select {
 		case <-ctx.Done():
+			// Next may be inside the client's own consumer reset, whose
+			// requests ignore Stop until they time out (10 s) while NATS
+			// is unreachable; closing the connection ends them at once.
+			nc.Close()
 		case <-stopped:
 		}
 		it.Stop()
