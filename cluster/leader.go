@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -282,6 +283,13 @@ func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream) *term {
 	}
 	go func() {
 		defer close(t.srcDone)
+		// Outside a supervisor a panic would end the process: end the
+		// term instead, as suture would restart the service.
+		defer func() {
+			if r := recover(); r != nil {
+				e.c.log.Error("cluster: change source panicked", "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
 		if err := e.c.src.Serve(srcCtx); err != nil && srcCtx.Err() == nil {
 			e.c.log.Error("cluster: change source ended", "err", err)
 		}
