@@ -47,9 +47,11 @@ type Config struct {
 // DB is this library's Module: the PubSub and the Listener that feeds it,
 // supervised together. Two DB values are fully independent.
 type DB struct {
-	ps  *pubsub.PubSub
-	l   *listener.Listener  // nil in WAL mode
-	src *replication.Source // nil in NOTIFY mode
+	ps   *pubsub.PubSub
+	l    *listener.Listener  // nil in WAL mode
+	src  *replication.Source // nil in NOTIFY mode
+	cfg  Config              // for NewChangeSource (source_hook.go)
+	hook changesHook         // see SetChanges (source_hook.go)
 }
 
 var _ Module = (*DB)(nil)
@@ -63,7 +65,11 @@ func New(cfg Config) (*DB, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	ps := pubsub.New(logger)
+	return newWithPubSub(cfg, pubsub.New(logger), logger)
+}
+
+// newWithPubSub is New with the PubSub given.
+func newWithPubSub(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) (*DB, error) {
 	if cfg.Source == SourceWAL {
 		return newWAL(cfg, ps, logger)
 	}
@@ -83,7 +89,7 @@ func New(cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{ps: ps, l: l}, nil
+	return &DB{ps: ps, l: l, cfg: cfg}, nil
 }
 
 // Key returns "db", PhoenixKit's module key.

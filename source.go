@@ -68,8 +68,12 @@ var (
 )
 
 // Changes returns the active change source: the Listener, or the
-// replication Source in WAL mode. Never nil.
+// replication Source in WAL mode, or what SetChanges installed (the
+// cluster module's follower). Never nil.
 func (db *DB) Changes() ChangeSource {
+	if cs := db.hook.get(); cs != nil {
+		return cs
+	}
 	if db.src != nil {
 		return db.src
 	}
@@ -93,5 +97,5 @@ func newWAL(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{ps: ps, src: src}, nil
+	return &DB{ps: ps, src: src, cfg: cfg}, nil
 }

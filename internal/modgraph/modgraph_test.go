@@ -25,8 +25,9 @@ func main() {
 `
 
 // heavy are module paths that belong to the example host, its browser
-// test and the metrics module, never to the library's users.
-var heavy = []string{"github.com/chromedp/", "github.com/lmittmann/tint", "github.com/prometheus/"}
+// test, the metrics module and the cluster module, never to the library's
+// users.
+var heavy = []string{"github.com/chromedp/", "github.com/lmittmann/tint", "github.com/prometheus/", "github.com/nats-io/"}
 
 // TestUserModuleGraphIsLean builds a user's module beside the repository
 // (a replace directive points at it, as a local checkout would), runs

@@ -1,0 +1,67 @@
+// Package cluster fans one database's changes out to many app instances
+// through a NATS JetStream stream, so that exactly one instance reads
+// PostgreSQL (one LISTEN backend, or one walsender) however many run.
+//
+// It lives in a module of its own (github.com/phoenixkit/phoenixkitdb/cluster):
+// users who do not cluster download no NATS code.
+//
+// # Use
+//
+// Build the DB module as usual, wrap it, and register the wrapper in the
+// Registry instead of the DB (its Key is "db" too):
+//
+//	db, _ := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url})
+//	cl, _ := cluster.New(cluster.Config{URL: natsURL}, db)
+//	_ = reg.Register(cl)
+//	_ = reg.Enable("db")
+//
+// Code that subscribes through db.Changes() does not change: New makes
+// Changes return the module's [Follower], whose Running, Ready and
+// WaitReady describe the stream path that feeds the instance's mailboxes.
+// db.Listener() and db.Replication() return the DB's own sources, which
+// never run in cluster mode.
+//
+// # How it works
+//
+// The module's Children are the DB's PubSub, an elector and a Follower.
+// The elector campaigns for a lease (a key in the JetStream key-value
+// bucket Stream+"_LEADER", swapped by revision); the leader runs a change
+// source built from the DB's Config, publishing into a private PubSub,
+// and relays every event it produces to the stream, one message per
+// change on <Subject>.<schema>.<table> (tokens escaped: letters, digits,
+// '-' and '_' stay, any other byte is '~' and two hex digits), Resyncs on
+// <Subject>._resync, so they stay in order with the changes. The Follower
+// on every instance (the leader's too) reads the stream with an ordered
+// consumer into the DB's PubSub.
+//
+// # Guarantees
+//
+// Takeover: within LeaseTTL (1 s) plus a refresh interval after a leader
+// crashes or loses NATS, at once after it stops cleanly (it releases the
+// lease after relaying what its source handed over).
+//
+// NOTIFY source: the new leader's LISTEN sends one Resync (reason
+// "listen") through the stream, in order; followers get it and nothing
+// is lost silently.
+//
+// WAL source: message ids are slot, commit LSN and position in the
+// transaction, so a new leader replaying from the slot's confirmed
+// position publishes nothing twice (within the stream's Duplicates
+// window). Known limit: the replication Source confirms a transaction to
+// PostgreSQL once it was handed to the leader's relay, not once the
+// stream stored it, so a leader that crashes or loses NATS with changes
+// still in its relay loses them without a Resync. A clean stop loses
+// nothing.
+//
+// Resume: a follower that loses NATS resumes after the last stream
+// sequence it handed over, without Resync; when messages it had not read
+// aged out (MaxAge) it sends a Resync (ReasonGap) first.
+//
+// Backpressure: a follower hands each message to the PubSub, which never
+// blocks on a mailbox; a slow mailbox overflows into a Resync as locally.
+//
+// # Values
+//
+// Row values (Event.New, Event.Old) travel as JSON: followers see numbers
+// as json.Number and timestamps as RFC 3339 strings.
+package cluster

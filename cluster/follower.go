@@ -1,0 +1,269 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/thejerf/suture/v4"
+)
+
+// Follower is the service, on every instance, that consumes the stream
+// into the DB module's PubSub. It is what the DB's Changes returns once
+// the cluster module wraps it, so Subscribe, Running, Ready and WaitReady
+// describe the path that really feeds the instance's mailboxes.
+//
+// All methods are safe for concurrent use. Serve runs at most once at a
+// time.
+type Follower struct {
+	c       *Cluster
+	ps      *pubsub.PubSub
+	running atomic.Bool
+	// consuming: an ordered consumer is attached and NATS is connected.
+	consuming atomic.Bool
+	nc        atomic.Pointer[nats.Conn]
+
+	// begun and last outlive Serve, so that a restarted Serve resumes
+	// after the last stream sequence handed to the PubSub.
+	begun    atomic.Bool
+	last     atomic.Uint64
+	received atomic.Uint64
+	resyncs  atomic.Uint64
+
+	startMu    sync.Mutex
+	startCheck *time.Timer
+}
+
+var _ phoenixkitdb.ChangeSource = (*Follower)(nil)
+
+// String names the service in supervisor logs.
+func (f *Follower) String() string { return "phoenixkitdb/cluster-follower(" + f.c.cfg.Stream + ")" }
+
+// Serve consumes the stream until ctx ends. On its first run in the
+// process it starts after the stream's last message and sends its mailboxes
+// a Resync (pubsub.ReasonStart); later runs, and the client's own
+// re-subscriptions after a lost connection, resume after the last message
+// handed over. A gap in stream sequences (messages that aged out past
+// MaxAge while this instance was away) sends a Resync (ReasonGap).
+func (f *Follower) Serve(ctx context.Context) error {
+	if !f.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w (%w)", ErrAlreadyRunning, suture.ErrDoNotRestart)
+	}
+	defer f.running.Store(false)
+	defer f.c.changed.notify()
+
+	var nc *nats.Conn
+	var stream jetstream.Stream
+	err := f.c.retry(ctx, "follower setup", func() error {
+		conn, js, err := f.c.connect("phoenixkitdb-follower-" + f.c.id)
+		if err != nil {
+			return err
+		}
+		s, err := f.c.ensureStream(ctx, js)
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		if !f.begun.Load() {
+			ictx, cancel := context.WithTimeout(ctx, setupTimeout)
+			info, err := s.Info(ictx)
+			cancel()
+			if err != nil {
+				conn.Close()
+				return fmt.Errorf("cluster: stream info: %w", err)
+			}
+			f.last.Store(info.State.LastSeq)
+		}
+		nc, stream = conn, s
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	f.nc.Store(nc)
+	defer f.nc.Store(nil)
+	nc.SetDisconnectErrHandler(func(*nats.Conn, error) { f.c.changed.notify() })
+	nc.SetReconnectHandler(func(*nats.Conn) { f.c.changed.notify() })
+	if f.begun.CompareAndSwap(false, true) {
+		f.resync(pubsub.ReasonStart)
+	}
+	return f.consume(ctx, nc, stream)
+}
+
+// consume runs one ordered consumer from the last sequence handed over.
+func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.Stream) error {
+	cctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	cons, err := stream.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{f.c.cfg.Subject + ".>"},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    f.last.Load() + 1,
+	})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cluster: ordered consumer: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("cluster: consume: %w", err)
+	}
+	stopped := make(chan struct{})
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		select {
+		case <-ctx.Done():
+			// Next may be inside the client's own consumer reset, whose
+			// requests ignore Stop until they time out (10 s) while NATS
+			// is unreachable; closing the connection ends them at once.
+			nc.Close()
+		case <-stopped:
+		}
+		it.Stop()
+	}()
+	defer func() { close(stopped); <-watchDone }()
+
+	f.consuming.Store(true)
+	f.c.changed.notify()
+	defer func() { f.consuming.Store(false); f.c.changed.notify() }()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return errors.New("cluster: consumer closed")
+			}
+			return fmt.Errorf("cluster: consume: %w", err)
+		}
+		f.handle(msg)
+	}
+}
+
+// handle hands one stream message to the PubSub.
+func (f *Follower) handle(msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		return
+	}
+	seq, last := md.Sequence.Stream, f.last.Load()
+	if seq <= last {
+		return // redelivered after a consumer reset
+	}
+	if seq > last+1 {
+		f.c.log.Warn("cluster: stream messages expired before this instance read them; sending a Resync",
+			"missed_from", last+1, "missed_to", seq-1)
+		f.resync(ReasonGap)
+	}
+	f.last.Store(seq)
+	ev, err := decodeEvent(msg.Data())
+	if err != nil {
+		f.c.log.Error("cluster: malformed stream message; sending a Resync", "seq", seq, "err", err)
+		f.resync(ReasonEncode)
+		return
+	}
+	if ev.Kind == pubsub.Resync {
+		f.resync(ev.Reason)
+		return
+	}
+	f.received.Add(1)
+	_ = f.ps.BroadcastChanges([]pubsub.Event{ev}) // decodeEvent checked schema and table
+}
+
+func (f *Follower) resync(reason string) {
+	f.resyncs.Add(1)
+	f.ps.ResyncWith(reason)
+}
+
+// Position returns the stream sequence of the last message handed to the
+// PubSub.
+func (f *Follower) Position() uint64 { return f.last.Load() }
+
+// Subscribe subscribes mb to the changes of schema.table.
+func (f *Follower) Subscribe(mb *pubsub.Mailbox, schema, table string) error {
+	f.EnsureStarted()
+	return f.ps.Subscribe(mb, pubsub.TopicTable(schema, table))
+}
+
+// Unsubscribe removes mb from the changes of schema.table.
+func (f *Follower) Unsubscribe(mb *pubsub.Mailbox, schema, table string) error {
+	return f.ps.Unsubscribe(mb, pubsub.TopicTable(schema, table))
+}
+
+// SubscribeAll subscribes mb to every table's changes.
+func (f *Follower) SubscribeAll(mb *pubsub.Mailbox) error {
+	f.EnsureStarted()
+	return f.ps.Subscribe(mb, pubsub.TopicAll())
+}
+
+// UnsubscribeAll removes mb from every table's changes.
+func (f *Follower) UnsubscribeAll(mb *pubsub.Mailbox) error {
+	return f.ps.Unsubscribe(mb, pubsub.TopicAll())
+}
+
+// Running reports whether Serve runs.
+func (f *Follower) Running() bool { return f.running.Load() }
+
+// Connected reports whether the follower consumes the stream right now.
+func (f *Follower) Connected() bool {
+	nc := f.nc.Load()
+	return f.consuming.Load() && nc != nil && nc.IsConnected()
+}
+
+// Ready reports whether changes flow: this follower consumes the stream
+// and a live leader's change source is ready.
+func (f *Follower) Ready() bool { return f.Connected() && f.c.elector.leaderReady() }
+
+// WaitReady blocks until Ready or ctx ends; then it returns ctx's error,
+// wrapped.
+func (f *Follower) WaitReady(ctx context.Context) error {
+	for {
+		ch := f.c.changed.wait()
+		if f.Ready() {
+			return nil
+		}
+		// Lease freshness is a matter of time, not of an event: look again
+		// at every refresh interval even if nothing was signalled.
+		t := time.NewTimer(f.c.cfg.LeaseTTL / 5)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("cluster: not ready (consuming %v, leader ready %v): %w",
+				f.Connected(), f.c.elector.leaderReady(), ctx.Err())
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// EnsureStarted logs a WARN if the follower is not running StartGrace
+// from now (subscribers would wait forever). Only one check is pending
+// at a time.
+func (f *Follower) EnsureStarted() {
+	if f.running.Load() {
+		return
+	}
+	f.startMu.Lock()
+	defer f.startMu.Unlock()
+	if f.startCheck != nil {
+		return
+	}
+	f.startCheck = time.AfterFunc(f.c.cfg.StartGrace, func() {
+		f.startMu.Lock()
+		f.startCheck = nil
+		f.startMu.Unlock()
+		if !f.running.Load() {
+			f.c.log.Warn("cluster: subscribed, but the cluster module is not running: enable it in the Registry",
+				"stream", f.c.cfg.Stream)
+		}
+	})
+}

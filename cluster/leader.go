@@ -1,0 +1,329 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/thejerf/suture/v4"
+)
+
+// lease is the value of the leader key.
+type lease struct {
+	ID    string `json:"id"`
+	Ready bool   `json:"ready"` // the leader's change source is ready
+}
+
+// observed is what an instance last saw of the lease, and when.
+type observed struct {
+	lease
+	at time.Time
+}
+
+// elector is the service that campaigns for the lease and, while it holds
+// it, runs the change source and relays what it publishes to the stream.
+//
+// The lease is a key in a JetStream key-value bucket, written only with
+// compare-and-swap on its revision. The leader rewrites it every
+// LeaseTTL/5. Every other instance watches it and, when it has seen no
+// new revision for LeaseTTL (timed on its own clock, so clocks need not
+// agree), swaps it to itself from the revision it saw; only one swap can
+// succeed. A leader that has not refreshed for 3/5 of LeaseTTL, measured
+// from the start of its last successful refresh, stops its source before
+// anyone else may take over. A leader that stops cleanly drains its relay
+// and deletes the key, and a watcher takes over at once.
+type elector struct {
+	c       *Cluster
+	running atomic.Bool
+	leading atomic.Bool
+	obs     atomic.Pointer[observed]
+	terms   atomic.Uint64
+	relay   relayState // touched only by the relay goroutine of the current term
+}
+
+// String names the service in supervisor logs.
+func (e *elector) String() string { return "phoenixkitdb/cluster-leader(" + e.c.cfg.Stream + ")" }
+
+// Serve campaigns and leads until ctx ends. It returns only after the
+// change source and the relay it started have returned; a leader stopping
+// this way releases the lease.
+func (e *elector) Serve(ctx context.Context) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("%w (%w)", ErrAlreadyRunning, suture.ErrDoNotRestart)
+	}
+	defer e.running.Store(false)
+	defer e.c.changed.notify()
+
+	var nc *nats.Conn
+	var js jetstream.JetStream
+	var kv jetstream.KeyValue
+	err := e.c.retry(ctx, "leader setup", func() error {
+		conn, j, err := e.c.connect("phoenixkitdb-leader-" + e.c.id)
+		if err != nil {
+			return err
+		}
+		if _, err := e.c.ensureStream(ctx, j); err != nil {
+			conn.Close()
+			return err
+		}
+		k, err := e.c.ensureLease(ctx, j)
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		nc, js, kv = conn, j, k
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return e.campaign(ctx, nc, js, kv)
+}
+
+// campaign is the election loop: one goroutine owns every state change.
+func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, kv jetstream.KeyValue) error {
+	ttl := e.c.cfg.LeaseTTL
+	w, err := kv.Watch(ctx, leaseKey)
+	if err != nil {
+		return fmt.Errorf("cluster: watch the lease: %w", err)
+	}
+	defer func() {
+		// Stop deletes the watch's consumer on the server, a request that
+		// waits out its timeout (5 s) when NATS is unreachable; closing
+		// the connection drops the subscription anyway, and the server
+		// removes the idle consumer.
+		if nc.IsConnected() {
+			_ = w.Stop()
+		}
+	}()
+
+	var (
+		lastRev  uint64 // revision of the last put seen; 0 when none or deleted
+		initDone bool
+		t        *term
+		myRev    uint64
+		lastOK   time.Time // start of the last successful acquire or refresh
+	)
+	stale := time.NewTimer(time.Hour)
+	stale.Stop()
+	defer stale.Stop()
+	refresh := time.NewTicker(ttl / 5)
+	defer refresh.Stop()
+
+	acquire := func() {
+		start := time.Now()
+		val := e.leaseValue(false)
+		actx, cancel := context.WithTimeout(ctx, ttl/2)
+		var rev uint64
+		var err error
+		if lastRev == 0 {
+			rev, err = kv.Create(actx, leaseKey, val)
+		} else {
+			rev, err = kv.Update(actx, leaseKey, val, lastRev)
+		}
+		cancel()
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
+				e.c.log.Debug("cluster: lease not taken", "err", err)
+				stale.Reset(ttl / 5)
+			}
+			return
+		}
+		myRev, lastOK = rev, start
+		t = e.startTerm(ctx, js)
+		e.c.log.Info("cluster: leading", "instance", e.c.id, "term", t.n)
+	}
+	stepDown := func(release bool, why string) {
+		e.endTerm(t, release)
+		if release {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ttl)
+			// A failed delete only delays the takeover to LeaseTTL.
+			_ = kv.Delete(dctx, leaseKey, jetstream.LastRevision(myRev))
+			cancel()
+		}
+		e.c.log.Info("cluster: no longer leading", "instance", e.c.id, "term", t.n, "why", why)
+		t = nil
+		stale.Reset(ttl)
+	}
+
+	for {
+		var refreshC <-chan time.Time
+		var termDone <-chan struct{}
+		if t != nil {
+			refreshC, termDone = refresh.C, t.srcDone
+		}
+		select {
+		case <-ctx.Done():
+			if t != nil {
+				stepDown(true, "stopping")
+			}
+			return ctx.Err()
+
+		case ent, ok := <-w.Updates():
+			if !ok {
+				if t != nil {
+					stepDown(false, "lease watch ended")
+				}
+				return errors.New("cluster: lease watch ended")
+			}
+			if ent == nil {
+				initDone = true
+			} else {
+				e.observe(ent, &lastRev)
+			}
+			if t != nil {
+				if o := e.obs.Load(); o == nil || o.ID != e.c.id {
+					stepDown(false, "lease taken by another instance")
+				}
+				continue
+			}
+			if !initDone {
+				continue
+			}
+			if lastRev == 0 {
+				acquire()
+			} else {
+				stale.Reset(ttl)
+			}
+
+		case <-stale.C:
+			if t == nil && initDone {
+				acquire()
+			}
+
+		case <-refresh.C:
+			if refreshC == nil {
+				continue
+			}
+			start := time.Now()
+			rctx, cancel := context.WithTimeout(ctx, ttl/5)
+			rev, err := kv.Update(rctx, leaseKey, e.leaseValue(t.ready()), myRev)
+			cancel()
+			switch {
+			case err == nil:
+				myRev, lastOK = rev, start
+			case errors.Is(err, jetstream.ErrKeyExists):
+				stepDown(false, "lease taken by another instance")
+			case time.Since(lastOK) > ttl*3/5:
+				stepDown(false, "lease not refreshed in time: "+err.Error())
+			}
+
+		case <-termDone:
+			stepDown(true, "change source ended")
+			// Let another instance try before this one campaigns again.
+			if !sleep(ctx, ttl) {
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+// observe records a lease entry.
+func (e *elector) observe(ent jetstream.KeyValueEntry, lastRev *uint64) {
+	defer e.c.changed.notify()
+	if ent.Operation() != jetstream.KeyValuePut {
+		*lastRev = 0
+		e.obs.Store(nil)
+		return
+	}
+	*lastRev = ent.Revision()
+	var l lease
+	if err := json.Unmarshal(ent.Value(), &l); err != nil {
+		l = lease{ID: "?"}
+	}
+	e.obs.Store(&observed{lease: l, at: time.Now()})
+}
+
+func (e *elector) leaseValue(ready bool) []byte {
+	b, _ := json.Marshal(lease{ID: e.c.id, Ready: ready}) // cannot fail
+	return b
+}
+
+// leaderReady reports whether a live lease says its source is ready.
+func (e *elector) leaderReady() bool {
+	o := e.obs.Load()
+	return o != nil && o.Ready && time.Since(o.at) < e.c.cfg.LeaseTTL
+}
+
+// term is one leadership: the change source and the relay it feeds.
+type term struct {
+	n           uint64
+	mb          *pubsub.Mailbox
+	cancelSrc   context.CancelFunc
+	srcDone     chan struct{}
+	stopRelay   chan struct{} // closed: drain the mailbox, then return
+	cancelRelay context.CancelFunc
+	relayDone   chan struct{}
+	ready       func() bool // the change source's Ready
+}
+
+// startTerm subscribes a relay mailbox to the private PubSub, then runs
+// the change source and the relay.
+func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream) *term {
+	e.leading.Store(true)
+	n := e.terms.Add(1)
+	mb := pubsub.NewMailbox(e.c.cfg.RelayCapacity)
+	// Subscribed before the source runs, so that its first Resync and
+	// every change after it reach the relay.
+	_ = e.c.private.Subscribe(mb, pubsub.TopicAll())
+	srcCtx, cancelSrc := context.WithCancel(ctx)
+	relayCtx, cancelRelay := context.WithCancel(context.WithoutCancel(ctx))
+	t := &term{
+		n: n, mb: mb, cancelSrc: cancelSrc, srcDone: make(chan struct{}),
+		stopRelay: make(chan struct{}), cancelRelay: cancelRelay, relayDone: make(chan struct{}),
+		ready: e.c.src.Ready,
+	}
+	go func() {
+		defer close(t.srcDone)
+		// Outside a supervisor a panic would end the process: end the
+		// term instead, as suture would restart the service.
+		defer func() {
+			if r := recover(); r != nil {
+				e.c.log.Error("cluster: change source panicked", "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		if err := e.c.src.Serve(srcCtx); err != nil && srcCtx.Err() == nil {
+			e.c.log.Error("cluster: change source ended", "err", err)
+		}
+	}()
+	go func() {
+		defer close(t.relayDone)
+		e.runRelay(relayCtx, js, t)
+	}()
+	e.c.changed.notify()
+	return t
+}
+
+// drainTimeout bounds how long a leader stopping cleanly spends
+// publishing what its source handed over before it stopped.
+const drainTimeout = 5 * time.Second
+
+// endTerm stops the source, then the relay: after draining the mailbox
+// when drain is set (a clean stop), at once otherwise (the lease may be
+// someone else's: publishing more could reorder the stream).
+func (e *elector) endTerm(t *term, drain bool) {
+	t.cancelSrc()
+	<-t.srcDone
+	if drain {
+		close(t.stopRelay)
+		timer := time.NewTimer(drainTimeout)
+		select {
+		case <-t.relayDone:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	t.cancelRelay()
+	<-t.relayDone
+	t.mb.Close()
+	e.leading.Store(false)
+	e.c.changed.notify()
+}

@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
+	"github.com/thejerf/suture/v4"
+)
+
+// Resync reasons added by this package (see pubsub.Event.Reason). Resyncs
+// of the change source (pubsub.ReasonListen, ReasonSlot, ...) travel
+// through the stream with their own reasons.
+const (
+	// ReasonGap: stream messages aged out (MaxAge) before this instance
+	// read them.
+	ReasonGap = "cluster-gap"
+	// ReasonEncode: a change could not be carried through the stream.
+	ReasonEncode = "cluster-encode"
+)
+
+// Cluster is the Module that replaces a DB module in the Registry when
+// many instances share one database: see the package documentation.
+type Cluster struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *phoenixkitdb.DB
+	id      string // this instance, in the lease and in message ids
+	slot    string // WAL mode: the replication slot, in message ids
+	private *pubsub.PubSub
+	src     phoenixkitdb.ServiceChangeSource
+	changed signal
+
+	elector  *elector
+	follower *Follower
+}
+
+var _ phoenixkitdb.Module = (*Cluster)(nil)
+
+// New validates cfg and returns the cluster module wrapping db, whose
+// Config chooses the change source the leader runs. It makes db.Changes()
+// return the module's Follower. Register the result in the Registry
+// instead of db (its Key is also "db"); never run db's own Children as
+// well, or this instance reads PostgreSQL twice. New does not connect.
+func New(cfg Config, db *phoenixkitdb.DB) (*Cluster, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: db is nil", ErrInvalidConfig)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{cfg: cfg, log: cfg.Logger, db: db, id: newID()}
+	c.private = pubsub.New(cfg.Logger)
+	if c.src, err = db.NewChangeSource(c.private); err != nil {
+		return nil, err
+	}
+	if rs, ok := c.src.(*replication.Source); ok {
+		c.slot = rs.Slot()
+	}
+	c.elector = &elector{c: c}
+	c.follower = &Follower{c: c, ps: db.PubSub()}
+	db.SetChanges(c.follower)
+	return c, nil
+}
+
+// newID returns 8 random bytes in hex.
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// Key returns "db": the module takes the DB module's place.
+func (c *Cluster) Key() string { return "db" }
+
+// Name returns "DB (cluster)".
+func (c *Cluster) Name() string { return "DB (cluster)" }
+
+// Version returns the library version.
+func (c *Cluster) Version() string { return phoenixkitdb.Version }
+
+// Children returns the DB's PubSub, the elector (which runs the change
+// source while this instance leads) and the Follower, the same three on
+// every call.
+func (c *Cluster) Children() []suture.Service {
+	return []suture.Service{c.db.PubSub(), c.elector, c.follower}
+}
+
+// ID returns this instance's id, as it appears in the lease.
+func (c *Cluster) ID() string { return c.id }
+
+// Leading reports whether this instance holds the lease and runs the
+// change source.
+func (c *Cluster) Leading() bool { return c.elector.leading.Load() }
+
+// Leader returns the id of the instance this one last saw holding the
+// lease, "" if none.
+func (c *Cluster) Leader() string {
+	if o := c.elector.obs.Load(); o != nil {
+		return o.ID
+	}
+	return ""
+}
+
+// Source returns the change source the leader runs (a Listener or a
+// replication Source built from the DB's Config, publishing into a
+// private PubSub). It runs only while this instance leads.
+func (c *Cluster) Source() phoenixkitdb.ServiceChangeSource { return c.src }
+
+// Follower returns the module's Follower (also what db.Changes returns).
+func (c *Cluster) Follower() *Follower { return c.follower }
+
+// Stats is a snapshot of the module's counters.
+type Stats struct {
+	Leading   bool
+	Terms     uint64 // leaderships this instance has held
+	Published uint64 // events this instance's relay stored in the stream
+	Position  uint64 // stream sequence last handed to the DB's PubSub
+	Received  uint64 // changes handed to the DB's PubSub
+	Resyncs   uint64 // Resyncs handed to the DB's PubSub
+}
+
+// Stats returns the current counters.
+func (c *Cluster) Stats() Stats {
+	return Stats{
+		Leading:   c.Leading(),
+		Terms:     c.elector.terms.Load(),
+		Published: c.elector.relay.published.Load(),
+		Position:  c.follower.last.Load(),
+		Received:  c.follower.received.Load(),
+		Resyncs:   c.follower.resyncs.Load(),
+	}
+}
+
+// signal wakes waiters when some state changed.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel closed at the next notify.
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+func (s *signal) notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+}

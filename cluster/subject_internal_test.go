@@ -1,0 +1,111 @@
+package cluster
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+func TestEscapeToken(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"public", "public"},
+		{"phoenix_kit_users", "phoenix_kit_users"},
+		{"my.table", "my~2Etable"},
+		{"a b*c>", "a~20b~2Ac~3E"},
+		{"~", "~7E"},
+		{"", "~"},
+		{"é", "~C3~A9"},
+		{"_resync", "_resync"},
+	} {
+		if got := escapeToken(tc.in); got != tc.want {
+			t.Errorf("escapeToken(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if back, err := unescapeToken(tc.want); err != nil || back != tc.in {
+			t.Errorf("unescapeToken(%q) = %q, %v", tc.want, back, err)
+		}
+	}
+	for _, bad := range []string{"~2e", "~2", "a.b", "~G0", "a b"} {
+		if _, err := unescapeToken(bad); err == nil {
+			t.Errorf("unescapeToken(%q) accepted a token escapeToken never writes", bad)
+		}
+	}
+	// A Resync subject has one token fewer than any change subject.
+	if got := strings.Count(changeSubject("p", "_resync", "x"), "."); got != 2 {
+		t.Fatalf("change subject has %d dots", got)
+	}
+	if resyncSubject("p.q") != "p.q._resync" {
+		t.Fatal(resyncSubject("p.q"))
+	}
+}
+
+func TestEventRoundTrip(t *testing.T) {
+	ct := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	for _, ev := range []pubsub.Event{
+		{Kind: pubsub.TableChanged, Schema: "s.x", Table: "t y", Operation: "UPDATE", RowID: "7", LSN: 99, CommitTime: ct,
+			New: map[string]any{"name": "n"}, Old: map[string]any{"name": "o"}},
+		{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: "DELETE", RowID: "1"},
+		{Kind: pubsub.Resync, Reason: pubsub.ReasonListen},
+	} {
+		subject, body, err := encodeEvent("pre", ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeEvent(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != ev.String() || got.LSN != ev.LSN || !got.CommitTime.Equal(ev.CommitTime) ||
+			got.Reason != ev.Reason || len(got.New) != len(ev.New) || len(got.Old) != len(ev.Old) {
+			t.Fatalf("round trip of %+v gave %+v", ev, got)
+		}
+		wantSubject := resyncSubject("pre")
+		if ev.Kind == pubsub.TableChanged {
+			wantSubject = changeSubject("pre", ev.Schema, ev.Table)
+		}
+		if subject != wantSubject {
+			t.Fatalf("subject %q, want %q", subject, wantSubject)
+		}
+	}
+	if _, err := decodeEvent([]byte(`{"op":"INSERT"}`)); err == nil {
+		t.Fatal("a change without a table was accepted")
+	}
+}
+
+// FuzzToken: unescapeToken never panics, and it accepts exactly the
+// tokens escapeToken writes, each for one identifier.
+func FuzzToken(f *testing.F) {
+	for _, s := range []string{"public", "my.table", "", "~", "~2E", "é", "a~", "~zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tok := escapeToken(s)
+		if back, err := unescapeToken(tok); err != nil || back != s {
+			t.Fatalf("escape/unescape of %q: %q, %v", s, back, err)
+		}
+		if strings.ContainsAny(tok, ". \t\r\n*>") || tok == "" {
+			t.Fatalf("token %q is not a valid subject token", tok)
+		}
+		if id, err := unescapeToken(s); err == nil && escapeToken(id) != s {
+			t.Fatalf("token %q decodes to %q, which escapes to %q", s, id, escapeToken(id))
+		}
+	})
+}
+
+// FuzzDecodeEvent: decodeEvent never panics and what it accepts is a
+// Resync or a change with a schema and a table.
+func FuzzDecodeEvent(f *testing.F) {
+	f.Add([]byte(`{"resync":true,"reason":"listen"}`))
+	f.Add([]byte(`{"schema":"public","table":"items","op":"INSERT","row_id":"1","lsn":5,"new":{"a":1}}`))
+	f.Add([]byte(`{"schema":"","table":"x"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := decodeEvent(body)
+		if err != nil {
+			return
+		}
+		if ev.Kind != pubsub.Resync && (ev.Schema == "" || ev.Table == "") {
+			t.Fatalf("accepted %+v", ev)
+		}
+	})
+}
