@@ -56,7 +56,7 @@ func (r *relayState) beginTerm(src *replication.Source, mb *pubsub.Mailbox) {
 // of the last stored change: every transaction committed before that one
 // is stored whole, and PostgreSQL replays a transaction whose commit LSN
 // is past the confirmed position. Called from the source's goroutine; it
-// only loads atomics.
+// reads counters and never waits.
 func (c *Cluster) confirmLimit() uint64 {
 	r := &c.elector.relay
 	handed := c.wal.Stats().Published - r.base.Load()
