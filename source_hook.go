@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -35,14 +36,44 @@ func (h *changesHook) get() ChangeSource {
 // module, whose leader runs the source and relays what it publishes; the
 // caller runs the returned service itself. It does not connect.
 func (db *DB) NewChangeSource(ps *pubsub.PubSub) (ServiceChangeSource, error) {
+	return db.NewChangeSourceWith(ps, ChangeSourceOptions{})
+}
+
+// ChangeSourceOptions are what a wrapper adds to db's Config when it
+// builds its own change source with NewChangeSourceWith. The zero value
+// adds nothing.
+type ChangeSourceOptions struct {
+	// ConfirmLimit becomes the replication Source's
+	// replication.Config.ConfirmLimit in WAL mode: the Source confirms no
+	// position past what it returns. The cluster module's leader sets it
+	// to what its relay has stored. Ignored in NOTIFY mode.
+	ConfirmLimit func() uint64
+}
+
+// NewChangeSourceWith is NewChangeSource with opts applied.
+func (db *DB) NewChangeSourceWith(ps *pubsub.PubSub, opts ChangeSourceOptions) (ServiceChangeSource, error) {
 	d, err := newWithPubSub(db.cfg, ps, db.cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	if d.src != nil {
+	if d.src == nil {
+		return d.l, nil
+	}
+	if opts.ConfirmLimit == nil {
 		return d.src, nil
 	}
-	return d.l, nil
+	// The same Config newWAL built, with the limit: rebuilt rather than
+	// mutated, since a Source keeps its Config private.
+	return replication.New(replication.Config{
+		ConnString:   db.cfg.ConnString,
+		Slot:         db.cfg.Slot,
+		Publication:  db.cfg.Publication,
+		PubSub:       ps,
+		Logger:       db.cfg.Logger,
+		MinBackoff:   db.cfg.MinBackoff,
+		MaxBackoff:   db.cfg.MaxBackoff,
+		ConfirmLimit: opts.ConfirmLimit,
+	})
 }
 
 // Source returns the kind of change source db was configured with.

@@ -48,3 +48,32 @@ func TestNewChangeSourceAndSetChanges(t *testing.T) {
 		}
 	}
 }
+
+// NewChangeSourceWith builds the same kind of source as NewChangeSource;
+// in WAL mode its ConfirmLimit is the replication Source's (the cluster
+// module's tests show it bounding the slot).
+func TestNewChangeSourceWith(t *testing.T) {
+	for _, kind := range []phoenixkitdb.SourceKind{phoenixkitdb.SourceNotify, phoenixkitdb.SourceWAL} {
+		db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x", Source: kind, Slot: "s2", Logger: quietLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := pubsub.New(quietLogger())
+		src, err := db.NewChangeSourceWith(ps, phoenixkitdb.ChangeSourceOptions{ConfirmLimit: func() uint64 { return 0 }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch s := src.(type) {
+		case *listener.Listener:
+			if kind != phoenixkitdb.SourceNotify || s.PubSub() != ps {
+				t.Fatalf("%v: got a Listener that is not a new one on ps", kind)
+			}
+		case *replication.Source:
+			if kind != phoenixkitdb.SourceWAL || s.PubSub() != ps || s.Slot() != "s2" || s == db.Replication() {
+				t.Fatalf("%v: got a Source that is not a new one on ps with the DB's slot", kind)
+			}
+		default:
+			t.Fatalf("%v: unexpected source %T", kind, src)
+		}
+	}
+}

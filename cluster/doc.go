@@ -47,11 +47,11 @@
 // WAL source: message ids are slot, commit LSN and position in the
 // transaction, so a new leader replaying from the slot's confirmed
 // position publishes nothing twice (within the stream's Duplicates
-// window). Known limit: the replication Source confirms a transaction to
-// PostgreSQL once it was handed to the leader's relay, not once the
-// stream stored it, so a leader that crashes or loses NATS with changes
-// still in its relay loses them without a Resync. A clean stop loses
-// nothing.
+// window). The leader's source confirms a transaction to the slot only
+// once JetStream acknowledged every one of its events (through the
+// source's replication.Config.ConfirmLimit), so a leader that crashes or
+// loses NATS with changes still in its relay leaves them in the slot, and
+// the next leader publishes them: nothing lost, nothing twice.
 //
 // Resume: a follower that loses NATS resumes after the last stream
 // sequence it handed over, without Resync; when messages it had not read

@@ -45,7 +45,7 @@ type elector struct {
 	leading atomic.Bool
 	obs     atomic.Pointer[observed]
 	terms   atomic.Uint64
-	relay   relayState // touched only by the relay goroutine of the current term
+	relay   relayState // see its fields for who touches what
 }
 
 // String names the service in supervisor logs.
@@ -274,6 +274,7 @@ func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream) *term {
 	// Subscribed before the source runs, so that its first Resync and
 	// every change after it reach the relay.
 	_ = e.c.private.Subscribe(mb, pubsub.TopicAll())
+	e.relay.beginTerm(e.c.wal, mb)
 	srcCtx, cancelSrc := context.WithCancel(ctx)
 	relayCtx, cancelRelay := context.WithCancel(context.WithoutCancel(ctx))
 	t := &term{

@@ -34,6 +34,7 @@ type Cluster struct {
 	slot    string // WAL mode: the replication slot, in message ids
 	private *pubsub.PubSub
 	src     phoenixkitdb.ServiceChangeSource
+	wal     *replication.Source // src in WAL mode, nil otherwise
 	changed signal
 
 	elector  *elector
@@ -57,11 +58,17 @@ func New(cfg Config, db *phoenixkitdb.DB) (*Cluster, error) {
 	}
 	c := &Cluster{cfg: cfg, log: cfg.Logger, db: db, id: newID()}
 	c.private = pubsub.New(cfg.Logger)
-	if c.src, err = db.NewChangeSource(c.private); err != nil {
+	var opts phoenixkitdb.ChangeSourceOptions
+	if db.Source() == phoenixkitdb.SourceWAL {
+		// The slot confirms only what the stream stored: a leader that
+		// dies with changes in its relay leaves them to the next one.
+		opts.ConfirmLimit = c.confirmLimit
+	}
+	if c.src, err = db.NewChangeSourceWith(c.private, opts); err != nil {
 		return nil, err
 	}
 	if rs, ok := c.src.(*replication.Source); ok {
-		c.slot = rs.Slot()
+		c.slot, c.wal = rs.Slot(), rs
 	}
 	c.elector = &elector{c: c}
 	c.follower = &Follower{c: c, ps: db.PubSub()}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -9,20 +10,67 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
 // publishTimeout bounds one publish attempt; a failed attempt is retried
 // with the same message id, so a publish that did land is not stored twice.
 const publishTimeout = 2 * time.Second
 
-// relayState is the leader's per-process publishing state. It outlives a
-// term: the WAL source keeps skipping what it handed over in an earlier
-// term of this process, and the position counter must continue with it.
+// relayState is the leader's publishing state. The WAL fields start
+// afresh with every term, as the WAL source does (it has a ConfirmLimit):
+// it replays whole transactions from the slot's confirmed position.
 type relayState struct {
-	published atomic.Uint64
-	lastLSN   uint64 // commit LSN of the last WAL change relayed
-	pos       int    // its position in its transaction
-	seq       uint64 // counter for ids of NOTIFY changes and Resyncs
+	published atomic.Uint64 // events stored, over the process's life
+	seq       uint64        // counter for ids of NOTIFY changes and Resyncs
+
+	// Touched by the relay goroutine only.
+	lastLSN uint64 // commit LSN of the last WAL change relayed
+	pos     int    // its position in its transaction
+
+	// What confirmLimit reads, from the WAL source's goroutine.
+	base      atomic.Uint64                  // the source's Published count when the term began
+	stored    atomic.Uint64                  // changes of this term stored (or replaced by a Resync)
+	storedLSN atomic.Uint64                  // commit LSN of the last change of this term stored
+	mb        atomic.Pointer[pubsub.Mailbox] // this term's relay mailbox
+}
+
+// beginTerm resets the per-term state; the source and the relay of the
+// previous term have returned, the new ones have not started.
+func (r *relayState) beginTerm(src *replication.Source, mb *pubsub.Mailbox) {
+	r.lastLSN, r.pos = 0, 0
+	r.stored.Store(0)
+	r.storedLSN.Store(0)
+	r.mb.Store(mb)
+	if src != nil {
+		r.base.Store(src.Stats().Published)
+	}
+}
+
+// confirmLimit is the WAL source's replication.Config.ConfirmLimit: how
+// far the slot may be confirmed so that every change handed to the relay
+// past it is either stored in the stream or read again by the next
+// leader. When every change the source handed over this term was stored
+// (or dropped by the relay mailbox's overflow, which followers see as a
+// Resync), there is no limit. Otherwise it is just below the commit LSN
+// of the last stored change: every transaction committed before that one
+// is stored whole, and PostgreSQL replays a transaction whose commit LSN
+// is past the confirmed position. Called from the source's goroutine; it
+// reads counters and never waits.
+func (c *Cluster) confirmLimit() uint64 {
+	r := &c.elector.relay
+	handed := c.wal.Stats().Published - r.base.Load()
+	done := r.stored.Load()
+	if mb := r.mb.Load(); mb != nil {
+		done += mb.Dropped()
+	}
+	if done >= handed {
+		return math.MaxUint64
+	}
+	if l := r.storedLSN.Load(); l > 0 {
+		return l - 1
+	}
+	return 0 // nothing stored yet this term: confirm nothing new
 }
 
 // runRelay publishes every event of t's mailbox to the stream, in order,
@@ -60,6 +108,7 @@ func (e *elector) relayOne(ctx context.Context, js jetstream.JetStream, termN ui
 		// started; followers have their own start Resync.
 		return true
 	}
+	change, orig := ev.Kind == pubsub.TableChanged, ev
 	subject, body, err := encodeEvent(e.c.cfg.Subject, ev)
 	if err != nil {
 		// A row value JSON cannot hold: followers must reload.
@@ -75,6 +124,12 @@ func (e *elector) relayOne(ctx context.Context, js jetstream.JetStream, termN ui
 		cancel()
 		if err == nil {
 			e.relay.published.Add(1)
+			if change {
+				if orig.LSN != 0 {
+					e.relay.storedLSN.Store(orig.LSN)
+				}
+				e.relay.stored.Add(1)
+			}
 			return true
 		}
 		if ctx.Err() != nil {

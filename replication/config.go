@@ -102,6 +102,23 @@ type Config struct {
 	// StartGrace is how long EnsureStarted waits before it warns that the
 	// Source is not running. Default DefaultStartGrace (2 s).
 	StartGrace time.Duration
+
+	// ConfirmLimit, when set, bounds what the Source confirms to the
+	// server: it never reports a written, flushed or applied position
+	// beyond the LSN ConfirmLimit returns, even for transactions it handed
+	// over whole, nor the server's WAL end from an idle keepalive. A
+	// consumer that stores what the PubSub delivers somewhere else (the
+	// cluster module's relay to NATS JetStream) returns the position up to
+	// which everything handed to it is stored, or math.MaxUint64 when it
+	// stores nothing pending; the slot then keeps the rest, and the next
+	// reader of the slot reads it again. With a limit set, every Serve
+	// also starts afresh from the slot's confirmed position instead of
+	// skipping what an earlier Serve of this Source handed over, since the
+	// consumer may have lost that. Nil means no limit. It is called from
+	// the goroutine running Serve, before every status update: it must be
+	// cheap, must not block, and must be safe to call concurrently with
+	// the consumer.
+	ConfirmLimit func() uint64
 }
 
 // withDefaults returns c with zero values replaced by defaults and

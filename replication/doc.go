@@ -47,6 +47,10 @@
 // Config.LagWarnBytes. A connection silent for Config.Timeout (a keepalive
 // is requested after a third of it) is replaced.
 //
+// Config.ConfirmLimit lets a consumer that stores the events elsewhere
+// hold the confirmed position back to what it stored, so that the slot
+// keeps the rest for the next reader.
+//
 // Setup errors (wal_level not logical, a role without REPLICATION, a
 // missing publication) are logged at ERROR with a hint and retried with
 // backoff, since they can be fixed while the Source runs.

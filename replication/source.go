@@ -156,6 +156,11 @@ func (s *Source) Serve(ctx context.Context) error {
 	}
 	defer s.running.Store(false)
 	s.cancelStartCheck()
+	if s.cfg.ConfirmLimit != nil {
+		// What an earlier Serve handed over may not have been stored by
+		// the consumer: read again whatever the slot did not confirm.
+		s.pos = position{}
+	}
 
 	streamed := false // a connection streamed during this Serve
 	attempt := 0

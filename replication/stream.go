@@ -146,25 +146,36 @@ func (ss *session) copyData(data []byte) error {
 	return nil
 }
 
-// sendStatus reports ack as written, flushed and applied; reply asks the
-// server for a keepalive at once.
+// confirmable is the position to confirm: ack, bounded by
+// Config.ConfirmLimit, never below what was confirmed already.
+func (ss *session) confirmable() pglogrepl.LSN {
+	pos := ss.ack
+	if f := ss.s.cfg.ConfirmLimit; f != nil {
+		pos = min(pos, pglogrepl.LSN(f()))
+	}
+	return max(pos, ss.sentAck)
+}
+
+// sendStatus reports ack, bounded by Config.ConfirmLimit, as written,
+// flushed and applied; reply asks the server for a keepalive at once.
 func (ss *session) sendStatus(reply bool) error {
 	ss.dmu.Lock()
 	if !ss.stopped {
 		_ = ss.conn.Conn().SetWriteDeadline(time.Now().Add(ss.s.cfg.Timeout))
 	}
 	ss.dmu.Unlock()
+	pos := ss.confirmable()
 	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), ss.conn, pglogrepl.StandbyStatusUpdate{
-		WALWritePosition: ss.ack,
-		WALFlushPosition: ss.ack,
-		WALApplyPosition: ss.ack,
+		WALWritePosition: pos,
+		WALFlushPosition: pos,
+		WALApplyPosition: pos,
 		ReplyRequested:   reply,
 	})
 	if err != nil {
 		return fmt.Errorf("replication: sending status update: %w", err)
 	}
-	ss.sentAck = ss.ack
-	ss.s.confirmed.Store(uint64(ss.ack))
+	ss.sentAck = pos
+	ss.s.confirmed.Store(uint64(pos))
 	ss.noteLag()
 	return nil
 }
@@ -172,7 +183,7 @@ func (ss *session) sendStatus(reply bool) error {
 // finalStatus confirms the last position before a clean stop, so that the
 // next reader (this process restarted, or a standby) starts right there.
 func (ss *session) finalStatus() {
-	if ss.ack == ss.sentAck {
+	if ss.confirmable() == ss.sentAck {
 		return
 	}
 	ss.dmu.Lock()
