@@ -83,9 +83,10 @@ func (db *DB) Changes() ChangeSource {
 // Replication returns the module's replication Source; nil in NOTIFY mode.
 func (db *DB) Replication() *replication.Source { return db.src }
 
-// newWAL builds the DB module in WAL mode.
-func newWAL(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) (*DB, error) {
-	src, err := replication.New(replication.Config{
+// walSourceConfig is the replication Source's configuration for cfg,
+// publishing to ps.
+func walSourceConfig(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) replication.Config {
+	return replication.Config{
 		ConnString:  cfg.ConnString,
 		Slot:        cfg.Slot,
 		Publication: cfg.Publication,
@@ -93,7 +94,12 @@ func newWAL(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) (*DB, error) {
 		Logger:      logger,
 		MinBackoff:  cfg.MinBackoff,
 		MaxBackoff:  cfg.MaxBackoff,
-	})
+	}
+}
+
+// newWAL builds the DB module in WAL mode.
+func newWAL(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) (*DB, error) {
+	src, err := replication.New(walSourceConfig(cfg, ps, logger))
 	if err != nil {
 		return nil, err
 	}

@@ -52,28 +52,16 @@ type ChangeSourceOptions struct {
 
 // NewChangeSourceWith is NewChangeSource with opts applied.
 func (db *DB) NewChangeSourceWith(ps *pubsub.PubSub, opts ChangeSourceOptions) (ServiceChangeSource, error) {
+	if db.cfg.Source == SourceWAL {
+		rc := walSourceConfig(db.cfg, ps, db.cfg.Logger)
+		rc.ConfirmLimit = opts.ConfirmLimit
+		return replication.New(rc)
+	}
 	d, err := newWithPubSub(db.cfg, ps, db.cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	if d.src == nil {
-		return d.l, nil
-	}
-	if opts.ConfirmLimit == nil {
-		return d.src, nil
-	}
-	// The same Config newWAL built, with the limit: rebuilt rather than
-	// mutated, since a Source keeps its Config private.
-	return replication.New(replication.Config{
-		ConnString:   db.cfg.ConnString,
-		Slot:         db.cfg.Slot,
-		Publication:  db.cfg.Publication,
-		PubSub:       ps,
-		Logger:       db.cfg.Logger,
-		MinBackoff:   db.cfg.MinBackoff,
-		MaxBackoff:   db.cfg.MaxBackoff,
-		ConfirmLimit: opts.ConfirmLimit,
-	})
+	return d.l, nil
 }
 
 // Source returns the kind of change source db was configured with.
