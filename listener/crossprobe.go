@@ -129,7 +129,7 @@ func (s *wireSession) crossProven(now time.Time) {
 	c.want, c.due = nil, time.Time{}
 	c.changes = s.changes
 	c.next = now.Add(crossEveryProbes * s.l.cfg.ProbeInterval)
-	s.l.ready.set(true)
+	s.l.ready.Set(true)
 }
 
 // crossTick runs at every read timeout: it collects the sender's report,

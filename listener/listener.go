@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb/internal/readiness"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/thejerf/suture/v4"
 )
@@ -35,7 +36,7 @@ type Listener struct {
 
 	running   atomic.Bool
 	connected atomic.Bool
-	ready     readiness
+	ready     readiness.Flag
 	lastErr   atomic.Pointer[errorRecord] // the last connection error; nil if none since start
 	listened  atomic.Bool                 // LISTEN succeeded at least once
 	lastWarn  atomic.Int64
@@ -133,7 +134,7 @@ func (l *Listener) Stats() Stats {
 	if ns := l.lastListen.Load(); ns != 0 {
 		s.LastListen = time.Unix(0, ns)
 	}
-	s.Ready, _ = l.ready.get()
+	s.Ready = l.ready.Get()
 	s.State = stateOf(s.Running, s.Connected, s.Ready)
 	if e := l.lastErr.Load(); e != nil {
 		s.LastError, s.LastErrorAt = e.msg, e.at

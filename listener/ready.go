@@ -3,7 +3,6 @@ package listener
 import (
 	"context"
 	"fmt"
-	"sync"
 )
 
 // State is a Listener's state as Stats reports it.
@@ -37,45 +36,10 @@ func stateOf(running, connected, ready bool) State {
 	}
 }
 
-// readiness is whether changes flow right now, with a channel to wait on.
-type readiness struct {
-	mu    sync.Mutex
-	ready bool
-	ch    chan struct{} // closed when ready turns true; replaced when it turns false
-}
-
-// set records whether changes flow.
-func (r *readiness) set(v bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ch == nil {
-		r.ch = make(chan struct{})
-	}
-	switch {
-	case v && !r.ready:
-		close(r.ch)
-	case !v && r.ready:
-		r.ch = make(chan struct{})
-	}
-	r.ready = v
-}
-
-// get returns the flag and, when it is false, a channel closed once it
-// turns true.
-func (r *readiness) get() (bool, <-chan struct{}) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ch == nil {
-		r.ch = make(chan struct{})
-	}
-	return r.ready, r.ch
-}
-
 // Ready reports whether changes flow right now: LISTEN is established and
 // a notification sent by another session has come back through it since.
 func (l *Listener) Ready() bool {
-	ok, _ := l.ready.get()
-	return ok
+	return l.ready.Get()
 }
 
 // WaitReady blocks until changes flow (see Ready) or ctx ends. It returns
@@ -90,18 +54,11 @@ func (l *Listener) Ready() bool {
 // reconnect is announced to subscribers by a Resync.
 func (l *Listener) WaitReady(ctx context.Context) error {
 	l.EnsureStarted()
-	for {
-		ok, ch := l.ready.get()
-		if ok {
-			return nil
+	if err := l.ready.Wait(ctx); err != nil {
+		if last := l.lastError(); last != "" {
+			return fmt.Errorf("listener: changes do not flow yet: %w (last error: %s)", err, last)
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			if last := l.lastError(); last != "" {
-				return fmt.Errorf("listener: changes do not flow yet: %w (last error: %s)", ctx.Err(), last)
-			}
-			return fmt.Errorf("listener: changes do not flow yet: %w", ctx.Err())
-		}
+		return fmt.Errorf("listener: changes do not flow yet: %w", err)
 	}
+	return nil
 }

@@ -61,7 +61,7 @@ func (l *Listener) serveConn(ctx context.Context, nc net.Conn, pid uint32, d *di
 		defer l.connected.Store(false)
 		// Ready once another session's notification came through
 		// (crossProven), until the session ends.
-		defer l.ready.set(false)
+		defer l.ready.Set(false)
 		if l.listened.Swap(true) {
 			l.reconnects.Add(1)
 		}

@@ -3,48 +3,12 @@ package replication
 import (
 	"context"
 	"fmt"
-	"sync"
 )
-
-// readiness is whether changes flow right now, with a channel to wait on.
-type readiness struct {
-	mu    sync.Mutex
-	ready bool
-	ch    chan struct{} // closed when ready turns true; replaced when it turns false
-}
-
-// set records whether changes flow.
-func (r *readiness) set(v bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ch == nil {
-		r.ch = make(chan struct{})
-	}
-	switch {
-	case v && !r.ready:
-		close(r.ch)
-	case !v && r.ready:
-		r.ch = make(chan struct{})
-	}
-	r.ready = v
-}
-
-// get returns the flag and, when it is false, a channel closed once it
-// turns true.
-func (r *readiness) get() (bool, <-chan struct{}) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ch == nil {
-		r.ch = make(chan struct{})
-	}
-	return r.ready, r.ch
-}
 
 // Ready reports whether changes flow right now: START_REPLICATION
 // succeeded and the stream is open.
 func (s *Source) Ready() bool {
-	ok, _ := s.ready.get()
-	return ok
+	return s.ready.Get()
 }
 
 // WaitReady blocks until changes flow (see Ready) or ctx ends. It returns
@@ -58,18 +22,11 @@ func (s *Source) Ready() bool {
 // persistent slot, so are those committed while the Source was away.
 func (s *Source) WaitReady(ctx context.Context) error {
 	s.EnsureStarted()
-	for {
-		ok, ch := s.ready.get()
-		if ok {
-			return nil
+	if err := s.ready.Wait(ctx); err != nil {
+		if last := s.lastError(); last != "" {
+			return fmt.Errorf("replication: changes do not flow yet: %w (last error: %s)", err, last)
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			if last := s.lastError(); last != "" {
-				return fmt.Errorf("replication: changes do not flow yet: %w (last error: %s)", ctx.Err(), last)
-			}
-			return fmt.Errorf("replication: changes do not flow yet: %w", ctx.Err())
-		}
+		return fmt.Errorf("replication: changes do not flow yet: %w", err)
 	}
+	return nil
 }

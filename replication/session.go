@@ -87,8 +87,8 @@ func (ss *session) run(ctx context.Context, streamedBefore bool) error {
 	s.confirmed.Store(uint64(start))
 	s.connected.Store(true)
 	defer s.connected.Store(false)
-	s.ready.set(true)
-	defer s.ready.set(false)
+	s.ready.Set(true)
+	defer s.ready.Set(false)
 	s.log.Info("replication: streaming", "slot", s.cfg.Slot, "publication", s.cfg.Publication,
 		"backend_pid", conn.PID(), "from", start.String(), "reconnects", s.reconnects.Load())
 	return ss.stream(ctx)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/phoenixkit/phoenixkitdb/internal/readiness"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/thejerf/suture/v4"
 )
@@ -31,7 +32,7 @@ type Source struct {
 
 	running   atomic.Bool
 	connected atomic.Bool
-	ready     readiness
+	ready     readiness.Flag
 	lastErr   atomic.Pointer[errorRecord]
 
 	// The position state outlives Serve, so that a Source restarted by
@@ -132,7 +133,7 @@ func (s *Source) Stats() Stats {
 		ConfirmedLSN: s.confirmed.Load(),
 		LagBytes:     s.lagBytes.Load(),
 	}
-	st.Ready, _ = s.ready.get()
+	st.Ready = s.ready.Get()
 	if e := s.lastErr.Load(); e != nil {
 		st.LastError, st.LastErrorAt = e.msg, e.at
 	}
