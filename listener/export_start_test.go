@@ -4,7 +4,5 @@ package listener
 // pending or still writing its warning: once it is false, no warning
 // from earlier calls can come any more.
 func StartCheckPending(l *Listener) bool {
-	l.startMu.Lock()
-	defer l.startMu.Unlock()
-	return l.startCheck != nil
+	return l.started.Pending()
 }

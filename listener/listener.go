@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+
 	"sync/atomic"
 	"time"
 
@@ -29,17 +29,15 @@ type Listener struct {
 	ps           *pubsub.PubSub
 	probeChannel string
 
-	// startMu guards startCheck, EnsureStarted's pending warning: at most
-	// one timer at a time, stopped by Serve.
-	startMu    sync.Mutex
-	startCheck *time.Timer
+	// started warns when EnsureStarted found the Listener stopped and
+	// Serve did not start within StartGrace.
+	started readiness.StartWatch
 
 	running   atomic.Bool
 	connected atomic.Bool
 	ready     readiness.Flag
 	lastErr   atomic.Pointer[errorRecord] // the last connection error; nil if none since start
 	listened  atomic.Bool                 // LISTEN succeeded at least once
-	lastWarn  atomic.Int64
 	invalid   rateLimited
 	// pathErrors rate-limits crossLost's ERROR across sessions and Serve
 	// runs: it repeats at every reconnection behind a transaction pooler.
@@ -78,6 +76,13 @@ func New(cfg Config) (*Listener, error) {
 	// never collide with the PhoenixKit channel.
 	l.probeChannel = "phoenixkitdb_probe_" + hex.EncodeToString(token[:])
 	l.invalid.every = time.Second
+	l.started = readiness.StartWatch{
+		Running: l.running.Load, Grace: cfg.StartGrace, Every: warnEvery, Now: cfg.Now,
+		Warn: func(waited time.Duration) {
+			l.log.Warn("listener: not running; live updates will not work; enable the module or add its Children to the supervisor",
+				"channel", l.cfg.Channel, "waited", waited)
+		},
+	}
 	l.pathErrors.every = pathErrorEvery
 	return l, nil
 }
@@ -158,7 +163,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 		return fmt.Errorf("%w (%w)", ErrAlreadyRunning, suture.ErrDoNotRestart)
 	}
 	defer l.running.Store(false)
-	l.cancelStartCheck()
+	l.started.Cancel()
 	// Reconnects counts connections lost while Serve runs: a stop and a
 	// start (a module disabled and enabled) is not one.
 	l.listened.Store(false)

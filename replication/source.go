@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+
 	"sync/atomic"
 	"time"
 
@@ -25,10 +25,9 @@ type Source struct {
 	log *slog.Logger
 	ps  *pubsub.PubSub
 
-	// startMu guards startCheck, EnsureStarted's pending warning.
-	startMu    sync.Mutex
-	startCheck *time.Timer
-	lastWarn   atomic.Int64
+	// startWatch warns when EnsureStarted found the Source stopped and
+	// Serve did not start within StartGrace.
+	startWatch readiness.StartWatch
 
 	running   atomic.Bool
 	connected atomic.Bool
@@ -77,7 +76,15 @@ func New(cfg Config) (*Source, error) {
 	if _, err := parseConnString(cfg.ConnString, cfg); err != nil {
 		return nil, err
 	}
-	return &Source{cfg: cfg, log: cfg.Logger, ps: cfg.PubSub}, nil
+	s := &Source{cfg: cfg, log: cfg.Logger, ps: cfg.PubSub}
+	s.startWatch = readiness.StartWatch{
+		Running: s.running.Load, Grace: cfg.StartGrace, Every: warnEvery,
+		Warn: func(waited time.Duration) {
+			s.log.Warn("replication: not running; live updates will not work; add the Source to a running supervisor",
+				"slot", s.cfg.Slot, "waited", waited)
+		},
+	}
+	return s, nil
 }
 
 // String names the service in supervisor logs.
@@ -156,7 +163,7 @@ func (s *Source) Serve(ctx context.Context) error {
 		return fmt.Errorf("%w (%w)", ErrAlreadyRunning, suture.ErrDoNotRestart)
 	}
 	defer s.running.Store(false)
-	s.cancelStartCheck()
+	s.startWatch.Cancel()
 	if s.cfg.ConfirmLimit != nil {
 		// What an earlier Serve handed over may not have been stored by
 		// the consumer: read again whatever the slot did not confirm.

@@ -19,52 +19,7 @@ const warnEvery = 10 * time.Second
 // running, it arranges to log a warning unless Serve starts within
 // Config.StartGrace. It logs at most once per 10 s, never blocks, and is
 // cheap when the Source runs. Serve cancels the pending check.
-func (s *Source) EnsureStarted() {
-	if s.running.Load() {
-		return
-	}
-	s.startMu.Lock()
-	defer s.startMu.Unlock()
-	// Re-checked under the lock: Serve sets running before it cancels the
-	// pending check under this lock, so no timer outlives a start.
-	if s.startCheck != nil || s.running.Load() {
-		return
-	}
-	s.startCheck = time.AfterFunc(s.cfg.StartGrace, s.checkStarted)
-}
-
-// checkStarted runs StartGrace after EnsureStarted found the Source
-// stopped and warns if it still is.
-func (s *Source) checkStarted() {
-	defer func() {
-		s.startMu.Lock()
-		s.startCheck = nil
-		s.startMu.Unlock()
-	}()
-	if s.running.Load() {
-		return
-	}
-	now := time.Now().UnixNano()
-	last := s.lastWarn.Load()
-	if last != 0 && now-last < int64(warnEvery) {
-		return
-	}
-	if !s.lastWarn.CompareAndSwap(last, now) {
-		return
-	}
-	s.log.Warn("replication: not running; live updates will not work; add the Source to a running supervisor",
-		"slot", s.cfg.Slot, "waited", s.cfg.StartGrace)
-}
-
-// cancelStartCheck drops EnsureStarted's pending check; Serve calls it
-// once running is set.
-func (s *Source) cancelStartCheck() {
-	s.startMu.Lock()
-	defer s.startMu.Unlock()
-	if s.startCheck != nil && s.startCheck.Stop() {
-		s.startCheck = nil
-	}
-}
+func (s *Source) EnsureStarted() { s.startWatch.Ensure() }
 
 // Subscribe calls EnsureStarted, then subscribes mb to the changes of
 // schema.table (pubsub.TopicTable). Subscribing while the Source is
