@@ -55,6 +55,7 @@ func TestBurstOf100kInOneTransaction(t *testing.T) {
 	if slow.Dropped() != n-16 {
 		t.Fatalf("slow Dropped() = %d", slow.Dropped())
 	}
+	eventually(t, 5*time.Second, "Published count", func() bool { return b.l.Stats().Published == n })
 	if s := b.l.Stats(); s.Received != n || s.Published != n {
 		t.Fatalf("Stats = %+v", s)
 	}

@@ -35,6 +35,9 @@ func TestDeliversChangesToTableAndAllTopicsAfterInitialResync(t *testing.T) {
 	expectChange(t, table, "public.users:INSERT:1")
 	expectChange(t, table, "public.users:UPDATE:1")
 
+	// The dispatcher counts a chunk as published once the PubSub has
+	// delivered it, which a consumer may see first.
+	eventually(t, 5*time.Second, "Published 3", func() bool { return b.l.Stats().Published == 3 })
 	s := b.l.Stats()
 	if !s.Connected || !s.Running || s.Received != 3 || s.Published != 3 || s.Invalid != 0 || s.Reconnects != 0 || s.Resyncs != 1 {
 		t.Fatalf("Stats = %+v", s)
@@ -75,6 +78,7 @@ func TestInvalidPayloadsAreCountedAndNeverStopTheListener(t *testing.T) {
 		expectChange(t, b.mb, fmt.Sprintf("public.t:INSERT:%d", i))
 	}
 	eventually(t, 5*time.Second, "Invalid count", func() bool { return b.l.Stats().Invalid == uint64(len(garbage)) })
+	eventually(t, 5*time.Second, "Published count", func() bool { return b.l.Stats().Published == uint64(len(garbage)) })
 	if s := b.l.Stats(); !s.Connected || s.Reconnects != 0 || s.Published != uint64(len(garbage)) {
 		t.Fatalf("Stats = %+v", s)
 	}
