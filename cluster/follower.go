@@ -36,6 +36,9 @@ type Follower struct {
 	last     atomic.Uint64
 	received atomic.Uint64
 	resyncs  atomic.Uint64
+	// streamLast is the stream's last sequence as last seen (Stats): it
+	// only grows, like the stream's sequences.
+	streamLast atomic.Uint64
 
 	startMu    sync.Mutex
 	startCheck *time.Timer
@@ -71,16 +74,19 @@ func (f *Follower) Serve(ctx context.Context) error {
 			conn.Close()
 			return err
 		}
+		// Every setup reads the stream's last sequence, so that Stats show
+		// the lag of a follower that resumes before its first message.
+		ictx, cancel := context.WithTimeout(ctx, setupTimeout)
+		info, err := s.Info(ictx)
+		cancel()
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("cluster: stream info: %w", err)
+		}
 		if !f.begun.Load() {
-			ictx, cancel := context.WithTimeout(ctx, setupTimeout)
-			info, err := s.Info(ictx)
-			cancel()
-			if err != nil {
-				conn.Close()
-				return fmt.Errorf("cluster: stream info: %w", err)
-			}
 			f.last.Store(info.State.LastSeq)
 		}
+		f.sawLast(info.State.LastSeq)
 		nc, stream = conn, s
 		return nil
 	})
@@ -155,6 +161,9 @@ func (f *Follower) handle(msg jetstream.Msg) {
 		return
 	}
 	seq, last := md.Sequence.Stream, f.last.Load()
+	// The stream holds only the module's subjects, so what the filtered
+	// consumer still has pending after seq is the rest of the stream.
+	f.sawLast(seq + md.NumPending)
 	if seq <= last {
 		return // redelivered after a consumer reset
 	}
@@ -176,6 +185,16 @@ func (f *Follower) handle(msg jetstream.Msg) {
 	}
 	f.received.Add(1)
 	_ = f.ps.BroadcastChanges([]pubsub.Event{ev}) // decodeEvent checked schema and table
+}
+
+// sawLast records last as the stream's last sequence if it is newer.
+func (f *Follower) sawLast(last uint64) {
+	for {
+		old := f.streamLast.Load()
+		if last <= old || f.streamLast.CompareAndSwap(old, last) {
+			return
+		}
+	}
 }
 
 func (f *Follower) resync(reason string) {

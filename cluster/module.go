@@ -131,17 +131,39 @@ type Stats struct {
 	Position  uint64 // stream sequence last handed to the DB's PubSub
 	Received  uint64 // changes handed to the DB's PubSub
 	Resyncs   uint64 // Resyncs handed to the DB's PubSub
+
+	// Leader is the id of the instance this one last saw holding the
+	// lease (see Leader), "" if none.
+	Leader string
+	// Connected: the follower consumes the stream right now (see
+	// Follower.Connected).
+	Connected bool
+	// StreamLast is the stream's last sequence as the follower last saw
+	// it: at its setup, then with every message (the message's sequence
+	// plus the consumer's pending count). It costs no request. While the
+	// follower is not connected it does not move, so Lag understates.
+	StreamLast uint64
+	// Lag is StreamLast minus Position: messages stored in the stream
+	// that this follower has not handed to the PubSub yet.
+	Lag uint64
 }
 
-// Stats returns the current counters.
+// Stats returns the current counters. It only loads atomics: it is cheap
+// and safe for concurrent use.
 func (c *Cluster) Stats() Stats {
+	pos := c.follower.last.Load()
+	last := max(c.follower.streamLast.Load(), pos)
 	return Stats{
-		Leading:   c.Leading(),
-		Terms:     c.elector.terms.Load(),
-		Published: c.elector.relay.published.Load(),
-		Position:  c.follower.last.Load(),
-		Received:  c.follower.received.Load(),
-		Resyncs:   c.follower.resyncs.Load(),
+		Leading:    c.Leading(),
+		Terms:      c.elector.terms.Load(),
+		Published:  c.elector.relay.published.Load(),
+		Position:   pos,
+		Received:   c.follower.received.Load(),
+		Resyncs:    c.follower.resyncs.Load(),
+		Leader:     c.Leader(),
+		Connected:  c.follower.Connected(),
+		StreamLast: last,
+		Lag:        last - pos,
 	}
 }
 

@@ -1,0 +1,104 @@
+package cluster_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/phoenixkit/phoenixkitdb/cluster"
+)
+
+// streamLastSeq reads the default stream's last sequence from the server.
+func streamLastSeq(t *testing.T, ns *server.Server) uint64 {
+	t.Helper()
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, cluster.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.LastSeq
+}
+
+// Stats name the leader on every instance and show each follower's
+// stream position, the stream's last sequence as the follower saw it, and
+// the lag between them; a follower that was stopped and resumes catches
+// up to the stream's real last sequence with no lag left.
+func TestStatsLeaderStreamLastAndLag(t *testing.T) {
+	ns := startNATS(t)
+	leader, follower, run := twoInstances(t, ns, cluster.Config{})
+	for i, in := range []*instance{leader, follower} {
+		poll(t, "the leader's id in Stats", func() bool { return in.cl.Stats().Leader == leader.cl.ID() })
+		if st := in.cl.Stats(); !st.Connected || st.Lag != 0 || st.StreamLast != st.Position || st.StreamLast == 0 {
+			t.Fatalf("instance %d: Stats %+v, want connected, no lag, StreamLast = Position > 0", i, st)
+		}
+	}
+	if follower.cl.Stats().Leader == follower.cl.ID() {
+		t.Fatal("the follower names itself leader")
+	}
+
+	// The follower stops; the stream moves on without it.
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := follower.reg.DisableContext(ctx, "db"); err != nil {
+		t.Fatal(err)
+	}
+	before := follower.cl.Stats()
+	if before.Connected {
+		t.Fatal("a stopped follower reports connected")
+	}
+	for i := range 10 {
+		run(`INSERT INTO items VALUES ($1, 'x')`, i)
+	}
+	expectChanges(t, []*instance{leader}, inserts(0, 10), nil)
+	last := streamLastSeq(t, ns)
+	if last < before.Position+10 {
+		t.Fatalf("stream last %d, follower stopped at %d: want 10 more", last, before.Position)
+	}
+	if got := leader.cl.Stats(); got.StreamLast != last || got.Position != last || got.Lag != 0 {
+		t.Fatalf("leader Stats %+v, stream last %d", got, last)
+	}
+
+	// Back, it resumes and catches up: StreamLast is the server's.
+	if err := follower.reg.Enable("db"); err != nil {
+		t.Fatal(err)
+	}
+	expectChanges(t, []*instance{follower}, inserts(0, 10), nil)
+	poll(t, "the follower to catch up", func() bool { return follower.cl.Stats().Position == last })
+	if st := follower.cl.Stats(); st.StreamLast != last || st.Lag != 0 {
+		t.Fatalf("resumed follower Stats %+v, stream last %d", st, last)
+	}
+
+	// New messages move StreamLast with them on every follower.
+	run(`INSERT INTO items VALUES (100, 'x')`)
+	expectChanges(t, []*instance{leader, follower}, []string{"public.items:INSERT:100"}, nil)
+	last = streamLastSeq(t, ns)
+	for i, in := range []*instance{leader, follower} {
+		poll(t, "StreamLast to follow the stream", func() bool {
+			st := in.cl.Stats()
+			return st.StreamLast == last && st.Position == last && st.Lag == 0
+		})
+		if st := in.cl.Stats(); st.Terms == 0 && in == leader {
+			t.Fatalf("instance %d: leader Stats %+v count no term", i, st)
+		}
+	}
+	if leader.cl.Stats().Published == 0 {
+		t.Fatal("the leader published nothing")
+	}
+}
