@@ -14,9 +14,10 @@ import (
 // only as long as the sources' Stats (atomic loads and one short PubSub
 // lock each).
 type Collector struct {
-	d       descs
-	sources []Source
-	pubsubs []pubsubTarget
+	d        descs
+	sources  []Source
+	pubsubs  []pubsubTarget
+	clusters []clusterTarget
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -24,11 +25,12 @@ var _ prometheus.Collector = (*Collector)(nil)
 // New returns a Collector over targets. It fails, with an error wrapping
 // ErrNilTarget, ErrInvalidLabels or ErrDuplicateLabels, for a target
 // built from nil, a stream without a source or a name, and two sources
-// (or two PubSubs) with the same labels.
+// (or two PubSubs, or two cluster members) with the same labels.
 func New(targets ...Target) (*Collector, error) {
 	c := &Collector{d: newDescs()}
 	seenSource := make(map[Labels]bool)
 	seenPubSub := make(map[Labels]bool)
+	seenStream := make(map[string]bool)
 	for _, t := range targets {
 		if t.err != nil {
 			return nil, t.err
@@ -54,6 +56,13 @@ func New(targets ...Target) (*Collector, error) {
 			seenPubSub[p.labels] = true
 			c.pubsubs = append(c.pubsubs, p)
 		}
+		for _, cl := range t.clusters {
+			if seenStream[cl.stream] {
+				return nil, fmt.Errorf("%w: cluster stream %q", ErrDuplicateLabels, cl.stream)
+			}
+			seenStream[cl.stream] = true
+			c.clusters = append(c.clusters, cl)
+		}
 	}
 	return c, nil
 }
@@ -73,6 +82,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, p := range c.pubsubs {
 		c.collectPubSub(ch, p.labels, p.ps.Stats())
+	}
+	for _, cl := range c.clusters {
+		c.collectCluster(ch, cl)
 	}
 }
 

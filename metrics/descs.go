@@ -18,6 +18,8 @@ type descs struct {
 	slotConfirmedLSN, slotLag                     *prometheus.Desc
 	psPublished, psDelivered, psDropped, psResync *prometheus.Desc
 	psMailboxes, psTopics                         *prometheus.Desc
+	clLeader, clTerms, clPublished                *prometheus.Desc
+	clConnected, clPosition, clLag                *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -29,6 +31,9 @@ func newDescs() descs {
 	}
 	ps := func(name, help string, extra ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "pubsub", name), help, append(append([]string(nil), streamLabels...), extra...), nil)
+	}
+	cl := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "cluster", name), help, []string{"stream"}, nil)
 	}
 	return descs{
 		running:     source("running", "1 while the change source's Serve runs, else 0."),
@@ -51,6 +56,13 @@ func newDescs() descs {
 		psResync:    ps("resyncs_total", "Resync events sent to mailboxes, by reason (listen, overflow, resync for a manual one, start, slot, reconnect, other).", "reason"),
 		psMailboxes: ps("mailboxes", "Mailboxes with at least one subscription."),
 		psTopics:    ps("topics", "Topics with at least one subscriber."),
+
+		clLeader:    cl("leader", "1 while this instance leads the cluster (holds the lease and runs the change source), else 0."),
+		clTerms:     cl("terms_total", "Leaderships this instance has held."),
+		clPublished: cl("published_total", "Events this instance's relay stored in the stream while it led."),
+		clConnected: cl("follower_connected", "1 while this instance's follower consumes the stream, else 0."),
+		clPosition:  cl("follower_position", "Stream sequence this instance's follower last handed to its PubSub."),
+		clLag:       cl("follower_lag_messages", "Stream messages this instance's follower has not handed to its PubSub yet (the stream's last sequence as it last saw it, minus its position)."),
 	}
 }
 
@@ -63,5 +75,7 @@ func (d *descs) all() []*prometheus.Desc {
 		d.slotConfirmedLSN, d.slotLag,
 		d.psPublished, d.psDelivered, d.psDropped, d.psResync,
 		d.psMailboxes, d.psTopics,
+		d.clLeader, d.clTerms, d.clPublished,
+		d.clConnected, d.clPosition, d.clLag,
 	}
 }

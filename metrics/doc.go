@@ -34,4 +34,11 @@
 // the WAL change source (its slot's confirmed position and lag included).
 // Another change source is exported through [FromSource] with a small
 // adapter that implements [Source].
+//
+// # Cluster
+//
+// [Cluster] exports the role and follower position of an instance that
+// runs the cluster module (github.com/phoenixkit/phoenixkitdb/cluster)
+// through a func returning [ClusterStats]: this module does not import
+// the cluster module, so exporting metrics pulls in no NATS code.
 package metrics

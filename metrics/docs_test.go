@@ -21,13 +21,14 @@ import (
 var metricToken = regexp.MustCompile(`phoenixkitdb_[a-z0-9_]+`)
 
 // exported returns every metric family the collector can export, by name:
-// a source with probes and a slot, and a PubSub.
+// a source with probes and a slot, a PubSub and a cluster member.
 func exported(t *testing.T) map[string]dto.MetricType {
 	t.Helper()
 	src := walSource("s", 1)
 	src.stats.LastConnect = time.Now()
 	src.stats.ProbeRTT = &listener.Histogram{Bounds: []time.Duration{time.Millisecond}, Counts: []uint64{1, 0}, Count: 1, Sum: time.Millisecond}
-	c, err := metrics.New(metrics.FromSource(src), metrics.PubSub(pubsub.New(nil), metrics.Labels{Source: metrics.SourceWAL, Slot: "s"}))
+	c, err := metrics.New(metrics.FromSource(src), metrics.PubSub(pubsub.New(nil), metrics.Labels{Source: metrics.SourceWAL, Slot: "s"}),
+		metrics.Cluster("S", func() metrics.ClusterStats { return metrics.ClusterStats{} }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,8 +42,8 @@ func exported(t *testing.T) map[string]dto.MetricType {
 	for _, mf := range mfs {
 		names[mf.GetName()] = mf.GetType()
 	}
-	if len(names) != 18 {
-		t.Fatalf("the collector exported %d families, want all 18: %v", len(names), names)
+	if len(names) != 24 {
+		t.Fatalf("the collector exported %d families, want all 24: %v", len(names), names)
 	}
 	return names
 }

@@ -15,19 +15,21 @@ var (
 	// Source.
 	ErrNilTarget = errors.New("metrics: nil target")
 	// ErrDuplicateLabels: two sources, or two PubSubs, have the same
-	// Labels; their series would collide at every scrape.
+	// Labels, or two cluster members the same stream; their series would
+	// collide at every scrape.
 	ErrDuplicateLabels = errors.New("metrics: duplicate labels")
 	// ErrInvalidLabels: a target's Labels have no Source, or neither a
-	// Channel nor a Slot.
+	// Channel nor a Slot; or a Cluster target has no stream name.
 	ErrInvalidLabels = errors.New("metrics: invalid labels")
 )
 
-// Target is something New exports: build it with DB, Listener, PubSub or
-// FromSource. The zero Target exports nothing.
+// Target is something New exports: build it with DB, Listener, PubSub,
+// FromSource or Cluster. The zero Target exports nothing.
 type Target struct {
-	sources []Source
-	pubsubs []pubsubTarget
-	err     error
+	sources  []Source
+	pubsubs  []pubsubTarget
+	clusters []clusterTarget
+	err      error
 }
 
 // pubsubTarget is a PubSub with the labels of the stream that feeds it.
