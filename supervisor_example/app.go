@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,6 +35,12 @@ type appConfig struct {
 	// StatusEvery and HeartbeatEvery pace the SSE stream's status frames
 	// (1 s) and heartbeat comments (15 s).
 	StatusEvery, HeartbeatEvery time.Duration
+
+	// ClusterNATS, when set, runs clusterMembers instances of the DB
+	// module in the process, each wrapped by the cluster module on this
+	// NATS server; ClusterEmbedded says the server is the app's own.
+	ClusterNATS     string
+	ClusterEmbedded bool
 }
 
 // stopTimeout bounds how long the supervisor waits for each service when
@@ -45,10 +52,12 @@ const stopTimeout = time.Second
 type app struct {
 	log  *slog.Logger
 	pool *pgxpool.Pool
-	db   *phoenixkitdb.DB
+	db   *phoenixkitdb.DB // in cluster mode not registered: it names the slot and publication
 	sup  *suture.Supervisor
-	reg  *phoenixkitdb.Registry
+	reg  *phoenixkitdb.Registry // in cluster mode the first instance's
 	web  *web
+	// cluster holds the instances of cluster mode; nil otherwise.
+	cluster *clusterSet
 }
 
 // newApp connects the example's pool, creates what cfg asks for (the demo
@@ -80,24 +89,35 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		pool.Close()
 		return nil, err
 	}
-	metricsH, err := metricsHandler(db, logger)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-
 	// The host's own tree: the Registry adds module children to it, and
 	// the host adds its own services (here the demo writer) beside them.
 	sup := suture.New("supervisor_example", suture.Spec{
 		EventHook: supervisorHook(logger),
 		Timeout:   stopTimeout,
 	})
-	reg := phoenixkitdb.NewRegistry(sup, logger)
-	if err := reg.Register(db); err != nil {
-		pool.Close()
-		return nil, err
+	var (
+		reg      *phoenixkitdb.Registry
+		cs       *clusterSet
+		metricsH http.Handler
+	)
+	if cfg.ClusterNATS != "" {
+		// Each instance has its own supervisor under the host's tree, its
+		// own Registry and DB module, as separate processes would.
+		cs, err = newMembers(sup, dbCfg, cfg.ClusterNATS, cfg.ClusterEmbedded, clusterMembers, logger)
+		if err == nil {
+			reg = cs.members[0].reg
+			metricsH, err = clusterMetricsHandler(cs, logger)
+		}
+	} else {
+		reg = phoenixkitdb.NewRegistry(sup, logger)
+		if err = reg.Register(db); err == nil {
+			err = reg.Enable(db.Key())
+		}
+		if err == nil {
+			metricsH, err = metricsHandler(db, logger)
+		}
 	}
-	if err := reg.Enable(db.Key()); err != nil {
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -111,13 +131,15 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	}
 
 	return &app{
-		log:  logger,
-		pool: pool,
-		db:   db,
-		sup:  sup,
-		reg:  reg,
+		log:     logger,
+		pool:    pool,
+		db:      db,
+		sup:     sup,
+		reg:     reg,
+		cluster: cs,
 		web: &web{
 			DB:             db,
+			Cluster:        cs,
 			Registry:       reg,
 			Module:         db.Key(),
 			Tables:         poolTables{pool: pool, publication: publication},

@@ -27,6 +27,13 @@
 //	-slot           the replication slot in WAL mode (default phoenixkitdb); kept
 //	                on a database you name, dropped on exit on the embedded one
 //	-publication    the publication in WAL mode (default phoenixkitdb)
+//	-cluster        run three instances of the host in the process, each with its
+//	                own supervisor, Registry and DB module wrapped by the cluster
+//	                module, on an embedded NATS server (JetStream in a temporary
+//	                directory, removed on exit); the page shows which one leads
+//	                and can stop it
+//	-nats-url       with -cluster: use this NATS server (JetStream enabled)
+//	                instead of the embedded one
 //	-demo-interval  pause between demo writes (default 800ms)
 //	-log-format     text (tint, colour on a terminal unless NO_COLOR is set) or json
 //	-log-level      debug, info, warn or error
@@ -67,6 +74,8 @@ type options struct {
 	source       phoenixkitdb.SourceKind
 	slot         string
 	publication  string
+	cluster      bool
+	natsURL      string
 }
 
 func main() {
@@ -128,6 +137,8 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	source := fs.String("source", "notify", "change `source`: notify (Listener and row triggers) or wal (logical replication; -watch and -demo then fill a publication)")
 	fs.StringVar(&o.slot, "slot", replication.DefaultSlot, "replication `slot` in WAL mode (kept on a database you name: drop it with phoenixkitdb.DropSlot when done)")
 	fs.StringVar(&o.publication, "publication", replication.DefaultPublication, "`publication` whose tables WAL mode streams")
+	fs.BoolVar(&o.cluster, "cluster", false, "run three instances in this process behind the cluster module (leader election, NATS JetStream); the page shows the leader and can stop it")
+	fs.StringVar(&o.natsURL, "nats-url", "", "with -cluster: NATS server `URL` (JetStream enabled) instead of an embedded one")
 	err := fs.Parse(args)
 	if err != nil {
 		return o, err
@@ -161,6 +172,10 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	if o.logFormat != "text" && o.logFormat != "json" {
 		fmt.Fprintf(out, "supervisor_example: -log-format must be text or json, not %q\n", o.logFormat)
 		return o, errors.New("bad -log-format")
+	}
+	if o.natsURL != "" && !o.cluster {
+		fmt.Fprintln(out, "supervisor_example: -nats-url needs -cluster")
+		return o, errors.New("-nats-url without -cluster")
 	}
 	if o.demoInterval <= 0 {
 		fmt.Fprintln(out, "supervisor_example: -demo-interval must be positive")

@@ -22,8 +22,16 @@ func metricsHandler(db *phoenixkitdb.DB, logger *slog.Logger) (http.Handler, err
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
+	if err := reg.Register(c); err != nil {
+		return nil, err
+	}
+	return serveRegistry(reg, logger)
+}
+
+// serveRegistry adds the Go runtime's and the process's collectors to reg
+// and serves it.
+func serveRegistry(reg *prometheus.Registry, logger *slog.Logger) (http.Handler, error) {
 	for _, col := range []prometheus.Collector{
-		c,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {

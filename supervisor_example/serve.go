@@ -61,7 +61,28 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 		}()
 	}
 
+	natsURL := opts.natsURL
+	if opts.cluster && natsURL == "" {
+		ns, nerr := startNATS(logger)
+		if nerr != nil {
+			return nerr
+		}
+		// Deferred before the app's close: the server stops after the
+		// supervisor, so that a leader stopping cleanly releases its lease.
+		defer func() {
+			began := time.Now()
+			if cerr := ns.close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("supervisor_example: NATS store: %w", cerr))
+				return
+			}
+			logger.Info("shutdown: embedded NATS server stopped and its store removed", "took", time.Since(began).Round(time.Millisecond))
+		}()
+		natsURL = ns.url()
+	}
+
 	a, err := newApp(ctx, appConfig{
+		ClusterNATS:     natsURL,
+		ClusterEmbedded: opts.natsURL == "",
 		DatabaseURL:  url,
 		Logger:       logger,
 		Demo:         opts.demo,

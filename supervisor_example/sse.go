@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -72,9 +73,24 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 	if capacity <= 0 {
 		capacity = defaultMailboxCapacity
 	}
+	// In -cluster mode the stream reads one instance's PubSub (see
+	// streamMember); frames carry every instance's state.
+	var changes phoenixkitdb.ChangeSource
+	status, serving := w.status, func() bool { return true }
+	if w.Cluster != nil {
+		m, follow, err := w.streamMember(r)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		changes = m.db.Changes()
+		status = func(dropped uint64) statusFrame { return w.clusterFrame(dropped, m.n) }
+		serving = func() bool { return !follow || m.enabled() }
+	} else {
+		changes = w.DB.Changes()
+	}
 	mb := pubsub.NewMailbox(capacity)
 	defer mb.Close()
-	changes := w.DB.Changes()
 	if f.table != "" {
 		err = changes.Subscribe(mb, f.schema, f.table)
 	} else {
@@ -92,7 +108,7 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 	rw.WriteHeader(http.StatusOK)
 	s := &sseWriter{rw: rw, rc: http.NewResponseController(rw)}
 	// retry: how long the browser waits before reconnecting a lost stream.
-	if s.raw("retry: 1000\n\n") != nil || s.event("status", w.status(0)) != nil {
+	if s.raw("retry: 1000\n\n") != nil || s.event("status", status(0)) != nil {
 		return
 	}
 
@@ -103,8 +119,8 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 	if heartbeatEvery <= 0 {
 		heartbeatEvery = defaultHeartbeatEvery
 	}
-	status := time.NewTicker(statusEvery)
-	defer status.Stop()
+	statusTick := time.NewTicker(statusEvery)
+	defer statusTick.Stop()
 	heartbeat := time.NewTicker(heartbeatEvery)
 	defer heartbeat.Stop()
 
@@ -125,14 +141,19 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 			case pubsub.Resync:
 				err = s.event("resync", resyncFrame{Reason: ev.Reason, At: time.Now()})
 				if err == nil {
-					err = s.event("status", w.status(mb.Dropped()))
+					err = s.event("status", status(mb.Dropped()))
 				}
 			}
-		case <-status.C:
+		case <-statusTick.C:
+			if !serving() {
+				// The instance this stream followed was stopped: end the
+				// stream, and the browser reconnects to a live one.
+				return
+			}
 			// Keeps the "not running" warning in the log while the page
 			// waits for a module that is disabled (rate-limited there).
 			changes.EnsureStarted()
-			err = s.event("status", w.status(mb.Dropped()))
+			err = s.event("status", status(mb.Dropped()))
 		case <-heartbeat.C:
 			err = s.raw(": heartbeat\n\n")
 		}

@@ -22,8 +22,12 @@ type statusFrame struct {
 	Listener sourceStats `json:"listener"`
 	// Dropped counts events this stream's mailbox lost (each loss is
 	// followed by a resync frame); absent outside SSE.
-	Dropped uint64    `json:"dropped,omitempty"`
-	At      time.Time `json:"at"`
+	Dropped uint64 `json:"dropped,omitempty"`
+	// Cluster is every instance's role and stream position in -cluster
+	// mode (Listener then shows the leader's change source); absent
+	// otherwise.
+	Cluster *clusterStatus `json:"cluster,omitempty"`
+	At      time.Time      `json:"at"`
 }
 
 // sourceStats is listener.Stats or replication.Stats with JSON names; the
@@ -117,6 +121,9 @@ func sourceStatus(db *phoenixkitdb.DB) (string, sourceStats) {
 // status returns the current status; dropped is the stream's mailbox
 // drop count (0 outside SSE).
 func (w *web) status(dropped uint64) statusFrame {
+	if w.Cluster != nil {
+		return w.clusterFrame(dropped, 0)
+	}
 	kind, st := sourceStatus(w.DB)
 	return statusFrame{
 		Module:   w.Module,

@@ -43,6 +43,11 @@ type web struct {
 	Rows   rowReader
 	// Metrics serves GET /metrics; nil serves none (404).
 	Metrics http.Handler
+	// Cluster, in -cluster mode, holds the instances: streams read one of
+	// them, the status shows them all and the leader's change source, and
+	// the /cluster/ POSTs stop and start them. DB then only names the
+	// slot and publication.
+	Cluster *clusterSet
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -67,6 +72,7 @@ type web struct {
 //	GET  /metrics                   Prometheus metrics (docs/operations.md), when Metrics is set
 //	POST /modules/{key}/enable      enable the module through the Registry
 //	POST /modules/{key}/disable     disable it
+//	POST /cluster/...               -cluster mode only: see clusterRoutes
 //
 // POSTs from other origins are refused with 403 (CSRF protection).
 func (w *web) routes() http.Handler {
@@ -89,6 +95,9 @@ func (w *web) routes() http.Handler {
 	}
 	mux.HandleFunc("POST /modules/{key}/enable", w.toggle(true))
 	mux.HandleFunc("POST /modules/{key}/disable", w.toggle(false))
+	if w.Cluster != nil {
+		w.clusterRoutes(mux)
+	}
 	// A page on another site that the user happens to visit must not be
 	// able to switch the module off through the user's browser: cross-origin
 	// POSTs (Sec-Fetch-Site, else an Origin that is not this host) get 403.

@@ -229,11 +229,70 @@
     if (state.lastResync) d.push("last Resync " + hms(state.lastResync.at) + " (" + state.lastResync.reason + ")");
     if (st.dropped) d.push(st.dropped + " dropped");
     $("status-detail").textContent = d.join(" · ");
+    if (st.cluster) renderCluster(st.cluster, text);
     var b = $("module-toggle");
     b.disabled = false;
     b.dataset.enabled = st.enabled ? "true" : "false";
     b.textContent = st.enabled ? "Disable" : "Enable";
   }
+
+  // ---- cluster (-cluster) ----
+
+  function cell(tr, text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  }
+
+  function renderCluster(c, text) {
+    $("cluster").hidden = false;
+    // The module toggle acts on one instance: the table has a button per instance instead.
+    document.querySelector(".admin").hidden = true;
+    var leader = c.leader ? "instance " + c.leader : "none (failover in progress)";
+    $("status-text").textContent = text + " · leader: " + leader;
+    $("status").dataset.leader = c.leader;
+    $("cluster-summary").textContent = "stream " + c.stream + (c.embedded_nats ? " (embedded NATS)" : "") +
+      " · last sequence " + c.stream_last + " · leader " + leader +
+      (c.serving ? " · this page reads instance " + c.serving : "");
+    $("stop-leader").disabled = !c.leader;
+    var body = $("members");
+    body.textContent = "";
+    c.members.forEach(function (m) {
+      var tr = document.createElement("tr");
+      tr.dataset.member = m.n;
+      tr.dataset.role = !m.enabled ? "stopped" : m.leading ? "leader" : "follower";
+      cell(tr, m.n + " · " + m.id.slice(0, 8));
+      cell(tr, tr.dataset.role, "role");
+      cell(tr, !m.enabled ? "stopped" : m.connected ? "consuming" : "connecting…");
+      cell(tr, String(m.position), "position");
+      cell(tr, String(m.lag), "lag");
+      cell(tr, String(m.terms));
+      cell(tr, String(m.published));
+      var td = cell(tr, "");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "quiet member-toggle";
+      b.textContent = m.enabled ? "Stop" : "Start";
+      b.addEventListener("click", function () {
+        b.disabled = true;
+        fetch("/cluster/members/" + m.n + "/" + (m.enabled ? "disable" : "enable"), { method: "POST" })
+          .then(function () { return refreshStatus(); });
+      });
+      td.appendChild(b);
+      body.appendChild(tr);
+    });
+  }
+
+  $("stop-leader").addEventListener("click", function (e) {
+    var b = e.target;
+    b.disabled = true;
+    b.textContent = "Stopping…";
+    fetch("/cluster/stop-leader", { method: "POST" })
+      .then(function () { return refreshStatus(); })
+      .finally(function () { b.textContent = "Stop leader"; });
+  });
 
   function offline(text) {
     $("status").dataset.state = "offline";

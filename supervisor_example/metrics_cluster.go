@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/phoenixkit/phoenixkitdb/listener"
+	"github.com/phoenixkit/phoenixkitdb/metrics"
+	"github.com/phoenixkit/phoenixkitdb/replication"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// clusterMetricsHandler serves GET /metrics in -cluster mode: for each
+// instance, its change source (which runs while it leads), the PubSub its
+// follower feeds and its cluster role and lag (metrics.Cluster), all
+// labelled member="N" since one process holds the three; plus the Go
+// runtime's and the process's metrics once.
+func clusterMetricsHandler(cs *clusterSet, logger *slog.Logger) (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	for _, m := range cs.members {
+		var labels metrics.Labels
+		var source metrics.Target
+		switch src := m.cl.Source().(type) {
+		case *listener.Listener:
+			labels = metrics.Labels{Source: metrics.SourceNotify, Channel: src.Channel()}
+			source = metrics.Listener(src)
+		case *replication.Source:
+			w := walStats{src}
+			labels, source = w.Labels(), metrics.FromSource(w)
+		default:
+			return nil, fmt.Errorf("supervisor_example: metrics: unknown change source %T", src)
+		}
+		cl := m.cl
+		c, err := metrics.New(source, metrics.PubSub(m.db.PubSub(), labels),
+			metrics.Cluster(cs.stream, func() metrics.ClusterStats {
+				s := cl.Stats()
+				return metrics.ClusterStats{
+					Leading: s.Leading, Terms: s.Terms, Published: s.Published,
+					Connected: s.Connected, Position: s.Position, Lag: s.Lag,
+				}
+			}))
+		if err != nil {
+			return nil, err
+		}
+		if err := prometheus.WrapRegistererWith(prometheus.Labels{"member": strconv.Itoa(m.n)}, reg).Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return serveRegistry(reg, logger)
+}
+
+// walStats adapts the leader's replication Source to metrics.Source
+// without its PubSub (metrics.Replication would add it): in cluster mode
+// that PubSub only feeds the relay, and the one subscribers read is the
+// DB's, exported with the same labels.
+type walStats struct{ s *replication.Source }
+
+func (w walStats) Labels() metrics.Labels {
+	return metrics.Labels{Source: metrics.SourceWAL, Slot: w.s.Slot()}
+}
+
+func (w walStats) SourceStats() metrics.SourceStats {
+	st := w.s.Stats()
+	return metrics.SourceStats{
+		Running: st.Running, Connected: st.Connected, Ready: st.Ready,
+		Reconnects: st.Reconnects, Received: st.Received, Published: st.Published,
+		Slot: &metrics.SlotStats{ConfirmedLSN: st.ConfirmedLSN, LagBytes: uint64(max(st.LagBytes, 0))},
+	}
+}
