@@ -83,12 +83,12 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 	a, err := newApp(ctx, appConfig{
 		ClusterNATS:     natsURL,
 		ClusterEmbedded: opts.natsURL == "",
-		DatabaseURL:  url,
-		Logger:       logger,
-		Demo:         opts.demo,
-		Watch:        opts.watch,
-		DemoInterval: opts.demoInterval,
-		DB:           phoenixkitdb.Config{Source: opts.source, Slot: opts.slot, Publication: opts.publication},
+		DatabaseURL:     url,
+		Logger:          logger,
+		Demo:            opts.demo,
+		Watch:           opts.watch,
+		DemoInterval:    opts.demoInterval,
+		DB:              phoenixkitdb.Config{Source: opts.source, Slot: opts.slot, Publication: opts.publication},
 	})
 	if err != nil {
 		if ctx.Err() != nil {
