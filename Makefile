@@ -18,6 +18,7 @@ help: ## List the targets
 	@echo "  make run ARGS='-database-url postgres://me@localhost/mydb -watch public.orders,public.users'"
 	@echo "  make run ARGS='-database-url postgres://me@localhost/mydb -demo'   # creates schema demo there"
 	@echo "  make run ARGS='-addr 127.0.0.1:9090 -log-level debug'"
+	@echo "  make run ARGS=-cluster             # three instances, one reader: leader election over embedded NATS"
 	@echo "  make run ARGS=-h                   # every flag of the example app"
 	@echo "  make bench ARGS=-quick             # a smoke run under a minute; figures not judged"
 	@echo "  make chaos CHAOS_DURATION=5m       make fuzz FUZZTIME=2m"
