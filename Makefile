@@ -68,9 +68,10 @@ chaos: ## Chaos soaks of the Listener and the WAL source, side by side: faults u
 	$(GO) test -tags chaos -race -count=1 -v -parallel 2 -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
 
 .PHONY: screenshot
-screenshot: ## Refresh docs/activity.png and docs/table-view.png from the browser tests
+screenshot: ## Refresh docs/activity.png, docs/table-view.png and docs/cluster.png from the browser tests
 	cd $(EXAMPLE) && PHOENIXKITDB_SCREENSHOT=$(CURDIR)/docs/activity.png \
-		PHOENIXKITDB_TABLE_SCREENSHOT=$(CURDIR)/docs/table-view.png $(GO) test -count=1 -tags e2e -run E2E .
+		PHOENIXKITDB_TABLE_SCREENSHOT=$(CURDIR)/docs/table-view.png \
+		PHOENIXKITDB_CLUSTER_SCREENSHOT=$(CURDIR)/docs/cluster.png $(GO) test -count=1 -tags e2e -run E2E .
 
 .PHONY: e2e
 e2e: ## Browser tests of the Activity page and the table view in headless Chromium

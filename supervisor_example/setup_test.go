@@ -81,6 +81,7 @@ type setupOptions struct {
 	watch        []watchTable
 	demoInterval time.Duration // default 100 ms
 	wal          bool          // -source=wal, on a slot of the bundle's own (dropped in t.Cleanup)
+	cluster      bool          // -cluster, on an embedded NATS server of the bundle's own
 }
 
 // setup starts an app (demo writer off unless asked) on a fresh database
@@ -102,16 +103,32 @@ func setup(t *testing.T, o setupOptions) *bundle {
 		b.slot = strings.ReplaceAll(b.app, "-", "_")
 		dbCfg.Source, dbCfg.Slot = phoenixkitdb.SourceWAL, b.slot
 	}
+	natsURL := ""
+	if o.cluster {
+		ns, err := startNATS(logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Registered before the app's clean-up, so it runs after it.
+		t.Cleanup(func() {
+			if err := ns.close(); err != nil {
+				t.Errorf("NATS: %v", err)
+			}
+		})
+		natsURL = ns.url()
+	}
 	a, err := newApp(ctx, appConfig{
-		DatabaseURL:    pgtest.WithApplicationName(b.url, b.app),
-		Logger:         logger,
-		DemoSchema:     !o.noDemoSchema,
-		Demo:           o.demo,
-		Watch:          o.watch,
-		DemoInterval:   cmp.Or(o.demoInterval, 100*time.Millisecond),
-		DB:             dbCfg,
-		StatusEvery:    50 * time.Millisecond,
-		HeartbeatEvery: 200 * time.Millisecond,
+		ClusterNATS:     natsURL,
+		ClusterEmbedded: o.cluster,
+		DatabaseURL:     pgtest.WithApplicationName(b.url, b.app),
+		Logger:          logger,
+		DemoSchema:      !o.noDemoSchema,
+		Demo:            o.demo,
+		Watch:           o.watch,
+		DemoInterval:    cmp.Or(o.demoInterval, 100*time.Millisecond),
+		DB:              dbCfg,
+		StatusEvery:     50 * time.Millisecond,
+		HeartbeatEvery:  200 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatalf("newApp: %v", err)

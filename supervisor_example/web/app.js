@@ -249,7 +249,7 @@
   function renderCluster(c, text) {
     $("cluster").hidden = false;
     // The module toggle acts on one instance: the table has a button per instance instead.
-    document.querySelector(".admin").hidden = true;
+    document.querySelector(".admin").style.display = "none";
     var leader = c.leader ? "instance " + c.leader : "none (failover in progress)";
     $("status-text").textContent = text + " · leader: " + leader;
     $("status").dataset.leader = c.leader;
