@@ -151,6 +151,9 @@ type instanceOpts struct {
 	dbURL   func(string) string // rewrites the database URL (through a proxy, say)
 	cluster cluster.Config      // NATSOptions are appended to
 	mbCap   int
+	// wrapLog, if set, wraps the instance's log handler (to watch or hold
+	// a log call).
+	wrapLog func(slog.Handler) slog.Handler
 }
 
 // newInstance starts an instance whose mailbox subscribes to every
@@ -158,7 +161,11 @@ type instanceOpts struct {
 func newInstance(t *testing.T, ns *server.Server, dbURL string, o instanceOpts) *instance {
 	t.Helper()
 	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var h slog.Handler = slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})
+	if o.wrapLog != nil {
+		h = o.wrapLog(h)
+	}
+	logger := slog.New(h)
 	if o.dbURL != nil {
 		dbURL = o.dbURL(dbURL)
 	}

@@ -2,6 +2,9 @@ package cluster_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,4 +104,91 @@ func TestStatsLeaderStreamLastAndLag(t *testing.T) {
 	if leader.cl.Stats().Published == 0 {
 		t.Fatal("the leader published nothing")
 	}
+}
+
+// holdHandler holds every log call whose message contains hold until
+// release is closed, telling held when the first one arrives.
+type holdHandler struct {
+	slog.Handler
+	hold    string
+	held    chan struct{}
+	once    *sync.Once
+	release chan struct{}
+}
+
+func (h holdHandler) Handle(ctx context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, h.hold) {
+		h.once.Do(func() { close(h.held) })
+		<-h.release
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h holdHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	h.Handler = h.Handler.WithAttrs(as)
+	return h
+}
+
+func (h holdHandler) WithGroup(name string) slog.Handler {
+	h.Handler = h.Handler.WithGroup(name)
+	return h
+}
+
+// While a follower has not handed a message over yet, Stats show it
+// behind: StreamLast (the message's sequence plus what the consumer still
+// has pending) is past Position, and Lag is the difference. The follower
+// is held at a known point: its warning about messages that aged out
+// while it was away, logged before it hands the first message it can
+// still read to its PubSub.
+func TestStatsLagWhileBehind(t *testing.T) {
+	ns := startNATS(t)
+	url, run := notifyDB(t)
+	cfg := cluster.Config{MaxAge: time.Second}
+	hold := holdHandler{hold: "expired", held: make(chan struct{}), once: &sync.Once{}, release: make(chan struct{})}
+	var released sync.Once
+	release := func() { released.Do(func() { close(hold.release) }) }
+	t.Cleanup(release)
+	leader := newInstance(t, ns, url, instanceOpts{cluster: cfg})
+	waitReady(t, leader)
+	follower := newInstance(t, ns, url, instanceOpts{cluster: cfg, wrapLog: func(h slog.Handler) slog.Handler {
+		hold.Handler = h
+		return hold
+	}})
+	waitReady(t, follower)
+	if !leader.cl.Leading() {
+		t.Fatal("the first instance does not lead")
+	}
+	run(`INSERT INTO items VALUES (-1, 'x')`)
+	expectChangesAnyResyncs(t, []*instance{leader, follower}, []string{"public.items:INSERT:-1"})
+
+	follower.sw.Cut()
+	poll(t, "the follower to notice", func() bool { return !follower.cl.Stats().Connected })
+	for i := range 5 {
+		run(`INSERT INTO items VALUES ($1, 'x')`, i)
+	}
+	expectChanges(t, []*instance{leader}, inserts(0, 5), nil)
+	waitStreamEmpty(t, ns)
+	away := follower.cl.Stats().Position
+	follower.sw.Restore()
+	for i := 5; i < 8; i++ {
+		run(`INSERT INTO items VALUES ($1, 'x')`, i)
+	}
+	expectChanges(t, []*instance{leader}, inserts(5, 8), nil)
+	last := leader.cl.Stats().Position
+	select {
+	case <-hold.held:
+	case <-time.After(waitFor):
+		t.Fatal("the follower never warned about aged-out messages")
+	}
+	// Held on the first message it can read, after the 5 that aged out;
+	// the ones after it may or may not have been stored by then.
+	st := follower.cl.Stats()
+	if st.Position != away || st.StreamLast <= away+5 || st.StreamLast > last || st.Lag != st.StreamLast-away {
+		t.Fatalf("held follower Stats %+v; want Position %d, StreamLast in (%d, %d], Lag = StreamLast - Position", st, away, away+5, last)
+	}
+	release()
+	poll(t, "the follower to catch up", func() bool {
+		st := follower.cl.Stats()
+		return st.Position == last && st.Lag == 0
+	})
 }
