@@ -144,6 +144,20 @@ func testProcessCluster(t *testing.T, bin string, args ...string) {
 	if !strings.Contains(body, `phoenixkitdb_cluster_follower_lag_messages{member="1",stream="PHOENIXKITDB"}`) {
 		t.Errorf("/metrics lacks the follower lag")
 	}
+	// The module toggle of the plain app acts on every instance.
+	if code := postWith(t, c, p.url+"modules/db/disable", nil); code != http.StatusOK {
+		t.Fatalf("disable: %d", code)
+	}
+	for _, m := range p.clusterStatus(t).Members {
+		if m.Enabled || m.Leading {
+			t.Fatalf("instance %d enabled %v, leading %v after /modules/db/disable", m.N, m.Enabled, m.Leading)
+		}
+	}
+	if code := postWith(t, c, p.url+"modules/db/enable", nil); code != http.StatusOK {
+		t.Fatalf("enable: %d", code)
+	}
+	p.waitCluster(t, 30*time.Second, "a leader again after /modules/db/enable", func(cs clusterStatus) bool { return cs.Leader != 0 })
+
 	p.stop(t)
 	if _, err := os.Stat(storeDir); storeDir == "" || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("NATS store %q still exists (err %v)", storeDir, err)

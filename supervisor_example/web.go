@@ -142,18 +142,31 @@ func (w *web) statusJSON(rw http.ResponseWriter, r *http.Request) {
 }
 
 // toggle enables or disables the module named in the path through the
-// Registry. Disable waits until the module's children have stopped,
-// bounded by the request.
+// Registry (in -cluster mode, through every instance's). Disable waits
+// until the module's children have stopped, bounded by the request.
 func (w *web) toggle(enable bool) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		key := r.PathValue("key")
+		// In -cluster mode the module is every instance's.
+		regs := []*phoenixkitdb.Registry{w.Registry}
+		if w.Cluster != nil {
+			regs = regs[:0]
+			for _, m := range w.Cluster.members {
+				regs = append(regs, m.reg)
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
 		var err error
-		if enable {
-			err = w.Registry.Enable(key)
-		} else {
-			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-			defer cancel()
-			err = w.Registry.DisableContext(ctx, key)
+		for _, reg := range regs {
+			if enable {
+				err = reg.Enable(key)
+			} else {
+				err = reg.DisableContext(ctx, key)
+			}
+			if err != nil {
+				break
+			}
 		}
 		switch {
 		case errors.Is(err, phoenixkitdb.ErrUnknownModule):
