@@ -148,8 +148,9 @@ type Stats struct {
 	Lag uint64
 }
 
-// Stats returns the current counters. It only loads atomics: it is cheap
-// and safe for concurrent use.
+// Stats returns the current counters. It loads atomics and asks the NATS
+// client whether it is connected (one short lock), and makes no request:
+// it is cheap, never blocks for long and is safe for concurrent use.
 func (c *Cluster) Stats() Stats {
 	pos := c.follower.last.Load()
 	last := max(c.follower.streamLast.Load(), pos)

@@ -27,8 +27,8 @@ type ClusterStats struct {
 
 // Cluster exports a cluster member's role and follower position,
 // labelled stream=<the JetStream stream>. stats runs at every scrape: it
-// must be safe for concurrent use and quick (cluster.Cluster.Stats only
-// loads atomics). The metrics module does not import the cluster module,
+// must be safe for concurrent use and quick (cluster.Cluster.Stats loads
+// atomics and makes no request). The metrics module does not import the cluster module,
 // so that exporting metrics pulls no NATS code; the adapter is one
 // function:
 //
