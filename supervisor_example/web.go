@@ -63,7 +63,7 @@ type web struct {
 //	GET  /                          the Activity page (all tables)
 //	GET  /tables/{schema}/{table}   one watched table: its rows, kept current, and its changes (404 otherwise)
 //	GET  /static/...                page assets
-//	GET  /events                    SSE stream (?table=schema.table, ?op=INSERT,DELETE)
+//	GET  /events                    SSE stream (?table=schema.table, ?op=INSERT,DELETE; -cluster: ?member=N)
 //	GET  /api/tables                watched tables (triggered; published in WAL mode) with row counts
 //	GET  /api/tables/{s}/{t}/rows       the table view's rows, newest first (404 unless watched)
 //	GET  /api/tables/{s}/{t}/rows/{id}  one row by the id a change carried (404 when gone)
@@ -126,8 +126,8 @@ func (w *web) page(rw http.ResponseWriter, r *http.Request) {
 }
 
 // healthz answers 200 when the change source (Listener or replication
-// Source) is connected and 503 otherwise, with the status (its Stats
-// included) as JSON either way.
+// Source; in -cluster mode the leader's) is connected and 503 otherwise,
+// with the status (its Stats included) as JSON either way.
 func (w *web) healthz(rw http.ResponseWriter, r *http.Request) {
 	st := w.status(0)
 	code := http.StatusOK
