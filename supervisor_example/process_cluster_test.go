@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 )
 
@@ -42,6 +43,28 @@ func TestProcessCluster(t *testing.T) {
 	t.Run("wal", func(t *testing.T) {
 		const slot = "sx_process_cluster"
 		testProcessCluster(t, bin, "-source", "wal", "-slot", slot)
+	})
+	t.Run("nats-url", func(t *testing.T) {
+		// A NATS server of the user's: the app starts none and uses it.
+		ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+			StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns.Start()
+		t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+		if !ns.ReadyForConnections(30 * time.Second) {
+			t.Fatal("NATS server not ready")
+		}
+		p := startProgram(t, bin, "-cluster", "-nats-url", ns.ClientURL(), "-database-url", newUserDB(t), "-watch", "public.orders")
+		cs := p.waitCluster(t, 60*time.Second, "a leader", func(cs clusterStatus) bool { return cs.Leader != 0 })
+		if cs.Embedded || strings.Contains(p.allLogs(), "embedded NATS server ready") {
+			t.Errorf("an embedded NATS server started despite -nats-url:\n%s", p.allLogs())
+		}
+		if n := ns.NumClients(); n < clusterMembers {
+			t.Errorf("the NATS server has %d clients, want at least one per instance", n)
+		}
+		p.stop(t)
 	})
 }
 
