@@ -131,7 +131,20 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 		}
 		cancel()
 		if err != nil {
-			if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
+			switch {
+			case ctx.Err() != nil:
+			case errors.Is(err, jetstream.ErrKeyExists):
+				// The lease moved past the revision this instance saw.
+				// The watch normally reports the new one at once, but
+				// after a NATS server restart it can lag many seconds
+				// (its consumer is re-created only once heartbeats are
+				// missed): read the lease, and time it from now.
+				if e.reread(ctx, kv, &lastRev) {
+					stale.Reset(retryMin) // released: take it now
+				} else {
+					stale.Reset(ttl)
+				}
+			default:
 				e.c.log.Debug("cluster: lease not taken", "err", err)
 				stale.Reset(ttl / 5)
 			}
@@ -240,6 +253,28 @@ func (e *elector) observe(ent jetstream.KeyValueEntry, lastRev *uint64) {
 		l = lease{ID: "?"}
 	}
 	e.obs.Store(&observed{lease: l, at: time.Now()})
+}
+
+// reread reads the lease directly, as the watch would report it: after
+// a failed swap, so that a lagging watch cannot keep the election
+// waiting. It reports whether the lease is released (deleted). A failed
+// read leaves things as they are (the swap is retried after LeaseTTL all
+// the same).
+func (e *elector) reread(ctx context.Context, kv jetstream.KeyValue, lastRev *uint64) (released bool) {
+	gctx, cancel := context.WithTimeout(ctx, e.c.cfg.LeaseTTL/2)
+	defer cancel()
+	ent, err := kv.Get(gctx, leaseKey)
+	switch {
+	case err == nil:
+		e.observe(ent, lastRev)
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		// Deleted (released): the next attempt creates it.
+		*lastRev = 0
+		e.obs.Store(nil)
+		e.c.changed.notify()
+		return true
+	}
+	return false
 }
 
 func (e *elector) leaseValue(ready bool) []byte {
