@@ -1,0 +1,475 @@
+//go:build chaos
+
+package chaos_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/internal/chaos"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+const (
+	numInstances = 3
+	numWriters   = 3
+	// recoverTimeout bounds every wait for the system to heal after the
+	// faults stop: generous, the machine is shared.
+	recoverTimeout = 60 * time.Second
+)
+
+// soakMode says which change source a soak runs.
+type soakMode struct {
+	name string // prefix of the summary line, of instance and database names
+	wal  bool
+}
+
+// TestChaosCluster soaks the cluster module with the NOTIFY source: see
+// docs/reliability.md. It runs in parallel with TestChaosClusterWAL.
+func TestChaosCluster(t *testing.T) {
+	srv := pgtest.Require(t, pg)
+	t.Parallel()
+	runSoak(t, srv, soakMode{name: "chaos-cluster"})
+}
+
+// TestChaosClusterWAL soaks the cluster module with the WAL source, on a
+// PostgreSQL server of its own with wal_level=logical.
+func TestChaosClusterWAL(t *testing.T) {
+	pgtest.Require(t, pg)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	srv, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{
+		"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10",
+	}})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	runSoak(t, srv, soakMode{name: "chaos-cluster-wal", wal: true})
+}
+
+// runSoak runs one soak and prints its summary.
+func runSoak(t *testing.T, srv *pgtest.Server, m soakMode) {
+	seed := *seedFlag
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	fmt.Printf("%s: seed=%d duration=%v (replay the fault schedule with -chaos.seed=%d)\n", m.name, seed, *durationFlag, seed)
+	sum := soak(t, srv, m, seed, *durationFlag)
+	sum.failed = t.Failed()
+	for _, l := range sum.mailboxes {
+		fmt.Println(l)
+	}
+	fmt.Println(sum.line())
+}
+
+// soak runs the whole scenario and returns its summary.
+func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Duration) *summary {
+	logs := newRing(8000)
+	if *logFlag != "" {
+		f, err := os.Create(*logFlag + "." + m.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		logs.tee = f
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("seed %d; last log lines:\n%s", seed, logs.tail(400))
+		}
+	}()
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	sub := func() *rand.Rand { return rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())) }
+	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
+	defer cancel()
+
+	dbURL, err := srv.CreateDatabase(ctx, fmt.Sprintf("%s_%d", strings.ReplaceAll(m.name, "-", "_"), seed%1_000_000_007))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := chaos.ConnectWriter(ctx, dbURL, "chaos-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.wal {
+		err = chaos.SetupWALSchema(ctx, admin)
+	} else {
+		err = chaos.SetupSchema(ctx, admin)
+	}
+	chaos.CloseConn(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := startNATS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close() // after the instances (defers run last in, first out)
+
+	clock := new(atomic.Int64)
+	var ins []*instance
+	var stopAll sync.Once
+	shutdownAll := func() {
+		stopAll.Do(func() {
+			for _, x := range ins {
+				x.thaw()
+				if err := x.shutdown(); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	defer func() {
+		shutdownAll()
+		for _, x := range ins {
+			x.closeProxies()
+		}
+	}()
+	for i := range numInstances {
+		x, err := newInstance(m, i, srv, dbURL, ns, clock, logs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, x)
+		if err := x.start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := allReady(ins); err != nil {
+		t.Fatalf("not ready at the start: %v", err)
+	}
+
+	// Load and faults, for d; meanwhile count the readers of PostgreSQL.
+	started := time.Now()
+	var wg sync.WaitGroup
+	stopWriters, stopFaults, stopSampling := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	writers := make([]*chaos.Writer, numWriters)
+	for i := range writers {
+		writers[i] = &chaos.Writer{ID: i, DBURL: dbURL, Clock: clock, Rng: sub()}
+		if m.wal {
+			writers[i].Stmts = chaos.WALStatements
+		}
+		wg.Go(func() { writers[i].Run(stopWriters) })
+	}
+	kinds, err := selectedKinds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inj := &injector{kinds: kinds, srv: srv, ns: ns, ins: ins, rng: sub(), wal: m.wal, log: slog.New(slog.NewTextHandler(logs, nil)), counts: map[string]int{}, maxTakeover: map[string]time.Duration{}}
+	var faultsDone sync.WaitGroup
+	faultsDone.Go(func() { inj.run(stopFaults) })
+	var maxReaders atomic.Int64
+	var maxLeaderless time.Duration // written by the sampler, read after sampling.Wait
+	var lateRelays int              // likewise
+	var sampling sync.WaitGroup
+	sampling.Go(func() {
+		lastLed := time.Now()
+		published := make([]uint64, len(ins))
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			if n := int64(readers(ins)); n > maxReaders.Load() {
+				maxReaders.Store(n)
+			}
+			l := leader(ins, 0)
+			if l != nil {
+				lastLed = time.Now()
+			} else {
+				maxLeaderless = max(maxLeaderless, time.Since(lastLed))
+			}
+			// A relay that still stores events while another instance
+			// leads interleaves its events with the new leader's.
+			for i, x := range ins {
+				st := x.cl.Stats()
+				if st.Published > published[i] && !st.Leading && l != nil && l != x {
+					lateRelays++
+				}
+				published[i] = st.Published
+			}
+		}
+	})
+
+	time.Sleep(d)
+	close(stopFaults)
+	faultsDone.Wait()
+	for _, x := range ins {
+		x.thaw()
+	}
+	close(stopWriters)
+	wg.Wait()
+	loadTime := time.Since(started)
+
+	// Healing: a leader whose source is ready, every follower consuming,
+	// the slot caught up, every mailbox drained; then the fence, the last
+	// commit, which every mailbox must read.
+	if err := allReady(ins); err != nil {
+		t.Errorf("not ready again within %v: %v", recoverTimeout, err)
+	}
+	if m.wal {
+		checkSlotConfirmed(t, dbURL)
+	}
+	if !waitFor(recoverTimeout, func() bool { return allDrained(ins) }) {
+		t.Errorf("mailboxes not drained within %v", recoverTimeout)
+	}
+	fenceAll(t, dbURL, clock, ins)
+	if m.wal {
+		checkSlotConfirmed(t, dbURL)
+	}
+	close(stopSampling)
+	sampling.Wait()
+	if n := maxReaders.Load(); n > 1 {
+		t.Errorf("%d instances read PostgreSQL at once", n)
+	}
+	// One reading backend for the whole cluster (a Listener's probe may
+	// add a short-lived second one: wait for it to go).
+	var held map[string]int
+	if !waitFor(recoverTimeout, func() bool { held = backendsOf(srv, ins); return sumOf(held) == 1 }) {
+		t.Errorf("backends of the instances' change sources: %v, want exactly one in all", held)
+	}
+	var sourceResyncs uint64
+	var terms, streamResyncs uint64
+	for _, x := range ins {
+		sourceResyncs += x.sourceResyncs()
+		st := x.cl.Stats()
+		terms += st.Terms
+		// Every follower reads every stream message; its own start
+		// Resync is the one that did not come through the stream.
+		streamResyncs = max(streamResyncs, st.Resyncs-1)
+	}
+	shutdownAll()
+	if !waitFor(recoverTimeout, func() bool { held = backendsOf(srv, ins); return sumOf(held) == 0 }) {
+		t.Errorf("backends left after every instance stopped: %v", held)
+	}
+
+	// The verdict.
+	rctx, rcancel := context.WithTimeout(context.Background(), recoverTimeout)
+	defer rcancel()
+	conn, err := chaos.ConnectWriter(rctx, dbURL, "chaos-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := chaos.ReadCommitted(rctx, conn, !m.wal)
+	chaos.CloseConn(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed), resyncs: map[string]int{},
+		maxReaders: int(maxReaders.Load()), failovers: int(terms) - 1, streamResyncs: streamResyncs,
+		maxLeaderless: maxLeaderless, lateRelays: lateRelays}
+	sum.txs = countTxs(committed)
+	for _, x := range ins {
+		for _, c := range x.readers {
+			mb := c.mailbox()
+			if m.wal {
+				// Exactly once, in order: only the follower's start and
+				// the mailbox's own overflow may cover a gap.
+				mb.Allowed = walAllowed
+			}
+			r := chaos.Check(committed, mb)
+			sum.add(r)
+			if !r.OK() {
+				t.Errorf("%s: %d lost, %d disordered, %d phantoms, %d unexpected Resyncs:\n  %s", r.Name, r.Lost, r.Disordered, r.Phantoms,
+					r.Unexpected, strings.Join(r.Problems, "\n  "))
+			}
+			checkResyncs(t, m, r, c, sourceResyncs)
+			sum.mailboxes = append(sum.mailboxes, fmt.Sprintf("%s: mailbox %s: owed=%d delivered=%d covered_by_resync=%d dropped=%d resyncs=%v",
+				m.name, r.Name, r.Owed, r.Delivered, r.Covered, c.mb.Dropped(), r.Resyncs))
+		}
+	}
+	inj.mu.Lock()
+	sum.faults, sum.takeovers, sum.maxTakeover, sum.maxDetect = inj.counts, inj.takeovers, inj.maxTakeover, inj.maxDetect
+	for _, p := range inj.problems {
+		t.Error(p)
+	}
+	for _, e := range inj.errs {
+		logs.Write([]byte("chaos: fault not applied: " + e + "\n"))
+	}
+	sum.notApplied = len(inj.errs)
+	inj.mu.Unlock()
+	for _, w := range writers {
+		sum.writerFailures += w.Failures.Load()
+	}
+	return sum
+}
+
+// walAllowed are the Resync reasons a WAL cluster mailbox may read: its
+// follower's start and its own (or the leader's relay's) overflow. A
+// failover, a partition or a NATS restart must cause none.
+var walAllowed = []string{pubsub.ReasonStart, pubsub.ReasonOverflow}
+
+// checkResyncs checks that one mailbox's Resyncs had causes: a Resync can
+// cover any gap, so a module that sent them for nothing would pass the
+// checker.
+func checkResyncs(t *testing.T, m soakMode, r chaos.Report, c *consumer, sourceResyncs uint64) {
+	t.Helper()
+	if r.Delivered == 0 {
+		t.Errorf("%s read no change at all", r.Name)
+	}
+	if n := r.Resyncs[pubsub.ReasonStart]; n > 1 {
+		t.Errorf("%s read %d start Resyncs, want at most 1 (its follower's first run)", r.Name, n)
+	}
+	if c.mb.Dropped() > 0 && len(r.Resyncs) == 0 {
+		t.Errorf("%s dropped %d events and read no Resync", r.Name, c.mb.Dropped())
+	}
+	if m.wal {
+		return
+	}
+	if n := uint64(r.Resyncs[pubsub.ReasonListen]); n > sourceResyncs {
+		t.Errorf("%s read %d listen Resyncs, the instances' Listeners established LISTEN only %d times", r.Name, n, sourceResyncs)
+	}
+	for reason := range r.Resyncs {
+		if reason != pubsub.ReasonListen && reason != pubsub.ReasonOverflow && reason != pubsub.ReasonStart {
+			t.Errorf("%s read Resyncs for an unexpected reason %q", r.Name, reason)
+		}
+	}
+}
+
+// allReady waits until every instance is enabled, one leads, and every
+// instance's db.WaitReady returns (its follower consumes the stream and
+// the leader's source is ready).
+func allReady(ins []*instance) error {
+	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
+	defer cancel()
+	for _, x := range ins {
+		if err := x.db.WaitReady(ctx); err != nil {
+			return fmt.Errorf("%s: %w; %s", x.name, err, state(ins))
+		}
+	}
+	return nil
+}
+
+func allDrained(ins []*instance) bool {
+	for _, x := range ins {
+		for _, c := range x.readers {
+			if c.mb.Len() > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fenceAll commits the fence and waits until every mailbox has read it.
+// A mailbox may miss it with a Resync (a Listener that reconnected, an
+// overflow), so it tries three times; the checker has the last word.
+func fenceAll(t *testing.T, dbURL string, clock *atomic.Int64, ins []*instance) {
+	t.Helper()
+	for round := range 3 {
+		marks := map[*consumer]int{}
+		for _, x := range ins {
+			for _, c := range x.readers {
+				marks[c] = c.itemCount()
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
+		fence, err := chaos.CommitFence(ctx, dbURL, clock)
+		cancel()
+		if err != nil {
+			t.Errorf("fence: %v", err)
+			continue
+		}
+		if waitFor(20*time.Second, func() bool {
+			for c, from := range marks {
+				if !c.seen(from, fence) {
+					return false
+				}
+			}
+			return true
+		}) {
+			return
+		}
+		var missing []string
+		for c, from := range marks {
+			if !c.seen(from, fence) {
+				missing = append(missing, c.name)
+			}
+		}
+		t.Logf("fence round %d not read by %s", round, strings.Join(missing, ", "))
+	}
+}
+
+// checkSlotConfirmed waits until the cluster's slot has confirmed the WAL
+// written up to now: a leader that stopped confirming would make it
+// retain WAL for ever.
+func checkSlotConfirmed(t *testing.T, dbURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
+	defer cancel()
+	conn, err := chaos.ConnectWriter(ctx, dbURL, "chaos-admin")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	var lsn string
+	err = conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn)
+	chaos.CloseConn(conn)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	var behind []string
+	// The source confirms every StatusInterval (10 s by default).
+	if !waitFor(45*time.Second, func() bool {
+		b, ok := chaos.SlotsConfirmed(ctx, dbURL, []string{walSlot}, lsn)
+		behind = b
+		return ok && len(b) == 0
+	}) {
+		t.Errorf("slot did not confirm %s within 45s: %v", lsn, behind)
+	}
+}
+
+// backendsOf returns the backends of each instance's change source, by
+// instance name; -1 on a query error.
+func backendsOf(srv *pgtest.Server, ins []*instance) map[string]int {
+	out := map[string]int{}
+	for _, x := range ins {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		pids, err := srv.Backends(ctx, x.name)
+		cancel()
+		if err != nil {
+			out[x.name] = -1
+			continue
+		}
+		out[x.name] = len(pids)
+	}
+	return out
+}
+
+func sumOf(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		if v < 0 {
+			return -1
+		}
+		n += v
+	}
+	return n
+}
+
+func countTxs(entries []chaos.Entry) int {
+	n := 0
+	for i, e := range entries {
+		if i == 0 || e.Seq != entries[i-1].Seq {
+			n++
+		}
+	}
+	return n
+}
