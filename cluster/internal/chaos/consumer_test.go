@@ -70,7 +70,12 @@ func (c *consumer) subscribe() error {
 // per event to play a slow consumer.
 func (c *consumer) read() {
 	defer close(c.done)
+	n := 0
 	for ev := range c.mb.C() {
+		n++
+		if *sabotageFlag == "drop" && ev.Kind == pubsub.TableChanged && n%2000 == 0 {
+			continue
+		}
 		var it chaos.Item
 		if ev.Kind == pubsub.Resync {
 			it = chaos.Item{Kind: chaos.Resync, Reason: ev.Reason}
@@ -84,6 +89,9 @@ func (c *consumer) read() {
 		}
 		c.mu.Lock()
 		c.items = append(c.items, it)
+		if *sabotageFlag == "dup" && it.Kind == chaos.Change && n%2000 == 0 {
+			c.items = append(c.items, it)
+		}
 		c.mu.Unlock()
 		if c.delay > 0 {
 			time.Sleep(c.delay)

@@ -19,7 +19,9 @@ var (
 	durationFlag = flag.Duration("chaos.duration", 60*time.Second, "how long the soak injects faults under load")
 	seedFlag     = flag.Uint64("chaos.seed", 0, "seed of the soak's randomness (0: from the clock); printed at the start")
 	logFlag      = flag.String("chaos.log", "", "also write every log line of the instances, DEBUG included, to this file (the soak's name is appended)")
-	faultsFlag   = flag.String("chaos.faults", "", "comma-separated fault kinds to apply (default: every kind), to reproduce a failure")
+	sabotageFlag = flag.String("chaos.sabotage", "", "break delivery on purpose to prove the soak catches it: "+
+		"drop (one change in 2000 a consumer reads vanishes) or dup (one in 2000 is recorded twice); the soak must then FAIL")
+	faultsFlag = flag.String("chaos.faults", "", "comma-separated fault kinds to apply (default: every kind), to reproduce a failure")
 )
 
 // pg is the package's server: the NOTIFY soak runs on it (and restarts it).
