@@ -65,7 +65,12 @@ func (e *elector) Serve(ctx context.Context) error {
 	var js jetstream.JetStream
 	var kv jetstream.KeyValue
 	err := e.c.retry(ctx, "leader setup", func() error {
-		conn, j, err := e.c.connect("phoenixkitdb-leader-" + e.c.id)
+		// No reconnect buffer: a publish the client kept while cut off
+		// from NATS would be sent on reconnection, after another instance
+		// took over, and land in the stream after the new leader's
+		// changes. Unbuffered, it fails, and the relay retries it while
+		// this instance still leads, or drops it with its term.
+		conn, j, err := e.c.connect("phoenixkitdb-leader-"+e.c.id, nats.ReconnectBufSize(-1))
 		if err != nil {
 			return err
 		}
@@ -155,7 +160,20 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 		e.c.log.Info("cluster: leading", "instance", e.c.id, "term", t.n)
 	}
 	stepDown := func(release bool, why string) {
-		e.endTerm(t, release)
+		// A clean stop relays what the source handed over, but only while
+		// the lease surely holds: the lease is not refreshed meanwhile, and
+		// a relay still publishing after another instance took over would
+		// interleave its changes with the new leader's. What is left then
+		// is covered as after a crash (the next leader's LISTEN Resync;
+		// the WAL source's slot, confirmed only up to what was stored).
+		var drainUntil time.Time
+		if release {
+			drainUntil = time.Now().Add(drainTimeout)
+			if held := lastOK.Add(ttl * 3 / 5); held.Before(drainUntil) {
+				drainUntil = held
+			}
+		}
+		e.endTerm(t, drainUntil)
 		if release {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ttl)
 			// A failed delete only delays the takeover to LeaseTTL.
@@ -339,25 +357,33 @@ func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream) *term {
 }
 
 // drainTimeout bounds how long a leader stopping cleanly spends
-// publishing what its source handed over before it stopped.
+// publishing what its source handed over before it stopped (the lease's
+// validity bounds it further: see stepDown).
 const drainTimeout = 5 * time.Second
 
-// endTerm stops the source, then the relay: after draining the mailbox
-// when drain is set (a clean stop), at once otherwise (the lease may be
-// someone else's: publishing more could reorder the stream).
-func (e *elector) endTerm(t *term, drain bool) {
+// endTerm stops the source and the relay. With a zero drainUntil the
+// relay stops at once (the lease may be someone else's: publishing more
+// could reorder the stream); otherwise, once the source has returned, it
+// publishes what is left in its mailbox until drainUntil at most.
+func (e *elector) endTerm(t *term, drainUntil time.Time) {
 	t.cancelSrc()
-	<-t.srcDone
-	if drain {
-		close(t.stopRelay)
-		timer := time.NewTimer(drainTimeout)
+	if drainUntil.IsZero() {
+		t.cancelRelay()
+	} else {
+		timer := time.NewTimer(time.Until(drainUntil))
 		select {
-		case <-t.relayDone:
+		case <-t.srcDone:
+			close(t.stopRelay)
+			select {
+			case <-t.relayDone:
+			case <-timer.C:
+			}
 		case <-timer.C:
 		}
 		timer.Stop()
+		t.cancelRelay()
 	}
-	t.cancelRelay()
+	<-t.srcDone
 	<-t.relayDone
 	t.mb.Close()
 	e.leading.Store(false)
