@@ -16,8 +16,6 @@ const (
 	tableS = chaos.TableS
 )
 
-var allTables = chaos.AllTables
-
 // setupSchema creates the schema and installs the library's triggers.
 func setupSchema(ctx context.Context, conn *pgx.Conn) error { return chaos.SetupSchema(ctx, conn) }
 
