@@ -83,6 +83,8 @@ type injector struct {
 	takeovers   int                      // leader faults that moved the lease
 	maxTakeover map[string]time.Duration // slowest of them by fault kind, from the fault to another instance leading
 	maxDetect   time.Duration            // slowest frozen-connection detection (NOTIFY)
+	slowest     time.Duration            // the longest fault, from its start to its end (healed)
+	slowestKind string
 }
 
 // run injects faults until stop is closed: first one of every kind in a
@@ -109,10 +111,15 @@ func (in *injector) run(stop <-chan struct{}) {
 			kind = in.weighted()
 		}
 		in.log.Info("chaos: fault", "kind", kind)
+		start := time.Now()
 		err := in.inject(kind)
-		in.log.Info("chaos: fault done", "kind", kind, "err", err)
+		took := time.Since(start)
+		in.log.Info("chaos: fault done", "kind", kind, "took", took, "err", err)
 		in.mu.Lock()
 		in.counts[kind]++
+		if took > in.slowest {
+			in.slowest, in.slowestKind = took, kind
+		}
 		if err != nil {
 			in.errs = append(in.errs, fmt.Sprintf("%s: %v", kind, err))
 		}

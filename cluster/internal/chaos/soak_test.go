@@ -293,6 +293,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	}
 	inj.mu.Lock()
 	sum.faults, sum.takeovers, sum.maxTakeover, sum.maxDetect = inj.counts, inj.takeovers, inj.maxTakeover, inj.maxDetect
+	sum.slowest = fmt.Sprintf("%s:%v", inj.slowestKind, inj.slowest.Round(10*time.Millisecond))
 	for _, p := range inj.problems {
 		t.Error(p)
 	}

@@ -27,6 +27,7 @@ type summary struct {
 
 	faults         map[string]int
 	notApplied     int
+	slowest        string                   // the longest fault, "kind:duration"
 	failovers      int                      // leaderships after the first, over every instance
 	takeovers      int                      // leader faults that moved the lease
 	maxTakeover    map[string]time.Duration // by fault kind, from a leader fault to another instance leading
@@ -80,10 +81,10 @@ func (s *summary) line() string {
 		}
 	}
 	return fmt.Sprintf("%s: %s instances=%d mailboxes=%d committed=%d (in %d tx) owed=%d delivered=%d resyncs=%d (%s) covered_by_resync=%d "+
-		"faults=%d (%s) not_applied=%d failovers=%d takeovers=%d (%s) leaderless_max=%v late_relay_samples=%d stream_resyncs=%d freeze_detect_max=%v max_readers=%d "+
+		"faults=%d (%s) not_applied=%d slowest_fault=%s failovers=%d takeovers=%d (%s) leaderless_max=%v late_relay_samples=%d stream_resyncs=%d freeze_detect_max=%v max_readers=%d "+
 		"silent_losses=%d disordered=%d phantoms=%d unexpected_resyncs=%d writer_errors=%d duration=%v seed=%d",
 		s.mode.name, verdict, numInstances, s.checked, s.committed, s.txs, s.owed, s.delivered, resyncs, strings.Join(reasons, " "), s.covered,
-		total, strings.Join(faults, " "), s.notApplied, s.failovers, s.takeovers, strings.Join(takeovers, " "), s.maxLeaderless.Round(time.Millisecond), s.lateRelays, s.streamResyncs,
+		total, strings.Join(faults, " "), s.notApplied, s.slowest, s.failovers, s.takeovers, strings.Join(takeovers, " "), s.maxLeaderless.Round(time.Millisecond), s.lateRelays, s.streamResyncs,
 		s.maxDetect.Round(10*time.Millisecond), s.maxReaders,
 		s.lost, s.disordered, s.phantoms, s.unexpect, s.writerFailures, s.duration.Round(time.Second), s.seed)
 }
