@@ -49,7 +49,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	$(GO) run $(STATICCHECK) ./...
 	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
 	cd metrics && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
-	cd cluster && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd cluster && $(GO) vet ./... && $(GO) vet -tags chaos ./internal/chaos && $(GO) run $(STATICCHECK) ./... && $(GO) run $(STATICCHECK) -tags chaos ./internal/chaos
 
 .PHONY: fuzz
 fuzz: ## Fuzz every parser (payload, wire reader, pgoutput decoder, cluster subjects and messages), FUZZTIME each (default 30s)
@@ -64,8 +64,9 @@ bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory and
 	cd bench && $(GO) run . $(ARGS)
 
 .PHONY: chaos
-chaos: ## Chaos soaks of the Listener and the WAL source, side by side: faults under load, nothing lost silently (CHAOS_DURATION each, default 60s)
+chaos: ## Chaos soaks of the Listener and the WAL source, then of the cluster module with each: faults under load, nothing lost silently (CHAOS_DURATION each, default 60s)
 	$(GO) test -tags chaos -race -count=1 -v -parallel 2 -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
+	cd cluster && $(GO) test -tags chaos -race -count=1 -v -parallel 2 -run Chaos -timeout 30m ./internal/chaos -chaos.duration=$(CHAOS_DURATION)
 
 .PHONY: screenshot
 screenshot: ## Refresh docs/activity.png, docs/table-view.png and docs/cluster.png from the browser tests

@@ -19,9 +19,11 @@ const (
 )
 
 // connect opens a NATS connection named name. Its error never quotes the
-// URL, which may carry credentials.
-func (c *Cluster) connect(name string) (*nats.Conn, jetstream.JetStream, error) {
+// URL, which may carry credentials. forced options come after
+// Config.NATSOptions: correctness depends on them.
+func (c *Cluster) connect(name string, forced ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
 	opts := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1)}, c.cfg.NATSOptions...)
+	opts = append(opts, forced...)
 	nc, err := nats.Connect(c.cfg.URL, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cluster: connect to NATS: %w", err)

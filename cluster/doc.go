@@ -37,8 +37,12 @@
 // # Guarantees
 //
 // Takeover: within LeaseTTL (1 s) plus a refresh interval after a leader
-// crashes or loses NATS, at once after it stops cleanly (it releases the
-// lease after relaying what its source handed over).
+// crashes or loses NATS, at once after it stops cleanly (it relays what
+// its source handed over while its lease surely holds, 3/5 of LeaseTTL
+// from its last refresh at most, then releases the lease). A lost leader
+// never publishes after that point: its NATS client keeps no reconnect
+// buffer, so nothing it tried to publish while cut off reaches the stream
+// after the next leader's changes.
 //
 // NOTIFY source: the new leader's LISTEN sends one Resync (reason
 // "listen") through the stream, in order; followers get it and nothing

@@ -65,7 +65,12 @@ func (e *elector) Serve(ctx context.Context) error {
 	var js jetstream.JetStream
 	var kv jetstream.KeyValue
 	err := e.c.retry(ctx, "leader setup", func() error {
-		conn, j, err := e.c.connect("phoenixkitdb-leader-" + e.c.id)
+		// No reconnect buffer: a publish the client kept while cut off
+		// from NATS would be sent on reconnection, after another instance
+		// took over, and land in the stream after the new leader's
+		// changes. Unbuffered, it fails, and the relay retries it while
+		// this instance still leads, or drops it with its term.
+		conn, j, err := e.c.connect("phoenixkitdb-leader-"+e.c.id, nats.ReconnectBufSize(-1))
 		if err != nil {
 			return err
 		}
@@ -131,7 +136,20 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 		}
 		cancel()
 		if err != nil {
-			if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
+			switch {
+			case ctx.Err() != nil:
+			case errors.Is(err, jetstream.ErrKeyExists):
+				// The lease moved past the revision this instance saw.
+				// The watch normally reports the new one at once, but
+				// after a NATS server restart it can lag many seconds
+				// (its consumer is re-created only once heartbeats are
+				// missed): read the lease, and time it from now.
+				if e.reread(ctx, kv, &lastRev) {
+					stale.Reset(retryMin) // released: take it now
+				} else {
+					stale.Reset(ttl)
+				}
+			default:
 				e.c.log.Debug("cluster: lease not taken", "err", err)
 				stale.Reset(ttl / 5)
 			}
@@ -142,7 +160,20 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 		e.c.log.Info("cluster: leading", "instance", e.c.id, "term", t.n)
 	}
 	stepDown := func(release bool, why string) {
-		e.endTerm(t, release)
+		// A clean stop relays what the source handed over, but only while
+		// the lease surely holds: the lease is not refreshed meanwhile, and
+		// a relay still publishing after another instance took over would
+		// interleave its changes with the new leader's. What is left then
+		// is covered as after a crash (the next leader's LISTEN Resync;
+		// the WAL source's slot, confirmed only up to what was stored).
+		var drainUntil time.Time
+		if release {
+			drainUntil = time.Now().Add(drainTimeout)
+			if held := lastOK.Add(ttl * 3 / 5); held.Before(drainUntil) {
+				drainUntil = held
+			}
+		}
+		e.endTerm(t, drainUntil)
 		if release {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ttl)
 			// A failed delete only delays the takeover to LeaseTTL.
@@ -242,6 +273,28 @@ func (e *elector) observe(ent jetstream.KeyValueEntry, lastRev *uint64) {
 	e.obs.Store(&observed{lease: l, at: time.Now()})
 }
 
+// reread reads the lease directly, as the watch would report it: after
+// a failed swap, so that a lagging watch cannot keep the election
+// waiting. It reports whether the lease is released (deleted). A failed
+// read leaves things as they are (the swap is retried after LeaseTTL all
+// the same).
+func (e *elector) reread(ctx context.Context, kv jetstream.KeyValue, lastRev *uint64) (released bool) {
+	gctx, cancel := context.WithTimeout(ctx, e.c.cfg.LeaseTTL/2)
+	defer cancel()
+	ent, err := kv.Get(gctx, leaseKey)
+	switch {
+	case err == nil:
+		e.observe(ent, lastRev)
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		// Deleted (released): the next attempt creates it.
+		*lastRev = 0
+		e.obs.Store(nil)
+		e.c.changed.notify()
+		return true
+	}
+	return false
+}
+
 func (e *elector) leaseValue(ready bool) []byte {
 	b, _ := json.Marshal(lease{ID: e.c.id, Ready: ready}) // cannot fail
 	return b
@@ -304,25 +357,33 @@ func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream) *term {
 }
 
 // drainTimeout bounds how long a leader stopping cleanly spends
-// publishing what its source handed over before it stopped.
+// publishing what its source handed over before it stopped (the lease's
+// validity bounds it further: see stepDown).
 const drainTimeout = 5 * time.Second
 
-// endTerm stops the source, then the relay: after draining the mailbox
-// when drain is set (a clean stop), at once otherwise (the lease may be
-// someone else's: publishing more could reorder the stream).
-func (e *elector) endTerm(t *term, drain bool) {
+// endTerm stops the source and the relay. With a zero drainUntil the
+// relay stops at once (the lease may be someone else's: publishing more
+// could reorder the stream); otherwise, once the source has returned, it
+// publishes what is left in its mailbox until drainUntil at most.
+func (e *elector) endTerm(t *term, drainUntil time.Time) {
 	t.cancelSrc()
-	<-t.srcDone
-	if drain {
-		close(t.stopRelay)
-		timer := time.NewTimer(drainTimeout)
+	if drainUntil.IsZero() {
+		t.cancelRelay()
+	} else {
+		timer := time.NewTimer(time.Until(drainUntil))
 		select {
-		case <-t.relayDone:
+		case <-t.srcDone:
+			close(t.stopRelay)
+			select {
+			case <-t.relayDone:
+			case <-timer.C:
+			}
 		case <-timer.C:
 		}
 		timer.Stop()
+		t.cancelRelay()
 	}
-	t.cancelRelay()
+	<-t.srcDone
 	<-t.relayDone
 	t.mb.Close()
 	e.leading.Store(false)

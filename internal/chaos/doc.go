@@ -22,5 +22,10 @@
 //
 //	go test -tags chaos -race -v -parallel 2 -run Chaos ./internal/chaos -chaos.duration=60s
 //
-// `make chaos` runs exactly that.
+// `make chaos` runs exactly that, then the cluster module's soak
+// (cluster/internal/chaos), which shares this package's checker and its
+// workload: the schemas ([SetupSchema], [SetupWALSchema]), the writers
+// ([Writer]), the fence ([CommitFence]) and the committed log
+// ([ReadCommitted]), in plain files so that another module's soak can use
+// them.
 package chaos

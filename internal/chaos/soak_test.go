@@ -100,13 +100,13 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	started := time.Now()
 	var wg sync.WaitGroup
 	stopWriters, stopChurn, stopFaults := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	writers := make([]*writer, numWriters)
+	writers := make([]*chaos.Writer, numWriters)
 	for i := range writers {
-		writers[i] = &writer{id: i, dbURL: dbURL, clock: clock, rng: sub()}
+		writers[i] = &chaos.Writer{ID: i, DBURL: dbURL, Clock: clock, Rng: sub()}
 		if m.wal {
-			writers[i].stmts = walStatements
+			writers[i].Stmts = walStatements
 		}
-		wg.Go(func() { writers[i].run(stopWriters) })
+		wg.Go(func() { writers[i].Run(stopWriters) })
 	}
 	churnErrs := make(chan error, numApps*4)
 	for _, a := range apps {
@@ -256,7 +256,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	}
 	in.mu.Unlock()
 	for _, w := range writers {
-		sum.writerFailures += w.failures.Load()
+		sum.writerFailures += w.Failures.Load()
 	}
 	return sum
 }

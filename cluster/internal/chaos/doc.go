@@ -1,0 +1,23 @@
+// Package chaos holds the cluster module's chaos soak: three instances,
+// each with its own DB module, cluster module, Registry and suture
+// supervisor, on one database and one embedded NATS server, under a
+// writer's load, while a seeded injector applies PostgreSQL faults (the
+// leader's reading backend terminated, its PostgreSQL path frozen or cut,
+// the server restarted) and NATS and leader faults (the leader stopped,
+// crashed or partitioned from NATS, a follower partitioned from NATS for
+// a while, the NATS server restarted on its file storage).
+//
+// Every mailbox of every instance is then judged by the core soak's
+// checker (github.com/phoenixkit/phoenixkitdb/internal/chaos): with the
+// NOTIFY source nothing is lost silently (Resyncs, at failovers among
+// others, cover every gap); with the WAL source every change arrives
+// exactly once and in commit order, with no Resync but a follower's start
+// and a mailbox's own overflow.
+//
+// The soak lives in test files behind the "chaos" build tag:
+//
+//	go test -tags chaos -race -v -run Chaos ./internal/chaos -chaos.duration=60s
+//
+// run from the cluster module's directory; `make chaos` runs it after the
+// core soaks. docs/reliability.md describes what it checks.
+package chaos
