@@ -40,10 +40,10 @@ type config struct {
 	cpuprofile    string
 	profileBursts int
 	sections      string
-	walRows       int // section 7: rows of the bulk INSERT
-	walLatN       int // section 7: single-row txns per latency repetition
-	walLatRate    int // section 7: their rate per second
-	walTxns       int // section 7: single-row txns per write-cost timing, split among the clients
+	walRows       int   // section 7: rows of the bulk INSERT
+	walLatN       int   // section 7: single-row txns per latency repetition
+	walLatRate    int   // section 7: their rate per second
+	walTxns       int   // section 7: single-row txns per write-cost timing, split among the clients
 	clusterSizes  []int // section 8: instance counts of the latency runs
 	clusterLatN   int   // section 8: single-row txns per latency repetition
 	clusterRate   int   // section 8: their rate per second
