@@ -33,6 +33,11 @@ const clusterTable = "cluster_bench"
 // JetStream in a temporary directory, one database for the single
 // instance and one for the clusters (NOTIFY reaches only listeners of the
 // database it was sent in, so neither wakes the other).
+//
+// The instances reach the server over loopback TCP, as they would a real
+// one, not through nats.InProcessServer: its connections are net.Pipe,
+// where every write waits for the reader, so a burst made the leader's
+// publishes wait on the server's writes to each follower in turn.
 type clusterEnv struct {
 	ns        *server.Server
 	storeDir  string
@@ -42,14 +47,14 @@ type clusterEnv struct {
 	nextID    int64                // last row id written, across both databases
 }
 
-// startNATS starts an in-process NATS server with JetStream storing in a
-// fresh temporary directory.
+// startNATS starts an embedded NATS server with JetStream storing in a
+// fresh temporary directory, listening on a free loopback port.
 func startNATS() (*server.Server, string, error) {
 	dir, err := os.MkdirTemp("", "phoenixkitdb-bench-nats-")
 	if err != nil {
 		return nil, "", err
 	}
-	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: dir, DontListen: true, NoLog: true, NoSigs: true})
+	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: dir, Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, "", err
@@ -144,6 +149,7 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		return nil, fmt.Errorf("%s: %w", nameSingle, err)
 	}
 	burst := &burstResults{}
+	var failovers []Row
 	for _, n := range cfg.clusterSizes {
 		progress("8 cluster: starting %d instances", n)
 		t0 := time.Now()
@@ -153,6 +159,7 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 			continue
 		}
 		progress("8 cluster: %d instances ready in %v, %d leading; latency", n, time.Since(t0).Round(time.Millisecond), g.leaders())
+		terms := g.terms()
 		if err := lat.measure(ctx, ce, cfg, g, ce.groupURL); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", g.name, err))
 		}
@@ -163,10 +170,15 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 				errs = append(errs, err)
 			}
 		}
+		// A leader that loses its lease mid-run drops what its relay held
+		// (NOTIFY source: followers get a Resync): say so next to the figures.
+		failovers = append(failovers, sample(clusterSection, "leaderships taken over while measuring", g.name, "",
+			[]float64{float64(g.terms() - terms)}))
 		g.stop()
 	}
 	rows = append(rows, lat.rows(cfg)...)
 	rows = append(rows, burst.rows(cfg)...)
 	rows = append(rows, lat.backendRows(cfg)...)
+	rows = append(rows, failovers...)
 	return rows, errors.Join(errs...)
 }

@@ -31,7 +31,7 @@ func (ce *clusterEnv) burstRound(ctx context.Context, g *group, dbURL string, n 
 	if _, err := pg.Exec(ctx, "COMMIT").ReadAll(); err != nil {
 		return 0, err
 	}
-	t1, err := g.wait(5 * time.Minute)
+	t1, err := g.wait(2 * time.Minute)
 	if err != nil {
 		return 0, err
 	}

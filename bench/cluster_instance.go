@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -44,7 +45,11 @@ type clusterSpec struct {
 // startApp starts one instance on dbURL. Its mailbox holds mbCap events,
 // so that a whole burst fits even if the consumer falls behind.
 func startApp(dbURL string, mbCap int, cs *clusterSpec) (*appInstance, error) {
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: dbURL, Logger: discard})
+	logger := discard
+	if debugDrain {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: dbURL, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +57,8 @@ func startApp(dbURL string, mbCap int, cs *clusterSpec) (*appInstance, error) {
 	var cl *cluster.Cluster
 	if cs != nil {
 		cl, err = cluster.New(cluster.Config{
-			Stream: cs.stream, Subject: cs.subject, RelayCapacity: cs.relayCap, Logger: discard,
-			NATSOptions: []nats.Option{nats.InProcessServer(cs.ns)},
+			Stream: cs.stream, Subject: cs.subject, RelayCapacity: cs.relayCap, Logger: logger,
+			URL: cs.ns.ClientURL(),
 		}, db)
 		if err != nil {
 			return nil, err
@@ -61,7 +66,7 @@ func startApp(dbURL string, mbCap int, cs *clusterSpec) (*appInstance, error) {
 		mod = cl
 	}
 	sup := suture.New("bench", suture.Spec{})
-	reg := phoenixkitdb.NewRegistry(sup, discard)
+	reg := phoenixkitdb.NewRegistry(sup, logger)
 	if err := reg.Register(mod); err != nil {
 		return nil, err
 	}
@@ -177,8 +182,8 @@ func (g *group) wait(timeout time.Duration) (time.Time, error) {
 	for i, a := range g.ins {
 		t, err := a.s.wait(max(time.Until(deadline), time.Millisecond))
 		if err != nil {
-			return last, fmt.Errorf("%s: instance %d got %d of %d (Resyncs: %s): %w", g.name, i,
-				a.s.count.Load()-a.s.from.Load(), a.s.target.Load()-a.s.from.Load(), a.resyncReasons(), err)
+			return last, fmt.Errorf("%s: instance %d got %d of %d (Resyncs: %s; %s): %w", g.name, i,
+				a.s.count.Load()-a.s.from.Load(), a.s.target.Load()-a.s.from.Load(), a.resyncReasons(), g.stats(), err)
 		}
 		if t.After(last) {
 			last = t
@@ -193,6 +198,31 @@ func (g *group) leaders() int {
 	for _, a := range g.ins {
 		if a.cl != nil && a.cl.Leading() {
 			n++
+		}
+	}
+	return n
+}
+
+// stats describes the group's cluster counters, for error messages.
+func (g *group) stats() string {
+	var b strings.Builder
+	for i, a := range g.ins {
+		if a.cl == nil || (i > 1 && !a.cl.Leading()) {
+			continue
+		}
+		st := a.cl.Stats()
+		fmt.Fprintf(&b, "[%d leading=%v terms=%d published=%d position=%d received=%d resyncs=%d mailbox=%d dropped=%d] ",
+			i, st.Leading, st.Terms, st.Published, st.Position, st.Received, st.Resyncs, a.mb.Len(), a.mb.Dropped())
+	}
+	return b.String()
+}
+
+// terms sums the leaderships the group's instances have held.
+func (g *group) terms() uint64 {
+	var n uint64
+	for _, a := range g.ins {
+		if a.cl != nil {
+			n += a.cl.Stats().Terms
 		}
 	}
 	return n
