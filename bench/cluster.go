@@ -172,7 +172,7 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		}
 		// A leader that loses its lease mid-run drops what its relay held
 		// (NOTIFY source: followers get a Resync): say so next to the figures.
-		failovers = append(failovers, sample(clusterSection, "leaderships taken over while measuring", g.name, "",
+		failovers = append(failovers, sample(clusterSection, fmt.Sprintf("leaderships taken over while measuring (LeaseTTL %v)", benchLeaseTTL), g.name, "",
 			[]float64{float64(g.terms() - terms)}))
 		g.stop()
 	}
