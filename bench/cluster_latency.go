@@ -166,7 +166,7 @@ func (lr *latencyResults) rows(cfg config) []Row {
 
 // backendRows returns, per group, the change-reading backends seen while
 // it ran: median, min and max over the samples.
-func (lr *latencyResults) backendRows(cfg config) []Row {
+func (lr *latencyResults) backendRows() []Row {
 	var rows []Row
 	for _, name := range lr.names {
 		r := sample(clusterSection, "PostgreSQL backends reading changes (LISTEN or walsender), sampled every 100 ms",
@@ -176,6 +176,5 @@ func (lr *latencyResults) backendRows(cfg config) []Row {
 		}
 		rows = append(rows, r)
 	}
-	_ = cfg
 	return rows
 }
