@@ -1,8 +1,9 @@
 // Command bench measures phoenixkitdb against its peers on one throwaway
 // PostgreSQL server (or the one given by -database-url) and prints one
 // table: drain rate, latency, fan-out, trigger write cost, recovery,
-// memory and the WAL change source (on a second server with
-// wal_level=logical), each the median of several interleaved repetitions with the
+// memory, the WAL change source (on a second server with
+// wal_level=logical) and the cluster module (over an embedded NATS
+// server), each the median of several interleaved repetitions with the
 // spread. The same rows are written as JSON to -out. `make bench` runs it;
 // https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains every row.
 package main
@@ -21,7 +22,7 @@ import (
 )
 
 // defaultSections are the sections a run without -sections measures.
-const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal"
+const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal,cluster"
 
 // config holds the sizes of one run; -quick shrinks them.
 type config struct {
@@ -39,10 +40,15 @@ type config struct {
 	cpuprofile    string
 	profileBursts int
 	sections      string
-	walRows       int // section 7: rows of the bulk INSERT
-	walLatN       int // section 7: single-row txns per latency repetition
-	walLatRate    int // section 7: their rate per second
-	walTxns       int // section 7: single-row txns per write-cost timing, split among the clients
+	walRows       int   // section 7: rows of the bulk INSERT
+	walLatN       int   // section 7: single-row txns per latency repetition
+	walLatRate    int   // section 7: their rate per second
+	walTxns       int   // section 7: single-row txns per write-cost timing, split among the clients
+	clusterSizes  []int // section 8: instance counts of the latency runs
+	clusterLatN   int   // section 8: single-row txns per latency repetition
+	clusterRate   int   // section 8: their rate per second
+	clusterBurst  int   // section 8: changes of the burst transaction
+	clusterBurstN int   // section 8: instances the burst is delivered to (one of clusterSizes)
 }
 
 // Machine names where the numbers come from.
@@ -101,7 +107,9 @@ func (c *config) setSizes() {
 	c.killTries, c.restarts = 20, 5
 	c.wcRows, c.wcClients, c.wcTxns = 200_000, 4, 200
 	c.walRows, c.walLatN, c.walLatRate, c.walTxns = 200_000, 1000, 200, 4000
+	c.clusterSizes, c.clusterLatN, c.clusterRate, c.clusterBurst, c.clusterBurstN = []int{1, 10, 50}, 2000, 1000, 100_000, 10
 	if c.quick {
+		c.clusterLatN, c.clusterBurst = 300, 10_000
 		c.walRows, c.walLatN, c.walTxns = 20_000, 200, 400
 		reps = 1
 		c.drainN, c.latencyN, c.fanoutBudget = 10_000, 200, 20*time.Millisecond
@@ -169,6 +177,11 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		progress("7 wal: a second server with wal_level=logical")
 		rows, err := runWAL(ctx, dbURL, cfg)
 		add("wal", rows, err)
+	}
+	if want("cluster") {
+		progress("8 cluster: embedded NATS, %v instances", cfg.clusterSizes)
+		rows, err := runCluster(ctx, e, cfg)
+		add("cluster", rows, err)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

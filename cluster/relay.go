@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"context"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -13,8 +12,9 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
-// publishTimeout bounds one publish attempt; a failed attempt is retried
-// with the same message id, so a publish that did land is not stored twice.
+// publishTimeout bounds how long one publish waits for JetStream's
+// acknowledgement; a failed attempt is retried with the same message id,
+// so a publish that did land is not stored twice.
 const publishTimeout = 2 * time.Second
 
 // relayState is the leader's publishing state. The WAL fields start
@@ -73,75 +73,49 @@ func (c *Cluster) confirmLimit() uint64 {
 	return 0 // nothing stored yet this term: confirm nothing new
 }
 
-// runRelay publishes every event of t's mailbox to the stream, in order,
-// until ctx ends, or until t.stopRelay is closed and the mailbox is empty.
-func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-t.mb.C():
-			if !ok || !e.relayOne(ctx, js, t.n, ev) {
-				return
-			}
-		case <-t.stopRelay:
-			for {
-				select {
-				case ev, ok := <-t.mb.C():
-					if !ok || !e.relayOne(ctx, js, t.n, ev) {
-						return
-					}
-				default:
-					return
-				}
-			}
-		}
-	}
+// outgoing is one event on its way to the stream. Its id never changes,
+// so a retry is de-duplicated by JetStream if an earlier attempt landed.
+type outgoing struct {
+	subject string
+	body    []byte
+	id      string
+	change  bool                   // it stands for a change the source handed over (see relayState.stored)
+	lsn     uint64                 // that change's commit LSN; 0 for the NOTIFY source
+	fut     jetstream.PubAckFuture // the last attempt's; nil when not sent
+	failed  bool                   // fut's error was received
 }
 
-// relayOne publishes ev, retrying until it is stored or ctx ends (then it
-// returns false).
-func (e *elector) relayOne(ctx context.Context, js jetstream.JetStream, termN uint64, ev pubsub.Event) bool {
+// prepare encodes ev for the stream and gives it its message id, in the
+// order the source handed events over. It returns nil for an event the
+// stream does not carry.
+func (e *elector) prepare(termN uint64, ev pubsub.Event) *outgoing {
 	wal := e.c.db.Source() == phoenixkitdb.SourceWAL
 	if wal && ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonStart {
 		// The stream carries what came before this process's source
 		// started; followers have their own start Resync.
-		return true
+		return nil
 	}
-	change, orig := ev.Kind == pubsub.TableChanged, ev
-	subject, body, err := encodeEvent(e.c.cfg.Subject, ev)
+	o := &outgoing{change: ev.Kind == pubsub.TableChanged, lsn: ev.LSN}
+	var err error
+	o.subject, o.body, err = encodeEvent(e.c.cfg.Subject, ev)
 	if err != nil {
 		// A row value JSON cannot hold: followers must reload.
 		e.c.log.Error("cluster: cannot encode a change; sending a Resync", "err", err)
 		ev = pubsub.Event{Kind: pubsub.Resync, Reason: ReasonEncode}
-		subject, body, _ = encodeEvent(e.c.cfg.Subject, ev)
+		o.subject, o.body, _ = encodeEvent(e.c.cfg.Subject, ev)
 	}
-	id := e.msgID(wal, termN, ev)
-	warned := false
-	for {
-		pctx, cancel := context.WithTimeout(ctx, publishTimeout)
-		_, err := js.Publish(pctx, subject, body, jetstream.WithMsgID(id))
-		cancel()
-		if err == nil {
-			e.relay.published.Add(1)
-			if change {
-				if orig.LSN != 0 {
-					e.relay.storedLSN.Store(orig.LSN)
-				}
-				e.relay.stored.Add(1)
-			}
-			return true
+	o.id = e.msgID(wal, termN, ev)
+	return o
+}
+
+// markStored counts o as stored in the stream. Called in stream order.
+func (e *elector) markStored(o *outgoing) {
+	e.relay.published.Add(1)
+	if o.change {
+		if o.lsn != 0 {
+			e.relay.storedLSN.Store(o.lsn)
 		}
-		if ctx.Err() != nil {
-			return false
-		}
-		if !warned {
-			e.c.log.Warn("cluster: cannot publish to the stream; retrying", "err", err)
-			warned = true
-		}
-		if !sleep(ctx, retryMin) {
-			return false
-		}
+		e.relay.stored.Add(1)
 	}
 }
 

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb/listener"
+)
+
+// latencyResults collects section 8's latency and backend figures, per
+// group in the order measured.
+type latencyResults struct {
+	names          []string
+	p50, p99, pmax map[string][]float64
+	backends       map[string][]float64
+}
+
+// writeRound writes k single-row transactions to the table of dbURL at
+// cfg.clusterRate per second, with ids after ce.nextID, and returns the
+// moment just before each COMMIT in unix ns: nothing is delivered before
+// the commit.
+func (ce *clusterEnv) writeRound(ctx context.Context, dbURL string, k, rate int) ([]int64, error) {
+	pg := ce.writers[dbURL].PgConn()
+	commit := make([]int64, k)
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	for i := range k {
+		// Pacing, not synchronisation: writes are due at a steady rate
+		// whatever the readers do.
+		time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+		id := ce.nextID + int64(i) + 1
+		if _, err := pg.Exec(ctx, fmt.Sprintf("BEGIN; INSERT INTO %s (id, name) VALUES (%d, 'x')", clusterTable, id)).ReadAll(); err != nil {
+			return nil, err
+		}
+		commit[i] = time.Now().UnixNano()
+		if _, err := pg.Exec(ctx, "COMMIT").ReadAll(); err != nil {
+			return nil, err
+		}
+	}
+	ce.nextID += int64(k)
+	return commit, nil
+}
+
+// round writes k rows and returns the latencies, in µs, of every row at
+// every instance of g.
+func (ce *clusterEnv) round(ctx context.Context, g *group, dbURL string, k, rate int) ([]float64, error) {
+	rs := g.arm(ce.nextID, k)
+	commit, err := ce.writeRound(ctx, dbURL, k, rate)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.wait(60 * time.Second); err != nil {
+		return nil, err
+	}
+	var out []float64
+	for _, r := range rs {
+		out = append(out, latencies(commit, r.at)...)
+	}
+	return out, nil
+}
+
+// measure runs a warm-up round and cfg.reps timed rounds on g, sampling
+// the database's change-reading backends meanwhile.
+func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg config, g *group, dbURL string) error {
+	if lr.p50 == nil {
+		lr.p50, lr.p99, lr.pmax = map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
+		lr.backends = map[string][]float64{}
+	}
+	lr.names = append(lr.names, g.name)
+	if _, err := ce.round(ctx, g, dbURL, min(cfg.clusterLatN, 200), cfg.clusterRate); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	stopSampling, err := sampleBackends(ctx, dbURL, func(n float64) {
+		lr.backends[g.name] = append(lr.backends[g.name], n)
+	})
+	if err != nil {
+		return err
+	}
+	defer stopSampling()
+	for rep := range cfg.reps {
+		runtime.GC()
+		got, err := ce.round(ctx, g, dbURL, cfg.clusterLatN, cfg.clusterRate)
+		if err != nil {
+			return err
+		}
+		lr.p50[g.name] = append(lr.p50[g.name], percentile(got, 50))
+		lr.p99[g.name] = append(lr.p99[g.name], percentile(got, 99))
+		lr.pmax[g.name] = append(lr.pmax[g.name], percentile(got, 100))
+		progress("8 cluster: %s: rep %d/%d: p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d arrivals",
+			g.name, rep+1, cfg.reps, last(lr.p50[g.name]), last(lr.p99[g.name]), last(lr.pmax[g.name]), len(got))
+	}
+	return nil
+}
+
+// changeReaders counts the backends of the current database that read
+// changes: the Listener's LISTEN sessions (by their application name) and
+// walsenders. The Listener's cross-session probe, a short session under
+// the same name, runs once right after LISTEN and then only after a minute
+// without changes, so it is not seen while changes flow.
+const changeReaders = `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND (application_name = $1 OR backend_type = 'walsender')`
+
+// sampleBackends counts change-reading backends of dbURL every 100 ms,
+// once at once, until the returned func is called (it waits for the
+// sampler).
+func sampleBackends(ctx context.Context, dbURL string, record func(float64)) (func(), error) {
+	conn, err := pgx.Connect(ctx, withApp(dbURL, "bench-cluster-backends"))
+	if err != nil {
+		return nil, err
+	}
+	sample := func() {
+		var n int
+		if err := conn.QueryRow(ctx, changeReaders, listener.DefaultApplicationName).Scan(&n); err == nil {
+			record(float64(n))
+		}
+	}
+	sample()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer conn.Close(context.Background())
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				sample()
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	})
+	return func() { close(stop); wg.Wait() }, nil
+}
+
+// rows returns the latency rows: the single instance first (the ratio's
+// baseline), then each cluster size.
+func (lr *latencyResults) rows(cfg config) []Row {
+	var rows []Row
+	for _, m := range []struct {
+		label string
+		xs    map[string][]float64
+	}{{"p50", lr.p50}, {"p99", lr.p99}, {"max", lr.pmax}} {
+		meas := fmt.Sprintf("commit -> every mailbox %s, %d txns at %d/s", m.label, cfg.clusterLatN, cfg.clusterRate)
+		var base float64
+		for _, name := range lr.names {
+			r := sample(clusterSection, meas, name, "µs", m.xs[name])
+			if name == nameSingle {
+				base = r.Median
+			} else if base > 0 && r.NA == "" {
+				r.Ratio = r.Median / base
+				if m.label == "p99" {
+					r.goal("at most 10 ms", r.Median <= 10000)
+				}
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// backendRows returns, per group, the change-reading backends seen while
+// it ran: median, min and max over the samples.
+func (lr *latencyResults) backendRows() []Row {
+	var rows []Row
+	for _, name := range lr.names {
+		r := sample(clusterSection, "PostgreSQL backends reading changes (LISTEN or walsender), sampled every 100 ms",
+			name, "backends", lr.backends[name])
+		if name != nameSingle && r.NA == "" {
+			r.goal("1 at every sample", r.Min == 1 && r.Max == 1)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+)
+
+// TestClusterSectionEndToEnd runs section 8 at tiny sizes against a real
+// PostgreSQL and an embedded NATS server: every row has figures, the
+// burst row its ratio to the single instance, and every cluster size was
+// read by exactly one PostgreSQL backend at every sample.
+func TestClusterSectionEndToEnd(t *testing.T) {
+	srv := pgtest.Require(t, pg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	e, err := openEnv(ctx, srv.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	cfg := config{reps: 1, clusterSizes: []int{1, 3}, clusterLatN: 20, clusterRate: 200, clusterBurst: 500, clusterBurstN: 3}
+	rows, err := runCluster(ctx, e, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{nameSingle, nameClustered(1), nameClustered(3)}
+	seen := map[string][]string{} // measurement kind -> contenders
+	for _, r := range rows {
+		if r.NA != "" {
+			t.Errorf("%s / %s: n/a: %s", r.Measurement, r.Contender, r.NA)
+			continue
+		}
+		kind := strings.Fields(r.Measurement)[0]
+		seen[kind] = append(seen[kind], r.Contender)
+		switch {
+		case kind == "PostgreSQL" && (r.Min != 1 || r.Max != 1):
+			t.Errorf("%s: %v..%v change-reading backends, want 1 at every sample", r.Contender, r.Min, r.Max)
+		case kind == "burst" && r.Contender != nameSingle && (r.Ratio <= 0 || r.Met == nil):
+			t.Errorf("burst row of %s lacks its ratio or goal: %+v", r.Contender, r)
+		case kind == "leaderships":
+			// Counted for the reader; a loaded machine may see some.
+		case r.Median <= 0:
+			t.Errorf("%s / %s: median %v", r.Measurement, r.Contender, r.Median)
+		}
+	}
+	if got := seen["PostgreSQL"]; !slices.Equal(got, want) {
+		t.Errorf("backend rows for %v, want %v", got, want)
+	}
+	if got := seen["burst"]; !slices.Equal(got, []string{nameSingle, nameClustered(3)}) {
+		t.Errorf("burst rows for %v", got)
+	}
+	if got := seen["commit"]; len(got) != 3*len(want) {
+		t.Errorf("latency rows for %v, want p50, p99 and max of %v", got, want)
+	}
+	out := table(rows, true)
+	if !strings.Contains(out, clusterSection) || !strings.Contains(out, "at most 10 ms") {
+		t.Errorf("table lacks the section or its goal:\n%s", out)
+	}
+}
+
+// TestDefaultSectionsIncludeCluster: a plain `make bench` runs section 8.
+func TestDefaultSectionsIncludeCluster(t *testing.T) {
+	if !slices.Contains(strings.Split(defaultSections, ","), "cluster") {
+		t.Fatalf("default sections %q lack cluster", defaultSections)
+	}
+}
