@@ -42,6 +42,13 @@ type Config struct {
 	// Slot and Publication name the replication slot and the publication
 	// in WAL mode. Defaults "phoenixkitdb" (see replication.Config).
 	Slot, Publication string
+	// WALTimeout and WALStatusInterval tune the WAL source: how long its
+	// replication connection may stay silent before it is given up (a
+	// frozen network path is found within about WALTimeout), and how often
+	// it reports its confirmed position to the server. Zero means the
+	// replication package's defaults (15 s and 10 s); see
+	// replication.Config.Timeout and StatusInterval. Unused in NOTIFY mode.
+	WALTimeout, WALStatusInterval time.Duration
 }
 
 // DB is this library's Module: the PubSub and the Listener that feeds it,

@@ -94,6 +94,9 @@ func walSourceConfig(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) replica
 		Logger:      logger,
 		MinBackoff:  cfg.MinBackoff,
 		MaxBackoff:  cfg.MaxBackoff,
+
+		Timeout:        cfg.WALTimeout,
+		StatusInterval: cfg.WALStatusInterval,
 	}
 }
 
