@@ -30,6 +30,7 @@ type session struct {
 
 	relations map[uint32]*relation // this connection's relation cache
 	types     *pgtype.Map
+	rowMsg    rowMsg // the row message being decoded, reused
 
 	// The open transaction.
 	inTxn      bool
