@@ -139,8 +139,12 @@ func (ss *session) change(relID uint32, op string, m *rowMsg) error {
 	return nil
 }
 
-// flush hands the queued events to the PubSub and records how far into
-// the open transaction that went.
+// flush hands the queued events to the PubSub and records how far that
+// went: the transactions completed in the chunk as published, and the
+// open one as published up to its last event. It runs before every read
+// from the socket (see beforeRead), so the transactions that arrived in
+// one read are handed over together, and nothing waits in the chunk
+// while the Source waits for the server.
 func (ss *session) flush() {
 	if len(ss.chunk) == 0 {
 		return
@@ -153,22 +157,39 @@ func (ss *session) flush() {
 		s.published.Add(^uint64(len(ss.chunk) - 1))
 		s.log.Error("replication: publishing failed", "err", err)
 	}
-	s.pos.partialLSN, s.pos.partialCount = ss.txnLSN, ss.idx
 	clear(ss.chunk) // drop the maps for the GC
 	ss.chunk = ss.chunk[:0]
+	ss.settle()
+	if ss.inTxn {
+		s.pos.partialLSN, s.pos.partialCount = ss.txnLSN, ss.idx
+	}
 }
 
-// commit closes the transaction: everything of it was handed over, so
-// its end may be confirmed to the server.
+// commit closes the transaction. Its end may be confirmed to the server
+// once its events were handed over: at once when none wait in the chunk,
+// else by the flush that hands them over.
 func (ss *session) commit(commitLSN, endLSN uint64) {
-	ss.flush()
-	p := &ss.s.pos
-	// A transaction replayed whole changes nothing: a later one may still
-	// be the one cut off in its middle.
+	// A transaction replayed whole changes nothing in the position: a
+	// later one may still be the one cut off in its middle.
 	if !ss.skipAll {
-		p.lastCommit = max(p.lastCommit, commitLSN)
+		ss.done.commit = max(ss.done.commit, commitLSN)
+		ss.done.any = true
+	}
+	ss.done.end = max(ss.done.end, pglogrepl.LSN(endLSN))
+	ss.inTxn = false
+	if len(ss.chunk) == 0 {
+		ss.settle()
+	}
+}
+
+// settle records the transactions committed since the last settle as
+// handed over.
+func (ss *session) settle() {
+	p := &ss.s.pos
+	if ss.done.any {
+		p.lastCommit = max(p.lastCommit, ss.done.commit)
 		p.partialLSN, p.partialCount = 0, 0
 	}
-	ss.inTxn = false
-	ss.ack = max(ss.ack, pglogrepl.LSN(endLSN))
+	ss.ack = max(ss.ack, ss.done.end)
+	ss.done = doneTxns{}
 }
