@@ -141,13 +141,15 @@ func (ss *session) change(relID uint32, op string, m *rowMsg) error {
 
 // flush hands the queued events to the PubSub and records how far that
 // went: the transactions completed in the chunk as published, and the
-// open one as published up to its last event. It runs before every read
-// from the socket (see beforeRead), so the transactions that arrived in
-// one read are handed over together, and nothing waits in the chunk
-// while the Source waits for the server.
-func (ss *session) flush() {
+// open one as published up to its last event. Between transactions it
+// runs before every read from the socket (see beforeRead), so the
+// transactions that arrived in one read are handed over together and
+// none waits in the chunk while the Source waits for the server; within
+// a transaction it runs when the chunk is full. It reports whether it
+// handed over the last events of a transaction.
+func (ss *session) flush() (completed bool) {
 	if len(ss.chunk) == 0 {
-		return
+		return false
 	}
 	s := ss.s
 	// Counted first, so that a reader who got an event sees it counted.
@@ -159,10 +161,12 @@ func (ss *session) flush() {
 	}
 	clear(ss.chunk) // drop the maps for the GC
 	ss.chunk = ss.chunk[:0]
+	completed = ss.done != doneTxns{}
 	ss.settle()
 	if ss.inTxn {
 		s.pos.partialLSN, s.pos.partialCount = ss.txnLSN, ss.idx
 	}
+	return completed
 }
 
 // commit closes the transaction. Its end may be confirmed to the server

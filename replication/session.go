@@ -61,20 +61,6 @@ type doneTxns struct {
 	end    pglogrepl.LSN
 }
 
-// beforeRead is the reader under the session's pgproto3 frontend: the
-// frontend calls it only when it holds no complete message, so flushing
-// there hands over what was decoded before the Source waits for the
-// server. Only the goroutine running Serve receives, so only it calls.
-type beforeRead struct {
-	r  io.Reader
-	ss *session
-}
-
-func (b beforeRead) Read(p []byte) (int, error) {
-	b.ss.flush()
-	return b.r.Read(p)
-}
-
 // run connects, prepares the slot, starts streaming and streams until the
 // connection fails or ctx ends. It always closes the connection.
 // streamedBefore says whether an earlier session of this Serve streamed.
@@ -85,7 +71,7 @@ func (ss *session) run(ctx context.Context, streamedBefore bool) error {
 		return err
 	}
 	pc.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
-		return pgproto3.NewFrontend(beforeRead{r: r, ss: ss}, w)
+		return pgproto3.NewFrontend(&beforeRead{r: r, ss: ss, sleep: time.Sleep, now: time.Now}, w)
 	}
 	conn, err := pgconn.ConnectConfig(ctx, pc)
 	if err != nil {
