@@ -45,13 +45,17 @@ func newCPUMeter(ctx context.Context, e *env) (*cpuMeter, error) {
 
 func (m *cpuMeter) close() { m.conn.Close(context.Background()) }
 
-func (m *cpuMeter) snap(ctx context.Context) (cpuSnap, error) {
-	s := cpuSnap{server: map[int]time.Duration{}, walsnd: map[int]bool{}}
+// selfCPU returns the CPU time this process used so far, user and system.
+func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return s, err
+		return 0
 	}
-	s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func (m *cpuMeter) snap(ctx context.Context) (cpuSnap, error) {
+	s := cpuSnap{server: map[int]time.Duration{}, walsnd: map[int]bool{}, self: selfCPU()}
 	rows, err := m.conn.Query(ctx, "SELECT pid, coalesce(backend_type, '') FROM pg_stat_activity WHERE pid <> pg_backend_pid()")
 	if err != nil {
 		return s, err
