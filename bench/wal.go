@@ -147,7 +147,7 @@ func insertBulkThen(ctx context.Context, conn *pgx.Conn, table string, n int, be
 // decodeOnce starts one reader (the Source or the bare loop), warms it up,
 // times one bulk INSERT from just before COMMIT to the last change
 // received, and stops it. It returns rows/s and the CPU time this process
-// spent per row meanwhile (µs), which is the reader's: the writer only
+// spent per row meanwhile (ns), which is the reader's: the writer only
 // waits for COMMIT. Unlike rows/s, the CPU time hardly depends on what
 // else the machine runs.
 func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames, bareLoop bool, n int) (float64, float64, error) {
@@ -186,7 +186,7 @@ func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames,
 	if err != nil {
 		return 0, 0, err
 	}
-	return float64(n) / t1.Sub(t0).Seconds(), perRow(selfCPU()-cpu0, n), nil
+	return float64(n) / t1.Sub(t0).Seconds(), float64((selfCPU() - cpu0).Nanoseconds()) / float64(n), nil
 }
 
 // runWALDecode times the bulk INSERT's stream through the Source and
@@ -226,7 +226,7 @@ func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]
 		ratio = append(ratio, got[1]/got[0])
 		bareCPU, srcCPU = append(bareCPU, cpu[0]), append(srcCPU, cpu[1])
 		cpuRatio = append(cpuRatio, cpu[1]/cpu[0])
-		progress("7 wal: decode rep %d/%d: bare %.1fk, Source %.1fk rows/s; CPU bare %.2f, Source %.2f µs/row",
+		progress("7 wal: decode rep %d/%d: bare %.1fk, Source %.1fk rows/s; CPU bare %.0f, Source %.0f ns/row",
 			rep+1, cfg.reps, got[0]/1e3, got[1]/1e3, cpu[0], cpu[1])
 	}
 	meas := fmt.Sprintf("decode %d-row INSERT, commit -> last", n)
@@ -236,9 +236,9 @@ func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]
 	s.Ratio = median(ratio)
 	s.goal("at least 0.80x bare pglogrepl", s.Ratio >= 0.8)
 	cmeas := fmt.Sprintf("decode %d-row INSERT: CPU per row, bench process", n)
-	bc := sample(walSection, cmeas, nameBareRepl, "µs", bareCPU)
+	bc := sample(walSection, cmeas, nameBareRepl, "ns", bareCPU)
 	bc.Ratio = 1
-	sc := sample(walSection, cmeas, nameSource, "µs", srcCPU)
+	sc := sample(walSection, cmeas, nameSource, "ns", srcCPU)
 	sc.Ratio = median(cpuRatio)
 	return []Row{b, s, bc, sc}, nil
 }
