@@ -101,9 +101,9 @@ var _ io.Reader = (*shortReader)(nil)
 
 // TestPauseOnlyWhileKeepingUpWithFastTransactions: the reader hands over
 // completed transactions before a read, and pauses for BatchDelay first
-// only when the previous hand-off was less than two delays before and its
-// last read emptied the socket. An open transaction's events wait for its
-// commit.
+// only when its last read emptied the socket and either the previous
+// hand-off was less than two delays before or a large transaction is
+// streaming in. An open transaction's events wait for its commit.
 func TestPauseOnlyWhileKeepingUpWithFastTransactions(t *testing.T) {
 	const d = time.Millisecond
 	ss, mb := testSession(t, Config{Slot: "s", BatchDelay: d})
@@ -141,9 +141,19 @@ func TestPauseOnlyWhileKeepingUpWithFastTransactions(t *testing.T) {
 	step("100 µs later, socket not emptied", 100*time.Microsecond, false, false)
 	src.n = 10
 	out := mb.Len()
-	step("transaction open", 100*time.Microsecond, true, false)
+	step("small transaction open", 100*time.Microsecond, true, false)
 	if mb.Len() != out {
 		t.Fatal("an open transaction's events were handed over before its commit")
+	}
+	for range largeTxn {
+		feed(t, ss, insertMsg())
+	}
+	n := len(slept)
+	if _, err := b.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	if len(slept) != n+1 || mb.Len() != out {
+		t.Fatalf("large transaction open: paused %v, %d events handed over; want a pause and none", len(slept) > n, mb.Len()-out)
 	}
 	feed(t, ss, commitAt(lsn, lsn+100))
 	ss.s.cfg.BatchDelay = -1

@@ -106,14 +106,16 @@ type Config struct {
 	StartGrace time.Duration
 
 	// BatchDelay is how long the Source pauses before reading again while
-	// transactions arrive faster than one per two BatchDelays and it keeps
-	// up with them (its last read emptied the socket), so that what
-	// arrives meanwhile is read, decoded and handed over in one go: one
+	// it keeps up with a busy stream (its last read emptied the socket):
+	// when transactions arrive faster than one per two BatchDelays, or
+	// while a large transaction (over 128 rows) streams in. What arrives
+	// meanwhile is then read, decoded and handed over in one go: one
 	// wake-up, one read and one hand-off to the PubSub per pause instead
-	// of several per transaction. On a busy machine that is CPU the
-	// writers get back; the cost is up to BatchDelay of added latency for
-	// a change that arrives during a pause, and none at lower rates.
-	// Default DefaultBatchDelay (1 ms); a negative value turns pausing off.
+	// of several per transaction (or per row). On a busy machine that is
+	// CPU the writers get back; the cost is up to BatchDelay of added
+	// latency for a change that arrives during a pause, none at lower
+	// rates. A backlog is never paused (the socket is not empty). Default
+	// DefaultBatchDelay (1 ms); a negative value turns pausing off.
 	BatchDelay time.Duration
 
 	// ConfirmLimit, when set, bounds what the Source confirms to the
