@@ -50,9 +50,11 @@ func (ss *session) stream(ctx context.Context) error {
 		msg, err := ss.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
-				// Transactions read whole are handed over on a clean stop,
-				// as they would have been before the next read.
-				ss.flush()
+				// Between transactions, what was decoded is handed over on a
+				// clean stop, as it would have been before the next read.
+				if !ss.inTxn {
+					ss.flush()
+				}
 				ss.finalStatus()
 				return ctx.Err()
 			}
