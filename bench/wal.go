@@ -125,6 +125,11 @@ func (s *slotNames) next(prefix string) string {
 // insertBulk inserts n rows into table in one transaction and returns the
 // moment just before COMMIT: nothing is streamed before the commit.
 func insertBulk(ctx context.Context, conn *pgx.Conn, table string, n int) (time.Time, error) {
+	return insertBulkThen(ctx, conn, table, n, func() {})
+}
+
+// insertBulkThen is insertBulk calling before just before COMMIT.
+func insertBulkThen(ctx context.Context, conn *pgx.Conn, table string, n int, before func()) (time.Time, error) {
 	pg := conn.PgConn()
 	if _, err := pg.Exec(ctx, "TRUNCATE "+table).ReadAll(); err != nil {
 		return time.Time{}, err
@@ -133,6 +138,7 @@ func insertBulk(ctx context.Context, conn *pgx.Conn, table string, n int) (time.
 	if _, err := pg.Exec(ctx, sql).ReadAll(); err != nil {
 		return time.Time{}, err
 	}
+	before()
 	t0 := time.Now()
 	_, err := pg.Exec(ctx, "COMMIT").ReadAll()
 	return t0, err
@@ -140,20 +146,23 @@ func insertBulk(ctx context.Context, conn *pgx.Conn, table string, n int) (time.
 
 // decodeOnce starts one reader (the Source or the bare loop), warms it up,
 // times one bulk INSERT from just before COMMIT to the last change
-// received, and stops it. It returns rows/s.
-func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames, bareLoop bool, n int) (float64, error) {
+// received, and stops it. It returns rows/s and the CPU time this process
+// spent per row meanwhile (ns), which is the reader's: the writer only
+// waits for COMMIT. Unlike rows/s, the CPU time hardly depends on what
+// else the machine runs.
+func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames, bareLoop bool, n int) (float64, float64, error) {
 	s := newSink()
 	var stop func()
 	if bareLoop {
 		b, err := startBareRepl(ctx, e.url, slots.next("bare"), walPublication, s)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		stop = b.stop
 	} else {
 		r, err := startSource(ctx, e.url, slots.next("src"), walPublication, n+1024, func(*pubsub.Event) { s.hit() })
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		stop = r.stop
 	}
@@ -161,22 +170,23 @@ func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames,
 	warm := max(n/10, 100)
 	s.expect(int64(warm))
 	if _, err := insertBulk(ctx, writer, "wal_decode", warm); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if _, err := s.wait(120 * time.Second); err != nil {
-		return 0, fmt.Errorf("warm-up: %w", err)
+		return 0, 0, fmt.Errorf("warm-up: %w", err)
 	}
 	runtime.GC()
 	s.expect(int64(n))
-	t0, err := insertBulk(ctx, writer, "wal_decode", n)
+	var cpu0 time.Duration
+	t0, err := insertBulkThen(ctx, writer, "wal_decode", n, func() { cpu0 = selfCPU() })
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	t1, err := s.wait(120 * time.Second)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(n) / t1.Sub(t0).Seconds(), nil
+	return float64(n) / t1.Sub(t0).Seconds(), float64((selfCPU() - cpu0).Nanoseconds()) / float64(n), nil
 }
 
 // runWALDecode times the bulk INSERT's stream through the Source and
@@ -190,12 +200,12 @@ func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]
 	defer writer.Close(context.Background())
 	n := cfg.walRows
 	progress("7 wal: decode and fan-out of a %d-row INSERT, %d repetitions", n, cfg.reps)
-	var bare, src, ratio []float64
+	var bare, src, ratio, bareCPU, srcCPU, cpuRatio []float64
 	for rep := -1; rep < cfg.reps; rep++ { // rep -1: warm-up, not counted
-		var got [2]float64
+		var got, cpu [2]float64
 		for i := range 2 {
 			bareLoop := (i+max(rep, 0))%2 == 0
-			v, err := decodeOnce(ctx, e, writer, slots, bareLoop, n)
+			v, c, err := decodeOnce(ctx, e, writer, slots, bareLoop, n)
 			if err != nil {
 				name := nameSource
 				if bareLoop {
@@ -203,18 +213,21 @@ func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]
 				}
 				return nil, fmt.Errorf("decode: %s: %w", name, err)
 			}
+			k := 1
 			if bareLoop {
-				got[0] = v
-			} else {
-				got[1] = v
+				k = 0
 			}
+			got[k], cpu[k] = v, c
 		}
 		if rep < 0 {
 			continue
 		}
 		bare, src = append(bare, got[0]), append(src, got[1])
 		ratio = append(ratio, got[1]/got[0])
-		progress("7 wal: decode rep %d/%d: bare %.1fk, Source %.1fk rows/s", rep+1, cfg.reps, got[0]/1e3, got[1]/1e3)
+		bareCPU, srcCPU = append(bareCPU, cpu[0]), append(srcCPU, cpu[1])
+		cpuRatio = append(cpuRatio, cpu[1]/cpu[0])
+		progress("7 wal: decode rep %d/%d: bare %.1fk, Source %.1fk rows/s; CPU bare %.0f, Source %.0f ns/row",
+			rep+1, cfg.reps, got[0]/1e3, got[1]/1e3, cpu[0], cpu[1])
 	}
 	meas := fmt.Sprintf("decode %d-row INSERT, commit -> last", n)
 	b := sample(walSection, meas, nameBareRepl, "rows/s", bare)
@@ -222,5 +235,10 @@ func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]
 	s := sample(walSection, meas, nameSource, "rows/s", src)
 	s.Ratio = median(ratio)
 	s.goal("at least 0.80x bare pglogrepl", s.Ratio >= 0.8)
-	return []Row{b, s}, nil
+	cmeas := fmt.Sprintf("decode %d-row INSERT: CPU per row, bench process", n)
+	bc := sample(walSection, cmeas, nameBareRepl, "ns", bareCPU)
+	bc.Ratio = 1
+	sc := sample(walSection, cmeas, nameSource, "ns", srcCPU)
+	sc.Ratio = median(cpuRatio)
+	return []Row{b, s, bc, sc}, nil
 }

@@ -23,6 +23,9 @@ const (
 	nameWithSource = "Source running"
 	nameWithBare   = "bare pglogrepl running"
 	nameWithNotify = "row trigger + Listener"
+	// nameSourceToBare is the Source running again, its ratio to the bare
+	// loop running instead of to no source.
+	nameSourceToBare = "Source running, ratio to bare"
 )
 
 // mailboxReader is a change source (a replication.Source or a

@@ -47,6 +47,11 @@ func runWALWriteCost(ctx context.Context, e *env, cfg config, slots *slotNames) 
 		}
 		conns[i] = c
 	}
+	meter, err := newCPUMeter(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	defer meter.close()
 	var phases []wcPhase
 	for _, n := range walClients {
 		phases = append(phases, wcPhase{
@@ -72,20 +77,27 @@ func runWALWriteCost(ctx context.Context, e *env, cfg config, slots *slotNames) 
 		},
 	})
 	names := []string{nameNoSource, nameWithSource, nameWithBare, nameWithNotify}
-	// vals[phase][contender] and ratios[phase][contender], one per repetition.
+	// vals[phase][contender], ratios[phase][contender] and
+	// costs[phase][contender], one per repetition.
 	vals := make([][][]float64, len(phases))
 	ratios := make([][][]float64, len(phases))
+	toBare := make([][]float64, len(phases))
+	costs := make([][][]cpuCost, len(phases))
 	for p := range phases {
 		vals[p], ratios[p] = make([][]float64, len(names)), make([][]float64, len(names))
+		costs[p] = make([][]cpuCost, len(names))
 	}
 	for rep := -1; rep < cfg.reps; rep++ { // rep -1: warm-up, not counted
 		got := make([][]float64, len(phases))
+		gotCost := make([][]cpuCost, len(phases))
 		for p := range got {
 			got[p] = make([]float64, len(names))
+			gotCost[p] = make([]cpuCost, len(names))
 		}
 		for k := range names {
 			c := (k + max(rep, 0)) % len(names)
-			if err := writeCostOnce(ctx, e, slots, c, phases, cfg.walRows+cfg.walTxns+1024, func(p int, v float64) { got[p][c] = v }); err != nil {
+			record := func(p int, v float64, k cpuCost) { got[p][c], gotCost[p][c] = v, k }
+			if err := writeCostOnce(ctx, e, slots, meter, c, phases, cfg.walRows+cfg.walTxns+1024, record); err != nil {
 				return nil, fmt.Errorf("write cost: %s: %w", names[c], err)
 			}
 		}
@@ -96,7 +108,13 @@ func runWALWriteCost(ctx context.Context, e *env, cfg config, slots *slotNames) 
 			for c := range names {
 				vals[p][c] = append(vals[p][c], got[p][c])
 				ratios[p][c] = append(ratios[p][c], got[p][c]/got[p][0])
+				costs[p][c] = append(costs[p][c], gotCost[p][c])
 			}
+			toBare[p] = append(toBare[p], got[p][1]/got[p][2])
+		}
+		for p := range phases[:len(walClients)] {
+			progress("7 wal: write cost rep %d/%d, %d clients: Source %s; bare loop %s; no source %s", rep+1, cfg.reps, walClients[p],
+				cpuProgress(gotCost[p][1], phases[p].rows), cpuProgress(gotCost[p][2], phases[p].rows), cpuProgress(gotCost[p][0], phases[p].rows))
 		}
 		b := got[len(phases)-1]
 		progress("7 wal: write cost rep %d/%d: bulk none %.0fk, Source %.0fk, bare loop %.0fk, trigger %.0fk rows/s",
@@ -116,14 +134,24 @@ func runWALWriteCost(ctx context.Context, e *env, cfg config, slots *slotNames) 
 			}
 			rows = append(rows, r)
 		}
+		// The part of the Source's cost that is the client's: the walsender
+		// costs the same whatever reads its stream.
+		r := sample(walSection, ph.meas, nameSourceToBare, ph.unit, vals[p][1])
+		r.Ratio = median(toBare[p])
+		rows = append(rows, r)
+	}
+	for p, ph := range phases[:len(walClients)] {
+		rows = append(rows, cpuRows(ph.meas, names, ph.rows, costs[p])...)
 	}
 	return rows, nil
 }
 
 // writeCostOnce starts contender c's reader (none, a Source, the bare
-// pglogrepl loop, or a Listener), times every phase on its table, waiting after each until the
-// reader has received every row, and stops the reader.
-func writeCostOnce(ctx context.Context, e *env, slots *slotNames, c int, phases []wcPhase, capacity int, record func(int, float64)) error {
+// pglogrepl loop, or a Listener), times every phase on its table, waiting
+// after each until the reader has received every row, and stops the
+// reader. Each phase's CPU cost runs from its start to the reader's
+// catching up.
+func writeCostOnce(ctx context.Context, e *env, slots *slotNames, meter *cpuMeter, c int, phases []wcPhase, capacity int, record func(int, float64, cpuCost)) error {
 	s := newSink()
 	on := func(*pubsub.Event) { s.hit() }
 	table := "wc_pub"
@@ -155,6 +183,10 @@ func writeCostOnce(ctx context.Context, e *env, slots *slotNames, c int, phases 
 	}
 	for p, ph := range phases {
 		s.expect(int64(ph.rows))
+		before, err := meter.snap(ctx)
+		if err != nil {
+			return err
+		}
 		v, err := ph.run(ctx, table)
 		if err != nil {
 			return err
@@ -166,7 +198,11 @@ func writeCostOnce(ctx context.Context, e *env, slots *slotNames, c int, phases 
 				return fmt.Errorf("reader catching up: %w", err)
 			}
 		}
-		record(p, v)
+		after, err := meter.snap(ctx)
+		if err != nil {
+			return err
+		}
+		record(p, v, after.since(before))
 	}
 	return nil
 }

@@ -23,6 +23,8 @@ const (
 	DefaultApplicationName = "phoenixkitdb-replication"
 	DefaultStartGrace      = 2 * time.Second
 	DefaultLagWarnBytes    = 1 << 30
+	// DefaultBatchDelay is Config.BatchDelay's default.
+	DefaultBatchDelay = time.Millisecond
 	// DefaultSlotRetry is how often a Source whose slot another reader
 	// holds tries to take it over.
 	DefaultSlotRetry = 200 * time.Millisecond
@@ -103,6 +105,19 @@ type Config struct {
 	// Source is not running. Default DefaultStartGrace (2 s).
 	StartGrace time.Duration
 
+	// BatchDelay is how long the Source pauses before reading again while
+	// it keeps up with a busy stream (its last read emptied the socket):
+	// when transactions arrive faster than one per two BatchDelays, or
+	// while a large transaction (over 128 rows) streams in. What arrives
+	// meanwhile is then read, decoded and handed over in one go: one
+	// wake-up, one read and one hand-off to the PubSub per pause instead
+	// of several per transaction (or per row). On a busy machine that is
+	// CPU the writers get back; the cost is up to BatchDelay of added
+	// latency for a change that arrives during a pause, none at lower
+	// rates. A backlog is never paused (the socket is not empty). Default
+	// DefaultBatchDelay (1 ms); a negative value turns pausing off.
+	BatchDelay time.Duration
+
 	// ConfirmLimit, when set, bounds what the Source confirms to the
 	// server: it never reports a written, flushed or applied position
 	// beyond the LSN ConfirmLimit returns, even for transactions it handed
@@ -153,6 +168,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBackoff < c.MinBackoff {
 		return c, fmt.Errorf("%w: MaxBackoff %v is below MinBackoff %v", ErrInvalidConfig, c.MaxBackoff, c.MinBackoff)
+	}
+	if c.BatchDelay == 0 {
+		c.BatchDelay = DefaultBatchDelay
 	}
 	if c.StatusInterval <= 0 {
 		c.StatusInterval = DefaultStatusInterval

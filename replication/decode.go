@@ -5,42 +5,12 @@ import (
 	"time"
 
 	"github.com/jackc/pglogrepl"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
 // chunkSize is how many events are handed to the PubSub at once: a large
 // transaction streams through in chunks, never buffered whole.
 const chunkSize = 512
-
-// relation is a table as the server last described it on this connection.
-type relation struct {
-	schema, table string
-	cols          []column
-	uuidCol       int // index of the "uuid" column, -1 if none
-	idCol         int // index of the "id" column, -1 if none
-}
-
-type column struct {
-	name string
-	oid  uint32
-	key  bool // part of the replica identity
-}
-
-func newRelation(m *pglogrepl.RelationMessage) *relation {
-	r := &relation{schema: m.Namespace, table: m.RelationName, uuidCol: -1, idCol: -1}
-	r.cols = make([]column, len(m.Columns))
-	for i, c := range m.Columns {
-		r.cols[i] = column{name: c.Name, oid: c.DataType, key: c.Flags&1 != 0}
-		switch c.Name {
-		case "uuid":
-			r.uuidCol = i
-		case "id":
-			r.idCol = i
-		}
-	}
-	return r
-}
 
 // parse decodes one pgoutput message. pglogrepl indexes the buffer
 // without bounds checks: a malformed message is an error, not a panic.
@@ -67,31 +37,45 @@ func firstByte(b []byte) byte {
 	return b[0]
 }
 
-// message handles one pgoutput message.
+// message handles one pgoutput message. The row and transaction
+// messages go through the parser of pgoutput.go, the rest through
+// pglogrepl.
 func (ss *session) message(data []byte) error {
+	switch firstByte(data) {
+	case 'B':
+		lsn, t, err := parseBegin(data)
+		if err != nil {
+			return err
+		}
+		ss.begin(lsn, t)
+		return nil
+	case 'C':
+		commitLSN, endLSN, err := parseCommit(data)
+		if err != nil {
+			return err
+		}
+		ss.commit(commitLSN, endLSN)
+		return nil
+	case 'I', 'U', 'D':
+		m := &ss.rowMsg
+		if err := m.parse(data); err != nil {
+			return err
+		}
+		return ss.change(m.relID, m.op, m)
+	}
 	msg, err := parse(data)
 	if err != nil {
 		return err
 	}
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
-		ss.relations[m.RelationID] = newRelation(m)
-	case *pglogrepl.BeginMessage:
-		ss.begin(uint64(m.FinalLSN), m.CommitTime)
-	case *pglogrepl.InsertMessage:
-		return ss.change(m.RelationID, "INSERT", m.Tuple, 0, nil)
-	case *pglogrepl.UpdateMessage:
-		return ss.change(m.RelationID, "UPDATE", m.NewTuple, m.OldTupleType, m.OldTuple)
-	case *pglogrepl.DeleteMessage:
-		return ss.change(m.RelationID, "DELETE", nil, m.OldTupleType, m.OldTuple)
+		ss.relations[m.RelationID] = newRelation(m, ss.types)
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
-			if err := ss.change(id, "TRUNCATE", nil, 0, nil); err != nil {
+			if err := ss.change(id, "TRUNCATE", nil); err != nil {
 				return err
 			}
 		}
-	case *pglogrepl.CommitMessage:
-		ss.commit(m)
 	}
 	return nil
 }
@@ -114,7 +98,7 @@ func (ss *session) begin(lsn uint64, commitTime time.Time) {
 
 // change turns one row change (or one table of a TRUNCATE) into an event
 // and queues it, unless it was handed over before.
-func (ss *session) change(relID uint32, op string, newTuple *pglogrepl.TupleData, oldType uint8, oldTuple *pglogrepl.TupleData) error {
+func (ss *session) change(relID uint32, op string, m *rowMsg) error {
 	if h := ss.s.changeHook; h != nil {
 		h()
 	}
@@ -138,14 +122,14 @@ func (ss *session) change(relID uint32, op string, newTuple *pglogrepl.TupleData
 		LSN:        ss.txnLSN,
 		CommitTime: ss.commitTime,
 	}
-	if newTuple != nil {
-		ev.New = ss.row(rel, newTuple, false)
-		ev.RowID = rowID(rel, newTuple)
+	if m != nil && m.hasNew {
+		ev.New, ev.RowID = ss.row(rel, m.newCols, false)
 	}
-	if oldTuple != nil {
-		ev.Old = ss.row(rel, oldTuple, oldType == 'K')
-		if newTuple == nil {
-			ev.RowID = rowID(rel, oldTuple)
+	if m != nil && m.oldKind != 0 {
+		var id string
+		ev.Old, id = ss.row(rel, m.oldCols, m.oldKind == 'K')
+		if !m.hasNew {
+			ev.RowID = id
 		}
 	}
 	ss.chunk = append(ss.chunk, ev)
@@ -155,11 +139,17 @@ func (ss *session) change(relID uint32, op string, newTuple *pglogrepl.TupleData
 	return nil
 }
 
-// flush hands the queued events to the PubSub and records how far into
-// the open transaction that went.
-func (ss *session) flush() {
+// flush hands the queued events to the PubSub and records how far that
+// went: the transactions completed in the chunk as published, and the
+// open one as published up to its last event. Between transactions it
+// runs before every read from the socket (see beforeRead), so the
+// transactions that arrived in one read are handed over together and
+// none waits in the chunk while the Source waits for the server; within
+// a transaction it runs when the chunk is full. It reports whether it
+// handed over the last events of a transaction.
+func (ss *session) flush() (completed bool) {
 	if len(ss.chunk) == 0 {
-		return
+		return false
 	}
 	s := ss.s
 	// Counted first, so that a reader who got an event sees it counted.
@@ -169,76 +159,41 @@ func (ss *session) flush() {
 		s.published.Add(^uint64(len(ss.chunk) - 1))
 		s.log.Error("replication: publishing failed", "err", err)
 	}
-	s.pos.partialLSN, s.pos.partialCount = ss.txnLSN, ss.idx
 	clear(ss.chunk) // drop the maps for the GC
 	ss.chunk = ss.chunk[:0]
+	completed = ss.done != doneTxns{}
+	ss.settle()
+	if ss.inTxn {
+		s.pos.partialLSN, s.pos.partialCount = ss.txnLSN, ss.idx
+	}
+	return completed
 }
 
-// commit closes the transaction: everything of it was handed over, so
-// its end may be confirmed to the server.
-func (ss *session) commit(m *pglogrepl.CommitMessage) {
-	ss.flush()
-	p := &ss.s.pos
-	// A transaction replayed whole changes nothing: a later one may still
-	// be the one cut off in its middle.
+// commit closes the transaction. Its end may be confirmed to the server
+// once its events were handed over: at once when none wait in the chunk,
+// else by the flush that hands them over.
+func (ss *session) commit(commitLSN, endLSN uint64) {
+	// A transaction replayed whole changes nothing in the position: a
+	// later one may still be the one cut off in its middle.
 	if !ss.skipAll {
-		p.lastCommit = max(p.lastCommit, uint64(m.CommitLSN))
+		ss.done.commit = max(ss.done.commit, commitLSN)
+		ss.done.any = true
+	}
+	ss.done.end = max(ss.done.end, pglogrepl.LSN(endLSN))
+	ss.inTxn = false
+	if len(ss.chunk) == 0 {
+		ss.settle()
+	}
+}
+
+// settle records the transactions committed since the last settle as
+// handed over.
+func (ss *session) settle() {
+	p := &ss.s.pos
+	if ss.done.any {
+		p.lastCommit = max(p.lastCommit, ss.done.commit)
 		p.partialLSN, p.partialCount = 0, 0
 	}
-	ss.inTxn = false
-	ss.ack = max(ss.ack, m.TransactionEndLSN)
-}
-
-// row decodes a tuple into column name -> value. Unchanged TOASTed values
-// ('u') are left out: the server did not send them. keyOnly keeps the
-// replica identity columns of an old key tuple, whose other columns the
-// server sends as nulls that mean "not sent".
-func (ss *session) row(rel *relation, t *pglogrepl.TupleData, keyOnly bool) map[string]any {
-	m := make(map[string]any, len(t.Columns))
-	for i, c := range t.Columns {
-		if i >= len(rel.cols) {
-			break
-		}
-		col := rel.cols[i]
-		if keyOnly && !col.key {
-			continue
-		}
-		switch c.DataType {
-		case pglogrepl.TupleDataTypeNull:
-			m[col.name] = nil
-		case pglogrepl.TupleDataTypeText:
-			m[col.name] = ss.value(col.oid, c.Data)
-		case pglogrepl.TupleDataTypeBinary:
-			m[col.name] = c.Data
-		}
-	}
-	return m
-}
-
-// value decodes a text-format value as pgx would into any; a uuid stays
-// its canonical text (pgx would give [16]byte), and a type pgx does not
-// know (an enum, a domain) stays text.
-func (ss *session) value(oid uint32, data []byte) any {
-	if oid == pgtype.UUIDOID {
-		return string(data)
-	}
-	if t, ok := ss.types.TypeForOID(oid); ok {
-		if v, err := t.Codec.DecodeValue(ss.types, oid, pgtype.TextFormatCode, data); err == nil {
-			return v
-		}
-	}
-	return string(data)
-}
-
-// rowID applies the trigger's rule: the "uuid" column when the table has
-// one, else "id", else empty; as text.
-func rowID(rel *relation, t *pglogrepl.TupleData) string {
-	col := rel.uuidCol
-	if col < 0 {
-		col = rel.idCol
-	}
-	if col < 0 || col >= len(t.Columns) || t.Columns[col].DataType != pglogrepl.TupleDataTypeText {
-		return ""
-	}
-	return string(t.Columns[col].Data)
+	ss.ack = max(ss.ack, ss.done.end)
+	ss.done = doneTxns{}
 }

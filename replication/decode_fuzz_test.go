@@ -16,11 +16,11 @@ func relationMsg() []byte {
 	b = binary.BigEndian.AppendUint32(b, 1)
 	b = append(b, "public\x00items\x00"...)
 	b = append(b, 'd')
-	b = binary.BigEndian.AppendUint16(b, 2)
+	b = binary.BigEndian.AppendUint16(b, 3)
 	for _, c := range []struct {
 		name string
 		oid  uint32
-	}{{"id", pgtype.Int8OID}, {"uuid", pgtype.UUIDOID}} {
+	}{{"id", pgtype.Int8OID}, {"uuid", pgtype.UUIDOID}, {"name", pgtype.TextOID}} {
 		b = append(b, 1)
 		b = append(b, c.name+"\x00"...)
 		b = binary.BigEndian.AppendUint32(b, c.oid)
@@ -33,8 +33,8 @@ func insertMsg() []byte {
 	b := []byte{'I'}
 	b = binary.BigEndian.AppendUint32(b, 1)
 	b = append(b, 'N')
-	b = binary.BigEndian.AppendUint16(b, 2)
-	for _, v := range []string{"42", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"} {
+	b = binary.BigEndian.AppendUint16(b, 3)
+	for _, v := range []string{"4242424", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "name 4242424"} {
 		b = append(b, 't')
 		b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
 		b = append(b, v...)

@@ -3,11 +3,13 @@ package replication
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
@@ -30,6 +32,7 @@ type session struct {
 
 	relations map[uint32]*relation // this connection's relation cache
 	types     *pgtype.Map
+	rowMsg    rowMsg // the row message being decoded, reused
 
 	// The open transaction.
 	inTxn      bool
@@ -39,6 +42,7 @@ type session struct {
 	skip       int  // events of the transaction handed over before
 	skipAll    bool // the whole transaction was handed over before
 	chunk      []pubsub.Event
+	done       doneTxns // committed, their events still in chunk
 
 	ack       pglogrepl.LSN // the position safe to confirm
 	sentAck   pglogrepl.LSN // the position last confirmed
@@ -49,6 +53,14 @@ type session struct {
 	nextStatus time.Time
 }
 
+// doneTxns are transactions whose Commit was read: their greatest commit
+// LSN (transactions replayed whole left out) and end LSN.
+type doneTxns struct {
+	any    bool // a transaction not replayed whole committed
+	commit uint64
+	end    pglogrepl.LSN
+}
+
 // run connects, prepares the slot, starts streaming and streams until the
 // connection fails or ctx ends. It always closes the connection.
 // streamedBefore says whether an earlier session of this Serve streamed.
@@ -57,6 +69,9 @@ func (ss *session) run(ctx context.Context, streamedBefore bool) error {
 	pc, err := parseConnString(s.cfg.ConnString, s.cfg)
 	if err != nil {
 		return err
+	}
+	pc.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		return pgproto3.NewFrontend(&beforeRead{r: r, ss: ss, sleep: time.Sleep, now: time.Now}, w)
 	}
 	conn, err := pgconn.ConnectConfig(ctx, pc)
 	if err != nil {

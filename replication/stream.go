@@ -50,6 +50,11 @@ func (ss *session) stream(ctx context.Context) error {
 		msg, err := ss.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
+				// Between transactions, what was decoded is handed over on a
+				// clean stop, as it would have been before the next read.
+				if !ss.inTxn {
+					ss.flush()
+				}
 				ss.finalStatus()
 				return ctx.Err()
 			}

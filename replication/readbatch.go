@@ -1,0 +1,54 @@
+package replication
+
+import (
+	"io"
+	"time"
+)
+
+// largeTxn is the number of events past which an open transaction counts
+// as large: the Source may pause in its middle.
+const largeTxn = 128
+
+// beforeRead is the reader under the session's pgproto3 frontend. The
+// frontend reads only when it holds no complete message, so this is where
+// the Source is about to wait for the server: it hands over what it
+// decoded (session.flush) and, while transactions stream in fast, pauses
+// for Config.BatchDelay first so that the next read takes several of
+// them at once. Only the goroutine running Serve receives, so only it
+// calls Read.
+type beforeRead struct {
+	r     io.Reader
+	ss    *session
+	sleep func(time.Duration) // time.Sleep; tests replace it
+	now   func() time.Time    // time.Now; tests replace it
+
+	drained     bool      // the last read returned less than it asked for
+	lastHandoff time.Time // when a flush last completed a transaction
+}
+
+func (b *beforeRead) Read(p []byte) (int, error) {
+	ss := b.ss
+	d := ss.s.cfg.BatchDelay
+	pause := false
+	if ss.inTxn {
+		// A large transaction streaming in while the Source keeps up:
+		// read as it comes, each of the server's writes (a row each)
+		// would cost a wake-up. Its events wait for its Commit or a full
+		// chunk, and a small one is not paused in its middle.
+		pause = ss.idx >= largeTxn
+	} else if ss.flush() {
+		// An open transaction's events wait as above: the server sends a
+		// transaction only once it committed, so the rest is on its way.
+		now := b.now()
+		pause = now.Sub(b.lastHandoff) < 2*d
+		b.lastHandoff = now
+	}
+	// Pausing while the socket still held data would only slow a backlog
+	// down: drained says the last read emptied it.
+	if pause && d > 0 && b.drained {
+		b.sleep(d)
+	}
+	n, err := b.r.Read(p)
+	b.drained = n < len(p)
+	return n, err
+}
