@@ -119,7 +119,7 @@ func TestDispatcherBackpressureBound(t *testing.T) {
 	pending := func() int {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		return len(d.pending)
+		return d.queued
 	}
 	var blocked atomic.Int32
 	done := make(chan struct{})

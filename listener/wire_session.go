@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
 // sqlstateLockNotAvailable is lock_timeout's SQLSTATE.
@@ -33,13 +32,15 @@ type wireSession struct {
 	inflight int  // queries sent whose ReadyForQuery has not been read
 	broken   bool // the stream cannot be trusted: close without UNLISTEN
 
-	batch    []pubsub.Event // read, not yet handed to the dispatcher
-	received uint64         // change notifications not yet counted in l.received
-	changes  uint64         // change notifications read in this session
-	activity uint64         // messages read, probes' replies included
-	probeDue time.Time      // zero when no probe is outstanding
-	probeAt  time.Time      // when the outstanding probe was sent, for ProbeRTT
-	cross    crossProbe     // the cross-session probe (crossprobe.go)
+	batch    *chunk     // read, not yet handed to the dispatcher; nil until the first change
+	names    tableNames // the tables of this session's changes, interned
+	ids      rowIDs     // where row ids are copied
+	received uint64     // change notifications not yet counted in l.received
+	changes  uint64     // change notifications read in this session
+	activity uint64     // messages read, probes' replies included
+	probeDue time.Time  // zero when no probe is outstanding
+	probeAt  time.Time  // when the outstanding probe was sent, for ProbeRTT
+	cross    crossProbe // the cross-session probe (crossprobe.go)
 }
 
 // takeOver takes conn's socket from pgx. pgx may read ahead (a background
@@ -126,12 +127,11 @@ func (s *wireSession) handle(typ byte, body []byte) error {
 			s.broken = true
 			return err
 		}
-		// The comparisons do not allocate; only a change gets a string,
-		// which the event's fields then share.
+		// The comparisons do not allocate.
 		switch string(channel) {
 		case s.l.cfg.Channel:
 			s.changes++
-			s.change(string(payload))
+			s.change(payload)
 		case s.l.probeChannel:
 			if isCrossPayload(payload) {
 				s.crossEcho(payload)
@@ -167,15 +167,28 @@ func (s *wireSession) handle(typ byte, body []byte) error {
 	return nil
 }
 
-func (s *wireSession) change(payload string) {
+// change parses a change notification's payload, which aliases the read
+// buffer, into the batch.
+func (s *wireSession) change(payload []byte) {
 	s.received++
-	ev, err := ParsePayload(payload)
+	if s.batch == nil {
+		s.batch = s.d.newChunk()
+	}
+	ev, err := parseChange(payload, &s.names, &s.ids)
 	if err != nil {
 		s.l.invalids.Add(1)
-		s.l.logInvalid(payload, err)
+		s.l.logInvalid(string(payload), err)
 		return
 	}
-	s.batch = append(s.batch, ev)
+	s.batch.evs = append(s.batch.evs, ev)
+}
+
+// batched returns the number of events in the batch.
+func (s *wireSession) batched() int {
+	if s.batch == nil {
+		return 0
+	}
+	return len(s.batch.evs)
 }
 
 // flush hands the batch to the dispatcher. It blocks while the dispatcher
@@ -186,12 +199,11 @@ func (s *wireSession) flush(ctx context.Context) (blocked bool) {
 		s.l.received.Add(s.received)
 		s.received = 0
 	}
-	if len(s.batch) == 0 {
+	if s.batched() == 0 {
 		return false
 	}
-	blocked = s.d.pushBatch(ctx, s.batch)
-	clear(s.batch) // the dispatcher copied them; drop the payload references
-	s.batch = s.batch[:0]
+	// The chunk goes to the dispatcher as it is; the next one comes back.
+	s.batch, blocked = s.d.pushChunk(ctx, s.batch)
 	return blocked
 }
 
