@@ -94,33 +94,35 @@ func (r *rowIDs) copy(b []byte) string {
 // same grammar, same events and same errors, but the event shares its
 // schema and table strings with the other events of its table (through
 // names) and a copy of its row id (through ids), so it stays valid once
-// the buffer is reused.
-func parseChange(payload []byte, names *tableNames, ids *rowIDs) (pubsub.Event, error) {
+// the buffer is reused. It writes the event to dst, in place (events are
+// too big to be returned in registers), and leaves dst alone on error.
+func parseChange(dst *pubsub.Event, payload []byte, names *tableNames, ids *rowIDs) error {
 	colon := bytes.IndexByte(payload, ':')
 	if colon < 0 {
-		return pubsub.Event{}, invalid("no ':' separator")
+		return invalid("no ':' separator")
 	}
 	ref, rest := payload[:colon], payload[colon+1:]
 	colon = bytes.IndexByte(rest, ':')
 	if colon < 0 {
-		return pubsub.Event{}, invalid("missing row id separator")
+		return invalid("missing row id separator")
 	}
 	opText, rowID := rest[:colon], rest[colon+1:]
 	schema, table, ok := names.lookup(ref)
 	if !ok {
-		return pubsub.Event{}, invalid("table reference is not schema.table")
+		return invalid("table reference is not schema.table")
 	}
 	op, ok := operationOf(opText)
 	if !ok {
-		return pubsub.Event{}, invalid("unknown operation")
+		return invalid("unknown operation")
 	}
-	return pubsub.Event{
+	*dst = pubsub.Event{
 		Kind:      pubsub.TableChanged,
 		Schema:    schema,
 		Table:     table,
 		Operation: op,
 		RowID:     ids.copy(rowID),
-	}, nil
+	}
+	return nil
 }
 
 // operationOf is operation for bytes: the switch on string(b) does not

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
 // sqlstateLockNotAvailable is lock_timeout's SQLSTATE.
@@ -174,13 +175,20 @@ func (s *wireSession) change(payload []byte) {
 	if s.batch == nil {
 		s.batch = s.d.newChunk()
 	}
-	ev, err := parseChange(payload, &s.names, &s.ids)
-	if err != nil {
+	// Parsed in place into the chunk's next slot, which counts only once
+	// the payload proved valid.
+	evs := s.batch.evs
+	if len(evs) < cap(evs) {
+		evs = evs[:len(evs)+1]
+	} else {
+		evs = append(evs, pubsub.Event{})
+	}
+	if err := parseChange(&evs[len(evs)-1], payload, &s.names, &s.ids); err != nil {
 		s.l.invalids.Add(1)
 		s.l.logInvalid(string(payload), err)
 		return
 	}
-	s.batch.evs = append(s.batch.evs, ev)
+	s.batch.evs = evs
 }
 
 // batched returns the number of events in the batch.
