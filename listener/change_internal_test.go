@@ -117,3 +117,29 @@ func BenchmarkParseChange(b *testing.B) {
 		}
 	}
 }
+
+// changePayload takes exactly the notifications on the change channel that
+// parseNotification accepts, with the same payload, and nothing else.
+func FuzzChangePayload(f *testing.F) {
+	for _, body := range [][]byte{
+		wireNotify(7, DefaultChannel, "public.users:INSERT:42")[5:],
+		wireNotify(7, DefaultChannel, "")[5:],
+		wireNotify(7, DefaultChannel+"x", "public.users:INSERT:42")[5:],
+		wireNotify(7, "phoenix_kit_db", "public.users:INSERT:42")[5:],
+		wireNotify(7, DefaultChannel, "a\x00b")[5:],
+		[]byte("\x00\x00\x00\x07" + DefaultChannel + "\x00abc"),
+		[]byte("\x00\x00\x00\x07" + DefaultChannel),
+		{0, 0, 0},
+	} {
+		f.Add(body)
+	}
+	s := &wireSession{l: &Listener{cfg: Config{Channel: DefaultChannel}}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := s.changePayload(body)
+		channel, payload, err := parseNotification(body)
+		want := err == nil && string(channel) == DefaultChannel
+		if ok != want || (ok && string(got) != string(payload)) {
+			t.Fatalf("changePayload(%q) = %q, %v; parseNotification: %q, %q, %v", body, got, ok, channel, payload, err)
+		}
+	})
+}
