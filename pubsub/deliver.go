@@ -90,17 +90,17 @@ func deliverAll(t *topic, evs []Event, c *tally) {
 	for _, mb := range t.mbs {
 		mb.mu.Lock()
 		for i := 0; i < len(evs); i++ {
-			// Behind a running pump the events would be queued one by
-			// one: queue as many as fit at once.
-			if n := mb.offerQueued(evs[i:]); n > 0 {
-				c.delivered += uint64(n)
-				i += n - 1
-				continue
-			}
 			ev := evs[i]
 			ev.Kind = TableChanged // validated: TableChanged or zero
 			if mb.offerFast(&ev) {
 				c.delivered++
+				continue
+			}
+			// Behind a running pump the rest would be queued one by
+			// one: queue as many as fit at once.
+			if n := mb.offerQueued(evs[i:]); n > 0 {
+				c.delivered += uint64(n)
+				i += n - 1
 				continue
 			}
 			c.offer(mb, &ev)
