@@ -110,7 +110,8 @@ func (d *dispatcher) takeFree() *chunk {
 // the dispatcher from then on. It blocks only once at least maxPending
 // events wait (so the bound is maxPending plus one chunk), and then only
 // until the dispatcher catches up or ctx ends; it reports whether it
-// blocked.
+// blocked. When it publishes inline (see dispatcher), it returns once c is
+// published and hands c back, empty; that never counts as blocking.
 func (d *dispatcher) pushChunk(ctx context.Context, c *chunk) (next *chunk, blocked bool) {
 	if len(c.evs) == 0 {
 		return c, false
