@@ -134,6 +134,7 @@ func (b *bare) stop() {
 
 // ours is this library: a Listener publishing to a PubSub with one
 // mailbox subscribed to TopicAll, read by a fast consumer goroutine.
+// start returns once the Listener is ready (Listener.WaitReady).
 type ours struct {
 	mailboxCap int
 	healthy    time.Duration // Config.HealthyAfter; 0 = default
@@ -184,11 +185,21 @@ func (o *ours) start(ctx context.Context, dbURL string, s *sink) error {
 	}()
 	select {
 	case <-listening:
-		return nil
 	case <-time.After(10 * time.Second):
 		o.stop()
 		return errors.New("the Listener did not start listening within 10 s")
 	}
+	// Started means ready, as a program would wait for it: the
+	// cross-session probe that every new session sends (a connection
+	// of its own, so a backend to start on the server) has come back,
+	// and is not left running into the measurement that follows.
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := l.WaitReady(rctx); err != nil {
+		o.stop()
+		return err
+	}
+	return nil
 }
 
 func (o *ours) stop() {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,6 +50,7 @@ func drainOnce(ctx context.Context, e *env, sender *pgx.Conn, c contender, n int
 	// Nobody else's garbage is collected on this contender's clock.
 	runtime.GC()
 	s.expect(int64(n))
+	cpu0 := processCPU()
 	t0, err := burst(ctx, sender, n)
 	if err != nil {
 		return drainRate{}, err
@@ -62,7 +64,8 @@ func drainOnce(ctx context.Context, e *env, sender *pgx.Conn, c contender, n int
 		return drainRate{}, fmt.Errorf("received %d notifications, sent %d", got, want)
 	}
 	if debugDrain {
-		progress("  %s: commit->first %v, first->last %v", c.name(), s.firstAt().Sub(t0), t1.Sub(s.firstAt()))
+		progress("  %s: commit->first %v, first->last %v, process CPU %.0f ns/event", c.name(), s.firstAt().Sub(t0),
+			t1.Sub(s.firstAt()), float64((processCPU()-cpu0).Nanoseconds())/float64(n))
 	}
 	return drainRate{
 		commit: float64(n) / t1.Sub(t0).Seconds(),
@@ -203,3 +206,12 @@ func profileDrain(ctx context.Context, e *env, sender *pgx.Conn, cfg config) err
 }
 
 var debugDrain = os.Getenv("BENCH_DEBUG") != ""
+
+// processCPU returns the user and system CPU time this process used so
+// far: with BENCH_DEBUG, the CPU a contender spent on a burst (only one
+// contender runs at a time).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

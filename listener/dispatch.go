@@ -27,23 +27,52 @@ const deliveryBudget = 1 << 17
 // (BenchmarkChunkedPublish).
 const minChunk = 128
 
+// inlineMailboxes is the Listener's dispatcher.inline: with one mailbox
+// subscribed, publishing a chunk costs less than handing it to another
+// goroutine (a wake-up, and the chunk's memory moving between cores), so
+// the reader publishes it itself whenever the dispatcher is idle.
+const inlineMailboxes = 1
+
+// maxFreeChunks bounds the empty chunks the dispatcher keeps for the
+// reader: as many as maxPending events fill, so that a long burst, which
+// keeps that many in flight, allocates none once the first went through.
+// That is at most 9 MiB kept after such a burst (a chunk holds maxBatch
+// events of about 136 bytes), what the backlog itself needed.
+const maxFreeChunks = maxPending/maxBatch + 2
+
+// chunk is a run of events handed from the reader to the dispatcher as a
+// whole: the reader parses into it, pushChunk moves it to the dispatcher,
+// and once published it goes back to the reader empty. Events are never
+// copied between the two goroutines.
+type chunk struct{ evs []pubsub.Event }
+
 // dispatcher hands events from the connection's reader to the PubSub on a
 // goroutine of its own, so reading the socket and fanning out overlap on
-// two cores. The reader appends batches to pending (one lock per batch,
-// not per event); the dispatcher takes the whole of pending at once, which
-// batches exactly what arrived while it was busy and adds no delay when it
-// was idle.
+// two cores. The reader hands over whole chunks (one lock per chunk, not
+// per event, and no copy); the dispatcher takes everything pending at
+// once, which batches exactly what arrived while it was busy and adds no
+// delay when it was idle, and gives the chunks back once published.
+//
+// When the fan-out is tiny (at most inline mailboxes subscribed) and the
+// dispatcher is idle, pushChunk publishes on the caller's goroutine
+// instead: the order is the same, since nothing is queued or being
+// delivered meanwhile.
 type dispatcher struct {
 	ps        *pubsub.PubSub
 	published *atomic.Uint64
+	// inline is the most mailboxes for which pushChunk publishes itself;
+	// 0 (newDispatcher's default) means never. Set before the first push.
+	inline int
 
-	mu      sync.Mutex
-	pending []pubsub.Event // Kind Resync entries mark a ps.ResyncWith
-	closed  bool
-	wake    chan struct{} // cap 1: pending became non-empty, or closed
-	space   chan struct{} // cap 1: pending was emptied
-	done    chan struct{} // closed when run returns
-
+	mu         sync.Mutex
+	pending    []*chunk // in order; Kind Resync entries mark a ps.ResyncWith
+	queued     int      // events in pending
+	free       []*chunk // empty chunks for the reader, at most maxFreeChunks
+	delivering bool     // run or an inline pushChunk is publishing
+	closed     bool
+	wake       chan struct{} // cap 1: pending became non-empty, or closed
+	space      chan struct{} // cap 1: pending was emptied
+	done       chan struct{} // closed when run returns
 }
 
 func newDispatcher(ps *pubsub.PubSub, published *atomic.Uint64) *dispatcher {
@@ -56,36 +85,111 @@ func newDispatcher(ps *pubsub.PubSub, published *atomic.Uint64) *dispatcher {
 	}
 }
 
-// pushBatch queues evs, in order, after everything queued before. It
-// blocks only once at least maxPending events wait (so the bound is
-// maxPending plus one batch), and then only until the dispatcher catches
-// up or ctx ends; it reports whether it blocked. The caller may reuse evs
-// when it returns.
-func (d *dispatcher) pushBatch(ctx context.Context, evs []pubsub.Event) (blocked bool) {
+// newChunk returns an empty chunk for the reader to fill: a recycled one
+// when there is one. Safe for concurrent use.
+func (d *dispatcher) newChunk() *chunk {
 	d.mu.Lock()
-	idle := len(d.pending) == 0
-	d.pending = append(d.pending, evs...)
-	n := len(d.pending)
+	c := d.takeFree()
 	d.mu.Unlock()
-	// The dispatcher sleeps only on an empty queue: one signal per batch
+	return c
+}
+
+// takeFree is newChunk with d.mu held.
+func (d *dispatcher) takeFree() *chunk {
+	if n := len(d.free); n > 0 {
+		c := d.free[n-1]
+		d.free[n-1] = nil
+		d.free = d.free[:n-1]
+		return c
+	}
+	return &chunk{evs: make([]pubsub.Event, 0, maxBatch)}
+}
+
+// pushChunk queues c's events, in order, after everything queued before,
+// and returns an empty chunk for the caller to fill next: c belongs to
+// the dispatcher from then on. It blocks only once at least maxPending
+// events wait (so the bound is maxPending plus one chunk), and then only
+// until the dispatcher catches up or ctx ends; it reports whether it
+// blocked. When it publishes inline (see dispatcher), it returns once c is
+// published and hands c back, empty; that never counts as blocking.
+func (d *dispatcher) pushChunk(ctx context.Context, c *chunk) (next *chunk, blocked bool) {
+	if len(c.evs) == 0 {
+		return c, false
+	}
+	// Read before d.mu: the PubSub's lock is never taken under it.
+	inline := d.inline > 0 && d.ps.Stats().Mailboxes <= d.inline
+	d.mu.Lock()
+	if inline && len(d.pending) == 0 && !d.delivering {
+		d.delivering = true
+		d.mu.Unlock()
+		d.deliver(c.evs)
+		d.mu.Lock()
+		d.delivering = false
+		// run waits while an inline delivery is in progress.
+		wake := len(d.pending) > 0 || d.closed
+		d.mu.Unlock()
+		if wake {
+			signal(d.wake)
+		}
+		// The same chunk, still in this core's cache, is filled next.
+		c.evs = c.evs[:0]
+		return c, false
+	}
+	idle := len(d.pending) == 0
+	d.pending = append(d.pending, c)
+	d.queued += len(c.evs)
+	n := d.queued
+	next = d.takeFree()
+	d.mu.Unlock()
+	// The dispatcher sleeps only on an empty queue: one signal per chunk
 	// that finds it empty, none while it is busy.
 	if idle {
 		signal(d.wake)
 	}
 	if n < maxPending {
-		return false
+		return next, false
 	}
 	select {
 	case <-d.space:
 	case <-ctx.Done():
 	}
-	return true
+	return next, true
+}
+
+// pushBatch is pushChunk for a slice the caller keeps: it copies evs into
+// a chunk of its own. The caller may reuse evs when it returns.
+func (d *dispatcher) pushBatch(ctx context.Context, evs []pubsub.Event) (blocked bool) {
+	c := d.newChunk()
+	c.evs = append(c.evs, evs...)
+	next, blocked := d.pushChunk(ctx, c)
+	d.recycle(next)
+	return blocked
 }
 
 // resync queues a Resync for every subscribed mailbox, in order with the
 // events queued before and after it.
 func (d *dispatcher) resync(reason string) {
 	d.pushBatch(context.Background(), []pubsub.Event{{Kind: pubsub.Resync, Reason: reason}})
+}
+
+// recycle gives an empty chunk back. Its events are not cleared: the
+// strings they hold stay reachable until the chunk is filled again, which
+// bounds that memory by maxFreeChunks chunks and saves clearing every
+// event behind the garbage collector's write barrier.
+func (d *dispatcher) recycle(c *chunk) {
+	d.mu.Lock()
+	d.recycleLocked(c)
+	d.mu.Unlock()
+}
+
+func (d *dispatcher) recycleLocked(c *chunk) {
+	if c == nil || len(d.free) >= maxFreeChunks || cap(c.evs) > maxBatch {
+		// A chunk grown past maxBatch (notifications that came with
+		// LISTEN's reply) is left to the garbage collector.
+		return
+	}
+	c.evs = c.evs[:0]
+	d.free = append(d.free, c)
 }
 
 // close makes run return once everything queued has been dispatched.
@@ -99,11 +203,11 @@ func (d *dispatcher) close() {
 // run dispatches until close. Its caller owns the goroutine and waits on done.
 func (d *dispatcher) run() {
 	defer close(d.done)
-	var spare []pubsub.Event
+	var spare []*chunk
 	for {
 		d.mu.Lock()
-		for len(d.pending) == 0 {
-			if d.closed {
+		for len(d.pending) == 0 || d.delivering {
+			if d.closed && len(d.pending) == 0 && !d.delivering {
 				d.mu.Unlock()
 				return
 			}
@@ -112,12 +216,21 @@ func (d *dispatcher) run() {
 			d.mu.Lock()
 		}
 		batch := d.pending
-		d.pending = spare[:0]
+		d.pending, d.queued = spare[:0], 0
+		d.delivering = true
 		d.mu.Unlock()
 		signal(d.space)
 
-		d.deliver(batch)
-		clear(batch) // drop string references for the GC
+		for _, c := range batch {
+			d.deliver(c.evs)
+		}
+		d.mu.Lock()
+		d.delivering = false
+		for _, c := range batch {
+			d.recycleLocked(c)
+		}
+		d.mu.Unlock()
+		clear(batch)
 		spare = batch[:0]
 	}
 }
@@ -142,15 +255,12 @@ func (d *dispatcher) deliver(batch []pubsub.Event) {
 // the rest of the batch in order.
 func (d *dispatcher) publish(evs []pubsub.Event) {
 	for len(evs) > 0 {
-		chunk := chunkSize(d.ps.Stats().Mailboxes)
-		if chunk > len(evs) {
-			chunk = len(evs)
+		n := min(chunkSize(d.ps.Stats().Mailboxes), len(evs))
+		// Events come from the payload parser, so they always validate.
+		if err := d.ps.BroadcastChanges(evs[:n]); err == nil {
+			d.published.Add(uint64(n))
 		}
-		// Events come from ParsePayload, so they always validate.
-		if err := d.ps.BroadcastChanges(evs[:chunk]); err == nil {
-			d.published.Add(uint64(chunk))
-		}
-		evs = evs[chunk:]
+		evs = evs[n:]
 	}
 }
 

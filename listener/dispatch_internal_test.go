@@ -119,7 +119,7 @@ func TestDispatcherBackpressureBound(t *testing.T) {
 	pending := func() int {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		return len(d.pending)
+		return d.queued
 	}
 	var blocked atomic.Int32
 	done := make(chan struct{})
@@ -156,5 +156,50 @@ func TestDispatcherBackpressureBound(t *testing.T) {
 	}
 	if mb.Dropped() != 0 {
 		t.Fatalf("dropped %d", mb.Dropped())
+	}
+}
+
+// With one mailbox the reader publishes its chunks itself, but never ahead
+// of what the dispatcher still holds: a chunk pushed while earlier ones
+// wait (queued when more mailboxes were subscribed) goes behind them, and
+// every event arrives once, in order.
+func TestInlinePublishKeepsOrderBehindTheDispatcher(t *testing.T) {
+	ps := quietPubSub()
+	mb, other := pubsub.NewMailbox(4096), pubsub.NewMailbox(4096)
+	t.Cleanup(mb.Close)
+	t.Cleanup(other.Close)
+	for _, m := range []*pubsub.Mailbox{mb, other} {
+		if err := ps.Subscribe(m, pubsub.TopicAll()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var published atomic.Uint64
+	d := newDispatcher(ps, &published) // not running yet
+	d.inline = inlineMailboxes
+	d.pushBatch(context.Background(), changes(0, 100)) // two mailboxes: queued
+	if err := ps.Unsubscribe(other, pubsub.TopicAll()); err != nil {
+		t.Fatal(err)
+	}
+	d.pushBatch(context.Background(), changes(100, 100)) // one mailbox, but behind the queue
+	if got := published.Load(); got != 0 {
+		t.Fatalf("%d events published ahead of the queued ones", got)
+	}
+	go d.run()
+	defer func() { d.close(); <-d.done }()
+	waitUntil(t, "everything published", func() bool { return published.Load() == 200 })
+	d.pushBatch(context.Background(), changes(200, 100)) // idle dispatcher: published inline
+	if got := published.Load(); got != 300 {
+		t.Fatalf("published %d after an inline push, want 300", got)
+	}
+	for i := range 300 {
+		var ev pubsub.Event
+		select {
+		case ev = <-mb.C():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d did not arrive", i)
+		}
+		if ev.RowID != strconv.Itoa(i) {
+			t.Fatalf("event %d is %v", i, ev)
+		}
 	}
 }

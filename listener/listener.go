@@ -169,6 +169,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 	l.listened.Store(false)
 
 	d := newDispatcher(l.ps, &l.published)
+	d.inline = inlineMailboxes
 	go d.run()
 	defer func() {
 		d.close()

@@ -108,7 +108,7 @@ func (s *wireSession) read(ctx context.Context) error {
 		return err
 	}
 	for {
-		if len(s.batch) >= maxBatch || (s.received > 0 && !s.r.ready()) {
+		if s.batched() >= maxBatch || (s.received > 0 && !s.r.ready()) {
 			if s.flush(ctx) {
 				if err := s.resumed(ctx, tick); err != nil {
 					return err

@@ -89,11 +89,18 @@ func (ps *PubSub) deliverOne(t *topic, ev *Event, c *tally) {
 func deliverAll(t *topic, evs []Event, c *tally) {
 	for _, mb := range t.mbs {
 		mb.mu.Lock()
-		for i := range evs {
+		for i := 0; i < len(evs); i++ {
 			ev := evs[i]
 			ev.Kind = TableChanged // validated: TableChanged or zero
 			if mb.offerFast(&ev) {
 				c.delivered++
+				continue
+			}
+			// Behind a running pump the rest would be queued one by
+			// one: queue as many as fit at once.
+			if n := mb.offerQueued(evs[i:]); n > 0 {
+				c.delivered += uint64(n)
+				i += n - 1
 				continue
 			}
 			c.offer(mb, &ev)

@@ -260,6 +260,25 @@ func (mb *Mailbox) offer(ev *Event) (delivered bool) {
 	return false
 }
 
+// offerQueued is offer for a run of changes (Kind TableChanged or zero,
+// taken as TableChanged) while a pump is due: each of them would go to
+// the queue, so as many as the capacity leaves room for are queued at
+// once, in order. It returns how many it took, 0 when no pump is due, the
+// mailbox is closed or full (then offer decides, event by event). The
+// caller holds mb.mu.
+func (mb *Mailbox) offerQueued(evs []Event) int {
+	if mb.closed || !mb.pumping.Load() {
+		return 0
+	}
+	n := min(len(evs), mb.capacity-mb.held())
+	if n <= 0 {
+		return 0
+	}
+	mb.queue.pushAll(evs[:n])
+	mb.tailResync = false
+	return n
+}
+
 // put sends ev to ch when nothing waits before it and ch has room, and
 // queues it for the pump otherwise. The caller holds mb.mu. Every send to
 // ch happens either here while no pump runs or in the pump, so a send

@@ -265,3 +265,47 @@ func TestCloseStopsAPumpNobodyReads(t *testing.T) {
 		t.Fatalf("read %d events after Close, want C's buffer (%d)", got, cap(mb.C()))
 	}
 }
+
+// A batch that arrives while events wait in the queue (a pump is due) is
+// queued behind them as a whole run, across the queue's chunks: the
+// consumer reads every event that fit in order, each a TableChanged even
+// when published with a zero Kind, then one overflow Resync.
+func TestBatchBehindTheQueueKeepsOrderAndOverflowRule(t *testing.T) {
+	const capacity = 100
+	ps := newPubSub(t)
+	mb := pubsub.NewMailbox(capacity)
+	defer mb.Close()
+	subscribe(t, ps, mb, pubsub.TopicAll())
+
+	batch := func(from, n int) []pubsub.Event {
+		evs := make([]pubsub.Event, n)
+		for i := range evs {
+			evs[i] = change("t", "INSERT", strconv.Itoa(from+i))
+			if i%2 == 1 {
+				evs[i].Kind = 0 // read as TableChanged
+			}
+		}
+		return evs
+	}
+	// Nobody reads: C takes a few, the rest of the first batch is queued,
+	// and the second batch arrives behind them.
+	for _, b := range [][2]int{{0, 10}, {10, 150}} {
+		if err := ps.BroadcastChanges(batch(b[0], b[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := mb.Dropped(); got != 160-capacity {
+		t.Fatalf("Dropped() = %d, want %d", got, 160-capacity)
+	}
+	for i := range capacity {
+		if ev := recv(t, mb); ev.Kind != pubsub.TableChanged || ev.RowID != strconv.Itoa(i) {
+			t.Fatalf("event %d is %v (kind %v)", i, ev, ev.Kind)
+		}
+	}
+	if ev := recv(t, mb); ev.Kind != pubsub.Resync || ev.Reason != pubsub.ReasonOverflow {
+		t.Fatalf("after the %d events that fit got %v, want Resync(overflow)", capacity, ev)
+	}
+	if got := drain(mb); len(got) != 0 {
+		t.Fatalf("left over: %v", got)
+	}
+}

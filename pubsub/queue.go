@@ -48,6 +48,33 @@ func (q *queue) push(ev *Event) {
 	q.n++
 }
 
+// pushAll appends evs in order, as push would one by one, copying whole
+// runs per chunk; a zero Kind becomes TableChanged, as the delivery
+// loops read it.
+func (q *queue) pushAll(evs []Event) {
+	for len(evs) > 0 {
+		if q.tail == nil || q.w == chunkLen {
+			c := chunks.Get().(*chunk)
+			if q.tail == nil {
+				q.head, q.r = c, 0
+			} else {
+				q.tail.next = c
+			}
+			q.tail, q.w = c, 0
+		}
+		dst := q.tail.evs[q.w:]
+		n := copy(dst, evs)
+		for i := range dst[:n] {
+			if dst[i].Kind == 0 {
+				dst[i].Kind = TableChanged
+			}
+		}
+		q.w += n
+		q.n += n
+		evs = evs[n:]
+	}
+}
+
 // front returns the oldest event, in place. The queue must not be empty.
 func (q *queue) front() *Event { return &q.head.evs[q.r] }
 
