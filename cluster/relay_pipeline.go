@@ -34,6 +34,7 @@ type pipeline struct {
 	termN  uint64
 	win    []*outgoing // published (or to be published again), oldest first
 	warned bool        // a failure was logged since the last acknowledgement
+	mb     *pubsub.Mailbox
 }
 
 // runRelay publishes every event of t's mailbox to the stream, in order,
@@ -51,7 +52,7 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 		return
 	}
 	defer ajs.CleanupPublisher()
-	p := &pipeline{e: e, js: ajs, termN: t.n}
+	p := &pipeline{e: e, js: ajs, termN: t.n, mb: t.mb}
 	in, stop := t.mb.C(), t.stopRelay
 	draining := false
 	for {
@@ -105,6 +106,9 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 
 // add publishes ev after the window. It returns false when ctx ended.
 func (p *pipeline) add(ctx context.Context, ev pubsub.Event) bool {
+	if ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonOverflow {
+		p.e.relay.warnOverflow(p.e.c.log, p.mb)
+	}
 	o := p.e.prepare(p.termN, ev)
 	if o == nil {
 		return true
