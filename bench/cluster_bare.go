@@ -138,6 +138,10 @@ func bareConsume(ctx context.Context, url string, stream jetstream.Stream, n int
 		return err
 	}
 	defer it.Stop()
+	// A failed round returns before its consumers are done: its context's
+	// end stops them (Stop is idempotent).
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
 	for i := 0; i < n; i++ {
 		m, err := it.Next()
 		if err != nil {
