@@ -11,7 +11,9 @@ import (
 // from just before COMMIT until the last instance had the last row.
 type burstResults struct {
 	group          string
+	instances      int
 	single, groupR []float64
+	bare           []float64 // bareRound, same size and consumer count
 }
 
 // burstRound writes n rows in one transaction to the table of dbURL and
@@ -41,7 +43,7 @@ func (ce *clusterEnv) burstRound(ctx context.Context, g *group, dbURL string, n 
 // measure times cfg.reps bursts of cfg.clusterBurst rows on the single
 // instance and on g alternately, after a warm-up burst of a tenth on each.
 func (br *burstResults) measure(ctx context.Context, ce *clusterEnv, cfg config, single, g *group) error {
-	br.group = g.name
+	br.group, br.instances = g.name, len(g.ins)
 	n := cfg.clusterBurst
 	for rep := -1; rep < cfg.reps; rep++ { // rep -1: warm-up, not counted
 		k := n
@@ -59,9 +61,13 @@ func (br *burstResults) measure(ctx context.Context, ce *clusterEnv, cfg config,
 		if rep < 0 {
 			continue
 		}
-		br.single, br.groupR = append(br.single, s), append(br.groupR, c)
-		progress("8 cluster: burst rep %d/%d: %s %.1fk ev/s, %s %.1fk ev/s (%.3fx)",
-			rep+1, cfg.reps, single.name, s/1e3, g.name, c/1e3, c/s)
+		b, err := ce.bareRound(ctx, rep, n, len(g.ins))
+		if err != nil {
+			return fmt.Errorf("bare JetStream: %w", err)
+		}
+		br.single, br.groupR, br.bare = append(br.single, s), append(br.groupR, c), append(br.bare, b)
+		progress("8 cluster: burst rep %d/%d: %s %.1fk ev/s, %s %.1fk ev/s (%.3fx), %s %.1fk msg/s",
+			rep+1, cfg.reps, single.name, s/1e3, g.name, c/1e3, c/s, nameBareJS(len(g.ins)), b/1e3)
 	}
 	return nil
 }
@@ -76,5 +82,7 @@ func (br *burstResults) rows(cfg config) []Row {
 	c := sample(clusterSection, meas, br.group, "ev/s", br.groupR)
 	c.Ratio = median(pairedRatios(br.groupR, br.single))
 	c.goal("at least 0.50x the single instance", c.Ratio >= 0.5)
-	return []Row{s, c}
+	b := sample(clusterSection, meas, nameBareJS(br.instances), "ev/s", br.bare)
+	b.Ratio = median(pairedRatios(br.bare, br.single))
+	return []Row{s, c, b}
 }

@@ -40,8 +40,10 @@ func TestClusterSectionEndToEnd(t *testing.T) {
 		switch {
 		case kind == "PostgreSQL" && (r.Min != 1 || r.Max != 1):
 			t.Errorf("%s: %v..%v change-reading backends, want 1 at every sample", r.Contender, r.Min, r.Max)
-		case kind == "burst" && r.Contender != nameSingle && (r.Ratio <= 0 || r.Met == nil):
+		case kind == "burst" && r.Contender == nameClustered(3) && (r.Ratio <= 0 || r.Met == nil):
 			t.Errorf("burst row of %s lacks its ratio or goal: %+v", r.Contender, r)
+		case kind == "burst" && r.Contender == nameBareJS(3) && (r.Ratio <= 0 || r.Median <= 0):
+			t.Errorf("JetStream baseline row lacks its figure or ratio: %+v", r)
 		case kind == "leaderships":
 			// Counted for the reader; a loaded machine may see some.
 		case r.Median <= 0:
@@ -51,7 +53,7 @@ func TestClusterSectionEndToEnd(t *testing.T) {
 	if got := seen["PostgreSQL"]; !slices.Equal(got, want) {
 		t.Errorf("backend rows for %v, want %v", got, want)
 	}
-	if got := seen["burst"]; !slices.Equal(got, []string{nameSingle, nameClustered(3)}) {
+	if got := seen["burst"]; !slices.Equal(got, []string{nameSingle, nameClustered(3), nameBareJS(3)}) {
 		t.Errorf("burst rows for %v", got)
 	}
 	if got := seen["commit"]; len(got) != 3*len(want) {

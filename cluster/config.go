@@ -68,7 +68,8 @@ type Config struct {
 	LeaseTTL time.Duration
 	// RelayCapacity is how many events the leader buffers between the
 	// change source and the stream. When the stream cannot keep up past
-	// it, followers get a Resync (reason "overflow"). Default 16384.
+	// it, followers get a Resync (reason "overflow") and the leader logs
+	// a WARN (at most one per 10 s). Default 16384.
 	RelayCapacity int
 	// StartGrace is how long EnsureStarted waits before it warns that the
 	// follower is not running. Default 2 s.

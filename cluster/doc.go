@@ -64,8 +64,17 @@
 // Backpressure: a follower hands each message to the PubSub, which never
 // blocks on a mailbox; a slow mailbox overflows into a Resync as locally.
 //
+// # Message body
+//
+// Each message's body is binary (see encodeEvent): a format byte, then
+// the change's fields as length-prefixed strings and varints, or a
+// Resync's reason. Bodies that start with '{' (the JSON of earlier
+// releases) are still read. Every instance of a database must run a
+// release that reads what its leader writes: upgrade them together.
+//
 // # Values
 //
-// Row values (Event.New, Event.Old) travel as JSON: followers see numbers
-// as json.Number and timestamps as RFC 3339 strings.
+// Row values (Event.New, Event.Old) travel as JSON inside the body:
+// followers see numbers as json.Number and timestamps as RFC 3339
+// strings. CommitTime arrives in UTC.
 package cluster

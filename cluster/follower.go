@@ -40,6 +40,10 @@ type Follower struct {
 	// only grows, like the stream's sequences.
 	streamLast atomic.Uint64
 
+	// one is handle's one-event batch, kept to spare an allocation per
+	// message (only the running Serve touches it).
+	one [1]pubsub.Event
+
 	startMu    sync.Mutex
 	startCheck *time.Timer
 }
@@ -104,6 +108,12 @@ func (f *Follower) Serve(ctx context.Context) error {
 	return f.consume(ctx, nc, stream)
 }
 
+// pullMessages is how many messages the ordered consumer asks for at a
+// time; with the client's default threshold it asks again when half
+// were delivered. A follower buffers that many at most (a few hundred
+// bytes each).
+const pullMessages = 4096
+
 // consume runs one ordered consumer from the last sequence handed over.
 func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.Stream) error {
 	cctx, cancel := context.WithTimeout(ctx, setupTimeout)
@@ -116,7 +126,10 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 	if err != nil {
 		return fmt.Errorf("cluster: ordered consumer: %w", err)
 	}
-	it, err := cons.Messages()
+	// Larger pulls than the client's default (500 messages): during a
+	// burst a follower asks the server for more less often, which halved
+	// its pauses between batches (docs/performance.md, section 8).
+	it, err := cons.Messages(jetstream.PullMaxMessages(pullMessages))
 	if err != nil {
 		return fmt.Errorf("cluster: consume: %w", err)
 	}
@@ -139,6 +152,7 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 	f.consuming.Store(true)
 	f.c.changed.notify()
 	defer func() { f.consuming.Store(false); f.c.changed.notify() }()
+	var dec decoder
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -150,20 +164,27 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 			}
 			return fmt.Errorf("cluster: consume: %w", err)
 		}
-		f.handle(msg)
+		f.handle(msg, &dec)
 	}
 }
 
-// handle hands one stream message to the PubSub.
-func (f *Follower) handle(msg jetstream.Msg) {
-	md, err := msg.Metadata()
-	if err != nil {
-		return
+// handle hands one stream message to the PubSub. dec is the consume
+// loop's decoder.
+func (f *Follower) handle(msg jetstream.Msg, dec *decoder) {
+	// The reply subject holds the sequence and the pending count: read
+	// them without building Metadata's struct for every message.
+	seq, pending, ok := parseAckReply(msg.Reply())
+	if !ok {
+		md, err := msg.Metadata()
+		if err != nil {
+			return
+		}
+		seq, pending = md.Sequence.Stream, md.NumPending
 	}
-	seq, last := md.Sequence.Stream, f.last.Load()
+	last := f.last.Load()
 	// The stream holds only the module's subjects, so what the filtered
 	// consumer still has pending after seq is the rest of the stream.
-	f.sawLast(seq + md.NumPending)
+	f.sawLast(seq + pending)
 	if seq <= last {
 		return // redelivered after a consumer reset
 	}
@@ -173,7 +194,7 @@ func (f *Follower) handle(msg jetstream.Msg) {
 		f.resync(ReasonGap)
 	}
 	f.last.Store(seq)
-	ev, err := decodeEvent(msg.Data())
+	ev, err := dec.decode(msg.Data())
 	if err != nil {
 		f.c.log.Error("cluster: malformed stream message; sending a Resync", "seq", seq, "err", err)
 		f.resync(ReasonEncode)
@@ -184,7 +205,9 @@ func (f *Follower) handle(msg jetstream.Msg) {
 		return
 	}
 	f.received.Add(1)
-	_ = f.ps.BroadcastChanges([]pubsub.Event{ev}) // decodeEvent checked schema and table
+	f.one[0] = ev
+	_ = f.ps.BroadcastChanges(f.one[:]) // decode checked schema and table
+	f.one[0] = pubsub.Event{}
 }
 
 // sawLast records last as the stream's last sequence if it is newer.

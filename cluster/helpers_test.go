@@ -72,6 +72,7 @@ type netSwitch struct {
 	mu    sync.Mutex
 	down  bool
 	conns []net.Conn
+	held  chan struct{} // non-nil: Hold is on; closed by Release
 }
 
 var errCut = errors.New("test: network cut")
@@ -88,7 +89,49 @@ func (s *netSwitch) InProcessConn() (net.Conn, error) {
 		return nil, err
 	}
 	s.conns = append(s.conns, c)
-	return c, nil
+	return &heldConn{Conn: c, sw: s}, nil
+}
+
+// Hold delays everything the server sends this instance until Release;
+// what the instance sends still reaches the server, which acts on it.
+func (s *netSwitch) Hold() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil {
+		s.held = make(chan struct{})
+	}
+}
+
+// Release ends Hold: what was held arrives, in order.
+func (s *netSwitch) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held != nil {
+		close(s.held)
+		s.held = nil
+	}
+}
+
+func (s *netSwitch) holding() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
+// heldConn is a connection whose reads wait while its switch holds.
+type heldConn struct {
+	net.Conn
+	sw *netSwitch
+}
+
+func (c *heldConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	// Checked after the read too: a read already waiting when Hold began
+	// must not let a reply through.
+	if ch := c.sw.holding(); ch != nil {
+		<-ch
+	}
+	return n, err
 }
 
 func (s *netSwitch) Cut() {

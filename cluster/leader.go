@@ -18,7 +18,8 @@ import (
 // lease is the value of the leader key.
 type lease struct {
 	ID    string `json:"id"`
-	Ready bool   `json:"ready"` // the leader's change source is ready
+	Term  uint64 `json:"term,omitempty"` // the leader's term number (see elector.terms)
+	Ready bool   `json:"ready"`          // the leader's change source is ready
 }
 
 // observed is what an instance last saw of the lease, and when.
@@ -37,7 +38,10 @@ type observed struct {
 // agree), swaps it to itself from the revision it saw; only one swap can
 // succeed. A leader that has not refreshed for 3/5 of LeaseTTL, measured
 // from the start of its last successful refresh, stops its source before
-// anyone else may take over. A leader that stops cleanly drains its relay
+// anyone else may take over. A refresh whose swap fails reads the lease:
+// if it still names this instance and term, a refresh that timed out here
+// was written all the same, and the leader adopts its revision; only a
+// lease naming someone else ends the term. A leader that stops cleanly drains its relay
 // and deletes the key, and a watcher takes over at once.
 type elector struct {
 	c       *Cluster
@@ -125,7 +129,7 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 
 	acquire := func() {
 		start := time.Now()
-		val := e.leaseValue(false)
+		val := e.leaseValue(e.terms.Load()+1, false) // the term startTerm begins
 		actx, cancel := context.WithTimeout(ctx, ttl/2)
 		var rev uint64
 		var err error
@@ -235,9 +239,17 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 				continue
 			}
 			start := time.Now()
-			rctx, cancel := context.WithTimeout(ctx, ttl/5)
-			rev, err := kv.Update(rctx, leaseKey, e.leaseValue(t.ready()), myRev)
-			cancel()
+			rev, err := e.refresh(ctx, kv, t, myRev)
+			if errors.Is(err, jetstream.ErrKeyExists) {
+				// The swap found another revision. It may be this term's
+				// own: a refresh that timed out here can still have been
+				// written. Only a lease naming someone else is lost.
+				var own bool
+				if myRev, own = e.ownRevision(ctx, kv, t, myRev); own {
+					e.c.log.Debug("cluster: lease refresh had landed; adopting its revision", "revision", myRev)
+					rev, err = e.refresh(ctx, kv, t, myRev)
+				}
+			}
 			switch {
 			case err == nil:
 				myRev, lastOK = rev, start
@@ -245,6 +257,8 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 				stepDown(false, "lease taken by another instance")
 			case time.Since(lastOK) > ttl*3/5:
 				stepDown(false, "lease not refreshed in time: "+err.Error())
+			default:
+				e.c.log.Debug("cluster: lease refresh failed", "err", err)
 			}
 
 		case <-termDone:
@@ -295,8 +309,35 @@ func (e *elector) reread(ctx context.Context, kv jetstream.KeyValue, lastRev *ui
 	return false
 }
 
-func (e *elector) leaseValue(ready bool) []byte {
-	b, _ := json.Marshal(lease{ID: e.c.id, Ready: ready}) // cannot fail
+// refresh rewrites the lease of term t from revision rev; it waits
+// LeaseTTL/5 at most.
+func (e *elector) refresh(ctx context.Context, kv jetstream.KeyValue, t *term, rev uint64) (uint64, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.c.cfg.LeaseTTL/5)
+	defer cancel()
+	return kv.Update(rctx, leaseKey, e.leaseValue(t.n, t.ready()), rev)
+}
+
+// ownRevision reads the lease after a refresh of term t failed its swap
+// from rev. If the lease still names this instance and term, nobody took
+// it (a takeover writes its own id), so its revision is one of this
+// term's own writes: it returns that revision and true. Otherwise, or if
+// the read fails, it returns rev and false. It waits LeaseTTL/5 at most.
+func (e *elector) ownRevision(ctx context.Context, kv jetstream.KeyValue, t *term, rev uint64) (uint64, bool) {
+	gctx, cancel := context.WithTimeout(ctx, e.c.cfg.LeaseTTL/5)
+	defer cancel()
+	ent, err := kv.Get(gctx, leaseKey)
+	if err != nil || ent.Operation() != jetstream.KeyValuePut || ent.Revision() <= rev {
+		return rev, false
+	}
+	var l lease
+	if json.Unmarshal(ent.Value(), &l) != nil || l.ID != e.c.id || l.Term != t.n {
+		return rev, false
+	}
+	return ent.Revision(), true
+}
+
+func (e *elector) leaseValue(term uint64, ready bool) []byte {
+	b, _ := json.Marshal(lease{ID: e.c.id, Term: term, Ready: ready}) // cannot fail
 	return b
 }
 

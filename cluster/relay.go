@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"log/slog"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -27,6 +28,10 @@ type relayState struct {
 	// Touched by the relay goroutine only.
 	lastLSN uint64 // commit LSN of the last WAL change relayed
 	pos     int    // its position in its transaction
+	// The last overflow WARN: when, and the relay mailbox's Dropped count
+	// then (reset with each term's mailbox).
+	warnedAt      time.Time
+	warnedDropped uint64
 
 	// What confirmLimit reads, from the WAL source's goroutine.
 	base      atomic.Uint64                  // the source's Published count when the term began
@@ -39,12 +44,33 @@ type relayState struct {
 // previous term have returned, the new ones have not started.
 func (r *relayState) beginTerm(src *replication.Source, mb *pubsub.Mailbox) {
 	r.lastLSN, r.pos = 0, 0
+	r.warnedDropped = 0
 	r.stored.Store(0)
 	r.storedLSN.Store(0)
 	r.mb.Store(mb)
 	if src != nil {
 		r.base.Store(src.Stats().Published)
 	}
+}
+
+// overflowReport is the least time between two WARNs of a relay mailbox
+// overflow, as the PubSub's default ReportInterval: the cluster's private
+// PubSub is never served, so its own report never runs.
+const overflowReport = 10 * time.Second
+
+// warnOverflow logs, at most once per overflowReport, that the relay
+// mailbox mb overflowed: the stream did not keep up with the change
+// source and followers get a Resync. Called by the relay goroutine when it
+// reads mb's overflow Resync.
+func (r *relayState) warnOverflow(log *slog.Logger, mb *pubsub.Mailbox) {
+	now := time.Now()
+	if !r.warnedAt.IsZero() && now.Sub(r.warnedAt) < overflowReport {
+		return
+	}
+	d := mb.Dropped()
+	log.Warn("cluster: the relay to the stream fell behind and dropped events; followers get a Resync (raise Config.RelayCapacity)",
+		"dropped", d-r.warnedDropped, "relay_capacity", mb.Cap())
+	r.warnedAt, r.warnedDropped = now, d
 }
 
 // confirmLimit is the WAL source's replication.Config.ConfirmLimit: how

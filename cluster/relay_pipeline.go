@@ -11,8 +11,12 @@ import (
 // relayWindow is how many publishes the relay keeps awaiting JetStream's
 // acknowledgement. Waiting for each one before sending the next would
 // bound the relay to one round trip per change; a window keeps the
-// connection busy while acknowledgements come back, in order.
-const relayWindow = 512
+// connection busy while acknowledgements come back, in order. 512 let a
+// burst's publishing wait on acknowledgements, in steps, on a loaded
+// machine; 4096 publishes a 10,000-change burst about three times faster
+// (docs/performance.md, section 8). A failed publish sends the window
+// again (de-duplicated by message id), so it also bounds that cost.
+const relayWindow = 4096
 
 // pipeline is one term's relay state: the events published and not yet
 // acknowledged, in order. Only the relay goroutine touches it.
@@ -34,6 +38,7 @@ type pipeline struct {
 	termN  uint64
 	win    []*outgoing // published (or to be published again), oldest first
 	warned bool        // a failure was logged since the last acknowledgement
+	mb     *pubsub.Mailbox
 }
 
 // runRelay publishes every event of t's mailbox to the stream, in order,
@@ -51,7 +56,7 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 		return
 	}
 	defer ajs.CleanupPublisher()
-	p := &pipeline{e: e, js: ajs, termN: t.n}
+	p := &pipeline{e: e, js: ajs, termN: t.n, mb: t.mb}
 	in, stop := t.mb.C(), t.stopRelay
 	draining := false
 	for {
@@ -105,6 +110,9 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 
 // add publishes ev after the window. It returns false when ctx ended.
 func (p *pipeline) add(ctx context.Context, ev pubsub.Event) bool {
+	if ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonOverflow {
+		p.e.relay.warnOverflow(p.e.c.log, p.mb)
+	}
 	o := p.e.prepare(p.termN, ev)
 	if o == nil {
 		return true

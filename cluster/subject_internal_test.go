@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,21 @@ func TestEventRoundTrip(t *testing.T) {
 	if _, err := decodeEvent([]byte(`{"op":"INSERT"}`)); err == nil {
 		t.Fatal("a change without a table was accepted")
 	}
+	// The JSON bodies of earlier releases still decode.
+	ev, err := decodeEvent([]byte(`{"schema":"public","table":"items","op":"INSERT","row_id":"1","lsn":5,"new":{"a":1}}`))
+	if err != nil || ev.String() != "public.items:INSERT:1" || ev.LSN != 5 || ev.New["a"] != json.Number("1") {
+		t.Fatalf("JSON body: %+v, %v", ev, err)
+	}
+	// Row values come back as JSON gives them.
+	_, body, _ := encodeEvent("p", pubsub.Event{Schema: "s", Table: "t", Operation: "INSERT", New: map[string]any{"n": 12}})
+	if ev, err := decodeEvent(body); err != nil || ev.New["n"] != json.Number("12") {
+		t.Fatalf("binary body: %+v, %v", ev, err)
+	}
+	for _, bad := range [][]byte{nil, {0x09}, {bodyChangeV1}, {bodyChangeV1, 0x80}, append(append([]byte{}, body...), 0)} {
+		if _, err := decodeEvent(bad); err == nil {
+			t.Fatalf("%q was accepted", bad)
+		}
+	}
 }
 
 // FuzzToken: unescapeToken never panics, and it accepts exactly the
@@ -99,6 +115,19 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add([]byte(`{"resync":true,"reason":"listen"}`))
 	f.Add([]byte(`{"schema":"public","table":"items","op":"INSERT","row_id":"1","lsn":5,"new":{"a":1}}`))
 	f.Add([]byte(`{"schema":"","table":"x"}`))
+	ct := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	for _, ev := range []pubsub.Event{
+		{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: "INSERT", RowID: "1", LSN: 5, CommitTime: ct,
+			New: map[string]any{"a": 1}, Old: map[string]any{"b": "x"}},
+		{Kind: pubsub.TableChanged, Schema: "s", Table: "t", Operation: "DELETE"},
+		{Kind: pubsub.Resync, Reason: pubsub.ReasonListen},
+	} {
+		_, body, err := encodeEvent("p", ev)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(body)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := decodeEvent(body)
 		if err != nil {
@@ -106,6 +135,19 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		if ev.Kind != pubsub.Resync && (ev.Schema == "" || ev.Table == "") {
 			t.Fatalf("accepted %+v", ev)
+		}
+		if len(body) > 0 && body[0] == bodyJSON {
+			return
+		}
+		// A binary body decodes to what its encoding decodes to.
+		_, again, err := encodeEvent("p", ev)
+		if err != nil {
+			t.Fatalf("re-encode %+v: %v", ev, err)
+		}
+		ev2, err := decodeEvent(again)
+		if err != nil || ev2.String() != ev.String() || ev2.LSN != ev.LSN || !ev2.CommitTime.Equal(ev.CommitTime) ||
+			ev2.Reason != ev.Reason || len(ev2.New) != len(ev.New) || len(ev2.Old) != len(ev.Old) {
+			t.Fatalf("%+v re-encoded decodes to %+v, %v", ev, ev2, err)
 		}
 	})
 }
