@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/phoenixkit/phoenixkitdb"
 )
 
@@ -34,39 +32,17 @@ const clusterTable = "cluster_bench"
 // instance and one for the clusters (NOTIFY reaches only listeners of the
 // database it was sent in, so neither wakes the other).
 //
-// The instances reach the server over loopback TCP, as they would a real
-// one, not through nats.InProcessServer: its connections are net.Pipe,
-// where every write waits for the reader, so a burst made the leader's
-// publishes wait on the server's writes to each follower in turn.
+// The server runs in a process of its own (natsd, see cluster_natsd.go).
+// The instances reach it over loopback TCP, as they would a real one, not
+// through nats.InProcessServer: its connections are net.Pipe, where every
+// write waits for the reader, so a burst made the leader's publishes wait
+// on the server's writes to each follower in turn.
 type clusterEnv struct {
-	ns        *server.Server
-	storeDir  string
+	ns        *natsServer
 	singleURL string
 	groupURL  string
 	writers   map[string]*pgx.Conn // by database URL
 	nextID    int64                // last row id written, across both databases
-}
-
-// startNATS starts an embedded NATS server with JetStream storing in a
-// fresh temporary directory, listening on a free loopback port.
-func startNATS() (*server.Server, string, error) {
-	dir, err := os.MkdirTemp("", "phoenixkitdb-bench-nats-")
-	if err != nil {
-		return nil, "", err
-	}
-	ns, err := server.NewServer(&server.Options{JetStream: true, StoreDir: dir, Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, "", err
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(30 * time.Second) {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-		_ = os.RemoveAll(dir)
-		return nil, "", errors.New("embedded NATS server not ready within 30 s")
-	}
-	return ns, dir, nil
 }
 
 func openClusterEnv(ctx context.Context, e *env) (*clusterEnv, error) {
@@ -94,7 +70,7 @@ func openClusterEnv(ctx context.Context, e *env) (*clusterEnv, error) {
 			return nil, err
 		}
 	}
-	if ce.ns, ce.storeDir, err = startNATS(); err != nil {
+	if ce.ns, err = startNATS(); err != nil {
 		ce.close()
 		return nil, err
 	}
@@ -106,11 +82,7 @@ func (ce *clusterEnv) close() {
 		c.Close(context.Background())
 	}
 	if ce.ns != nil {
-		ce.ns.Shutdown()
-		ce.ns.WaitForShutdown()
-	}
-	if ce.storeDir != "" {
-		_ = os.RemoveAll(ce.storeDir)
+		ce.ns.stop()
 	}
 }
 

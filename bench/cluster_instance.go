@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -45,7 +44,7 @@ const benchLeaseTTL = 5 * time.Second
 
 // clusterSpec is how startApp wraps the DB module; nil runs it alone.
 type clusterSpec struct {
-	ns       *server.Server
+	ns       *natsServer
 	stream   string
 	subject  string
 	relayCap int
