@@ -71,7 +71,9 @@ func unescapeToken(t string) (string, error) {
 		case c == '~' && i+2 < len(t):
 			hi, ok1 := unhex(t[i+1])
 			lo, ok2 := unhex(t[i+2])
-			if !ok1 || !ok2 {
+			// An escaped plain byte is a second token for the same
+			// identifier, which escapeToken never writes.
+			if v := hi<<4 | lo; !ok1 || !ok2 || plainByte(v) {
 				return "", errBadToken
 			}
 			b.WriteByte(hi<<4 | lo)
