@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/phoenixkit/phoenixkitdb"
-	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
@@ -38,20 +36,9 @@ func changes(t *testing.T, mb *pubsub.Mailbox, n int) []string {
 // On tables with both the trigger and a publication, the Listener and the
 // WAL Source report the same (schema, table, operation, row id) sequence.
 func TestSameEventsAsNotify(t *testing.T) {
-	pgtest.Require(t, pg)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{"wal_level": "logical"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	url := srv.URL("postgres")
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
+	_, url, conn := logicalServer(ctx, t)
 	// b's uuid is not its key: REPLICA IDENTITY FULL gives a DELETE the
 	// uuid the trigger reports.
 	if _, err := conn.Exec(ctx, `CREATE TABLE a (id bigint PRIMARY KEY, name text);

@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/phoenixkit/phoenixkitdb"
-	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
@@ -51,20 +49,9 @@ func TestChangesPicksTheSource(t *testing.T) {
 // The DB module in WAL mode under a live supervisor: a published table's
 // changes reach a mailbox with the row, without any trigger.
 func TestDBModuleWALMode(t *testing.T) {
-	pgtest.Require(t, pg)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{"wal_level": "logical"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	url := srv.URL("postgres")
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	_, url, conn := logicalServer(ctx, t)
 	if _, err := conn.Exec(ctx, `CREATE TABLE t (id bigint PRIMARY KEY, name text)`); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -18,20 +17,9 @@ import (
 // still be waiting. The cluster module builds its leader's source from the
 // same Config, so this is also how a cluster finds a frozen leader path.
 func TestDBWALTimeoutReachesTheSource(t *testing.T) {
-	pgtest.Require(t, pg)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{"wal_level": "logical"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	url := srv.URL("postgres")
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	srv, url, conn := logicalServer(ctx, t)
 	if _, err := conn.Exec(ctx, `CREATE TABLE t (id bigint PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
