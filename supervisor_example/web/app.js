@@ -257,32 +257,51 @@
       " · last sequence " + c.stream_last + " · leader " + leader +
       (c.serving ? " · this page reads instance " + c.serving : "");
     $("stop-leader").disabled = !c.leader;
+    // Rows are updated in place, not rebuilt: a status refresh must not
+    // replace a button between the pointer going down and the click.
     var body = $("members");
-    body.textContent = "";
+    var seen = {};
     c.members.forEach(function (m) {
-      var tr = document.createElement("tr");
-      tr.dataset.member = m.n;
+      seen[m.n] = true;
+      var tr = memberRow(body, m.n);
       tr.dataset.role = !m.enabled ? "stopped" : m.leading ? "leader" : "follower";
-      cell(tr, m.n + " · " + m.id.slice(0, 8));
-      cell(tr, tr.dataset.role, "role");
-      cell(tr, !m.enabled ? "stopped" : m.connected ? "consuming" : "connecting…");
-      cell(tr, String(m.position), "position");
-      cell(tr, String(m.lag), "lag");
-      cell(tr, String(m.terms));
-      cell(tr, String(m.published));
-      var td = cell(tr, "");
-      var b = document.createElement("button");
-      b.type = "button";
-      b.className = "quiet member-toggle";
+      var td = tr.children;
+      td[0].textContent = m.n + " · " + m.id.slice(0, 8);
+      td[1].textContent = tr.dataset.role;
+      td[2].textContent = !m.enabled ? "stopped" : m.connected ? "consuming" : "connecting…";
+      td[3].textContent = String(m.position);
+      td[4].textContent = String(m.lag);
+      td[5].textContent = String(m.terms);
+      td[6].textContent = String(m.published);
+      var b = td[7].firstChild;
+      b.dataset.enabled = m.enabled ? "true" : "false";
       b.textContent = m.enabled ? "Stop" : "Start";
-      b.addEventListener("click", function () {
-        b.disabled = true;
-        fetch("/cluster/members/" + m.n + "/" + (m.enabled ? "disable" : "enable"), { method: "POST" })
-          .then(function () { return refreshStatus(); });
-      });
-      td.appendChild(b);
-      body.appendChild(tr);
+      b.disabled = false;
     });
+    Array.prototype.slice.call(body.children).forEach(function (tr) {
+      if (!seen[tr.dataset.member]) body.removeChild(tr);
+    });
+  }
+
+  // memberRow returns the Cluster panel's row of instance n, creating it
+  // (cells and its Stop/Start button) the first time.
+  function memberRow(body, n) {
+    var tr = body.querySelector('tr[data-member="' + n + '"]');
+    if (tr) return tr;
+    tr = document.createElement("tr");
+    tr.dataset.member = n;
+    ["", "role", "", "position", "lag", "", "", ""].forEach(function (cls) { cell(tr, "", cls); });
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "quiet member-toggle";
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      fetch("/cluster/members/" + n + "/" + (b.dataset.enabled === "true" ? "disable" : "enable"), { method: "POST" })
+        .then(function () { return refreshStatus(); });
+    });
+    tr.lastChild.appendChild(b);
+    body.appendChild(tr);
+    return tr;
   }
 
   $("stop-leader").addEventListener("click", function (e) {
