@@ -235,8 +235,17 @@ func (in *injector) panicOnce(a *app) error {
 		armed = &a.panicListening
 	}
 	armed.Store(true)
-	a.proxy.CutAll()
-	if !waitFor(panicTimeout, func() bool { return a.panics.Load() > before }) {
+	// A cut made while the source sleeps in a reconnect backoff (a fault
+	// just before this one) cuts nothing; the source then reconnects
+	// without a lost connection, which the WAL source's panicNext waits
+	// for. So cut again until the panic has happened.
+	seen := func() bool { return a.panics.Load() > before }
+	deadline := time.Now().Add(panicTimeout)
+	for !seen() && time.Now().Before(deadline) {
+		a.proxy.CutAll()
+		waitFor(2*time.Second, seen)
+	}
+	if !seen() {
 		armed.Store(false)
 		in.problem(fmt.Sprintf("%s: armed panic not seen by the supervisor within %v", a.name, panicTimeout))
 	}
