@@ -3,14 +3,12 @@
 package chaos_test
 
 import (
-	"bytes"
 	"flag"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/phoenixkit/phoenixkitdb/internal/chaos"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 )
 
@@ -29,41 +27,7 @@ var pg *pgtest.Server
 // leaked goroutines afterwards.
 func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m, &pg)) }
 
-// ring is a concurrency-safe log sink that keeps the last lines written,
-// printed when the soak fails.
-type ring struct {
-	mu    sync.Mutex
-	lines []string
-	next  int
-	full  bool
-}
+// ring is the soak's log sink: the last lines, printed when it fails.
+type ring = chaos.LogRing
 
-func newRing(n int) *ring { return &ring{lines: make([]string, n)} }
-
-func (r *ring) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		r.lines[r.next] = line
-		r.next = (r.next + 1) % len(r.lines)
-		r.full = r.full || r.next == 0
-	}
-	return len(p), nil
-}
-
-// tail returns the last n lines.
-func (r *ring) tail(n int) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var all []string
-	if r.full {
-		all = append(all, r.lines[r.next:]...)
-	}
-	all = append(all, r.lines[:r.next]...)
-	var b bytes.Buffer
-	for _, l := range all[max(0, len(all)-n):] {
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
+func newRing(n int) *ring { return chaos.NewLogRing(n, nil) }

@@ -36,7 +36,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	logs := newRing(4000)
 	defer func() {
 		if t.Failed() {
-			t.Logf("seed %d; last log lines:\n%s", seed, logs.tail(400))
+			t.Logf("seed %d; last log lines:\n%s", seed, logs.Tail(400))
 		}
 	}()
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))

@@ -5,6 +5,7 @@ package chaos_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -78,18 +79,19 @@ func runSoak(t *testing.T, srv *pgtest.Server, m soakMode) {
 
 // soak runs the whole scenario and returns its summary.
 func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Duration) *summary {
-	logs := newRing(8000)
+	var tee io.Writer // every line, with -chaos.log
 	if *logFlag != "" {
 		f, err := os.Create(*logFlag + "." + m.name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		logs.tee = f
+		tee = f
 	}
+	logs := chaos.NewLogRing(8000, tee)
 	defer func() {
 		if t.Failed() {
-			t.Logf("seed %d; last log lines:\n%s", seed, logs.tail(400))
+			t.Logf("seed %d; last log lines:\n%s", seed, logs.Tail(400))
 		}
 	}()
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
