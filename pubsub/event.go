@@ -19,6 +19,12 @@ const (
 	// by the Listener and after it overflowed. It arrives in order: after
 	// every event the mailbox did receive and before any later event.
 	Resync
+
+	// Message is a logical decoding message a transaction emitted with
+	// pg_logical_emit_message(true, prefix, content), delivered in order
+	// with the transaction's changes (WAL source only, when asked for).
+	// Prefix and Content carry it; LSN, Seq and CommitTime place it.
+	Message
 )
 
 // String returns "TableChanged", "Resync" or "Kind(N)".
@@ -28,6 +34,8 @@ func (k Kind) String() string {
 		return "TableChanged"
 	case Resync:
 		return "Resync"
+	case Message:
+		return "Message"
 	default:
 		return "Kind(" + strconv.Itoa(int(k)) + ")"
 	}
@@ -64,29 +72,37 @@ const (
 // transaction's commit position and time and the row itself; events from
 // NOTIFY leave those fields zero.
 type Event struct {
-	Kind      Kind
-	Schema    string
-	Table     string
-	Operation string
-	RowID     string
+	Kind Kind
+	// Cascade and RestartIdentity are a WAL TRUNCATE's options (TRUNCATE
+	// ... CASCADE, ... RESTART IDENTITY); false otherwise.
+	Cascade, RestartIdentity bool
+	Schema                   string
+	Table                    string
+	Operation                string
+	RowID                    string
 	// Reason says why a Resync was sent (ReasonOverflow, ReasonListen,
 	// ReasonManual, ReasonStart, ReasonSlot, ReasonReconnect or a
 	// caller's own); empty for TableChanged.
 	Reason string
 	// LSN is the commit position of the change's transaction; 0 from NOTIFY.
 	LSN uint64
+	// Seq is the change's position inside its transaction, counting from
+	// 1; 0 from NOTIFY. (LSN, Seq) is unique and increasing along a WAL
+	// stream: the key for consumers that must ignore a change they saw.
+	Seq uint64
 	// CommitTime is when the change's transaction committed; zero from NOTIFY.
 	CommitTime time.Time
-	// New is the row after an INSERT or UPDATE, column name to value as
-	// pgx decodes it into any (a uuid as its canonical string). An
-	// unchanged TOASTed value is absent, never nil. Nil from NOTIFY and
-	// for DELETE and TRUNCATE. Receivers share the map: do not modify it.
-	New map[string]any
+	// New is the row after an INSERT or UPDATE; nil from NOTIFY and for
+	// DELETE and TRUNCATE. Receivers share it; it is immutable.
+	New *Row
+	// Prefix and Content are a Message's prefix and content.
+	Prefix  string
+	Content []byte
 	// Old is the row before an UPDATE or DELETE, as far as the table's
-	// replica identity provides it: the key columns by default, every
-	// column with REPLICA IDENTITY FULL; nil when the server sent none.
-	// Receivers share the map: do not modify it.
-	Old map[string]any
+	// replica identity provides it: the key columns by default (the other
+	// columns [Absent]), every column with REPLICA IDENTITY FULL; nil when
+	// the server sent none. Receivers share it; it is immutable.
+	Old *Row
 }
 
 // String formats a change as PhoenixKit's payload "schema.table:OP:row_id"

@@ -69,7 +69,11 @@ func (ss *session) message(data []byte) error {
 	}
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
-		ss.relations[m.RelationID] = newRelation(m, ss.types)
+		rel, err := newRelation(m)
+		if err != nil {
+			return fmt.Errorf("replication: relation %s.%s: %w", m.Namespace, m.RelationName, err)
+		}
+		ss.relations[m.RelationID] = rel
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
 			if err := ss.change(id, "TRUNCATE", nil); err != nil {

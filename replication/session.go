@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -31,8 +30,8 @@ type session struct {
 	stopped bool
 
 	relations map[uint32]*relation // this connection's relation cache
-	types     *pgtype.Map
-	rowMsg    rowMsg // the row message being decoded, reused
+	rowMsg    rowMsg               // the row message being decoded, reused
+	cells     []pubsub.Cell        // the cells of the row being built, reused
 
 	// The open transaction.
 	inTxn      bool

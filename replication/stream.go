@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -37,7 +36,6 @@ func (ss *session) stream(ctx context.Context) error {
 		}
 	}()
 	ss.relations = make(map[uint32]*relation)
-	ss.types = pgtype.NewMap()
 	ss.chunk = make([]pubsub.Event, 0, chunkSize)
 	tick := min(s.cfg.StatusInterval, s.cfg.Timeout/3)
 	now := time.Now()
