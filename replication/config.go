@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/phoenixkit/phoenixkitdb/internal/connstr"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -225,7 +226,7 @@ func validIdentifier(kind, s string) error {
 func parseConnString(s string, c Config) (*pgconn.Config, error) {
 	pc, err := pgconn.ParseConfig(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: connection string does not parse (details withheld: they may contain a password)", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: connection string does not parse: %s", ErrInvalidConfig, connstr.Explain(s))
 	}
 	pc.RuntimeParams["replication"] = "database"
 	if _, ok := pc.RuntimeParams["application_name"]; !ok {
