@@ -83,23 +83,33 @@ func (o *oracle) rows(sql string) []*pubsub.Row {
 	return out
 }
 
-// decodeOID resolves a domain to its base type and an enum to text.
+// decodeOID resolves a domain to its base type, an enum to text and an
+// array of such types to the array of the resolved type.
 func (o *oracle) decodeOID(oid uint32) uint32 {
 	o.t.Helper()
 	if oid < 16384 {
 		return oid
 	}
-	var typtype string
-	var base uint32
-	err := o.conn.QueryRow(o.t.Context(), `SELECT typtype::text, typbasetype FROM pg_type WHERE oid = $1`, oid).Scan(&typtype, &base)
+	var typtype, category string
+	var base, elem uint32
+	err := o.conn.QueryRow(o.t.Context(), `SELECT typtype::text, typcategory::text, typbasetype, typelem FROM pg_type WHERE oid = $1`,
+		oid).Scan(&typtype, &category, &base, &elem)
 	if err != nil {
 		o.t.Fatal(err)
 	}
-	switch typtype {
-	case "d":
+	switch {
+	case typtype == "d":
 		return o.decodeOID(base)
-	case "e":
+	case typtype == "e":
 		return 25
+	case category == "A" && elem != 0:
+		if r := o.decodeOID(elem); r != elem {
+			var arr uint32
+			if err := o.conn.QueryRow(o.t.Context(), `SELECT typarray FROM pg_type WHERE oid = $1`, r).Scan(&arr); err != nil {
+				o.t.Fatal(err)
+			}
+			return arr
+		}
 	}
 	return oid
 }
