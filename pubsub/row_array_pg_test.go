@@ -183,5 +183,5 @@ func TestRowValueGoType(t *testing.T) {
 
 // typeOf returns the SQL name of expr's type.
 func typeOf(o *oracle, expr string) string {
-	return text(o.t, o.rows(`SELECT format_type(pg_typeof(`+expr+`), NULL) AS t`)[0], "t")
+	return text(o.t, o.rows(`SELECT format_type(pg_typeof(` + expr + `), NULL) AS t`)[0], "t")
 }
