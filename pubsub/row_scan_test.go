@@ -23,28 +23,28 @@ type Audit struct {
 
 type scanned struct {
 	Audit
-	ID       int64 `db:"id"`
-	Small    int16
-	Name     string
-	Nick     *string
-	Score    float64
-	Ratio    float32
-	Big      pgtype.Numeric
-	Active   bool
-	Data     []byte
-	Doc      map[string]any
-	Tags     []*string
-	Matrix   [][]int32
-	Span     pgtype.Interval
-	Window   pgtype.Range[pgtype.Int4]
-	Addr     netip.Prefix
-	Uid      string `db:"uid"`
-	Day      time.Time
-	Mood     string
-	Pos      int32 `db:"POS"`
-	Maybe    sql.NullString
-	Ignored  string `db:"-"`
-	hidden   string //nolint:unused // unexported fields are skipped
+	ID      int64 `db:"id"`
+	Small   int16
+	Name    string
+	Nick    *string
+	Score   float64
+	Ratio   float32
+	Big     pgtype.Numeric
+	Active  bool
+	Data    []byte
+	Doc     map[string]any
+	Tags    []*string
+	Matrix  [][]int32
+	Span    pgtype.Interval
+	Window  pgtype.Range[pgtype.Int4]
+	Addr    netip.Prefix
+	Uid     string `db:"uid"`
+	Day     time.Time
+	Mood    string
+	Pos     int32 `db:"POS"`
+	Maybe   sql.NullString
+	Ignored string `db:"-"`
+	hidden  string //nolint:unused // unexported fields are skipped
 }
 
 // UidBytes is the uuid as pgx decodes it into [16]byte.
