@@ -264,6 +264,11 @@ func decodeScalar(kind valueKind, text string) (any, error) {
 	case kindBytea:
 		return decodeBytea(text)
 	case kindJSON:
+		// Checked, so that the RawMessage marshals: PostgreSQL's json
+		// is always valid, text from elsewhere may not be.
+		if !json.Valid([]byte(text)) {
+			return nil, fmt.Errorf("%q is not valid JSON", text)
+		}
 		return json.RawMessage(text), nil
 	case kindDate, kindTimestamp, kindTimestamptz:
 		return parseDateTime(kind, text)
