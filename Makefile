@@ -66,6 +66,8 @@ fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutp
 	$(GO) test -run '^$$' -fuzz FuzzMessage -fuzztime $(FUZZTIME) ./replication
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRow$$' -fuzztime $(FUZZTIME) ./replication
 	$(GO) test -run '^$$' -fuzz '^FuzzFastDecoders$$' -fuzztime $(FUZZTIME) ./replication
+	$(GO) test -run '^$$' -fuzz '^FuzzParseArray$$' -fuzztime $(FUZZTIME) ./pubsub
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTimestamp$$' -fuzztime $(FUZZTIME) ./pubsub
 	cd cluster && $(GO) test -run '^$$' -fuzz FuzzToken -fuzztime $(FUZZTIME) .
 	cd cluster && $(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime $(FUZZTIME) .
 	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzAckReply$$' -fuzztime $(FUZZTIME) .

@@ -3,6 +3,7 @@ package pubsub
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // ErrInvalidRow is wrapped by [NewRowLayout] and [NewRow] when their input
@@ -60,6 +61,12 @@ type ColumnType struct {
 type RowLayout struct {
 	cols  []ColumnType
 	index map[string]int // name -> position, for layouts with many columns
+
+	// For Row.Scan, filled as rows of the layout are scanned: *pgtype.Map
+	// values (not safe for concurrent use, costly to make) and, per
+	// struct type, where its fields go.
+	scanMaps  sync.Pool
+	scanPlans sync.Map // reflect.Type -> *scanPlan
 }
 
 // smallLayout is the column count up to which a name is found by a linear
