@@ -85,8 +85,10 @@ func TestDBModuleWALMode(t *testing.T) {
 	if _, err := conn.Exec(ctx, `INSERT INTO t VALUES (7, 'seven')`); err != nil {
 		t.Fatal(err)
 	}
-	if ev := wait(t, mb.C(), "change"); ev.String() != "public.t:INSERT:7" || ev.New["name"] != "seven" {
+	if ev := wait(t, mb.C(), "change"); ev.String() != "public.t:INSERT:7" || ev.Seq != 1 {
 		t.Fatalf("got %+v", ev)
+	} else if name, _ := ev.New.Text("name"); name != "seven" {
+		t.Fatalf("got name %q", name)
 	}
 	// The running Source's slot is in use: DropSlot waits, then refuses,
 	// without making the server raise an error.

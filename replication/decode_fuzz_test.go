@@ -65,7 +65,7 @@ func FuzzMessage(f *testing.F) {
 	ps := pubsub.New(slog.New(slog.DiscardHandler))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &Source{cfg: Config{Slot: "s"}, log: slog.New(slog.DiscardHandler), ps: ps}
-		ss := &session{s: s, relations: map[uint32]*relation{}, types: pgtype.NewMap()}
+		ss := &session{s: s, relations: map[uint32]*relation{}}
 		if err := ss.message(relationMsg()); err != nil {
 			t.Fatal(err)
 		}

@@ -5,23 +5,44 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
+// Replica identity settings as the Relation message carries them
+// (pg_class.relreplident).
+const (
+	identityDefault = 'd' // the primary key, if any
+	identityNothing = 'n'
+	identityFull    = 'f'
+	identityIndex   = 'i' // REPLICA IDENTITY USING INDEX
+)
+
 // relation is a table as the server last described it on this connection,
 // with the row layout every row of it shares.
 type relation struct {
 	schema, table string
 	layout        *pubsub.RowLayout
-	key           []bool // per column: part of the replica identity
-	uuidCol       int    // index of the "uuid" column, -1 if none
-	idCol         int    // index of the "id" column, -1 if none
+	key           []bool // per column: flagged as part of the replica identity
+	// keyCols are the columns of the replica identity key, in table
+	// order: the primary key or the REPLICA IDENTITY USING INDEX columns.
+	// Empty with REPLICA IDENTITY FULL or NOTHING and for a table without
+	// a primary key: the row id then follows PhoenixKit's rule.
+	keyCols []int
+	uuidCol int // index of the "uuid" column, -1 if none
+	idCol   int // index of the "id" column, -1 if none
 }
 
-func newRelation(m *pglogrepl.RelationMessage) (*relation, error) {
+// newRelation builds the relation of a Relation message; decodeOID gives
+// each column type's DecodeOID (see typeCache.decodeOID).
+func newRelation(m *pglogrepl.RelationMessage, decodeOID func(uint32) uint32) (*relation, error) {
 	r := &relation{schema: m.Namespace, table: m.RelationName, uuidCol: -1, idCol: -1}
 	cols := make([]pubsub.ColumnType, len(m.Columns))
 	r.key = make([]bool, len(m.Columns))
 	for i, c := range m.Columns {
-		cols[i] = pubsub.ColumnType{Name: c.Name, OID: c.DataType}
+		cols[i] = pubsub.ColumnType{Name: c.Name, OID: c.DataType, DecodeOID: decodeOID(c.DataType)}
 		r.key[i] = c.Flags&1 != 0
+		// With FULL the server flags every column: the whole row is the
+		// identity, which is no key.
+		if r.key[i] && (m.ReplicaIdentity == identityDefault || m.ReplicaIdentity == identityIndex) {
+			r.keyCols = append(r.keyCols, i)
+		}
 		switch c.Name {
 		case "uuid":
 			r.uuidCol = i
@@ -37,19 +58,10 @@ func newRelation(m *pglogrepl.RelationMessage) (*relation, error) {
 	return r, nil
 }
 
-// rowIDCol is the column the trigger's rule takes the row id from: "uuid"
-// when the table has one, else "id", else -1.
-func (r *relation) rowIDCol() int {
-	if r.uuidCol >= 0 {
-		return r.uuidCol
-	}
-	return r.idCol
-}
-
-// row builds a tuple's row and returns the row id (the trigger's rule, as
-// text) with it. keyOnly marks an old key tuple, whose columns outside the
-// replica identity the server sends as nulls that mean "not sent".
-func (ss *session) row(rel *relation, cols []tupleCol, keyOnly bool) (*pubsub.Row, string) {
+// row builds a tuple's row. keyOnly marks an old key tuple, whose
+// columns outside the replica identity the server sends as nulls that
+// mean "not sent".
+func (ss *session) row(rel *relation, cols []tupleCol, keyOnly bool) *pubsub.Row {
 	n := rel.layout.Len()
 	cells := ss.cells[:0]
 	for i := range n {
@@ -71,13 +83,92 @@ func (ss *session) row(rel *relation, cols []tupleCol, keyOnly bool) (*pubsub.Ro
 	if err != nil {
 		// Cannot happen: one cell per column, text only when present.
 		ss.s.log.Error("replication: building a row failed", "err", err)
-		return nil, ""
+		return nil
 	}
-	id := ""
-	if i := rel.rowIDCol(); i >= 0 {
-		if st, text := row.At(i); st == pubsub.Present {
-			id = text
+	return row
+}
+
+// rowID returns the row id of a change whose rows are newRow and oldRow
+// (either may be nil): the replica identity key when the table has one
+// (see rowKey), else PhoenixKit's rule, the "uuid" column's text or else
+// the "id" column's. The new row is asked first; the old one holds the
+// key when the change moved it or deleted the row. "" when neither row
+// holds the columns.
+func (rel *relation) rowID(newRow, oldRow *pubsub.Row) string {
+	if len(rel.keyCols) > 0 {
+		if id, ok := rowKey(newRow, rel.keyCols); ok {
+			return id
+		}
+		id, _ := rowKey(oldRow, rel.keyCols)
+		return id
+	}
+	col := rel.uuidCol
+	if col < 0 {
+		col = rel.idCol
+	}
+	if col < 0 {
+		return ""
+	}
+	for _, r := range [2]*pubsub.Row{newRow, oldRow} {
+		if r != nil {
+			if st, text := r.At(col); st == pubsub.Present {
+				return text
+			}
 		}
 	}
-	return row, id
+	return ""
+}
+
+// rowKey formats the key columns cols of row: a one-column key is that
+// column's text as it is; a key of several columns is a JSON array of
+// their texts in table order, such as ["7","a,\"b\""] (see
+// appendJSONString), so that distinct keys give distinct strings. It
+// reports false when row is nil or a key column is not present.
+func rowKey(row *pubsub.Row, cols []int) (string, bool) {
+	if row == nil {
+		return "", false
+	}
+	if len(cols) == 1 {
+		st, text := row.At(cols[0])
+		return text, st == pubsub.Present
+	}
+	size := 1
+	for _, c := range cols {
+		st, text := row.At(c)
+		if st != pubsub.Present {
+			return "", false
+		}
+		size += len(text) + 3
+	}
+	b := make([]byte, 0, size+8)
+	b = append(b, '[')
+	for i, c := range cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		_, text := row.At(c)
+		b = appendJSONString(b, text)
+	}
+	return string(append(b, ']')), true
+}
+
+// appendJSONString appends s as a JSON string: `"` and `\` are escaped
+// with a backslash, control characters below U+0020 as \u00XX, every
+// other byte is kept as it is. The mapping is injective, and for valid
+// UTF-8 (every text of a UTF-8 session) it is JSON that encoding/json
+// reads back to s.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
