@@ -90,10 +90,12 @@ func (ss *session) row(rel *relation, cols []tupleCol, keyOnly bool) *pubsub.Row
 
 // rowID returns the row id of a change whose rows are newRow and oldRow
 // (either may be nil): the replica identity key when the table has one
-// (see rowKey), else PhoenixKit's rule, the "uuid" column's text or else
-// the "id" column's. The new row is asked first; the old one holds the
-// key when the change moved it or deleted the row. "" when neither row
-// holds the columns.
+// (see rowKey), else PhoenixKit's rule: the "uuid" column's text if the
+// table has that column, else the "id" column's, taken from the new row
+// (the old one for a DELETE). The key is taken from the new row, or from
+// the old one when the new one does not hold it (a DELETE; an UPDATE that
+// left a TOASTed key column unchanged and so unsent, which has no old row
+// unless it changed the key). "" when the row does not hold the columns.
 func (rel *relation) rowID(newRow, oldRow *pubsub.Row) string {
 	if len(rel.keyCols) > 0 {
 		if id, ok := rowKey(newRow, rel.keyCols); ok {
@@ -109,14 +111,19 @@ func (rel *relation) rowID(newRow, oldRow *pubsub.Row) string {
 	if col < 0 {
 		return ""
 	}
-	for _, r := range [2]*pubsub.Row{newRow, oldRow} {
-		if r != nil {
-			if st, text := r.At(col); st == pubsub.Present {
-				return text
-			}
-		}
+	// As PhoenixKit's trigger: NEW's for INSERT and UPDATE, OLD's for DELETE.
+	r := newRow
+	if r == nil {
+		r = oldRow
 	}
-	return ""
+	if r == nil {
+		return ""
+	}
+	st, text := r.At(col)
+	if st != pubsub.Present {
+		return ""
+	}
+	return text
 }
 
 // rowKey formats the key columns cols of row: a one-column key is that
@@ -153,10 +160,11 @@ func rowKey(row *pubsub.Row, cols []int) (string, bool) {
 }
 
 // appendJSONString appends s as a JSON string: `"` and `\` are escaped
-// with a backslash, control characters below U+0020 as \u00XX, every
-// other byte is kept as it is. The mapping is injective, and for valid
-// UTF-8 (every text of a UTF-8 session) it is JSON that encoding/json
-// reads back to s.
+// with a backslash, \n \r \t \b \f by their short escapes, other
+// control characters below U+0020 as \u00XX, and every other byte is
+// kept as it is (no HTML escaping, no replacement of invalid UTF-8). The
+// mapping is injective, and for valid UTF-8 (every text of the UTF-8
+// session the Source pins) it is JSON that reads back to s.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -164,6 +172,16 @@ func appendJSONString(b []byte, s string) []byte {
 		switch c := s[i]; {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c == '\b':
+			b = append(b, '\\', 'b')
+		case c == '\f':
+			b = append(b, '\\', 'f')
 		case c < 0x20:
 			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		default:
