@@ -50,6 +50,9 @@ type Source struct {
 	confirmed  atomic.Uint64
 	lagBytes   atomic.Int64
 	lastLagLog atomic.Int64
+	// typeLookups counts the side connections that resolved types seen
+	// after the preload (tests read it).
+	typeLookups atomic.Uint64
 
 	// changeHook, set by tests only, runs before each change is decoded.
 	changeHook func()

@@ -45,7 +45,6 @@ type pgType struct {
 type typeCache struct {
 	resolved map[uint32]uint32 // user type -> DecodeOID
 	catalog  map[uint32]pgType // the pg_type rows read so far
-	lookups  int               // side connections opened
 }
 
 func newTypeCache() *typeCache {
@@ -181,7 +180,6 @@ func (tc *typeCache) decodeOID(oid uint32, lookup func([]uint32) error) uint32 {
 		return r
 	}
 	if lookup != nil {
-		tc.lookups++
 		if err := lookup([]uint32{oid}); err == nil {
 			if r, ok := tc.resolved[oid]; ok {
 				return r
@@ -247,6 +245,7 @@ func (ss *session) decodeOID(oid uint32) uint32 {
 // Config.Timeout.
 func (ss *session) lookupTypes(oids []uint32) error {
 	s := ss.s
+	s.typeLookups.Add(1)
 	ctx := ss.ctx
 	if ctx == nil {
 		ctx = context.Background()
