@@ -1,6 +1,8 @@
 package replication
 
 import (
+	"strings"
+
 	"github.com/jackc/pglogrepl"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
@@ -139,7 +141,7 @@ func rowKey(row *pubsub.Row, cols []int) (string, bool) {
 		st, text := row.At(cols[0])
 		return text, st == pubsub.Present
 	}
-	size := 1
+	size := 2
 	for _, c := range cols {
 		st, text := row.At(c)
 		if st != pubsub.Present {
@@ -147,16 +149,20 @@ func rowKey(row *pubsub.Row, cols []int) (string, bool) {
 		}
 		size += len(text) + 3
 	}
-	b := make([]byte, 0, size+8)
-	b = append(b, '[')
+	// One allocation: the builder's buffer becomes the string.
+	var sb strings.Builder
+	sb.Grow(size + 8)
+	var scratch [64]byte
+	sb.WriteByte('[')
 	for i, c := range cols {
 		if i > 0 {
-			b = append(b, ',')
+			sb.WriteByte(',')
 		}
 		_, text := row.At(c)
-		b = appendJSONString(b, text)
+		sb.Write(appendJSONString(scratch[:0], text))
 	}
-	return string(append(b, ']')), true
+	sb.WriteByte(']')
+	return sb.String(), true
 }
 
 // appendJSONString appends s as a JSON string: `"` and `\` are escaped
