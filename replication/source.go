@@ -115,8 +115,8 @@ type Stats struct {
 	Connected  bool
 	Ready      bool
 	Reconnects uint64 // streaming re-established after the first time in a Serve
-	Received   uint64 // row changes decoded (replays skipped included)
-	Published  uint64 // changes handed to the PubSub
+	Received   uint64 // row changes and messages decoded (replays skipped included)
+	Published  uint64 // changes and messages handed to the PubSub
 	Resyncs    uint64 // Resync broadcasts (start, lost slot, temporary slot reconnects)
 	// ConfirmedLSN is the last position reported to the server as
 	// processed: the slot's confirmed_flush_lsn once the server took it.
