@@ -174,7 +174,7 @@ func (ss *session) flush() (completed bool) {
 		s.published.Add(^uint64(len(ss.chunk) - 1))
 		s.log.Error("replication: publishing failed", "err", err)
 	}
-	clear(ss.chunk) // drop the maps for the GC
+	clear(ss.chunk) // drop the rows for the GC
 	ss.chunk = ss.chunk[:0]
 	completed = ss.done != doneTxns{}
 	ss.settle()

@@ -10,9 +10,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// firstUserOID is PostgreSQL's FirstNormalObjectId: OIDs below it belong
-// to the built-in catalog, whose types [pubsub.Row] knows by number.
-const firstUserOID = 16384
+// firstUserOID is PostgreSQL's FirstGenbkiObjectId: types below it are
+// the built-in ones of pg_type.dat, which [pubsub.Row] knows by number.
+// Types from it up are resolved: the user's (from FirstNormalObjectId,
+// 16384) and those initdb creates afterwards, such as the domains of
+// information_schema (cardinal_number is a domain over integer). pgoutput
+// sends a Type message for the same ones.
+const firstUserOID = 10000
 
 // Types a user-defined type resolves to.
 const (

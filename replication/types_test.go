@@ -30,11 +30,12 @@ func TestDecodeOIDOfUserTypes(t *testing.T) {
 		`CREATE DOMAIN d_arr AS int[]`,
 		`CREATE TYPE frange AS RANGE (subtype = float8)`,
 		`CREATE TABLE typed (id int PRIMARY KEY, a d_int, b d_d, c mood, d d_mood, e d_d[], f mood[], g comp, h d_arr,
-			i comp[], j citext, k d_mood[], l frange, m int8, n text[])`,
+			i comp[], j citext, k d_mood[], l frange, m int8, n text[], o information_schema.cardinal_number)`,
 		`CREATE PUBLICATION phoenixkitdb FOR TABLE typed`)
 	want := map[string]string{
 		"id": "int4", "a": "int4", "b": "int4", "c": "text", "d": "text", "e": "int4[]", "f": "text[]", "g": "comp", "h": "int4[]",
 		"i": "comp[]", "j": "citext", "k": "text[]", "l": "frange", "m": "int8", "n": "text[]",
+		"o": "int4",
 	}
 	b.stop = serve(t, b.src)
 	waitReady(t, b.src)
