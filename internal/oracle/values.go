@@ -193,11 +193,15 @@ func valueTypes() []valueType {
 			return g.pick([]string{"NaN", "Infinity", "-Infinity", "-0", "5e-324", "2.2250738585072014e-308",
 				"1.7976931348623157e+308", "0.30000000000000004", "0.1", "1e100"}, g.float64)
 		}},
-		{"text", func(g *gen) string { return g.pick([]string{"", "NULL", "null", `\N`, "'", `\`}, func() string { return g.text(12) }) }},
+		{"text", func(g *gen) string {
+			return g.pick([]string{"", "NULL", "null", `\N`, "'", `\`}, func() string { return g.text(12) })
+		}},
 		{"character varying(30)", func(g *gen) string { return g.text(8) }},
 		{"character(5)", func(g *gen) string { return g.oneOf("ab", "", "abcde", "é ", " x") }},
 		{"name", func(g *gen) string { return g.word(20) }},
-		{"bytea", func(g *gen) string { return g.pick([]string{`\x`, `\x00`, `\x5c27`}, func() string { return g.hexBytes(g.r.Intn(40)) }) }},
+		{"bytea", func(g *gen) string {
+			return g.pick([]string{`\x`, `\x00`, `\x5c27`}, func() string { return g.hexBytes(g.r.Intn(40)) })
+		}},
 		{"boolean", func(g *gen) string { return g.oneOf("t", "f", "yes", "off") }},
 		{"date", func(g *gen) string {
 			return g.pick([]string{"infinity", "-infinity", "0044-03-15 BC", "2024-02-29", "4713-01-01 BC", "5874897-12-31"}, g.date)
@@ -253,14 +257,18 @@ func valueTypes() []valueType {
 		}},
 		{"pair[]", func(g *gen) string { return g.oneOf(`{"(1,a,0)",NULL,"(,,)"}`, "{}") }},
 		{"int4range", func(g *gen) string { return g.oneOf("[1,5)", "empty", "(,)", "[3,3]", "(1,2]", "[-10,)") }},
-		{"numrange", func(g *gen) string { return g.oneOf("[1.5,2.25)", "(,)", "[0.1000000000000000055511151231257827,1)", "empty") }},
+		{"numrange", func(g *gen) string {
+			return g.oneOf("[1.5,2.25)", "(,)", "[0.1000000000000000055511151231257827,1)", "empty")
+		}},
 		{"tstzrange", func(g *gen) string {
 			return g.oneOf(`[2024-01-01 00:00+00,infinity)`, `["2024-02-29 12:00:00+05:30","2024-03-01 00:00:00+00"]`, "empty")
 		}},
 		{"daterange", func(g *gen) string { return g.oneOf("[2024-01-01,2024-02-01)", "[2024-01-01,2024-01-01]", "(,)") }},
 		{"tsrange", func(g *gen) string { return g.oneOf(`["2024-01-01 00:00","2024-01-02 00:00")`, "(,)") }},
 		{"int4multirange", func(g *gen) string { return g.oneOf("{[1,3),[5,7)}", "{}", "{[1,3),[2,8)}") }},
-		{"inet", func(g *gen) string { return g.oneOf("192.168.0.1/24", "::1", "2001:db8::1/64", "10.0.0.1", "::ffff:1.2.3.4") }},
+		{"inet", func(g *gen) string {
+			return g.oneOf("192.168.0.1/24", "::1", "2001:db8::1/64", "10.0.0.1", "::ffff:1.2.3.4")
+		}},
 		{"cidr", func(g *gen) string { return g.oneOf("10.0.0.0/8", "2001:db8::/32", "192.168.1") }},
 		{"macaddr", func(g *gen) string { return g.oneOf("08:00:2b:01:02:03", "08-00-2B-01-02-03") }},
 		{"macaddr8", func(g *gen) string { return g.oneOf("08:00:2b:01:02:03:04:05", "08002b010203") }},
@@ -275,7 +283,9 @@ func valueTypes() []valueType {
 		{"bit varying", func(g *gen) string { return g.oneOf("", "1", "101100") }},
 		{"pg_lsn", func(g *gen) string { return g.oneOf("16/B374D848", "0/0", "FFFFFFFF/FFFFFFFF") }},
 		{"oid", func(g *gen) string { return g.oneOf("0", "4294967295", "1259") }},
-		{"point", func(g *gen) string { return g.oneOf("(1.5,-2)", "(0.1,0.30000000000000004)", "(NaN,Infinity)", "(-0,1e-320)") }},
+		{"point", func(g *gen) string {
+			return g.oneOf("(1.5,-2)", "(0.1,0.30000000000000004)", "(NaN,Infinity)", "(-0,1e-320)")
+		}},
 		{"box", func(g *gen) string { return g.oneOf("(1,1),(0,0)", "(0.1,0.2),(-0.3,-0.4)") }},
 		{"circle", func(g *gen) string { return g.oneOf("<(0,0),1.5>", "<(0.1,-0.2),1e-10>") }},
 	}
