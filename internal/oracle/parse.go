@@ -477,7 +477,7 @@ func (p *parser) value(c *Column) error {
 	return nil
 }
 
-// quoted reads a '...' literal with ” for a quote starting at s[off]
+// quoted reads a '...' literal (a quote doubled inside) starting at s[off]
 // and returns its text and the offset after it.
 func quoted(s string, off int) (string, int, error) {
 	if off >= len(s) || s[off] != '\'' {
