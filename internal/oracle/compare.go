@@ -102,7 +102,7 @@ func expectations(recs []Record, o Options) []expected {
 // TRUNCATE's flags, and, column by column, the state, the type and the
 // text of every row. See [Report] for what it returns.
 func Compare(recs []Record, events []pubsub.Event, o Options) *Report {
-	rep := &Report{Seed: o.Seed, Label: o.Label}
+	rep := &Report{Seed: o.Seed, Label: o.Label, Columns: map[string]int{}}
 	if len(events) > 0 && events[0].Kind == pubsub.Resync && events[0].Reason == pubsub.ReasonStart {
 		events = events[1:]
 	}
@@ -254,6 +254,7 @@ func (rep *Report) compareRow(m Mismatch, which string, got *pubsub.Row, want []
 		m := m
 		m.Column, m.Type = c.Name, c.Type
 		seen[c.Name] = true
+		rep.Columns[which+" "+c.State.String()]++
 		i, ok := pos[c.Name]
 		if !ok {
 			rep.add(with(m, "column-missing", "absent from the layout", c.State.String()))

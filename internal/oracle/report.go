@@ -49,7 +49,10 @@ type Report struct {
 	// Delivered events (after the start Resync), Compared pairs, and the
 	// number of oracle transactions.
 	Expected, Delivered, Compared, Transactions int
-	Mismatches                                  []Mismatch
+	// Columns counts the oracle's columns compared, by row and state:
+	// "new present", "new unchanged-toast", "old null", ...
+	Columns    map[string]int
+	Mismatches []Mismatch
 }
 
 func (r *Report) add(m Mismatch) { r.Mismatches = append(r.Mismatches, m) }
@@ -86,6 +89,7 @@ func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "oracle %s: seed %d: %d transactions, %d changes expected, %d delivered, %d compared, %d mismatches\n",
 		r.Label, r.Seed, r.Transactions, r.Expected, r.Delivered, r.Compared, len(r.Mismatches))
+	b.WriteString("  columns compared: " + countLine(r.Columns) + "\n")
 	if r.OK() {
 		return b.String()
 	}
