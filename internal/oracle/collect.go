@@ -34,7 +34,11 @@ func Collect(ctx context.Context, mb *pubsub.Mailbox, fenceID int) ([]pubsub.Eve
 			}
 			evs = append(evs, ev)
 			if ev.Kind == pubsub.TableChanged && ev.Table == FenceTable && ev.Operation == "INSERT" {
-				if id, _ := ev.New.Text("id"); id == want {
+				id, ok := ev.New.Text("id")
+				if !ok {
+					return evs, fmt.Errorf("oracle: a fence row arrived without its id (%d events so far)", len(evs))
+				}
+				if id == want {
 					return evs, nil
 				}
 			}
