@@ -84,11 +84,10 @@ func TestWALOracleThroughCluster(t *testing.T) {
 		if in == leader {
 			role = "leader"
 		}
-		rep, err := oracle.Check(ctx, conn, recs, events[i], "phoenixkitdb", seed)
+		rep, err := oracle.Check(ctx, conn, recs, events[i], "phoenixkitdb", oracle.Options{Seed: seed, Label: "phoenixkitdb, " + role})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep.Label = "phoenixkitdb, " + role
 		if rep.Expected < 300 {
 			t.Errorf("%s: only %d changes expected: the workload or the filter is broken", role, rep.Expected)
 		}

@@ -49,16 +49,23 @@ func Collect(ctx context.Context, mb *pubsub.Mailbox, fenceID int) ([]pubsub.Eve
 }
 
 // Check compares events with the oracle's records for publication: it
-// loads the publication's scope and the type names of the events' columns
-// from conn, then calls Compare.
-func Check(ctx context.Context, conn *pgx.Conn, recs []Record, events []pubsub.Event, publication string, seed int64) (*Report, error) {
-	scope, err := LoadScope(ctx, conn, publication)
-	if err != nil {
-		return nil, err
+// fills in o.Scope (the publication's) and o.TypeNames (of the events'
+// columns) from conn when they are nil, and o.Label with the publication
+// when empty, then calls Compare.
+func Check(ctx context.Context, conn *pgx.Conn, recs []Record, events []pubsub.Event, publication string, o Options) (*Report, error) {
+	var err error
+	if o.Scope == nil {
+		if o.Scope, err = LoadScope(ctx, conn, publication); err != nil {
+			return nil, err
+		}
 	}
-	types, err := TypeNames(ctx, conn, events)
-	if err != nil {
-		return nil, err
+	if o.TypeNames == nil {
+		if o.TypeNames, err = TypeNames(ctx, conn, events); err != nil {
+			return nil, err
+		}
 	}
-	return Compare(recs, events, Options{Scope: scope, TypeNames: types, Seed: seed, Label: publication}), nil
+	if o.Label == "" {
+		o.Label = publication
+	}
+	return Compare(recs, events, o), nil
 }

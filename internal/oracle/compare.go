@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -21,6 +23,10 @@ type Options struct {
 	// Messages compares transactional logical messages too (for a source
 	// asked for them); otherwise the oracle's messages are left out.
 	Messages bool
+	// Latin1 says the database is LATIN1: a message's content, bytes in
+	// the database's encoding, is converted to UTF-8 (the oracle's
+	// session encoding) before it is compared.
+	Latin1 bool
 	// Seed is the workload's seed, printed in the report.
 	Seed int64
 	// Label names the comparison in the report ("pub_root", ...).
@@ -34,8 +40,8 @@ type expected struct {
 	op     string
 	rel    Relation // as the source reports it
 	mapped bool     // rel differs from the table test_decoding named
-	// firstLSN and lastLSN bound the transaction's changes, commitEnd is
-	// its COMMIT row's position (the end of the commit record): the
+	// lastLSN is the position of the transaction's last change and
+	// commitEnd its COMMIT row's (the end of the commit record): the
 	// source's LSN, the commit record's start, lies in between.
 	lastLSN, commitEnd uint64
 	// cascade and restart are a TRUNCATE's flags.
@@ -48,10 +54,18 @@ func expectations(recs []Record, o Options) []expected {
 	var out, cur []expected
 	prepared := map[string][]expected{}
 	txn := 0
+	inTxn := false
 	closeTxn := func(evs []expected, end uint64) {
+		if len(evs) == 0 {
+			return
+		}
+		// A message row's position is not its record's (it may be the
+		// commit's): only changes bound the commit record.
 		var last uint64
 		for _, e := range evs {
-			last = max(last, e.rec.LSN)
+			if e.op != "MESSAGE" {
+				last = max(last, e.rec.LSN)
+			}
 		}
 		for i := range evs {
 			evs[i].txn, evs[i].lastLSN, evs[i].commitEnd = txn, last, end
@@ -59,18 +73,36 @@ func expectations(recs []Record, o Options) []expected {
 		out = append(out, evs...)
 		txn++
 	}
+	// With skip-empty-xacts, test_decoding prints BEGIN with a
+	// transaction's first change, so the messages before it come before
+	// BEGIN, and those of a transaction that changed no table come with
+	// neither BEGIN nor COMMIT: consecutive ones of one xid are one
+	// transaction (whose commit position is then unknown), or the start of
+	// the one a BEGIN of their xid opens.
+	var orphans []expected
+	flushOrphans := func() {
+		closeTxn(orphans, math.MaxUint64)
+		orphans = nil
+	}
 	for i := range recs {
 		r := &recs[i]
 		c := &r.Change
+		if c.Kind == Begin && len(orphans) > 0 && orphans[0].rec.Xid == r.Xid {
+			cur, orphans, inTxn = orphans, nil, true
+			continue
+		}
+		if c.Kind != Message || inTxn || len(orphans) > 0 && orphans[0].rec.Xid != r.Xid {
+			flushOrphans()
+		}
 		switch c.Kind {
 		case Begin:
-			cur = cur[:0:0]
+			cur, inTxn = nil, true
 		case Commit:
 			closeTxn(cur, r.LSN)
-			cur = nil
+			cur, inTxn = nil, false
 		case Prepare:
 			prepared[c.GID] = cur
-			cur = nil
+			cur, inTxn = nil, false
 		case CommitPrepared:
 			closeTxn(prepared[c.GID], r.LSN)
 			delete(prepared, c.GID)
@@ -87,11 +119,18 @@ func expectations(recs []Record, o Options) []expected {
 				}
 			}
 		case Message:
-			if o.Messages && c.Transactional {
-				cur = append(cur, expected{rec: r, op: "MESSAGE"})
+			if !o.Messages || !c.Transactional {
+				break
+			}
+			e := expected{rec: r, op: "MESSAGE"}
+			if inTxn {
+				cur = append(cur, e)
+			} else {
+				orphans = append(orphans, e)
 			}
 		}
 	}
+	flushOrphans()
 	return out
 }
 
@@ -125,7 +164,11 @@ func Compare(recs []Record, events []pubsub.Event, o Options) *Report {
 		}
 		if w.op == "MESSAGE" {
 			c := &w.rec.Change
-			if ev.Kind != pubsub.Message || ev.Prefix != c.Prefix || !bytes.Equal(ev.Content, c.Content) {
+			content := ev.Content
+			if o.Latin1 {
+				content = latin1ToUTF8(content)
+			}
+			if ev.Kind != pubsub.Message || ev.Prefix != c.Prefix || !bytes.Equal(content, c.Content) {
 				m.Kind, m.Got, m.Want = "sequence", describe(ev), fmt.Sprintf("message %q %q", c.Prefix, c.Content)
 				rep.add(m)
 				rep.stopped(i+1, want, events)
@@ -187,6 +230,15 @@ func Compare(recs []Record, events []pubsub.Event, o Options) *Report {
 	}
 	rep.stopped(n, want, events)
 	return rep
+}
+
+// latin1ToUTF8 converts LATIN1 bytes (each byte its code point) to UTF-8.
+func latin1ToUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return out
 }
 
 func b2u(b bool) uint64 {

@@ -276,7 +276,7 @@ func diff(t *testing.T, v variant) {
 		}
 	}
 	for i, s := range streams {
-		rep, err := oracle.Check(ctx, conn, recs, events[i], s.pub, seed)
+		rep, err := oracle.Check(ctx, conn, recs, events[i], s.pub, oracle.Options{Seed: seed, Latin1: v.latin1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
@@ -89,10 +90,13 @@ type Change struct {
 	// Cascade and RestartSeqs are TRUNCATE's options.
 	Cascade, RestartSeqs bool
 
-	// Transactional, Prefix and Content are a logical message's.
+	// Transactional, Prefix and Content are a logical message's, and
+	// Size the content's length in the database's encoding (Content is in
+	// the session's).
 	Transactional bool
 	Prefix        string
 	Content       []byte
+	Size          int
 }
 
 // ParseChange parses one row of test_decoding's output (the data column
@@ -180,8 +184,10 @@ func parseTwoPhase(k Kind, line string, off int) (Change, error) {
 // parseMessage reads "message: transactional: T prefix: P, sz: N
 // content:C". N counts the content's bytes in the database's encoding,
 // C is printed in the session's, so N matches len(C) only when the two
-// are the same. The prefix may itself hold ", sz: ": the first split that
-// leaves exactly N bytes of content wins, else the first one that parses.
+// are the same; in a single-byte encoding (LATIN1) N is C's length in
+// characters. The prefix may itself hold ", sz: ": the first split that
+// leaves N bytes of content wins, then the first that leaves N
+// characters, else the first one that parses.
 func parseMessage(line string) (Change, error) {
 	rest, ok := strings.CutPrefix(line, "message: transactional: ")
 	if !ok || len(rest) < 1 {
@@ -199,8 +205,8 @@ func parseMessage(line string) (Change, error) {
 	if !ok {
 		return Change{}, errAt(len(line)-len(rest), "no prefix")
 	}
-	fallback := -1
-	var fallbackContent string
+	fallback, chars := -1, -1
+	var fallbackContent, charsContent string
 	for i := 0; ; {
 		j := strings.Index(rest[i:], ", sz: ")
 		if j < 0 {
@@ -215,8 +221,11 @@ func parseMessage(line string) (Change, error) {
 		if content, ok := strings.CutPrefix(tail[digits:], " content:"); ok && digits > 0 {
 			if n, err := strconv.Atoi(tail[:digits]); err == nil {
 				if n == len(content) {
-					c.Prefix, c.Content = rest[:at], []byte(content)
+					c.Prefix, c.Content, c.Size = rest[:at], []byte(content), n
 					return c, nil
+				}
+				if chars < 0 && n == utf8.RuneCountInString(content) {
+					chars, charsContent = at, content
 				}
 				if fallback < 0 {
 					fallback, fallbackContent = at, content
@@ -225,10 +234,14 @@ func parseMessage(line string) (Change, error) {
 		}
 		i = at + 1
 	}
+	if chars >= 0 {
+		fallback, fallbackContent = chars, charsContent
+	}
 	if fallback < 0 {
 		return Change{}, errAt(len(line)-len(rest), "no size")
 	}
 	c.Prefix, c.Content = rest[:fallback], []byte(fallbackContent)
+	c.Size, _ = strconv.Atoi(rest[fallback+len(", sz: ") : fallback+len(", sz: ")+strings.Index(rest[fallback+len(", sz: "):], " ")])
 	return c, nil
 }
 

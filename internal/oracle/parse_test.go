@@ -70,11 +70,14 @@ var parseCases = []struct {
 	{"table public.a: TRUNCATE: cascade",
 		oracle.Change{Kind: oracle.Truncate, Truncated: []oracle.Relation{{"public", "a"}}, Cascade: true}},
 	{"message: transactional: 1 prefix: p, sz: 5 content:a\nb c",
-		oracle.Change{Kind: oracle.Message, Transactional: true, Prefix: "p", Content: []byte("a\nb c")}},
+		oracle.Change{Kind: oracle.Message, Transactional: true, Prefix: "p", Content: []byte("a\nb c"), Size: 5}},
 	{"message: transactional: 0 prefix: odd, sz: 3 content:x, sz: 1 content:y",
-		oracle.Change{Kind: oracle.Message, Prefix: "odd, sz: 3 content:x", Content: []byte("y")}},
+		oracle.Change{Kind: oracle.Message, Prefix: "odd, sz: 3 content:x", Content: []byte("y"), Size: 1}},
 	{"message: transactional: 1 prefix: , sz: 0 content:",
 		oracle.Change{Kind: oracle.Message, Transactional: true, Prefix: "", Content: []byte{}}},
+	// From a LATIN1 database: 3 bytes there, 4 in UTF-8.
+	{"message: transactional: 1 prefix: odd, sz: 3 content:x, sz: 3 content:,ÿ ",
+		oracle.Change{Kind: oracle.Message, Transactional: true, Prefix: "odd, sz: 3 content:x", Content: []byte(",ÿ "), Size: 3}},
 }
 
 func TestParseChange(t *testing.T) {

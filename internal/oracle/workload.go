@@ -546,11 +546,16 @@ func (w *Workload) unpublished(ctx context.Context, conn *pgx.Conn) error {
 	return exec(ctx, conn, "INSERT INTO unpublished (id, v) VALUES ($1, $2)", t.next, w.g.text(4))
 }
 
-// message emits a transactional logical message; some prefixes hold the
-// separator test_decoding prints after them.
+// MessagePrefixes returns the prefixes of the logical messages the
+// workload emits (pg_logical_emit_message(true, prefix, content)), for a
+// source that delivers messages by prefix. One holds the separator
+// test_decoding prints after a prefix; one is empty.
+func MessagePrefixes() []string { return []string{"oracle", "odd, sz: 3 content:x", ""} }
+
+// message emits a transactional logical message.
 func (w *Workload) message(ctx context.Context, conn *pgx.Conn) error {
 	g := &w.g
-	prefix := g.oneOf("oracle", "odd, sz: 3 content:x", "")
+	prefix := g.oneOf(MessagePrefixes()...)
 	return exec(ctx, conn, "SELECT pg_logical_emit_message(true, $1, $2::text)", prefix, g.text(10))
 }
 
