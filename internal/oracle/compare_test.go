@@ -72,7 +72,7 @@ func TestCompareFindsEachKind(t *testing.T) {
 		t.Fatalf("a faithful stream: %s", rep)
 	}
 	faults := []struct {
-		kind  string
+		kind   string
 		mutate func(evs []pubsub.Event) []pubsub.Event
 	}{
 		{"text", func(e []pubsub.Event) []pubsub.Event { e[1].New = row(t, present("1"), present("a''b")); return e }},
@@ -93,7 +93,10 @@ func TestCompareFindsEachKind(t *testing.T) {
 		{"sequence", func(e []pubsub.Event) []pubsub.Event { e[1], e[2] = e[2], e[1]; return e }},
 		{"missing", func(e []pubsub.Event) []pubsub.Event { return e[:5] }},
 		{"extra", func(e []pubsub.Event) []pubsub.Event { return append(e, e[5]) }},
-		{"resync", func(e []pubsub.Event) []pubsub.Event { e[3] = pubsub.Event{Kind: pubsub.Resync, Reason: pubsub.ReasonOverflow}; return e }},
+		{"resync", func(e []pubsub.Event) []pubsub.Event {
+			e[3] = pubsub.Event{Kind: pubsub.Resync, Reason: pubsub.ReasonOverflow}
+			return e
+		}},
 	}
 	for _, f := range faults {
 		rep := oracle.Compare(recs, f.mutate(good()), o)
