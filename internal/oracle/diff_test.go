@@ -328,7 +328,8 @@ func rollbackPrepared(t *testing.T, url string) {
 	}
 	for _, gid := range gids {
 		var lit string
-		if err := conn.QueryRow(ctx, `SELECT quote_literal($1::text)`, gid).Scan(&lit); err == nil {
+		err := conn.QueryRow(ctx, `SELECT quote_literal($1::text)`, gid).Scan(&lit)
+		if err == nil {
 			_, err = conn.Exec(ctx, `ROLLBACK PREPARED `+lit)
 		}
 		if err != nil {
