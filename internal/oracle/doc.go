@@ -22,7 +22,21 @@
 //   - [Workload] generates, from a seed, a schema and a list of
 //     transactions over every built-in type and the awkward cases of
 //     logical decoding (TOAST, replica identities, TRUNCATE, ALTER TABLE,
-//     partitions, savepoints, two-phase commit).
+//     partitions, savepoints, two-phase commit, logical messages).
+//   - [CreateSourceSlot], [Collect] and [Check] are the rest of a run:
+//     the source's slot made next to the oracle's, a mailbox read up to
+//     the workload's fence row, and the comparison for one publication.
+//
+// # A run
+//
+// Make a database, run [Workload.Schema], create the oracle's slot and
+// the source's, start the source (its mailbox subscribed to every table),
+// [Workload.Run], [Workload.Fence], [Collect] the mailbox, [ReadSlot],
+// then [Check] per publication. The package's own tests do this with the
+// replication package's Source under three database setups (default,
+// hostile settings, LATIN1); the cluster module's do it through a leader
+// and a follower. A run prints its seed; the package's tests take
+// -oracle.seed to repeat one.
 //
 // The package is for tests (of the replication package, the root module
 // and the cluster module); nothing in it is safe to point at a database
