@@ -482,7 +482,7 @@ func (w *Workload) replicaIdentity(ctx context.Context, conn *pgx.Conn) error {
 		t := w.tableOf("ri_index")
 		t.next++
 		t.keys = append(t.keys, strconv.Itoa(t.next))
-		return exec(ctx, conn, "INSERT INTO ri_index (id, code, v) VALUES ($1, $2, $3)", t.next, "code-"+strconv.Itoa(t.next)+g.text(3), g.r.Intn(100))
+		return exec(ctx, conn, "INSERT INTO ri_index (id, code, v) VALUES ($1, $2, $3)", t.next, "code-"+strconv.Itoa(t.next)+":"+g.text(3), g.r.Intn(100))
 	case 5:
 		t := w.tableOf("ri_index")
 		if len(t.keys) == 0 {
