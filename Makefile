@@ -58,7 +58,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	cd cluster && $(GO) vet ./... && $(GO) vet -tags chaos ./internal/chaos && $(GO) run $(STATICCHECK) ./... && $(GO) run $(STATICCHECK) -tags chaos ./internal/chaos
 
 .PHONY: fuzz
-fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutput messages, rows and values, cluster subjects, messages and ack replies), FUZZTIME each (default 30s)
+fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutput messages, rows and values, test_decoding output, cluster subjects, messages and ack replies), FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParsePayload -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz FuzzWireReader -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChange$$' -fuzztime $(FUZZTIME) ./listener
@@ -68,6 +68,8 @@ fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutp
 	$(GO) test -run '^$$' -fuzz '^FuzzFastDecoders$$' -fuzztime $(FUZZTIME) ./replication
 	$(GO) test -run '^$$' -fuzz '^FuzzParseArray$$' -fuzztime $(FUZZTIME) ./pubsub
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTimestamp$$' -fuzztime $(FUZZTIME) ./pubsub
+	$(GO) test -run '^$$' -fuzz '^FuzzParseChange$$' -fuzztime $(FUZZTIME) ./internal/oracle
+	$(GO) test -run '^$$' -fuzz '^FuzzExplain$$' -fuzztime $(FUZZTIME) ./internal/connstr
 	cd cluster && $(GO) test -run '^$$' -fuzz FuzzToken -fuzztime $(FUZZTIME) .
 	cd cluster && $(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime $(FUZZTIME) .
 	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzAckReply$$' -fuzztime $(FUZZTIME) .
