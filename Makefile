@@ -65,7 +65,7 @@ fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutp
 	$(GO) test -run '^$$' -fuzz '^FuzzChangePayload$$' -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz FuzzMessage -fuzztime $(FUZZTIME) ./replication
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRow$$' -fuzztime $(FUZZTIME) ./replication
-	$(GO) test -run '^$$' -fuzz '^FuzzFastDecoders$$' -fuzztime $(FUZZTIME) ./replication
+	$(GO) test -run '^$$' -fuzz '^FuzzRowKey$$' -fuzztime $(FUZZTIME) ./replication
 	$(GO) test -run '^$$' -fuzz '^FuzzParseArray$$' -fuzztime $(FUZZTIME) ./pubsub
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTimestamp$$' -fuzztime $(FUZZTIME) ./pubsub
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChange$$' -fuzztime $(FUZZTIME) ./internal/oracle
