@@ -140,7 +140,7 @@ func startStream(t *testing.T, url, pub string, conn *pgx.Conn) *stream {
 	ps := pubsub.New(log)
 	var err error
 	s.src, err = replication.New(replication.Config{ConnString: url, Slot: s.slot, Publication: pub, PubSub: ps, Logger: log,
-		MaxBackoff: time.Second})
+		MaxBackoff: time.Second, Messages: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +148,11 @@ func startStream(t *testing.T, url, pub string, conn *pgx.Conn) *stream {
 	t.Cleanup(s.mb.Close)
 	if err := s.src.SubscribeAll(s.mb); err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range oracle.MessagePrefixes() {
+		if err := s.src.SubscribeMessages(s.mb, p); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -276,7 +281,7 @@ func diff(t *testing.T, v variant) {
 		}
 	}
 	for i, s := range streams {
-		rep, err := oracle.Check(ctx, conn, recs, events[i], s.pub, oracle.Options{Seed: seed, Latin1: v.latin1})
+		rep, err := oracle.Check(ctx, conn, recs, events[i], s.pub, oracle.Options{Seed: seed, Latin1: v.latin1, Messages: true})
 		if err != nil {
 			t.Fatal(err)
 		}
