@@ -228,18 +228,23 @@ const dropSlotWait = 10 * time.Second
 // after its Source stopped, then returns an error wrapping ErrSlotActive.
 // Stop the Source first. Dropping the slot of a Source that will run
 // again makes it lose the changes in between, which it reports with a
-// Resync (reason "slot"). It never makes the server raise an error for an
-// active slot, so it is safe inside a caller's transaction.
+// Resync (reason "slot").
+//
+// It is safe inside a caller's transaction: each attempt runs in a
+// savepoint (a transaction of its own when q is a connection or pool), so
+// that what another session does between DropSlot's look at the slot and
+// its drop (dropping the slot itself, or starting to stream from it),
+// which makes the server raise an error, is rolled back there and never
+// aborts the caller's transaction. The drop itself is not transactional:
+// it stands even if the caller's transaction rolls back. A Querier
+// without pgx's Begin runs the attempts as single statements.
 func DropSlot(ctx context.Context, q Querier, slot string) error {
 	if err := validateSlot(slot); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(dropSlotWait)
 	for {
-		var dropped, active bool
-		err := q.QueryRow(ctx, `WITH s AS (SELECT slot_name, active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1),
-d AS (SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM s WHERE NOT active)
-SELECT EXISTS (SELECT 1 FROM d), COALESCE((SELECT active FROM s), false)`, slot).Scan(&dropped, &active)
+		active, err := dropSlotOnce(ctx, q, slot)
 		switch {
 		case err != nil:
 			return fmt.Errorf("phoenixkitdb: drop slot %q: %w", slot, err)
@@ -256,6 +261,32 @@ SELECT EXISTS (SELECT 1 FROM d), COALESCE((SELECT active FROM s), false)`, slot)
 		case <-t.C:
 		}
 	}
+}
+
+// dropSlotOnce drops slot unless a walsender streams from it and reports
+// whether one does. The statement looks first, so the usual cases (no
+// slot, an active one) raise nothing; the errors of a change in between
+// are caught in the savepoint: the slot gone (42704) counts as dropped, a
+// walsender that took it (55006) as active.
+func dropSlotOnce(ctx context.Context, q Querier, slot string) (active bool, err error) {
+	var dropped bool // read so that the drop runs
+	drop := func(q Querier) error {
+		return q.QueryRow(ctx, `WITH s AS (SELECT slot_name, active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1),
+d AS (SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM s WHERE NOT active)
+SELECT EXISTS (SELECT 1 FROM d), COALESCE((SELECT active FROM s), false)`, slot).Scan(&dropped, &active)
+	}
+	if _, ok := q.(beginner); ok {
+		err = inTx(ctx, q, drop)
+	} else {
+		err = drop(q)
+	}
+	switch {
+	case isSQLState(err, "42704"):
+		return false, nil
+	case isSQLState(err, "55006"):
+		return true, nil
+	}
+	return active, err
 }
 
 // pubState is what publicationState reads.
