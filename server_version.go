@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
 // MinServerVersion is the oldest PostgreSQL major version the publication
-// functions and the WAL source (package replication) support. 13 reached
-// its end of life in November 2025, and its pgoutput lacks what the WAL
-// source builds on from 14 (the messages, streaming and binary options);
-// see docs/replication.md.
-const MinServerVersion = 14
+// functions and the WAL source (package replication, which refuses an
+// older server at start) support. 13 reached its end of life in November
+// 2025, and its pgoutput lacks what the WAL source builds on from 14 (the
+// messages, streaming and binary options); see docs/replication.md.
+const MinServerVersion = replication.MinServerVersion
 
 // ErrUnsupportedServer is returned (wrapped, with the server's version) by
 // the publication functions for a server older than MinServerVersion.
