@@ -139,9 +139,11 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 	return nil
 }
 
-// BroadcastChanges delivers each change to its table's topic
-// (TopicTable(ev.Schema, ev.Table)) and to TopicAll, as one delivery: every
-// mailbox receives its copies in the order of evs, and a mailbox that
+// BroadcastChanges delivers each change to the topic of its table, the
+// pair (ev.Schema, ev.Table) as SubscribeTable takes it (TopicTable(
+// ev.Schema, ev.Table) for a schema without a dot), and to TopicAll, as
+// one delivery: every mailbox receives its copies in the order of evs, and
+// a mailbox that
 // holds both topics receives two copies of each change. Every event must
 // be a TableChanged (a zero Kind counts as one) with a schema and a table; otherwise
 // nothing is delivered and the error wraps ErrInvalidEvent.

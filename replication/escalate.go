@@ -25,6 +25,8 @@ var (
 	// ErrMessagesUnsupported: Config.Messages is set and the server is
 	// older than PostgreSQL 14, whose pgoutput cannot send messages.
 	ErrMessagesUnsupported = errors.New("replication: logical decoding messages need PostgreSQL 14 or later")
+	// ErrUnsupportedServer: the server is older than MinServerVersion.
+	ErrUnsupportedServer = errors.New("replication: unsupported PostgreSQL version")
 	// ErrSilent: the connection stayed silent past Config.Timeout.
 	ErrSilent = errors.New("replication: connection silent past the timeout; presumed dead")
 )
@@ -55,6 +57,8 @@ func escalation(err error) (hint string, setup bool) {
 		return "choose another Config.Slot, or drop the slot with pg_drop_replication_slot", true
 	case errors.Is(err, ErrMessagesUnsupported):
 		return "upgrade the server to PostgreSQL 14 or later, or turn Config.Messages off", true
+	case errors.Is(err, ErrUnsupportedServer):
+		return fmt.Sprintf("upgrade the server to PostgreSQL %d or later", MinServerVersion), true
 	case errors.Is(err, ErrInvalidConfig):
 		return "fix the connection string", true
 	}

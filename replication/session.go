@@ -124,6 +124,9 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	slot := s.cfg.Slot
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
+	if err := checkServerVersion(ss.conn); err != nil {
+		return "", 0, err
+	}
 	st, err := readState(sctx, ss.conn, slot, s.cfg.Publication)
 	if err != nil {
 		return "", 0, err

@@ -48,6 +48,8 @@ func quoteIdent(s string) string {
 }
 
 // readState queries the server's wal_level, the publication and the slot.
+// A standby (PostgreSQL 16 decodes there) has no current WAL position of
+// its own: its position is the last one replayed.
 func readState(ctx context.Context, conn *pgconn.PgConn, slot, publication string) (slotState, error) {
 	sql := `SELECT current_setting('wal_level'),
 	EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = ` + quoteLiteral(publication) + `),
@@ -57,7 +59,7 @@ func readState(ctx context.Context, conn *pgconn.PgConn, slot, publication strin
 	COALESCE(s.active_pid, 0),
 	COALESCE(s.wal_status, ''),
 	COALESCE(s.confirmed_flush_lsn::text, '0/0'),
-	pg_current_wal_lsn()::text,
+	CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text,
 	current_setting('server_version_num')
 FROM (SELECT 1) AS one
 LEFT JOIN pg_catalog.pg_replication_slots AS s ON s.slot_name = ` + quoteLiteral(slot)
@@ -97,7 +99,9 @@ LEFT JOIN pg_catalog.pg_replication_slots AS s ON s.slot_name = ` + quoteLiteral
 // START_REPLICATION, PostgreSQL 15 answers CREATE_REPLICATION_SLOT on the
 // same connection with no result set. It returns the slot's consistent
 // point. A slot that exists already (another Source raced us) is not an
-// error; the position is then 0.
+// error; the position is then that slot's confirmed one, read afresh (0
+// while its creator still builds it), so that LagBytes does not count
+// the whole WAL.
 func createSlot(ctx context.Context, conn *pgconn.PgConn, slot string, temporary bool) (pglogrepl.LSN, error) {
 	res, err := pglogrepl.CreateReplicationSlot(ctx, conn, slot, "pgoutput", pglogrepl.CreateReplicationSlotOptions{
 		Temporary:      temporary,
@@ -107,7 +111,7 @@ func createSlot(ctx context.Context, conn *pgconn.PgConn, slot string, temporary
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42710" {
-			return 0, nil
+			return slotConfirmed(ctx, conn, slot)
 		}
 		return 0, fmt.Errorf("replication: creating slot %s: %w", slot, err)
 	}
@@ -116,6 +120,42 @@ func createSlot(ctx context.Context, conn *pgconn.PgConn, slot string, temporary
 		return 0, fmt.Errorf("replication: creating slot %s: %w", slot, err)
 	}
 	return lsn, nil
+}
+
+// slotConfirmed reads slot's confirmed_flush_lsn, 0 when there is none.
+func slotConfirmed(ctx context.Context, conn *pgconn.PgConn, slot string) (pglogrepl.LSN, error) {
+	res, err := conn.Exec(ctx, `SELECT COALESCE((SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots
+	WHERE slot_name = `+quoteLiteral(slot)+`), '0/0')`).ReadAll()
+	if err == nil && (len(res) != 1 || len(res[0].Rows) != 1 || len(res[0].Rows[0]) != 1) {
+		err = errors.New("unexpected result")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("replication: reading the position of slot %s: %w", slot, err)
+	}
+	return pglogrepl.ParseLSN(string(res[0].Rows[0][0]))
+}
+
+// MinServerVersion is the oldest PostgreSQL major version the Source
+// supports; phoenixkitdb.MinServerVersion is the same. 13 reached its end
+// of life in November 2025, and its pgoutput lacks the messages, streaming
+// and binary options.
+const MinServerVersion = 14
+
+// checkServerVersion refuses a server older than MinServerVersion, as the
+// server_version it reported at connection time says. A version it cannot
+// read (a proxy that hides it) passes: the queries that follow then fail
+// on their own.
+func checkServerVersion(conn *pgconn.PgConn) error {
+	v := conn.ParameterStatus("server_version")
+	end := 0
+	for end < len(v) && v[end] >= '0' && v[end] <= '9' {
+		end++
+	}
+	major, err := strconv.Atoi(v[:end])
+	if err != nil || major >= MinServerVersion {
+		return nil
+	}
+	return fmt.Errorf("%w: the server runs PostgreSQL %s, the Source needs %d or later", ErrUnsupportedServer, v, MinServerVersion)
 }
 
 // dropSlot drops an inactive slot on conn.
