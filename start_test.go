@@ -190,3 +190,44 @@ func TestStartWithoutWaiting(t *testing.T) {
 		t.Fatalf("got %v", ev)
 	}
 }
+
+// In WAL mode Start waits for the replication Source, and Close returns
+// only after the Source has returned; the slot can be dropped then.
+func TestStartWALMode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, url, conn := logicalServer(ctx, t)
+	if _, err := conn.Exec(ctx, `CREATE TABLE t (id bigint PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := phoenixkitdb.EnsurePublication(ctx, conn, "phoenixkitdb", phoenixkitdb.Table{Schema: "public", Name: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := phoenixkitdb.Start(ctx, phoenixkitdb.Config{ConnString: url, Source: phoenixkitdb.SourceWAL, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Changes() != phoenixkitdb.ChangeSource(db.DB().Replication()) || !db.Ready() {
+		t.Fatalf("Start in WAL mode: source %T, ready %v", db.Changes(), db.Ready())
+	}
+	mb := pubsub.NewMailbox(16)
+	defer mb.Close()
+	if err := db.Subscribe(mb, "public", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO t VALUES (7)`); err != nil {
+		t.Fatal(err)
+	}
+	if ev := wait(t, mb.C(), "change"); ev.String() != "public.t:INSERT:7" {
+		t.Fatalf("got %v", ev)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db.DB().Replication().Running() {
+		t.Fatal("the replication Source still runs after Close returned")
+	}
+	if err := phoenixkitdb.DropSlot(ctx, conn, "phoenixkitdb"); err != nil {
+		t.Fatal(err)
+	}
+}
