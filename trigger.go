@@ -70,6 +70,9 @@ func EnsureTrigger(ctx context.Context, q Querier, schema, table string, opts ..
 		err = fmt.Errorf("%w: still racing a concurrent creator after %d attempts: %w", ErrTriggerConflict, ensureAttempts, err)
 	}
 	if err != nil {
+		if h := hint(ctx, q, schema, table, err); h != "" {
+			err = fmt.Errorf("%w (%s)", err, h)
+		}
 		return triggerError("ensure trigger on "+quoteTable(schema, table), err)
 	}
 	return nil

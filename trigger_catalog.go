@@ -89,7 +89,7 @@ func ensureTrigger(ctx context.Context, q Querier, schema, table string, o trigg
 		var partitioned bool
 		if err := q.QueryRow(ctx, tableOIDSQL, schema, table).Scan(&relid, &partitioned); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("table %s does not exist", quoteTable(schema, table))
+				return &noTableError{schema, table}
 			}
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/phoenixkit/phoenixkitdb/internal/connstr"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -220,7 +221,8 @@ func parseConnString(s string, c Config, validated bool) (*pgx.ConnConfig, error
 // changed since (a certificate being rewritten). Such errors keep pgx's
 // cause ("unable to read CA file: open ...: no such file or directory"),
 // wrap ErrConfigFile and are retried. Anything else wraps
-// ErrInvalidConfig, with the details withheld.
+// ErrInvalidConfig, with pgx's details replaced by a hint that names the
+// faulty part without quoting it (internal/connstr).
 func configError(err error, validated bool) error {
 	var pce *pgconn.ParseConfigError
 	if !errors.As(err, &pce) {
@@ -235,7 +237,7 @@ func configError(err error, validated bool) error {
 		return &connStringError{msg: msg, errs: []error{ErrConfigFile, err}}
 	}
 	return &connStringError{
-		msg:  "listener: invalid config: connection string does not parse (details withheld: they may contain a password)",
+		msg:  "listener: invalid config: connection string does not parse: " + connstr.Explain(pce.ConnString),
 		errs: []error{ErrInvalidConfig, err},
 	}
 }

@@ -1,9 +1,14 @@
 package pubsub_test
 
 import (
+	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// pg is the package's shared PostgreSQL server: the oracle of the row
+// value tests. RunMain checks for leaked goroutines after the run.
+var pg *pgtest.Server
+
+func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m, &pg)) }

@@ -23,6 +23,8 @@ type slotState struct {
 	walStatus  string
 	confirmed  pglogrepl.LSN
 	currentLSN pglogrepl.LSN
+	// serverVersion is server_version_num, such as 150004.
+	serverVersion int
 }
 
 // quoteLiteral quotes s as an escape string literal, which reads the same
@@ -55,14 +57,15 @@ func readState(ctx context.Context, conn *pgconn.PgConn, slot, publication strin
 	COALESCE(s.active_pid, 0),
 	COALESCE(s.wal_status, ''),
 	COALESCE(s.confirmed_flush_lsn::text, '0/0'),
-	pg_current_wal_lsn()::text
+	pg_current_wal_lsn()::text,
+	current_setting('server_version_num')
 FROM (SELECT 1) AS one
 LEFT JOIN pg_catalog.pg_replication_slots AS s ON s.slot_name = ` + quoteLiteral(slot)
 	res, err := conn.Exec(ctx, sql).ReadAll()
 	if err != nil {
 		return slotState{}, fmt.Errorf("replication: reading the slot's state: %w", err)
 	}
-	if len(res) != 1 || len(res[0].Rows) != 1 || len(res[0].Rows[0]) != 9 {
+	if len(res) != 1 || len(res[0].Rows) != 1 || len(res[0].Rows[0]) != 10 {
 		return slotState{}, errors.New("replication: reading the slot's state: unexpected result")
 	}
 	row := res[0].Rows[0]
@@ -83,6 +86,9 @@ LEFT JOIN pg_catalog.pg_replication_slots AS s ON s.slot_name = ` + quoteLiteral
 	}
 	if st.currentLSN, err = pglogrepl.ParseLSN(string(row[8])); err != nil {
 		return slotState{}, fmt.Errorf("replication: reading the slot's state: %w", err)
+	}
+	if st.serverVersion, err = strconv.Atoi(string(row[9])); err != nil {
+		return slotState{}, fmt.Errorf("replication: reading the slot's state: server_version_num: %w", err)
 	}
 	return st, nil
 }
@@ -122,14 +128,19 @@ func dropSlot(ctx context.Context, conn *pgconn.PgConn, slot string) error {
 
 // startStream sends START_REPLICATION for slot from the slot's confirmed
 // position with pgoutput protocol version 1 (whole transactions, sent
-// after they commit). An active slot gives a *slotBusyError.
-func startStream(ctx context.Context, conn *pgconn.PgConn, slot, publication string) error {
+// after they commit), asking for logical decoding messages when messages
+// is set (PostgreSQL 14+). An active slot gives a *slotBusyError.
+func startStream(ctx context.Context, conn *pgconn.PgConn, slot, publication string, messages bool) error {
+	args := []string{
+		"proto_version '1'",
+		"publication_names " + quoteOption(quoteIdent(publication)),
+	}
+	if messages {
+		args = append(args, "messages 'true'")
+	}
 	err := pglogrepl.StartReplication(ctx, conn, slot, 0, pglogrepl.StartReplicationOptions{
-		Mode: pglogrepl.LogicalReplication,
-		PluginArgs: []string{
-			"proto_version '1'",
-			"publication_names " + quoteOption(quoteIdent(publication)),
-		},
+		Mode:       pglogrepl.LogicalReplication,
+		PluginArgs: args,
 	})
 	if err == nil {
 		return nil

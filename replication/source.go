@@ -50,6 +50,9 @@ type Source struct {
 	confirmed  atomic.Uint64
 	lagBytes   atomic.Int64
 	lastLagLog atomic.Int64
+	// typeLookups counts the side connections that resolved types seen
+	// after the preload (tests read it).
+	typeLookups atomic.Uint64
 
 	// changeHook, set by tests only, runs before each change is decoded.
 	changeHook func()
@@ -112,8 +115,8 @@ type Stats struct {
 	Connected  bool
 	Ready      bool
 	Reconnects uint64 // streaming re-established after the first time in a Serve
-	Received   uint64 // row changes decoded (replays skipped included)
-	Published  uint64 // changes handed to the PubSub
+	Received   uint64 // row changes and messages decoded (replays skipped included)
+	Published  uint64 // changes and messages handed to the PubSub
 	Resyncs    uint64 // Resync broadcasts (start, lost slot, temporary slot reconnects)
 	// ConfirmedLSN is the last position reported to the server as
 	// processed: the slot's confirmed_flush_lsn once the server took it.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/internal/connstr"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 )
 
@@ -56,7 +57,7 @@ func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors can quote the URL and with it a password.
-		return nil, fmt.Errorf("supervisor_example: the database URL does not parse")
+		return nil, fmt.Errorf("supervisor_example: the database URL does not parse: %s", connstr.Explain(url))
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = poolApplicationName
 	cfg.MaxConns = 4

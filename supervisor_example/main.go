@@ -15,6 +15,8 @@
 // Flags:
 //
 //	-addr           HTTP address of the Activity page (default 127.0.0.1:8080; port 0 picks one)
+//	-allow-host     host names the page answers to besides 127.0.0.1, localhost and
+//	                -addr's host ("*": any); requests naming another get 421
 //	-database-url   PostgreSQL URL (default $DATABASE_URL; empty: embedded server)
 //	-demo           create schema demo (three tables and their triggers) and write demo
 //	                changes into it (default: on for the embedded server, off otherwise)
@@ -53,6 +55,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -76,6 +79,7 @@ type options struct {
 	publication  string
 	cluster      bool
 	natsURL      string
+	allowHosts   []string
 }
 
 func main() {
@@ -138,6 +142,14 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	fs.StringVar(&o.slot, "slot", replication.DefaultSlot, "replication `slot` in WAL mode (kept on a database you name: drop it with phoenixkitdb.DropSlot when done)")
 	fs.StringVar(&o.publication, "publication", replication.DefaultPublication, "`publication` whose tables WAL mode streams")
 	fs.BoolVar(&o.cluster, "cluster", false, "run three instances in this process behind the cluster module (leader election, NATS JetStream); the page shows the leader and can stop it")
+	fs.Func("allow-host", "comma-separated host `names` the page answers to besides 127.0.0.1, localhost and -addr's host (\"*\" for any; others get 421, which defeats DNS rebinding)", func(v string) error {
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				o.allowHosts = append(o.allowHosts, h)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&o.natsURL, "nats-url", "", "with -cluster: NATS server `URL` (JetStream enabled) instead of an embedded one")
 	err := fs.Parse(args)
 	if err != nil {

@@ -97,6 +97,7 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 		return err
 	}
 	defer a.close()
+	a.web.AllowedHosts = append(addrHosts(opts.addr), opts.allowHosts...)
 
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {

@@ -48,6 +48,9 @@ type web struct {
 	// the /cluster/ POSTs stop and start them. DB then only names the
 	// slot and publication.
 	Cluster *clusterSet
+	// AllowedHosts are the Host header names served besides the loopback
+	// ones (see hostCheck); "*" serves any.
+	AllowedHosts []string
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -74,7 +77,8 @@ type web struct {
 //	POST /modules/{key}/disable     disable it
 //	POST /cluster/...               -cluster mode only: see clusterRoutes
 //
-// POSTs from other origins are refused with 403 (CSRF protection).
+// POSTs from other origins are refused with 403 (CSRF protection), and
+// requests naming a host that is not allowed with 421 (DNS rebinding).
 func (w *web) routes() http.Handler {
 	static, err := fs.Sub(assets, "web")
 	if err != nil {
@@ -101,8 +105,10 @@ func (w *web) routes() http.Handler {
 	// A page on another site that the user happens to visit must not be
 	// able to switch the module off through the user's browser: cross-origin
 	// POSTs (Sec-Fetch-Site, else an Origin that is not this host) get 403.
-	// Requests from tools like curl carry neither header and pass.
-	return http.NewCrossOriginProtection().Handler(mux)
+	// Requests from tools like curl carry neither header and pass. A page
+	// whose own name rebinds to this address is same-origin to the
+	// browser: only the Host header tells it apart.
+	return hostCheck(w.AllowedHosts, http.NewCrossOriginProtection().Handler(mux))
 }
 
 func (w *web) logger() *slog.Logger {

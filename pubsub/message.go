@@ -1,0 +1,34 @@
+package pubsub
+
+import "fmt"
+
+// messageTopicPrefix starts every message topic. It is not topicPrefix
+// followed by something, so a message topic is never taken for a table
+// topic (see tableOf), whatever the prefix holds.
+const messageTopicPrefix = "phoenix_kit_db_message:"
+
+// TopicMessage returns the topic of the logical decoding messages with
+// prefix prefix (Events of Kind [Message]),
+// "phoenix_kit_db_message:" + prefix. Messages go to that topic only:
+// [TopicAll] and the table topics never carry them.
+func TopicMessage(prefix string) string { return messageTopicPrefix + prefix }
+
+// BroadcastMessage delivers ev, an Event of Kind [Message], to every
+// mailbox subscribed to TopicMessage(ev.Prefix), in order with the
+// changes published before and after it. It never blocks on a mailbox.
+// Any other kind is refused with an error wrapping ErrInvalidEvent.
+func (ps *PubSub) BroadcastMessage(ev Event) error {
+	if ev.Kind != Message {
+		return fmt.Errorf("%w: kind %v is not a Message", ErrInvalidEvent, ev.Kind)
+	}
+	topicName := TopicMessage(ev.Prefix)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	var c tally
+	if t := ps.topics[topicName]; t != nil {
+		ps.deliverOne(t, &ev, &c)
+	}
+	ps.published++
+	ps.add(c)
+	return nil
+}
