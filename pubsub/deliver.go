@@ -152,17 +152,32 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 // by table once and each mailbox receives its share under one lock. evs
 // is not retained.
 func (ps *PubSub) BroadcastChanges(evs []Event) error {
-	for i := range evs {
-		ev := &evs[i]
-		if (ev.Kind != TableChanged && ev.Kind != 0) || ev.Schema == "" || ev.Table == "" {
-			return fmt.Errorf("%w: %v at index %d", ErrInvalidEvent, *ev, i)
-		}
+	if err := checkChanges(evs); err != nil {
+		return err
 	}
 	if len(evs) == 0 {
 		return nil
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	ps.broadcastChanges(evs)
+	return nil
+}
+
+// checkChanges validates the events of a BroadcastChanges.
+func checkChanges(evs []Event) error {
+	for i := range evs {
+		ev := &evs[i]
+		if (ev.Kind != TableChanged && ev.Kind != 0) || ev.Schema == "" || ev.Table == "" {
+			return fmt.Errorf("%w: %v at index %d", ErrInvalidEvent, *ev, i)
+		}
+	}
+	return nil
+}
+
+// broadcastChanges is BroadcastChanges after validation, for at least one
+// event. The caller holds ps.mu.
+func (ps *PubSub) broadcastChanges(evs []Event) {
 	if len(evs) == 1 {
 		ev := evs[0]
 		ev.Kind = TableChanged
@@ -175,7 +190,7 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 		}
 		ps.published++
 		ps.add(c)
-		return nil
+		return
 	}
 	if len(ps.byTable) == 0 {
 		// Only TopicAll can have subscribers: every member takes the
@@ -186,7 +201,7 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 		}
 		ps.published += uint64(len(evs))
 		ps.add(c)
-		return nil
+		return
 	}
 	b := &ps.scratch
 	b.reset(evs)
@@ -228,7 +243,6 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	ps.published += uint64(len(evs))
 	ps.flush()
 	b.events = nil
-	return nil
 }
 
 // flush sends the current batch to every member the handlers collected,

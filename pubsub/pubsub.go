@@ -67,6 +67,8 @@ type PubSub struct {
 		valid bool
 	}
 	members map[*Mailbox]*member
+	// acks are the members made WithAck (ack_publish.go).
+	acks    ackRegistry
 	scratch batch
 	// Counters of Stats, plain integers because they change only under mu.
 	published, delivered, dropped uint64
@@ -167,6 +169,7 @@ func (ps *PubSub) subscribe(mb *Mailbox, topicName string) (retry bool, err erro
 		}
 		m = &member{mb: mb}
 		ps.members[mb] = m
+		ps.acks.join(m)
 	}
 	t := ps.topics[topicName]
 	if t == nil {
@@ -246,6 +249,7 @@ func (ps *PubSub) forgetIfIdle(m *member) {
 		return
 	}
 	delete(ps.members, m.mb)
+	ps.acks.leave(m)
 	m.mb.removeOwner(ps)
 }
 
