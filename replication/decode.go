@@ -124,6 +124,7 @@ func (ss *session) change(relID uint32, op string, m *rowMsg) error {
 		Table:      rel.table,
 		Operation:  op,
 		LSN:        ss.txnLSN,
+		Seq:        uint64(ss.idx),
 		CommitTime: ss.commitTime,
 	}
 	if m != nil && m.hasNew {
@@ -156,12 +157,9 @@ func (ss *session) flush() (completed bool) {
 		return false
 	}
 	s := ss.s
-	// Counted first, so that a reader who got an event sees it counted.
-	s.published.Add(uint64(len(ss.chunk)))
-	if err := s.ps.BroadcastChanges(ss.chunk); err != nil {
-		// Cannot happen: every event has a schema and a table.
-		s.published.Add(^uint64(len(ss.chunk) - 1))
-		s.log.Error("replication: publishing failed", "err", err)
+	// It waits while an ack mailbox is full (ack.go).
+	if !ss.handOver(ss.chunk) {
+		return false
 	}
 	clear(ss.chunk) // drop the maps for the GC
 	ss.chunk = ss.chunk[:0]
@@ -199,5 +197,6 @@ func (ss *session) settle() {
 		p.partialLSN, p.partialCount = 0, 0
 	}
 	ss.ack = max(ss.ack, ss.done.end)
+	ss.settled(ss.done)
 	ss.done = doneTxns{}
 }

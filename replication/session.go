@@ -50,6 +50,8 @@ type session struct {
 	lastRecv   time.Time
 	askedAt    time.Time // when a keepalive was last asked for
 	nextStatus time.Time
+
+	gate gate // waiting hand-offs and the status cadence (ack.go)
 }
 
 // doneTxns are transactions whose Commit was read: their greatest commit
