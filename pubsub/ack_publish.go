@@ -97,14 +97,13 @@ func (ps *PubSub) BroadcastChangesAcked(evs []Event) (n int, bp *Backpressure, e
 		ps.broadcastChanges(evs)
 		return len(evs), nil, nil
 	}
-	// Taken before looking at the room: an Ack after the look closes it.
-	wait := r.waitChan()
-	n = len(evs)
-	r.fit = r.fit[:0]
-	for _, m := range r.members {
-		k := ps.fits(m, evs[:n])
-		r.fit = append(r.fit, k)
-		n = min(n, k)
+	n = ps.ackFit(evs)
+	var wait <-chan struct{}
+	if n < len(evs) {
+		// Look again with the channel in hand: an Ack after this look
+		// closes it. (Taking it every time would allocate one per call.)
+		wait = r.waitChan()
+		n = ps.ackFit(evs)
 	}
 	if n > 0 {
 		ps.broadcastChanges(evs[:n])
@@ -119,6 +118,21 @@ func (ps *PubSub) BroadcastChangesAcked(evs []Event) (n int, bp *Backpressure, e
 		}
 	}
 	return n, bp, nil
+}
+
+// ackFit returns how many of evs, from the first, every ack member has
+// room for, and leaves each member's share in acks.fit. The caller holds
+// ps.mu.
+func (ps *PubSub) ackFit(evs []Event) int {
+	r := &ps.acks
+	n := len(evs)
+	r.fit = r.fit[:0]
+	for _, m := range r.members {
+		k := ps.fits(m, evs)
+		r.fit = append(r.fit, k)
+		n = min(n, k)
+	}
+	return n
 }
 
 // fits returns how many of evs, from the first, ack member m has room

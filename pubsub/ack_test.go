@@ -178,6 +178,23 @@ func TestBroadcastChangesAckedWaitsForRoom(t *testing.T) {
 	}
 }
 
+// Backpressure names only the ack mailboxes that are full, whatever
+// their order.
+func TestBackpressureNamesFullMailboxes(t *testing.T) {
+	ps := newPubSub(t)
+	roomy := pubsub.NewMailbox(100, pubsub.WithAck(), pubsub.WithName("roomy"))
+	full := pubsub.NewMailbox(3, pubsub.WithAck(), pubsub.WithName("full"))
+	roomy2 := pubsub.NewMailbox(100, pubsub.WithAck(), pubsub.WithName("roomy2"))
+	for _, mb := range []*pubsub.Mailbox{roomy, full, roomy2} {
+		defer mb.Close()
+		subscribe(t, ps, mb, pubsub.TopicAll())
+	}
+	n, bp, err := ps.BroadcastChangesAcked(txn("t", 100, 10))
+	if err != nil || n != 3 || bp == nil || len(bp.Full) != 1 || bp.Full[0] != full {
+		t.Fatalf("BroadcastChangesAcked = %d, %+v, %v; want 3 and [full]", n, bp, err)
+	}
+}
+
 // A change reaches a mailbox once per topic it holds: both copies count,
 // and an empty ack mailbox takes the first change even when its capacity
 // is below two (it is raised to two).
