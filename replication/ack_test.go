@@ -1,6 +1,7 @@
 package replication_test
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,4 +149,76 @@ func TestAckMailboxFullHoldsSlot(t *testing.T) {
 	if n := strings.Count(b.logs.String(), `msg="replication: ack mailboxes are full`); n != 1 {
 		t.Fatalf("%d warnings in a few seconds: want one (at most one per 10 s)", n)
 	}
+}
+
+// A Source stopped while it waits for a full ack mailbox returns at once,
+// and records exactly what it handed over, in the middle of a chunk of
+// several transactions: the next Serve hands over the rest, so every
+// mailbox receives every change once and in order.
+func TestAckStopWhileWaiting(t *testing.T) {
+	b := setup(t, options{noServe: true, cfg: replication.Config{StatusInterval: 100 * time.Millisecond}})
+	acked := pubsub.NewMailbox(10, pubsub.WithAck(), pubsub.WithName("slow-consumer"))
+	t.Cleanup(acked.Close)
+	if err := b.src.SubscribeAll(acked); err != nil {
+		t.Fatal(err)
+	}
+	conn := connect(t, b.url)
+	// Create the slot, then write a backlog of ten transactions of four
+	// rows that the next Serve reads in one go.
+	b.stop = serve(t, b.src)
+	waitReady(t, b.src)
+	if err := b.stop(); err != context.Canceled {
+		t.Fatalf("Serve: %v", err)
+	}
+	insert(t, conn, 1, 40, 4)
+
+	b.stop = serve(t, b.src)
+	expectResync(t, b.mb, pubsub.ReasonStart, 10*time.Second)
+	expectResync(t, acked, pubsub.ReasonStart, 10*time.Second)
+	eventually(t, 30*time.Second, "the Source waiting for the ack mailbox", func() bool { return b.src.Stats().WaitingForAck })
+	began := time.Now()
+	if err := b.stop(); err != context.Canceled {
+		t.Fatalf("Serve: %v", err)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Fatalf("Serve took %v to return", took)
+	}
+	handed := b.mb.Len()
+	if handed == 0 || handed >= 40 {
+		t.Fatalf("%d changes handed over before the stop", handed)
+	}
+	if got := b.src.Stats().Published; got != uint64(handed) {
+		t.Fatalf("Stats.Published %d, want the %d handed over", got, handed)
+	}
+
+	b.stop = serve(t, b.src)
+	c := &collector{t: t, next: 1}
+	ca := &collector{t: t, next: 1}
+	done := make(chan struct{})
+	go func() {
+		// The ack consumer: acknowledges each change as it reads it.
+		defer close(done)
+		for ca.next <= 40 {
+			select {
+			case ev := <-acked.C():
+				if ev.Kind != pubsub.TableChanged || idOf(t, ev) != ca.next {
+					t.Errorf("ack mailbox: got %v, want id %d", ev, ca.next)
+					return
+				}
+				ca.next++
+				if err := acked.Ack(ev); err != nil {
+					t.Error(err)
+					return
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("ack mailbox: no id %d", ca.next)
+				return
+			}
+		}
+	}()
+	c.take(b.mb, 40, 30*time.Second)
+	<-done
+	expectNothing(t, b.mb)
+	expectNothing(t, acked)
+	t.Logf("%d of 40 changes handed over before the stop", handed)
 }
