@@ -154,30 +154,58 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 // by table once and each mailbox receives its share under one lock. evs
 // is not retained.
 func (ps *PubSub) BroadcastChanges(evs []Event) error {
-	for i := range evs {
-		ev := &evs[i]
-		if (ev.Kind != TableChanged && ev.Kind != 0) || ev.Schema == "" || ev.Table == "" {
-			return fmt.Errorf("%w: %v at index %d", ErrInvalidEvent, *ev, i)
-		}
+	if err := checkChanges(evs); err != nil {
+		return err
 	}
 	if len(evs) == 0 {
 		return nil
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	if len(evs) == 1 {
-		ev := evs[0]
-		ev.Kind = TableChanged
-		var c tally
-		if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {
-			ps.deliverOne(t, &ev, &c)
+	ps.broadcastChanges(evs)
+	return nil
+}
+
+// checkChanges validates the events of a BroadcastChanges.
+func checkChanges(evs []Event) error {
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind == Message {
+			continue
 		}
-		if ps.all != nil {
-			ps.deliverOne(ps.all, &ev, &c)
+		if (ev.Kind != TableChanged && ev.Kind != 0) || ev.Schema == "" || ev.Table == "" {
+			return fmt.Errorf("%w: %v at index %d", ErrInvalidEvent, *ev, i)
 		}
-		ps.published++
-		ps.add(c)
-		return nil
+	}
+	return nil
+}
+
+// broadcastChanges is BroadcastChanges after validation, for at least one
+// event. The caller holds ps.mu.
+func (ps *PubSub) broadcastChanges(evs []Event) {
+	if len(evs) == 1 || hasMessage(evs) {
+		// One by one, in order: a batch with logical messages in it
+		// (rare) skips the grouping by table below.
+		for i := range evs {
+			ev := evs[i]
+			var c tally
+			if ev.Kind == Message {
+				if t := ps.topics[TopicMessage(ev.Prefix)]; t != nil {
+					ps.deliverOne(t, &ev, &c)
+				}
+			} else {
+				ev.Kind = TableChanged
+				if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {
+					ps.deliverOne(t, &ev, &c)
+				}
+				if ps.all != nil {
+					ps.deliverOne(ps.all, &ev, &c)
+				}
+			}
+			ps.published++
+			ps.add(c)
+		}
+		return
 	}
 	if len(ps.byTable) == 0 {
 		// Only TopicAll can have subscribers: every member takes the
@@ -188,7 +216,7 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 		}
 		ps.published += uint64(len(evs))
 		ps.add(c)
-		return nil
+		return
 	}
 	b := &ps.scratch
 	b.reset(evs)
@@ -230,7 +258,6 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	ps.published += uint64(len(evs))
 	ps.flush()
 	b.events = nil
-	return nil
 }
 
 // flush sends the current batch to every member the handlers collected,
@@ -302,4 +329,14 @@ func (ps *PubSub) ResyncWith(reason string) {
 		mb.unlock()
 	}
 	ps.resyncs.add(reason, sent)
+}
+
+// hasMessage reports whether evs holds a logical message.
+func hasMessage(evs []Event) bool {
+	for i := range evs {
+		if evs[i].Kind == Message {
+			return true
+		}
+	}
+	return false
 }

@@ -17,18 +17,15 @@ func TopicMessage(prefix string) string { return messageTopicPrefix + prefix }
 // mailbox subscribed to TopicMessage(ev.Prefix), in order with the
 // changes published before and after it. It never blocks on a mailbox.
 // Any other kind is refused with an error wrapping ErrInvalidEvent.
+// [PubSub.BroadcastChanges] and [PubSub.BroadcastChangesAcked] take
+// messages among the changes too, which is how the WAL source hands them
+// over.
 func (ps *PubSub) BroadcastMessage(ev Event) error {
 	if ev.Kind != Message {
 		return fmt.Errorf("%w: kind %v is not a Message", ErrInvalidEvent, ev.Kind)
 	}
-	topicName := TopicMessage(ev.Prefix)
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	var c tally
-	if t := ps.topics[topicName]; t != nil {
-		ps.deliverOne(t, &ev, &c)
-	}
-	ps.published++
-	ps.add(c)
+	ps.broadcastChanges([]Event{ev})
 	return nil
 }

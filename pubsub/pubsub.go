@@ -68,6 +68,8 @@ type PubSub struct {
 		valid bool
 	}
 	members map[*Mailbox]*member
+	// acks are the members made WithAck (ack_publish.go).
+	acks    ackRegistry
 	scratch batch
 	// Counters of Stats, plain integers because they change only under mu.
 	published, delivered, dropped uint64
@@ -224,6 +226,7 @@ func (ps *PubSub) subscribe(mb *Mailbox, topicName string, key tableKey, isTable
 		}
 		m = &member{mb: mb}
 		ps.members[mb] = m
+		ps.acks.join(m)
 	}
 	t := ps.topics[topicName]
 	if t == nil {
@@ -303,6 +306,7 @@ func (ps *PubSub) forgetIfIdle(m *member) {
 		return
 	}
 	delete(ps.members, m.mb)
+	ps.acks.leave(m)
 	m.mb.removeOwner(ps)
 }
 

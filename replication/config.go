@@ -85,7 +85,10 @@ type Config struct {
 
 	// StatusInterval is how often the Source reports its confirmed
 	// position to the server (a standby status update). Default 10 s.
-	// Keepalives that ask for a reply are answered at once.
+	// Keepalives that ask for a reply are answered at once; a
+	// connection's first update follows its first hand-off within about a
+	// second, and idle keepalives are answered, at most once a second,
+	// when the position moved.
 	StatusInterval time.Duration
 
 	// Timeout is how long the replication connection may stay silent

@@ -167,12 +167,9 @@ func (ss *session) flush() (completed bool) {
 		return false
 	}
 	s := ss.s
-	// Counted first, so that a reader who got an event sees it counted.
-	s.published.Add(uint64(len(ss.chunk)))
-	if err := ss.publish(ss.chunk); err != nil {
-		// Cannot happen: every event has a schema and a table.
-		s.published.Add(^uint64(len(ss.chunk) - 1))
-		s.log.Error("replication: publishing failed", "err", err)
+	// It waits while an ack mailbox is full (ack.go).
+	if !ss.handOver(ss.chunk) {
+		return false
 	}
 	clear(ss.chunk) // drop the rows for the GC
 	ss.chunk = ss.chunk[:0]
@@ -210,5 +207,6 @@ func (ss *session) settle() {
 		p.partialLSN, p.partialCount = 0, 0
 	}
 	ss.ack = max(ss.ack, ss.done.end)
+	ss.settled(ss.done)
 	ss.done = doneTxns{}
 }

@@ -79,6 +79,23 @@
 // Config.LagWarnBytes. A connection silent for Config.Timeout (a keepalive
 // is requested after a third of it) is replaced.
 //
+// A connection's first status update goes out about a second after its
+// first hand-off, then every Config.StatusInterval, when the server asks,
+// and on an idle keepalive that would confirm more (at most once a
+// second): a process that dies soon after a restart replays about a
+// second of changes.
+//
+// # Acknowledged delivery
+//
+// Mailboxes made with pubsub.WithAck are never overflowed: while one is
+// full the Source hands over nothing and reads nothing (the slot keeps
+// the WAL; Stats.WaitingForAck; a WARN names the mailboxes after a
+// second, at most every 10 s), and it confirms the slot only up to the
+// end of the last transaction every ack mailbox acknowledged with
+// pubsub.Mailbox.Ack. A process killed with unacknowledged events
+// receives them again in its next run, with the same (LSN, Seq). Plain
+// mailboxes keep their behaviour.
+//
 // Config.ConfirmLimit lets a consumer that stores the events elsewhere
 // hold the confirmed position back to what it stored, so that the slot
 // keeps the rest for the next reader.

@@ -2,7 +2,6 @@ package replication
 
 import (
 	"bytes"
-	"errors"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -38,36 +37,9 @@ func (ss *session) logicalMessage(m *pglogrepl.LogicalDecodingMessage) {
 		Seq:        uint64(ss.idx),
 		CommitTime: ss.commitTime,
 	})
-	ss.chunkMessages++
 	if len(ss.chunk) >= chunkSize {
 		ss.flush()
 	}
-}
-
-// publish hands evs to the PubSub in order: runs of changes through
-// BroadcastChanges, each message through BroadcastMessage.
-func (ss *session) publish(evs []pubsub.Event) error {
-	ps := ss.s.ps
-	if ss.chunkMessages == 0 {
-		return ps.BroadcastChanges(evs)
-	}
-	ss.chunkMessages = 0
-	var errs []error
-	start := 0
-	for i := range evs {
-		if evs[i].Kind != pubsub.Message {
-			continue
-		}
-		if start < i {
-			errs = append(errs, ps.BroadcastChanges(evs[start:i]))
-		}
-		errs = append(errs, ps.BroadcastMessage(evs[i]))
-		start = i + 1
-	}
-	if start < len(evs) {
-		errs = append(errs, ps.BroadcastChanges(evs[start:]))
-	}
-	return errors.Join(errs...)
 }
 
 // SubscribeMessages calls EnsureStarted, then subscribes mb to the

@@ -36,17 +36,15 @@ type session struct {
 	cells     []pubsub.Cell        // the cells of the row being built, reused
 
 	// The open transaction.
-	inTxn      bool
-	txnLSN     uint64
-	commitTime time.Time
-	idx        int  // events of the transaction seen so far
-	skip       int  // events of the transaction handed over before
-	skipAll    bool // the whole transaction was handed over before
-	chunk      []pubsub.Event
-	// chunkMessages counts the messages in chunk (see publish).
-	chunkMessages int
-	warnedNonTx   bool     // a non-transactional message was logged
-	done          doneTxns // committed, their events still in chunk
+	inTxn       bool
+	txnLSN      uint64
+	commitTime  time.Time
+	idx         int  // events of the transaction seen so far
+	skip        int  // events of the transaction handed over before
+	skipAll     bool // the whole transaction was handed over before
+	chunk       []pubsub.Event
+	warnedNonTx bool     // a non-transactional message was logged
+	done        doneTxns // committed, their events still in chunk
 
 	ack       pglogrepl.LSN // the position safe to confirm
 	sentAck   pglogrepl.LSN // the position last confirmed
@@ -55,6 +53,8 @@ type session struct {
 	lastRecv   time.Time
 	askedAt    time.Time // when a keepalive was last asked for
 	nextStatus time.Time
+
+	gate gate // waiting hand-offs and the status cadence (ack.go)
 }
 
 // doneTxns are transactions whose Commit was read: their greatest commit

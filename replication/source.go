@@ -54,6 +54,11 @@ type Source struct {
 	// after the preload (tests read it).
 	typeLookups atomic.Uint64
 
+	// acks holds back confirmation for ack mailboxes (ack.go); only the
+	// goroutine running Serve touches it.
+	acks          ackLedger
+	waitingForAck atomic.Bool
+
 	// changeHook, set by tests only, runs before each change is decoded.
 	changeHook func()
 }
@@ -124,6 +129,9 @@ type Stats struct {
 	// LagBytes is the server's WAL end, as last reported by it, minus
 	// ConfirmedLSN: WAL the slot retains.
 	LagBytes int64
+	// WaitingForAck is true while the Source waits for a full ack mailbox
+	// (pubsub.WithAck) to acknowledge events, reading nothing meanwhile.
+	WaitingForAck bool
 	// LastError is the last error that failed a connection attempt or
 	// ended a connection, and LastErrorAt when; empty and zero if none.
 	// It never holds a password.
@@ -144,6 +152,7 @@ func (s *Source) Stats() Stats {
 		LagBytes:     s.lagBytes.Load(),
 	}
 	st.Ready = s.ready.Get()
+	st.WaitingForAck = s.waitingForAck.Load()
 	if e := s.lastErr.Load(); e != nil {
 		st.LastError, st.LastErrorAt = e.msg, e.at
 	}
