@@ -205,12 +205,13 @@ func (f *Follower) handle(msg jetstream.Msg, dec *decoder) {
 		return
 	}
 	f.received.Add(1)
-	f.one[0] = ev
-	// decode checked a change's schema and table; a logical message goes
-	// the same way, delivered as the PubSub delivers messages.
-	if err := f.ps.BroadcastChanges(f.one[:]); err != nil {
-		f.c.log.Warn("cluster: the PubSub refused a stream event", "seq", seq, "kind", ev.Kind, "err", err)
+	if ev.Kind == pubsub.Message {
+		// To the mailboxes of db.Replication().SubscribeMessages.
+		_ = f.ps.BroadcastMessage(ev) // decode checked the kind
+		return
 	}
+	f.one[0] = ev
+	_ = f.ps.BroadcastChanges(f.one[:]) // decode checked schema and table
 	f.one[0] = pubsub.Event{}
 }
 
