@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/phoenixkit/phoenixkitdb"
@@ -37,8 +38,9 @@ var sameRowsWrites = []string{
 // change source published locally: for each, every field and, for its
 // rows, every column's name, type OIDs, state and text. Values JSON could
 // not carry (NaN, infinities, numbers past float64) used to become
-// Resyncs (cluster-encode) or change type; the inserted values' texts are
-// also PostgreSQL's own (col::text).
+// Resyncs (cluster-encode) or change type; each column's typed value
+// (Row.Value) is the same Go type and value on both sides; the inserted
+// values' texts are also PostgreSQL's own (col::text).
 func TestWALRowsSameThroughTheCluster(t *testing.T) {
 	ns := startNATS(t)
 	dbURL, run := walDB(t)
@@ -130,6 +132,9 @@ func TestWALRowsSameThroughTheCluster(t *testing.T) {
 			if diff := cluster.EventDiff(w, ev); diff != "" {
 				t.Fatalf("instance %d, change %d (%v): %s", i, j, w, diff)
 			}
+			if diff := valuesDiff(w.New, ev.New) + valuesDiff(w.Old, ev.Old); diff != "" {
+				t.Fatalf("instance %d, change %d (%v): typed values differ: %s", i, j, w, diff)
+			}
 			if ev.Operation != "INSERT" || ev.Table != "vals" {
 				continue
 			}
@@ -158,4 +163,20 @@ func TestWALRowsSameThroughTheCluster(t *testing.T) {
 	if !sawToast {
 		t.Error("no unchanged-TOAST column in the workload: the test does not cover that state")
 	}
+}
+
+// valuesDiff compares each column's typed value (Row.Value): the same Go
+// type and value (printed with %#v, so that NaN equals NaN and -0 differs
+// from 0), or the same error.
+func valuesDiff(want, got *pubsub.Row) string {
+	var diff string
+	for _, name := range want.Names() {
+		wv, werr := want.Value(name)
+		gv, gerr := got.Value(name)
+		w, g := fmt.Sprintf("%T %#v %v", wv, wv, werr), fmt.Sprintf("%T %#v %v", gv, gv, gerr)
+		if w != g {
+			diff += fmt.Sprintf("%s: want %s, got %s; ", name, w, g)
+		}
+	}
+	return diff
 }
