@@ -89,6 +89,11 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		pool.Close()
 		return nil, err
 	}
+	leftCfg := dbCfg
+	if src := db.Replication(); src != nil {
+		leftCfg.Slot, leftCfg.Publication = src.Slot(), src.Publication()
+	}
+	logLeftovers(ctx, pool, logger, leftCfg)
 	// The host's own tree: the Registry adds module children to it, and
 	// the host adds its own services (here the demo writer) beside them.
 	sup := suture.New("supervisor_example", suture.Spec{
