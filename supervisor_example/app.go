@@ -126,6 +126,12 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		pool.Close()
 		return nil, err
 	}
+	var rec *recent
+	if cs == nil {
+		// Beside the module's children, as a host's own services are.
+		rec = newRecent(db.Changes())
+		sup.Add(rec)
+	}
 	if cfg.Demo {
 		interval := cfg.DemoInterval
 		if interval <= 0 {
@@ -150,6 +156,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 			Tables:         poolTables{pool: pool, publication: publication},
 			Rows:           poolTables{pool: pool, publication: publication},
 			Metrics:        metricsH,
+			Recent:         rec,
 			Logger:         logger,
 			StatusEvery:    cfg.StatusEvery,
 			HeartbeatEvery: cfg.HeartbeatEvery,
