@@ -23,6 +23,9 @@ type ClusterStats struct {
 	// instance's PubSub; Lag is how many stream messages it has not yet.
 	Position uint64
 	Lag      uint64
+	// TooLarge counts the changes this instance's relay sent as a Resync
+	// because their message exceeded the NATS server's max_payload.
+	TooLarge uint64
 }
 
 // Cluster exports a cluster member's role and follower position,
@@ -35,7 +38,7 @@ type ClusterStats struct {
 //	metrics.Cluster(cfg.Stream, func() metrics.ClusterStats {
 //		s := cl.Stats()
 //		return metrics.ClusterStats{Leading: s.Leading, Terms: s.Terms, Published: s.Published,
-//			Connected: s.Connected, Position: s.Position, Lag: s.Lag}
+//			Connected: s.Connected, Position: s.Position, Lag: s.Lag, TooLarge: s.TooLarge}
 //	})
 //
 // Export the instance's change source and PubSub beside it as usual
@@ -70,4 +73,5 @@ func (c *Collector) collectCluster(ch chan<- prometheus.Metric, t clusterTarget)
 	gauge(d.clConnected, boolValue(st.Connected))
 	gauge(d.clPosition, float64(st.Position))
 	gauge(d.clLag, float64(st.Lag))
+	counter(d.clTooLarge, st.TooLarge)
 }

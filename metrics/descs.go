@@ -20,6 +20,7 @@ type descs struct {
 	psMailboxes, psTopics                         *prometheus.Desc
 	clLeader, clTerms, clPublished                *prometheus.Desc
 	clConnected, clPosition, clLag                *prometheus.Desc
+	clTooLarge                                    *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -63,6 +64,7 @@ func newDescs() descs {
 		clConnected: cl("follower_connected", "1 while this instance's follower consumes the stream, else 0."),
 		clPosition:  cl("follower_position", "Stream sequence this instance's follower last handed to its PubSub."),
 		clLag:       cl("follower_lag_messages", "Stream messages this instance's follower has not handed to its PubSub yet (the stream's last sequence as it last saw it, minus its position)."),
+		clTooLarge:  cl("too_large_total", "Changes this instance's relay sent as a Resync (reason cluster-too-large) because their message exceeded the NATS server's max_payload."),
 	}
 }
 
@@ -77,5 +79,6 @@ func (d *descs) all() []*prometheus.Desc {
 		d.psMailboxes, d.psTopics,
 		d.clLeader, d.clTerms, d.clPublished,
 		d.clConnected, d.clPosition, d.clLag,
+		d.clTooLarge,
 	}
 }

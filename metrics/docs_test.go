@@ -42,8 +42,8 @@ func exported(t *testing.T) map[string]dto.MetricType {
 	for _, mf := range mfs {
 		names[mf.GetName()] = mf.GetType()
 	}
-	if len(names) != 24 {
-		t.Fatalf("the collector exported %d families, want all 24: %v", len(names), names)
+	if len(names) != 25 {
+		t.Fatalf("the collector exported %d families, want all 25: %v", len(names), names)
 	}
 	return names
 }
