@@ -18,13 +18,13 @@ const proxyDialTimeout = 5 * time.Second
 // either direction, like a dead network path), thaw it, and cut every
 // connection. All methods are safe for concurrent use.
 type Proxy struct {
-	target string
 	ln     net.Listener
 	ctx    context.Context // ends on Close; bounds dials to the target
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the accept loop and every connection's goroutines
 
 	mu     sync.Mutex
+	target string        // where new connections go (SetTarget)
 	thawed chan struct{} // nil when not frozen; closed by Thaw
 	conns  map[*proxyConn]struct{}
 	closed bool
@@ -80,6 +80,16 @@ func NewProxy(target string) (*Proxy, error) {
 	p.wg.Add(1)
 	go p.acceptLoop()
 	return p, nil
+}
+
+// SetTarget makes connections accepted from now on go to target
+// ("host:port"), such as another server standing in for the first one
+// behind the same address. Open connections keep their target: CutAll
+// ends them.
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
 }
 
 // Addr returns the proxy's listening address, "127.0.0.1:PORT".
@@ -195,8 +205,11 @@ func (p *Proxy) serve(c *proxyConn) {
 		delete(p.conns, c)
 		p.mu.Unlock()
 	}()
+	p.mu.Lock()
+	target := p.target
+	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(p.ctx, proxyDialTimeout)
-	server, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.target)
+	server, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
 	cancel()
 	if err != nil || !c.setServer(server) {
 		return
