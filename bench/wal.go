@@ -39,8 +39,9 @@ var logicalSettings = map[string]string{
 // also carry the library's NOTIFY row trigger.
 var walTables = []string{"wal_decode", "wal_lat", "wc_pub", "wc_trg"}
 
-// runWAL measures section 7: decode and fan-out, commit-to-mailbox
-// latency, and write cost, each against its baseline within the run.
+// runWAL measures section 7: decode and fan-out, the cost of reading a
+// row's values, commit-to-mailbox latency (plain and ack mailboxes), and
+// write cost, each against its baseline within the run.
 func runWAL(ctx context.Context, dbURL string, cfg config) ([]Row, error) {
 	e, err := openEnvWith(ctx, dbURL, logicalSettings)
 	if err != nil {
@@ -66,6 +67,8 @@ func runWAL(ctx context.Context, dbURL string, cfg config) ([]Row, error) {
 	var errs []error
 	slots := &slotNames{}
 	r, err := runWALDecode(ctx, e, cfg, slots)
+	rows, errs = append(rows, r...), append(errs, err)
+	r, err = runWALRowValue(ctx, e, cfg)
 	rows, errs = append(rows, r...), append(errs, err)
 	r, err = runWALLatency(ctx, e, cfg, slots)
 	rows, errs = append(rows, r...), append(errs, err)
@@ -144,25 +147,35 @@ func insertBulkThen(ctx context.Context, conn *pgx.Conn, table string, n int, be
 	return t0, err
 }
 
+// decodeResult is one reader's timing of one bulk INSERT.
+type decodeResult struct {
+	rate   float64 // rows/s, from just before COMMIT to the last row received
+	cpu    float64 // ns of this process's CPU time per row meanwhile
+	allocs float64 // heap allocations of this process per row meanwhile
+	bytes  float64 // bytes allocated on the heap by this process per row meanwhile
+}
+
 // decodeOnce starts one reader (the Source or the bare loop), warms it up,
 // times one bulk INSERT from just before COMMIT to the last change
-// received, and stops it. It returns rows/s and the CPU time this process
-// spent per row meanwhile (ns), which is the reader's: the writer only
-// waits for COMMIT. Unlike rows/s, the CPU time hardly depends on what
-// else the machine runs.
-func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames, bareLoop bool, n int) (float64, float64, error) {
+// received, and stops it. Besides rows/s it returns what this process
+// spent per row meanwhile, which is the reader's: the writer only waits
+// for COMMIT. CPU time (unlike rows/s, it hardly depends on what else the
+// machine runs), and heap allocations and bytes from runtime.MemStats:
+// everything the reader, its connection and its consumer allocate per
+// row, measured from outside the library.
+func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames, bareLoop bool, n int) (decodeResult, error) {
 	s := newSink()
 	var stop func()
 	if bareLoop {
 		b, err := startBareRepl(ctx, e.url, slots.next("bare"), walPublication, s)
 		if err != nil {
-			return 0, 0, err
+			return decodeResult{}, err
 		}
 		stop = b.stop
 	} else {
 		r, err := startSource(ctx, e.url, slots.next("src"), walPublication, n+1024, func(*pubsub.Event) { s.hit() })
 		if err != nil {
-			return 0, 0, err
+			return decodeResult{}, err
 		}
 		stop = r.stop
 	}
@@ -170,28 +183,39 @@ func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames,
 	warm := max(n/10, 100)
 	s.expect(int64(warm))
 	if _, err := insertBulk(ctx, writer, "wal_decode", warm); err != nil {
-		return 0, 0, err
+		return decodeResult{}, err
 	}
 	if _, err := s.wait(120 * time.Second); err != nil {
-		return 0, 0, fmt.Errorf("warm-up: %w", err)
+		return decodeResult{}, fmt.Errorf("warm-up: %w", err)
 	}
 	runtime.GC()
 	s.expect(int64(n))
 	var cpu0 time.Duration
-	t0, err := insertBulkThen(ctx, writer, "wal_decode", n, func() { cpu0 = selfCPU() })
+	var m0, m1 runtime.MemStats
+	t0, err := insertBulkThen(ctx, writer, "wal_decode", n, func() {
+		runtime.ReadMemStats(&m0)
+		cpu0 = selfCPU()
+	})
 	if err != nil {
-		return 0, 0, err
+		return decodeResult{}, err
 	}
 	t1, err := s.wait(120 * time.Second)
 	if err != nil {
-		return 0, 0, err
+		return decodeResult{}, err
 	}
-	return float64(n) / t1.Sub(t0).Seconds(), float64((selfCPU() - cpu0).Nanoseconds()) / float64(n), nil
+	cpu := selfCPU() - cpu0
+	runtime.ReadMemStats(&m1)
+	return decodeResult{
+		rate:   float64(n) / t1.Sub(t0).Seconds(),
+		cpu:    float64(cpu.Nanoseconds()) / float64(n),
+		allocs: float64(m1.Mallocs-m0.Mallocs) / float64(n),
+		bytes:  float64(m1.TotalAlloc-m0.TotalAlloc) / float64(n),
+	}, nil
 }
 
 // runWALDecode times the bulk INSERT's stream through the Source and
-// through the bare loop, alternately, each started fresh; the ratio is the
-// median of the ratios within each repetition.
+// through the bare loop, alternately, each started fresh; each ratio is
+// the median of the ratios within each repetition.
 func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]Row, error) {
 	writer, err := pgx.Connect(ctx, e.urlWithApp("bench-wal-writer"))
 	if err != nil {
@@ -200,12 +224,13 @@ func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]
 	defer writer.Close(context.Background())
 	n := cfg.walRows
 	progress("7 wal: decode and fan-out of a %d-row INSERT, %d repetitions", n, cfg.reps)
-	var bare, src, ratio, bareCPU, srcCPU, cpuRatio []float64
+	// got[0] is the bare loop's, got[1] the Source's, one per repetition.
+	var got [2][]decodeResult
 	for rep := -1; rep < cfg.reps; rep++ { // rep -1: warm-up, not counted
-		var got, cpu [2]float64
+		var r [2]decodeResult
 		for i := range 2 {
 			bareLoop := (i+max(rep, 0))%2 == 0
-			v, c, err := decodeOnce(ctx, e, writer, slots, bareLoop, n)
+			res, err := decodeOnce(ctx, e, writer, slots, bareLoop, n)
 			if err != nil {
 				name := nameSource
 				if bareLoop {
@@ -217,28 +242,43 @@ func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]
 			if bareLoop {
 				k = 0
 			}
-			got[k], cpu[k] = v, c
+			r[k] = res
 		}
 		if rep < 0 {
 			continue
 		}
-		bare, src = append(bare, got[0]), append(src, got[1])
-		ratio = append(ratio, got[1]/got[0])
-		bareCPU, srcCPU = append(bareCPU, cpu[0]), append(srcCPU, cpu[1])
-		cpuRatio = append(cpuRatio, cpu[1]/cpu[0])
-		progress("7 wal: decode rep %d/%d: bare %.1fk, Source %.1fk rows/s; CPU bare %.0f, Source %.0f ns/row",
-			rep+1, cfg.reps, got[0]/1e3, got[1]/1e3, cpu[0], cpu[1])
+		got[0], got[1] = append(got[0], r[0]), append(got[1], r[1])
+		progress("7 wal: decode rep %d/%d: bare %.1fk, Source %.1fk rows/s; CPU bare %.0f, Source %.0f ns/row; "+
+			"bare %.2f allocs %.0f B, Source %.2f allocs %.0f B per row",
+			rep+1, cfg.reps, r[0].rate/1e3, r[1].rate/1e3, r[0].cpu, r[1].cpu, r[0].allocs, r[0].bytes, r[1].allocs, r[1].bytes)
 	}
-	meas := fmt.Sprintf("decode %d-row INSERT, commit -> last", n)
-	b := sample(walSection, meas, nameBareRepl, "rows/s", bare)
-	b.Ratio = 1
-	s := sample(walSection, meas, nameSource, "rows/s", src)
-	s.Ratio = median(ratio)
-	s.goal("at least 0.80x bare pglogrepl", s.Ratio >= 0.8)
-	cmeas := fmt.Sprintf("decode %d-row INSERT: CPU per row, bench process", n)
-	bc := sample(walSection, cmeas, nameBareRepl, "ns", bareCPU)
-	bc.Ratio = 1
-	sc := sample(walSection, cmeas, nameSource, "ns", srcCPU)
-	sc.Ratio = median(cpuRatio)
-	return []Row{b, s, bc, sc}, nil
+	pick := func(k int, f func(decodeResult) float64) []float64 {
+		var xs []float64
+		for _, r := range got[k] {
+			xs = append(xs, f(r))
+		}
+		return xs
+	}
+	// pair returns the measurement's rows: the bare loop as the baseline,
+	// then the Source with the median of its per-repetition ratios.
+	pair := func(meas, unit string, f func(decodeResult) float64) (Row, Row) {
+		bare, src := pick(0, f), pick(1, f)
+		b := sample(walSection, meas, nameBareRepl, unit, bare)
+		b.Ratio = 1
+		s := sample(walSection, meas, nameSource, unit, src)
+		s.Ratio = median(pairedRatios(src, bare))
+		return b, s
+	}
+	b, s := pair(fmt.Sprintf("decode %d-row INSERT, commit -> last", n), "rows/s",
+		func(r decodeResult) float64 { return r.rate })
+	s.goal("at least 1.00x bare pglogrepl", s.Ratio >= 1)
+	bc, sc := pair(fmt.Sprintf("decode %d-row INSERT: CPU per row, bench process", n), "ns",
+		func(r decodeResult) float64 { return r.cpu })
+	ba, sa := pair(fmt.Sprintf("decode %d-row INSERT: heap allocations per row, bench process", n), "allocs",
+		func(r decodeResult) float64 { return r.allocs })
+	sa.goal("at most 3", sa.Median <= 3)
+	bb, sb := pair(fmt.Sprintf("decode %d-row INSERT: bytes allocated per row (bigint, uuid, text), bench process", n), "B",
+		func(r decodeResult) float64 { return r.bytes })
+	sb.goal("under 400 B", sb.Median < 400)
+	return []Row{b, s, bc, sc, ba, sa, bb, sb}, nil
 }
