@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"runtime/pprof"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -156,25 +159,43 @@ type decodeResult struct {
 	bytes  float64 // bytes allocated on the heap by this process per row meanwhile
 }
 
-// decodeOnce starts one reader (the Source or the bare loop), warms it up,
-// times one bulk INSERT from just before COMMIT to the last change
-// received, and stops it. Besides rows/s it returns what this process
-// spent per row meanwhile, which is the reader's: the writer only waits
-// for COMMIT. CPU time (unlike rows/s, it hardly depends on what else the
-// machine runs), and heap allocations and bytes from runtime.MemStats:
-// everything the reader, its connection and its consumer allocate per
-// row, measured from outside the library.
-func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames, bareLoop bool, n int) (decodeResult, error) {
+// decodeReaders are the readers of the decode rows, in report order:
+// the bare loop (the baseline), the Source with its defaults, and the
+// Source with BatchDelay off (no pause when its socket runs dry), which
+// says what the pause costs or saves in the same repetition.
+var decodeReaders = []struct {
+	name, slot string
+	bare       bool
+	batchDelay time.Duration
+}{
+	{nameBareRepl, "bare", true, 0},
+	{nameSource, "src", false, 0},
+	{nameSourceNoPause, "src_nopause", false, -1},
+}
+
+// decodeOnce starts reader k of decodeReaders, warms it up, times one
+// bulk INSERT from just before COMMIT to the last change received, and
+// stops it. Besides rows/s it returns what this process spent per row
+// meanwhile, which is the reader's: the writer only waits for COMMIT. CPU
+// time (unlike rows/s, it hardly depends on what else the machine runs),
+// and heap allocations and bytes from runtime.MemStats: everything the
+// reader, its connection and its consumer allocate per row, measured from
+// outside the library.
+//
+// With profile set, the timed part is CPU-profiled into that file.
+func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames, k, n int, profile string) (decodeResult, error) {
 	s := newSink()
 	var stop func()
-	if bareLoop {
-		b, err := startBareRepl(ctx, e.url, slots.next("bare"), walPublication, s)
+	rd := decodeReaders[k]
+	if rd.bare {
+		b, err := startBareRepl(ctx, e.url, slots.next(rd.slot), walPublication, s)
 		if err != nil {
 			return decodeResult{}, err
 		}
 		stop = b.stop
 	} else {
-		r, err := startSource(ctx, e.url, slots.next("src"), walPublication, n+1024, func(*pubsub.Event) { s.hit() })
+		r, err := startSource(ctx, e.url, slots.next(rd.slot), walPublication, n+1024, rd.batchDelay,
+			func(*pubsub.Event) { s.hit() })
 		if err != nil {
 			return decodeResult{}, err
 		}
@@ -191,14 +212,33 @@ func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames,
 	}
 	runtime.GC()
 	s.expect(int64(n))
+	var prof *os.File
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return decodeResult{}, err
+		}
+		defer f.Close()
+		prof = f
+	}
 	var cpu0 time.Duration
 	var m0, m1 runtime.MemStats
+	var profErr error
 	t0, err := insertBulkThen(ctx, writer, "wal_decode", n, func() {
+		if prof != nil {
+			profErr = pprof.StartCPUProfile(prof)
+		}
 		runtime.ReadMemStats(&m0)
 		cpu0 = selfCPU()
 	})
+	if prof != nil && profErr == nil {
+		defer pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return decodeResult{}, err
+	}
+	if profErr != nil {
+		return decodeResult{}, profErr
 	}
 	t1, err := s.wait(120 * time.Second)
 	if err != nil {
@@ -206,6 +246,10 @@ func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames,
 	}
 	cpu := selfCPU() - cpu0
 	runtime.ReadMemStats(&m1)
+	if prof != nil {
+		pprof.StopCPUProfile()
+		progress("7 wal: wrote %s", profile)
+	}
 	return decodeResult{
 		rate:   float64(n) / t1.Sub(t0).Seconds(),
 		cpu:    float64(cpu.Nanoseconds()) / float64(n),
@@ -214,44 +258,44 @@ func decodeOnce(ctx context.Context, e *env, writer *pgx.Conn, slots *slotNames,
 	}, nil
 }
 
-// runWALDecode times the bulk INSERT's stream through the Source and
-// through the bare loop, alternately, each started fresh; each ratio is
-// the median of the ratios within each repetition.
+// runWALDecode times the bulk INSERT's stream through each of
+// decodeReaders in turn, in an order rotated per repetition, each started
+// fresh; each ratio is the median of the ratios to the bare loop within
+// each repetition.
 func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]Row, error) {
 	writer, err := pgx.Connect(ctx, e.urlWithApp("bench-wal-writer"))
 	if err != nil {
 		return nil, err
 	}
 	defer writer.Close(context.Background())
-	n := cfg.walRows
+	n, nr := cfg.walRows, len(decodeReaders)
 	progress("7 wal: decode and fan-out of a %d-row INSERT, %d repetitions", n, cfg.reps)
-	// got[0] is the bare loop's, got[1] the Source's, one per repetition.
-	var got [2][]decodeResult
+	// got[k] holds reader k's results, one per repetition.
+	got := make([][]decodeResult, nr)
 	for rep := -1; rep < cfg.reps; rep++ { // rep -1: warm-up, not counted
-		var r [2]decodeResult
-		for i := range 2 {
-			bareLoop := (i+max(rep, 0))%2 == 0
-			res, err := decodeOnce(ctx, e, writer, slots, bareLoop, n)
-			if err != nil {
-				name := nameSource
-				if bareLoop {
-					name = nameBareRepl
-				}
-				return nil, fmt.Errorf("decode: %s: %w", name, err)
+		r := make([]decodeResult, nr)
+		for i := range nr {
+			k := (i + max(rep, 0)) % nr
+			profile := ""
+			if cfg.walProfile != "" && rep == 0 {
+				profile = cfg.walProfile + "-" + decodeReaders[k].slot + ".prof"
 			}
-			k := 1
-			if bareLoop {
-				k = 0
+			res, err := decodeOnce(ctx, e, writer, slots, k, n, profile)
+			if err != nil {
+				return nil, fmt.Errorf("decode: %s: %w", decodeReaders[k].name, err)
 			}
 			r[k] = res
 		}
 		if rep < 0 {
 			continue
 		}
-		got[0], got[1] = append(got[0], r[0]), append(got[1], r[1])
-		progress("7 wal: decode rep %d/%d: bare %.1fk, Source %.1fk rows/s; CPU bare %.0f, Source %.0f ns/row; "+
-			"bare %.2f allocs %.0f B, Source %.2f allocs %.0f B per row",
-			rep+1, cfg.reps, r[0].rate/1e3, r[1].rate/1e3, r[0].cpu, r[1].cpu, r[0].allocs, r[0].bytes, r[1].allocs, r[1].bytes)
+		line := ""
+		for k := range nr {
+			got[k] = append(got[k], r[k])
+			line += fmt.Sprintf("; %s %.1fk rows/s, %.0f ns CPU, %.2f allocs, %.0f B per row",
+				decodeReaders[k].name, r[k].rate/1e3, r[k].cpu, r[k].allocs, r[k].bytes)
+		}
+		progress("7 wal: decode rep %d/%d%s", rep+1, cfg.reps, line)
 	}
 	pick := func(k int, f func(decodeResult) float64) []float64 {
 		var xs []float64
@@ -260,29 +304,35 @@ func runWALDecode(ctx context.Context, e *env, cfg config, slots *slotNames) ([]
 		}
 		return xs
 	}
-	// pair returns the measurement's rows: the bare loop as the baseline,
-	// then the Source with the median of its per-repetition ratios.
-	pair := func(meas, unit string, f func(decodeResult) float64) (Row, Row) {
-		bare, src := pick(0, f), pick(1, f)
-		b := sample(walSection, meas, nameBareRepl, unit, bare)
-		b.Ratio = 1
-		s := sample(walSection, meas, nameSource, unit, src)
-		s.Ratio = median(pairedRatios(src, bare))
-		return b, s
+	// rowsOf returns the measurement's rows, one per reader: the bare loop
+	// as the baseline, the others with the median of their per-repetition
+	// ratios to it.
+	rowsOf := func(meas, unit string, f func(decodeResult) float64) []Row {
+		bare := pick(0, f)
+		out := []Row{sample(walSection, meas, decodeReaders[0].name, unit, bare)}
+		out[0].Ratio = 1
+		for k := 1; k < nr; k++ {
+			xs := pick(k, f)
+			r := sample(walSection, meas, decodeReaders[k].name, unit, xs)
+			r.Ratio = median(pairedRatios(xs, bare))
+			out = append(out, r)
+		}
+		return out
 	}
-	b, s := pair(fmt.Sprintf("decode %d-row INSERT, commit -> last", n), "rows/s",
+	// Goals are on the Source with its defaults, row 1 of each group.
+	rate := rowsOf(fmt.Sprintf("decode %d-row INSERT, commit -> last", n), "rows/s",
 		func(r decodeResult) float64 { return r.rate })
-	s.goal("at least 1.00x bare pglogrepl", s.Ratio >= 1)
-	bc, sc := pair(fmt.Sprintf("decode %d-row INSERT: CPU per row, bench process", n), "ns",
+	rate[1].goal("at least 1.00x bare pglogrepl", rate[1].Ratio >= 1)
+	cpu := rowsOf(fmt.Sprintf("decode %d-row INSERT: CPU per row, bench process", n), "ns",
 		func(r decodeResult) float64 { return r.cpu })
-	ba, sa := pair(fmt.Sprintf("decode %d-row INSERT: heap allocations per row, bench process", n), "allocs",
+	allocs := rowsOf(fmt.Sprintf("decode %d-row INSERT: heap allocations per row, bench process", n), "allocs",
 		func(r decodeResult) float64 { return r.allocs })
 	// Judged as printed: the allocations of the transaction itself (its
-	// Begin and Commit, status updates, timers: a few hundred for the whole
-	// INSERT) show only in the fourth decimal.
-	sa.goal("at most 3.00", math.Round(sa.Median*100)/100 <= 3)
-	bb, sb := pair(fmt.Sprintf("decode %d-row INSERT: bytes allocated per row (bigint, uuid, text), bench process", n), "B",
+	// Begin and Commit, status updates, timers: tens to a few hundred for
+	// the whole INSERT) show only in the fourth decimal.
+	allocs[1].goal("at most 3.00", math.Round(allocs[1].Median*100)/100 <= 3)
+	bytes := rowsOf(fmt.Sprintf("decode %d-row INSERT: bytes allocated per row (bigint, uuid, text), bench process", n), "B",
 		func(r decodeResult) float64 { return r.bytes })
-	sb.goal("under 400 B", sb.Median < 400)
-	return []Row{b, s, bc, sc, ba, sa, bb, sb}, nil
+	bytes[1].goal("under 400 B", bytes[1].Median < 400)
+	return slices.Concat(rate, cpu, allocs, bytes), nil
 }

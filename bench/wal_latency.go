@@ -64,7 +64,7 @@ func runWALLatency(ctx context.Context, e *env, cfg config, slots *slotNames) ([
 	for i := range cur {
 		cur[i].Store(&arrivals{s: sinks[i]})
 	}
-	src, err := startSource(ctx, e.url, slots.next("lat"), walPublication, 4096, func(ev *pubsub.Event) { cur[0].Load().on(ev) })
+	src, err := startSource(ctx, e.url, slots.next("lat"), walPublication, 4096, 0, func(ev *pubsub.Event) { cur[0].Load().on(ev) })
 	if err != nil {
 		return nil, fmt.Errorf("latency: Source: %w", err)
 	}
@@ -74,7 +74,7 @@ func runWALLatency(ctx context.Context, e *env, cfg config, slots *slotNames) ([
 		return nil, fmt.Errorf("latency: Listener: %w", err)
 	}
 	defer lis.stop()
-	ack, err := startSource(ctx, e.url, slots.next("lat_ack"), walPublication, 4096, func(ev *pubsub.Event) { cur[2].Load().on(ev) },
+	ack, err := startSource(ctx, e.url, slots.next("lat_ack"), walPublication, 4096, 0, func(ev *pubsub.Event) { cur[2].Load().on(ev) },
 		pubsub.WithAck(), pubsub.WithName("bench-ack"))
 	if err != nil {
 		return nil, fmt.Errorf("latency: %s: %w", nameSourceAck, err)

@@ -16,14 +16,16 @@ import (
 
 // Reader names of section 7, in report order.
 const (
-	nameBareRepl   = "bare pglogrepl"
-	nameSource     = "Source (PubSub)"
-	nameSourceAck  = "Source, ack mailbox"
-	nameWALListen  = "NOTIFY Listener"
-	nameNoSource   = "no source"
-	nameWithSource = "Source running"
-	nameWithBare   = "bare pglogrepl running"
-	nameWithNotify = "row trigger + Listener"
+	nameBareRepl  = "bare pglogrepl"
+	nameSource    = "Source (PubSub)"
+	nameSourceAck = "Source, ack mailbox"
+	// nameSourceNoPause is the Source with Config.BatchDelay off.
+	nameSourceNoPause = "Source, BatchDelay off"
+	nameWALListen     = "NOTIFY Listener"
+	nameNoSource      = "no source"
+	nameWithSource    = "Source running"
+	nameWithBare      = "bare pglogrepl running"
+	nameWithNotify    = "row trigger + Listener"
 	// nameSourceToBare is the Source running again, its ratio to the bare
 	// loop running instead of to no source.
 	nameSourceToBare = "Source running, ratio to bare"
@@ -98,15 +100,17 @@ func (r *mailboxReader) stop() {
 }
 
 // startSource runs a replication.Source on a temporary slot of its own, so
-// that nothing is retained between measurements. opts make its mailbox
+// that nothing is retained between measurements; batchDelay is its
+// Config.BatchDelay (0: the default). opts make its mailbox
 // (pubsub.WithAck for acknowledged delivery).
-func startSource(ctx context.Context, dbURL, slot, publication string, capacity int, on func(*pubsub.Event),
-	opts ...pubsub.MailboxOption) (*mailboxReader, error) {
+func startSource(ctx context.Context, dbURL, slot, publication string, capacity int, batchDelay time.Duration,
+	on func(*pubsub.Event), opts ...pubsub.MailboxOption) (*mailboxReader, error) {
 	src, err := replication.New(replication.Config{
 		ConnString:  withApp(dbURL, "bench-source"),
 		Slot:        slot,
 		Publication: publication,
 		Temporary:   true,
+		BatchDelay:  batchDelay,
 		PubSub:      pubsub.New(discard),
 		Logger:      discard,
 	})
