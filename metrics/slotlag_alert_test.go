@@ -41,6 +41,7 @@ const lagKey = `phoenixkitdb_slot_lag_bytes{instance="app:8080",job="phoenixkitd
 // PhoenixKitDBSlotWithoutReader fire in promtool fed with the scraped
 // series (each scrape one minute, the last held for 20).
 func TestSlotLagRisesWhileSourceStopped(t *testing.T) {
+	promtoolPath(t)
 	const slot = "cut_slot"
 	b := walSetup(t, slot)
 	stop := b.serve()
@@ -96,6 +97,7 @@ func TestSlotLagRisesWhileSourceStopped(t *testing.T) {
 // PhoenixKitDBNotConnected and PhoenixKitDBSlotUnreadable fire in promtool
 // fed with the scraped series.
 func TestSlotLagStaleWhileSourceCutOff(t *testing.T) {
+	promtoolPath(t)
 	const slot = "cut_slot"
 	b := walSetup(t, slot)
 	b.serve()
