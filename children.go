@@ -49,6 +49,13 @@ type Config struct {
 	// replication package's defaults (15 s and 10 s); see
 	// replication.Config.Timeout and StatusInterval. Unused in NOTIFY mode.
 	WALTimeout, WALStatusInterval time.Duration
+	// WALMessages makes the WAL source deliver the logical decoding
+	// messages transactions emit with pg_logical_emit_message(true,
+	// prefix, content), in order with their changes, on
+	// pubsub.TopicMessage(prefix): subscribe with
+	// db.Replication().SubscribeMessages. Needs PostgreSQL 14 or later;
+	// see replication.Config.Messages. Unused in NOTIFY mode.
+	WALMessages bool
 }
 
 // DB is this library's Module: the PubSub and the Listener that feeds it,

@@ -21,6 +21,9 @@
 //	_ = reg.Register(db)
 //	_ = reg.Enable("db")
 //
+// An application without suture calls [Start] instead: it runs the module
+// under a supervisor of its own and returns once changes flow.
+//
 // # Nothing lost silently
 //
 // After every (re-)connection of the Listener, and whenever a slow mailbox

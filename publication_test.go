@@ -22,8 +22,31 @@ func pubConn(t *testing.T) *pgx.Conn {
 	return conn
 }
 
+// serverVersion returns the server's server_version_num.
+func serverVersion(t *testing.T, conn *pgx.Conn) int {
+	t.Helper()
+	var v int
+	if err := conn.QueryRow(context.Background(), "SELECT current_setting('server_version_num')::int").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// requireSupported skips the test on a server older than
+// phoenixkitdb.MinServerVersion (TestPublicationUnsupportedServer covers
+// those) and returns the server_version_num.
+func requireSupported(t *testing.T, conn *pgx.Conn) int {
+	t.Helper()
+	v := serverVersion(t, conn)
+	if v < phoenixkitdb.MinServerVersion*10000 {
+		t.Skipf("the server is %d, older than the supported minimum %d: the publication functions refuse it", v, phoenixkitdb.MinServerVersion)
+	}
+	return v
+}
+
 func TestEnsurePublicationIdempotent(t *testing.T) {
 	conn := pubConn(t)
+	requireSupported(t, conn)
 	ctx := context.Background()
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA "My Schema"; CREATE TABLE "My Schema"."Odd ""t""" (id int PRIMARY KEY); CREATE TABLE public.b (id int PRIMARY KEY); CREATE TABLE public.c (id int PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
@@ -71,7 +94,20 @@ func TestEnsurePublicationIdempotent(t *testing.T) {
 	if got, err := phoenixkitdb.ListPublishedTables(ctx, conn, "everything"); err != nil || len(got) != 3 {
 		t.Fatalf("FOR ALL TABLES: %v %v", got, err)
 	}
-	// A schema publication lists its schema's tables, and explicit ones.
+}
+
+// A schema publication lists its schema's tables, and explicit ones.
+func TestEnsurePublicationForTablesInSchema(t *testing.T) {
+	conn := pubConn(t)
+	if v := requireSupported(t, conn); v < 150000 {
+		t.Skipf("FOR TABLES IN SCHEMA needs PostgreSQL 15; the server is %d", v)
+	}
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA "My Schema"; CREATE TABLE "My Schema"."Odd ""t""" (id int PRIMARY KEY); CREATE TABLE public.b (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	odd := phoenixkitdb.Table{Schema: "My Schema", Name: `Odd "t"`}
+	b := phoenixkitdb.Table{Schema: "public", Name: "b"}
 	if _, err := conn.Exec(ctx, `CREATE PUBLICATION by_schema FOR TABLES IN SCHEMA "My Schema"`); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +116,12 @@ func TestEnsurePublicationIdempotent(t *testing.T) {
 	}
 	if got, err := phoenixkitdb.ListPublishedTables(ctx, conn, "by_schema"); err != nil || !reflect.DeepEqual(got, []phoenixkitdb.Table{odd, b}) {
 		t.Fatalf("FOR TABLES IN SCHEMA: %v %v", got, err)
+	}
+	if err := phoenixkitdb.RemoveFromPublication(ctx, conn, "by_schema", b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := phoenixkitdb.ListPublishedTables(ctx, conn, "by_schema"); err != nil || !reflect.DeepEqual(got, []phoenixkitdb.Table{odd}) {
+		t.Fatalf("after remove: %v %v", got, err)
 	}
 }
 
@@ -103,6 +145,34 @@ func TestPublicationRejectsInvalidIdentifiers(t *testing.T) {
 		if !errors.Is(err, phoenixkitdb.ErrInvalidIdentifier) {
 			t.Errorf("got %v, want ErrInvalidIdentifier", err)
 		}
+	}
+}
+
+// On a server older than MinServerVersion every publication function
+// fails with ErrUnsupportedServer, before changing anything. It runs only
+// on such a server (PHOENIXKITDB_PG_BINDIR pointing at PostgreSQL 13).
+func TestPublicationUnsupportedServer(t *testing.T) {
+	conn := pubConn(t)
+	if v := serverVersion(t, conn); v >= phoenixkitdb.MinServerVersion*10000 {
+		t.Skipf("the server is %d, supported: this test needs one older than %d", v, phoenixkitdb.MinServerVersion)
+	}
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "CREATE TABLE t (id int PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	tbl := phoenixkitdb.Table{Schema: "public", Name: "t"}
+	_, listErr := phoenixkitdb.ListPublishedTables(ctx, conn, "p")
+	for _, err := range []error{
+		phoenixkitdb.EnsurePublication(ctx, conn, "p", tbl),
+		phoenixkitdb.RemoveFromPublication(ctx, conn, "p", tbl),
+		listErr,
+	} {
+		if !errors.Is(err, phoenixkitdb.ErrUnsupportedServer) || !strings.Contains(err.Error(), "needs 14 or later") {
+			t.Errorf("got %v, want ErrUnsupportedServer", err)
+		}
+	}
+	if publicationExists(t, conn, "p") {
+		t.Fatal("the publication was created")
 	}
 }
 

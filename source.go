@@ -18,8 +18,10 @@ const (
 	// triggers send NOTIFY, at most once (a Resync after every reconnect).
 	SourceNotify SourceKind = iota
 	// SourceWAL is logical replication from a slot: every committed change
-	// of a published table, exactly once and in commit order across
-	// reconnects and restarts, with the row data; no trigger needed. See
+	// of a published table in commit order, with the row data; exactly
+	// once within a process across reconnects and server restarts, at
+	// least once across process restarts (each change carries its
+	// (LSN, Seq) to de-duplicate); no trigger needed. See
 	// docs/replication.md.
 	SourceWAL
 )
@@ -97,6 +99,7 @@ func walSourceConfig(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) replica
 
 		Timeout:        cfg.WALTimeout,
 		StatusInterval: cfg.WALStatusInterval,
+		Messages:       cfg.WALMessages,
 	}
 }
 

@@ -58,7 +58,7 @@ func TestDBModuleWALMode(t *testing.T) {
 	if err := phoenixkitdb.EnsurePublication(ctx, conn, "phoenixkitdb", phoenixkitdb.Table{Schema: "public", Name: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url, Source: phoenixkitdb.SourceWAL, Logger: quietLogger()})
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url, Source: phoenixkitdb.SourceWAL, WALMessages: true, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +73,9 @@ func TestDBModuleWALMode(t *testing.T) {
 	if err := db.Changes().Subscribe(mb, "public", "t"); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.Replication().SubscribeMessages(mb, "app"); err != nil {
+		t.Fatal(err)
+	}
 	if err := reg.Enable("db"); err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +85,16 @@ func TestDBModuleWALMode(t *testing.T) {
 	if ev := wait(t, mb.C(), "Resync"); ev.Kind != pubsub.Resync || ev.Reason != pubsub.ReasonStart {
 		t.Fatalf("got %v", ev)
 	}
-	if _, err := conn.Exec(ctx, `INSERT INTO t VALUES (7, 'seven')`); err != nil {
+	if _, err := conn.Exec(ctx, `INSERT INTO t VALUES (7, 'seven'); SELECT pg_logical_emit_message(true, 'app', 'hello')`); err != nil {
 		t.Fatal(err)
 	}
-	if ev := wait(t, mb.C(), "change"); ev.String() != "public.t:INSERT:7" || ev.New["name"] != "seven" {
+	if ev := wait(t, mb.C(), "change"); ev.String() != "public.t:INSERT:7" || ev.Seq != 1 {
+		t.Fatalf("got %+v", ev)
+	} else if name, _ := ev.New.Text("name"); name != "seven" {
+		t.Fatalf("got name %q", name)
+	}
+	// Config.WALMessages reaches the Source.
+	if ev := wait(t, mb.C(), "message"); ev.Kind != pubsub.Message || ev.Prefix != "app" || string(ev.Content) != "hello" || ev.Seq != 2 {
 		t.Fatalf("got %+v", ev)
 	}
 	// The running Source's slot is in use: DropSlot waits, then refuses,

@@ -2,13 +2,11 @@ module github.com/phoenixkit/phoenixkitdb/cluster
 
 go 1.26.0
 
-replace github.com/phoenixkit/phoenixkitdb => ../
-
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
-	github.com/phoenixkit/phoenixkitdb v0.0.0-00010101000000-000000000000
+	github.com/phoenixkit/phoenixkitdb v0.1.0
 	github.com/thejerf/suture/v4 v4.0.6
 )
 

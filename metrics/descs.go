@@ -22,7 +22,7 @@ type descs struct {
 	psMailboxes, psTopics                         *prometheus.Desc
 	clLeader, clTerms, clPublished                *prometheus.Desc
 	clConnected, clPosition, clLag                *prometheus.Desc
-	clEnabled, clStreamLast                       *prometheus.Desc
+	clTooLarge, clEnabled, clStreamLast           *prometheus.Desc
 }
 
 func newDescs() descs {
@@ -73,6 +73,7 @@ func newDescs() descs {
 		clLag:        cl("follower_lag_messages", "Stream messages this instance's follower has not handed to its PubSub yet (the stream's last sequence as it last saw it, minus its position)."),
 		clEnabled:    cl("member_enabled", "1 while this instance's cluster module is enabled, 0 while it is stopped on purpose (disabled, draining)."),
 		clStreamLast: cl("stream_last_sequence", "The stream's last sequence as this instance's follower last saw it; the maximum over instances minus an instance's follower_position is its lag."),
+		clTooLarge:   cl("too_large_total", "Changes this instance's relay sent as a Resync (reason cluster-too-large) because their message exceeded the NATS server's max_payload."),
 	}
 }
 
@@ -88,6 +89,6 @@ func (d *descs) all() []*prometheus.Desc {
 		d.psMailboxes, d.psTopics,
 		d.clLeader, d.clTerms, d.clPublished,
 		d.clConnected, d.clPosition, d.clLag,
-		d.clEnabled, d.clStreamLast,
+		d.clTooLarge, d.clEnabled, d.clStreamLast,
 	}
 }

@@ -17,7 +17,7 @@ import (
 var metricToken = regexp.MustCompile(`phoenixkitdb_[a-z0-9_]+`)
 
 // allFamilies is how many metric families the collector can export.
-const allFamilies = 31
+const allFamilies = 32
 
 // exportedBy returns, for each mode, the metric families its real
 // adapters exported (see modeRegistries), by name; and every name in any

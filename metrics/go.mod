@@ -2,11 +2,9 @@ module github.com/phoenixkit/phoenixkitdb/metrics
 
 go 1.26.0
 
-replace github.com/phoenixkit/phoenixkitdb => ../
-
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/phoenixkit/phoenixkitdb v0.0.0-00010101000000-000000000000
+	github.com/phoenixkit/phoenixkitdb v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 )

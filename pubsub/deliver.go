@@ -139,9 +139,11 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 	return nil
 }
 
-// BroadcastChanges delivers each change to its table's topic
-// (TopicTable(ev.Schema, ev.Table)) and to TopicAll, as one delivery: every
-// mailbox receives its copies in the order of evs, and a mailbox that
+// BroadcastChanges delivers each change to the topic of its table, the
+// pair (ev.Schema, ev.Table) as SubscribeTable takes it (TopicTable(
+// ev.Schema, ev.Table) for a schema without a dot), and to TopicAll, as
+// one delivery: every mailbox receives its copies in the order of evs, and
+// a mailbox that
 // holds both topics receives two copies of each change. Every event must
 // be a TableChanged (a zero Kind counts as one) with a schema and a table; otherwise
 // nothing is delivered and the error wraps ErrInvalidEvent.
@@ -152,30 +154,56 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 // by table once and each mailbox receives its share under one lock. evs
 // is not retained.
 func (ps *PubSub) BroadcastChanges(evs []Event) error {
-	for i := range evs {
-		ev := &evs[i]
-		if (ev.Kind != TableChanged && ev.Kind != 0) || ev.Schema == "" || ev.Table == "" {
-			return fmt.Errorf("%w: %v at index %d", ErrInvalidEvent, *ev, i)
-		}
+	if err := checkChanges(evs); err != nil {
+		return err
 	}
 	if len(evs) == 0 {
 		return nil
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	if len(evs) == 1 {
-		ev := evs[0]
-		ev.Kind = TableChanged
-		var c tally
-		if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {
-			ps.deliverOne(t, &ev, &c)
+	ps.broadcastChanges(evs)
+	return nil
+}
+
+// checkChanges validates the events of a BroadcastChanges.
+func checkChanges(evs []Event) error {
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind == Message {
+			continue
 		}
-		if ps.all != nil {
-			ps.deliverOne(ps.all, &ev, &c)
+		if (ev.Kind != TableChanged && ev.Kind != 0) || ev.Schema == "" || ev.Table == "" {
+			return fmt.Errorf("%w: %v at index %d", ErrInvalidEvent, *ev, i)
 		}
-		ps.published++
-		ps.add(c)
-		return nil
+	}
+	return nil
+}
+
+// broadcastChanges is BroadcastChanges after validation, for at least one
+// event. The caller holds ps.mu.
+func (ps *PubSub) broadcastChanges(evs []Event) {
+	if len(evs) == 1 || hasMessage(evs) {
+		// One by one, in order: a batch with logical messages in it
+		// (rare) skips the grouping by table below.
+		for i := range evs {
+			ev := evs[i]
+			var c tally
+			if ev.Kind == Message {
+				ps.messageTopics(&ev, func(t *topic) { ps.deliverOne(t, &ev, &c) })
+			} else {
+				ev.Kind = TableChanged
+				if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {
+					ps.deliverOne(t, &ev, &c)
+				}
+				if ps.all != nil {
+					ps.deliverOne(ps.all, &ev, &c)
+				}
+			}
+			ps.published++
+			ps.add(c)
+		}
+		return
 	}
 	if len(ps.byTable) == 0 {
 		// Only TopicAll can have subscribers: every member takes the
@@ -186,7 +214,7 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 		}
 		ps.published += uint64(len(evs))
 		ps.add(c)
-		return nil
+		return
 	}
 	b := &ps.scratch
 	b.reset(evs)
@@ -228,7 +256,6 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 	ps.published += uint64(len(evs))
 	ps.flush()
 	b.events = nil
-	return nil
 }
 
 // flush sends the current batch to every member the handlers collected,
@@ -300,4 +327,14 @@ func (ps *PubSub) ResyncWith(reason string) {
 		mb.unlock()
 	}
 	ps.resyncs.add(reason, sent)
+}
+
+// hasMessage reports whether evs holds a logical message.
+func hasMessage(evs []Event) bool {
+	for i := range evs {
+		if evs[i].Kind == Message {
+			return true
+		}
+	}
+	return false
 }

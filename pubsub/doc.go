@@ -24,6 +24,12 @@
 // reads in order: after every event it did receive and before any later
 // one.
 //
+// A mailbox made with [WithAck] is the exception for publishers that can
+// wait (the WAL change source): they hold back instead of dropping until
+// its consumer acknowledges what it processed ([Mailbox.Ack]), and they
+// confirm their source's position only up to what every such mailbox
+// acknowledged, so a process that dies receives the rest again.
+//
 // # Resync
 //
 // A Resync means "changes may have been missed: reload what you show".

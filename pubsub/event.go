@@ -127,8 +127,10 @@ func TopicTable(schema, table string) string { return topicPrefix + schema + "."
 // tableKey identifies a table topic without building its name.
 type tableKey struct{ schema, table string }
 
-// tableOf is the inverse of TopicTable: schema and table split on the
-// first "." after the prefix, as the payload parser splits them.
+// tableOf reads a topic string of TopicTable's form as PhoenixKit does:
+// schema and table split on the first "." after the prefix, as the
+// payload parser splits them. Only Subscribe by name uses it; a schema
+// containing '.' is reachable through SubscribeTable alone.
 func tableOf(topic string) (tableKey, bool) {
 	rest, ok := strings.CutPrefix(topic, topicPrefix)
 	if !ok {

@@ -54,6 +54,14 @@ func chanSlots(capacity int) int {
 // mailbox you stop reading: its goroutine would otherwise wait for room
 // in C for ever.
 //
+// # Acknowledged delivery
+//
+// A mailbox made [WithAck] is never overflowed by a publisher that can
+// wait (the WAL change source): its capacity bounds the events given to
+// it and not acknowledged with [Mailbox.Ack], and while it is full that
+// publisher waits, and holds its replication slot back, instead of
+// dropping. See [WithAck].
+//
 // Events arrive in the order they were published. All methods are safe for
 // concurrent use, including from the goroutine that reads C.
 type Mailbox struct {
@@ -106,22 +114,48 @@ type Mailbox struct {
 	// owners are the PubSubs that hold subscriptions of this mailbox,
 	// each once: usually one, so a slice.
 	owners []*PubSub
+
+	// ack is the ledger of a mailbox made WithAck (see ack.go), nil
+	// otherwise; set at construction, its contents guarded by mu.
+	ack *ackState
+	// name is WithName's, for log lines; set at construction.
+	name string
 }
 
 // NewMailbox returns an open mailbox that holds up to capacity events
 // (DefaultCapacity if capacity < 1) plus, after an overflow, the Resync
 // that reports it. Only C's small buffer is allocated up front: see
-// Memory in [Mailbox].
-func NewMailbox(capacity int) *Mailbox {
+// Memory in [Mailbox]. Options such as [WithAck] and [WithName] change
+// the defaults; without any the mailbox is a plain one.
+func NewMailbox(capacity int, opts ...MailboxOption) *Mailbox {
+	var o mailboxOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
 	if capacity < 1 {
 		capacity = DefaultCapacity
 	}
+	if o.ack {
+		// One change can reach a mailbox twice (its table's topic and
+		// TopicAll): an empty ack mailbox always has room for one.
+		capacity = max(capacity, 2)
+	}
 	slots := chanSlots(capacity)
-	return &Mailbox{
+	mb := &Mailbox{
 		capacity: capacity,
 		ch:       make(chan Event, slots),
 		direct:   min(capacity, slots),
+		name:     o.name,
 	}
+	if o.ack {
+		mb.ack = &ackState{}
+		// Every offer to an ack mailbox records what it accepted: no
+		// path may skip offer (offerFast and offerSolo find no room).
+		mb.direct = 0
+	}
+	return mb
 }
 
 // C returns the channel to read events from. It is closed by Close.
@@ -245,9 +279,12 @@ func (mb *Mailbox) offer(ev *Event) (delivered bool) {
 		mb.tailResync = true
 		return true
 	}
-	if mb.held() < mb.capacity {
+	if mb.held() < mb.capacity && (mb.ack == nil || mb.ack.n < mb.capacity) {
 		mb.put(ev)
 		mb.tailResync = false
+		if mb.ack != nil {
+			mb.ack.record(ev)
+		}
 		return true
 	}
 	mb.dropped.Add(1)
@@ -267,7 +304,7 @@ func (mb *Mailbox) offer(ev *Event) (delivered bool) {
 // mailbox is closed or full (then offer decides, event by event). The
 // caller holds mb.mu.
 func (mb *Mailbox) offerQueued(evs []Event) int {
-	if mb.closed || !mb.pumping.Load() {
+	if mb.closed || mb.ack != nil || !mb.pumping.Load() {
 		return 0
 	}
 	n := min(len(evs), mb.capacity-mb.held())

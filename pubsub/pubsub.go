@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,8 @@ type PubSub struct {
 		valid bool
 	}
 	members map[*Mailbox]*member
+	// acks are the members made WithAck (ack_publish.go).
+	acks    ackRegistry
 	scratch batch
 	// Counters of Stats, plain integers because they change only under mu.
 	published, delivered, dropped uint64
@@ -111,6 +114,8 @@ type member struct {
 // its subscribers.
 type topic struct {
 	name    string
+	key     tableKey // the table of a table topic
+	isTable bool
 	members []*member
 	mbs     []*Mailbox // mbs[i] is members[i].mb: one pointer less to chase per delivery
 	index   map[*member]int
@@ -131,17 +136,71 @@ func (t *topic) collect(b *batch, s int32) {
 
 // Subscribe adds mb to topic. Subscribing a mailbox to a topic it already
 // holds is a no-op. It fails for a nil or closed mailbox and an empty
-// topic. A mailbox subscribed to both a table topic and TopicAll receives
-// one copy of a change per topic.
+// topic or one containing NUL. A mailbox subscribed to both a table topic
+// and TopicAll receives one copy of a change per topic. A table topic
+// named as a string (TopicTable's form) is read as PhoenixKit reads it:
+// the schema ends at the first '.'; SubscribeTable takes the pair itself
+// and is the only way to a schema that contains a '.'.
 func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
+	if err := checkTopic(mb, topicName); err != nil {
+		return err
+	}
+	key, isTable := tableOf(topicName)
+	return ps.subscribeLoop(mb, topicName, key, isTable)
+}
+
+// SubscribeTable adds mb to the topic of table schema.table, the one
+// Broadcast and BroadcastChanges deliver its changes to. It is the pair
+// that counts, never a topic name: "a.b"."c" and "a"."b.c" are distinct
+// tables with distinct topics. For a schema without a '.', the topic is
+// TopicTable(schema, table), shared with Subscribe by that name. It fails
+// for a nil or closed mailbox and an empty schema or table, or one
+// containing NUL.
+func (ps *PubSub) SubscribeTable(mb *Mailbox, schema, table string) error {
 	if mb == nil {
 		return ErrNilMailbox
 	}
-	if topicName == "" {
+	if err := checkTable(schema, table); err != nil {
+		return err
+	}
+	key := tableKey{schema, table}
+	return ps.subscribeLoop(mb, tableTopicName(key), key, true)
+}
+
+// UnsubscribeTable removes mb from the topic of table schema.table, as
+// SubscribeTable names it. It is a no-op when mb does not hold it.
+func (ps *PubSub) UnsubscribeTable(mb *Mailbox, schema, table string) error {
+	if mb == nil {
+		return ErrNilMailbox
+	}
+	if err := checkTable(schema, table); err != nil {
+		return err
+	}
+	return ps.Unsubscribe(mb, tableTopicName(tableKey{schema, table}))
+}
+
+func checkTopic(mb *Mailbox, topicName string) error {
+	if mb == nil {
+		return ErrNilMailbox
+	}
+	if topicName == "" || strings.IndexByte(topicName, 0) >= 0 {
 		return ErrInvalidTopic
 	}
+	return nil
+}
+
+func checkTable(schema, table string) error {
+	if schema == "" || table == "" || strings.IndexByte(schema, 0) >= 0 || strings.IndexByte(table, 0) >= 0 {
+		return fmt.Errorf("%w: table %q.%q", ErrInvalidTopic, schema, table)
+	}
+	return nil
+}
+
+// subscribeLoop subscribes mb to the topic named name (a table topic of
+// key when isTable).
+func (ps *PubSub) subscribeLoop(mb *Mailbox, name string, key tableKey, isTable bool) error {
 	for {
-		retry, err := ps.subscribe(mb, topicName)
+		retry, err := ps.subscribe(mb, name, key, isTable)
 		if !retry {
 			return err
 		}
@@ -153,7 +212,7 @@ func (ps *PubSub) Subscribe(mb *Mailbox, topicName string) error {
 
 // subscribe is Subscribe under ps.mu; it reports retry when mb must leave
 // solo mode first.
-func (ps *PubSub) subscribe(mb *Mailbox, topicName string) (retry bool, err error) {
+func (ps *PubSub) subscribe(mb *Mailbox, topicName string, key tableKey, isTable bool) (retry bool, err error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 
@@ -167,10 +226,11 @@ func (ps *PubSub) subscribe(mb *Mailbox, topicName string) (retry bool, err erro
 		}
 		m = &member{mb: mb}
 		ps.members[mb] = m
+		ps.acks.join(m)
 	}
 	t := ps.topics[topicName]
 	if t == nil {
-		if t, err = ps.addTopic(topicName); err != nil {
+		if t, err = ps.addTopic(topicName, key, isTable); err != nil {
 			ps.forgetIfIdle(m)
 			return false, fmt.Errorf("pubsub: subscribe to %q: %w", topicName, err)
 		}
@@ -246,6 +306,7 @@ func (ps *PubSub) forgetIfIdle(m *member) {
 		return
 	}
 	delete(ps.members, m.mb)
+	ps.acks.leave(m)
 	m.mb.removeOwner(ps)
 }
 

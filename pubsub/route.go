@@ -1,6 +1,9 @@
 package pubsub
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // The routing table. EventBus is the topic router of record: every topic
 // with a subscriber has exactly one handler registered with the bus, and
@@ -30,10 +33,24 @@ func (t *topic) answer(q *routeQuery) {
 	q.answers++
 }
 
+// tableTopicName is the EventBus name of table k's topic: TopicTable's,
+// PhoenixKit's name, when that reads back as k (the schema has no '.');
+// otherwise one with a NUL between schema and table, which no topic string
+// can have (Subscribe refuses NUL) and no PostgreSQL name holds, so that
+// "a.b"."c" and "a"."b.c" never share a topic.
+func tableTopicName(k tableKey) string {
+	if !strings.Contains(k.schema, ".") {
+		return TopicTable(k.schema, k.table)
+	}
+	return topicPrefix + k.schema + "\x00" + k.table
+}
+
 // addTopic registers a new topic's handler with EventBus and routes the
-// topic to whatever EventBus then answers. The caller holds ps.mu.
-func (ps *PubSub) addTopic(name string) (*topic, error) {
-	t := &topic{name: name, index: make(map[*member]int)}
+// topic to whatever EventBus then answers; a table topic (isTable) is
+// routed by key, the pair it was subscribed with, never by re-reading its
+// name. The caller holds ps.mu.
+func (ps *PubSub) addTopic(name string, key tableKey, isTable bool) (*topic, error) {
+	t := &topic{name: name, key: key, isTable: isTable, index: make(map[*member]int)}
 	// One handler per topic, registered once: EventBus's Unsubscribe
 	// matches handlers by code pointer, so it can only ever remove the
 	// right one when a topic has exactly one.
@@ -48,8 +65,8 @@ func (ps *PubSub) addTopic(name string) (*topic, error) {
 		return nil, fmt.Errorf("%w: EventBus routes %q to %d handlers", ErrRouting, name, q.answers)
 	}
 	ps.topics[name] = q.found
-	if k, ok := tableOf(name); ok {
-		ps.byTable[k] = q.found
+	if isTable {
+		ps.byTable[key] = q.found
 		ps.last.valid = false
 	}
 	if name == TopicAll() {
@@ -74,8 +91,8 @@ func (ps *PubSub) removeTopic(t *topic) {
 	// The only handler of this topic is t.answer: see addTopic.
 	_ = ps.bus.Unsubscribe(t.name, t.answer)
 	delete(ps.topics, t.name)
-	if k, ok := tableOf(t.name); ok {
-		delete(ps.byTable, k)
+	if t.isTable {
+		delete(ps.byTable, t.key)
 	}
 	if ps.all == t {
 		ps.all = nil

@@ -3,6 +3,7 @@ package pubsub
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -174,13 +175,15 @@ func NewRow(layout *RowLayout, cells []Cell) (*Row, error) {
 	if uint64(size) > 1<<32-1 {
 		return nil, fmt.Errorf("%w: %d bytes of text", ErrInvalidRow, size)
 	}
-	buf := make([]byte, 0, size)
+	// The builder's buffer becomes the string without a copy.
+	var buf strings.Builder
+	buf.Grow(size)
 	r := &Row{layout: layout, cells: make([]rowCell, len(cells))}
 	for i := range cells {
-		buf = append(buf, cells[i].Text...)
-		r.cells[i] = rowCell{end: uint32(len(buf)), state: cells[i].State}
+		buf.Write(cells[i].Text)
+		r.cells[i] = rowCell{end: uint32(buf.Len()), state: cells[i].State}
 	}
-	r.text = string(buf)
+	r.text = buf.String()
 	return r, nil
 }
 

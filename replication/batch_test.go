@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -34,7 +33,7 @@ func testSession(t *testing.T, cfg Config) (*session, *pubsub.Mailbox) {
 		t.Fatal(err)
 	}
 	s := &Source{cfg: cfg, log: slog.New(slog.DiscardHandler), ps: ps}
-	ss := &session{s: s, relations: map[uint32]*relation{}, types: pgtype.NewMap(), chunk: make([]pubsub.Event, 0, chunkSize)}
+	ss := &session{s: s, relations: map[uint32]*relation{}, chunk: make([]pubsub.Event, 0, chunkSize)}
 	feed(t, ss, relationMsg())
 	return ss, mb
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,7 +85,10 @@ type Config struct {
 
 	// StatusInterval is how often the Source reports its confirmed
 	// position to the server (a standby status update). Default 10 s.
-	// Keepalives that ask for a reply are answered at once.
+	// Keepalives that ask for a reply are answered at once; a
+	// connection's first update follows its first hand-off within about a
+	// second, and idle keepalives are answered, at most once a second,
+	// when the position moved.
 	StatusInterval time.Duration
 
 	// Timeout is how long the replication connection may stay silent
@@ -135,6 +139,17 @@ type Config struct {
 	// cheap, must not block, and must be safe to call concurrently with
 	// the consumer.
 	ConfirmLimit func() uint64
+
+	// Messages asks the server for logical decoding messages: what a
+	// transaction writes with pg_logical_emit_message(true, prefix,
+	// content) is delivered, in order with the transaction's changes, as
+	// an Event of Kind pubsub.Message on pubsub.TopicMessage(prefix) (see
+	// SubscribeMessages). Non-transactional messages (transactional =>
+	// false) are not delivered: they belong to no transaction, so they
+	// have no place in the commit order and no (LSN, Seq) that a replay
+	// would repeat. Needs PostgreSQL 14 or later; on an older server Serve
+	// fails with ErrMessagesUnsupported. Default false.
+	Messages bool
 }
 
 // withDefaults returns c with zero values replaced by defaults and
@@ -229,6 +244,7 @@ func parseConnString(s string, c Config) (*pgconn.Config, error) {
 		return nil, fmt.Errorf("%w: connection string does not parse: %s", ErrInvalidConfig, connstr.Explain(s))
 	}
 	pc.RuntimeParams["replication"] = "database"
+	pinSession(pc.RuntimeParams)
 	if _, ok := pc.RuntimeParams["application_name"]; !ok {
 		pc.RuntimeParams["application_name"] = DefaultApplicationName
 	}
@@ -239,4 +255,35 @@ func parseConnString(s string, c Config) (*pgconn.Config, error) {
 	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 5 * time.Second, Count: 3}}
 	pc.DialFunc = dialer.DialContext
 	return pc, nil
+}
+
+// pinnedSettings are the session settings of every replication connection,
+// sent in the startup packet. pgoutput prints each value with its type's
+// output function in the walsender's session, so these decide the text
+// subscribers get: whatever the role, the database (ALTER ... SET) or the
+// connection string say, dates are ISO, intervals PostgreSQL's style,
+// floats exact (shortest text that reads back to the same value), bytea
+// hex, timestamptz in UTC, and every name and text UTF-8 (converted from
+// the database's encoding by the server). Startup packet settings
+// override role and database defaults, and the `options` parameter.
+var pinnedSettings = [...][2]string{
+	{"DateStyle", "ISO, YMD"},
+	{"IntervalStyle", "postgres"},
+	{"extra_float_digits", "3"},
+	{"bytea_output", "hex"},
+	{"client_encoding", "UTF8"},
+	{"TimeZone", "UTC"},
+}
+
+// pinSession sets pinnedSettings in params, dropping a setting of the
+// same name in another case: PostgreSQL's names are case-insensitive.
+func pinSession(params map[string]string) {
+	for _, kv := range pinnedSettings {
+		for k := range params {
+			if strings.EqualFold(k, kv[0]) {
+				delete(params, k)
+			}
+		}
+		params[kv[0]] = kv[1]
+	}
 }

@@ -61,7 +61,7 @@ func (ss *session) message(data []byte) error {
 		if err := m.parse(data); err != nil {
 			return err
 		}
-		return ss.change(m.relID, m.op, m)
+		return ss.change(m.relID, m.op, m, 0)
 	}
 	msg, err := parse(data)
 	if err != nil {
@@ -69,17 +69,19 @@ func (ss *session) message(data []byte) error {
 	}
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
-		rel, err := newRelation(m)
+		rel, err := newRelation(m, ss.decodeOID)
 		if err != nil {
 			return fmt.Errorf("replication: relation %s.%s: %w", m.Namespace, m.RelationName, err)
 		}
 		ss.relations[m.RelationID] = rel
 	case *pglogrepl.TruncateMessage:
 		for _, id := range m.RelationIDs {
-			if err := ss.change(id, "TRUNCATE", nil); err != nil {
+			if err := ss.change(id, "TRUNCATE", nil, m.Option); err != nil {
 				return err
 			}
 		}
+	case *pglogrepl.LogicalDecodingMessage:
+		ss.logicalMessage(m)
 	}
 	return nil
 }
@@ -100,9 +102,16 @@ func (ss *session) begin(lsn uint64, commitTime time.Time) {
 	}
 }
 
-// change turns one row change (or one table of a TRUNCATE) into an event
-// and queues it, unless it was handed over before.
-func (ss *session) change(relID uint32, op string, m *rowMsg) error {
+// Option bits of a Truncate message.
+const (
+	truncateCascade         = 1
+	truncateRestartIdentity = 2
+)
+
+// change turns one row change (or one table of a TRUNCATE, with the
+// message's option bits) into an event and queues it, unless it was
+// handed over before.
+func (ss *session) change(relID uint32, op string, m *rowMsg, truncOpts uint8) error {
 	if h := ss.s.changeHook; h != nil {
 		h()
 	}
@@ -119,22 +128,24 @@ func (ss *session) change(relID uint32, op string, m *rowMsg) error {
 		return fmt.Errorf("replication: change for relation %d before its description", relID)
 	}
 	ev := pubsub.Event{
-		Kind:       pubsub.TableChanged,
-		Schema:     rel.schema,
-		Table:      rel.table,
-		Operation:  op,
-		LSN:        ss.txnLSN,
-		CommitTime: ss.commitTime,
+		Kind:            pubsub.TableChanged,
+		Schema:          rel.schema,
+		Table:           rel.table,
+		Operation:       op,
+		LSN:             ss.txnLSN,
+		Seq:             uint64(ss.idx),
+		CommitTime:      ss.commitTime,
+		Cascade:         truncOpts&truncateCascade != 0,
+		RestartIdentity: truncOpts&truncateRestartIdentity != 0,
 	}
-	if m != nil && m.hasNew {
-		ev.New, ev.RowID = ss.row(rel, m.newCols, false)
-	}
-	if m != nil && m.oldKind != 0 {
-		var id string
-		ev.Old, id = ss.row(rel, m.oldCols, m.oldKind == 'K')
-		if !m.hasNew {
-			ev.RowID = id
+	if m != nil {
+		if m.hasNew {
+			ev.New = ss.row(rel, m.newCols, false)
 		}
+		if m.oldKind != 0 {
+			ev.Old = ss.row(rel, m.oldCols, m.oldKind == 'K')
+		}
+		ev.RowID = rel.rowID(ev.New, ev.Old)
 	}
 	ss.chunk = append(ss.chunk, ev)
 	if len(ss.chunk) >= chunkSize {
@@ -156,14 +167,11 @@ func (ss *session) flush() (completed bool) {
 		return false
 	}
 	s := ss.s
-	// Counted first, so that a reader who got an event sees it counted.
-	s.published.Add(uint64(len(ss.chunk)))
-	if err := s.ps.BroadcastChanges(ss.chunk); err != nil {
-		// Cannot happen: every event has a schema and a table.
-		s.published.Add(^uint64(len(ss.chunk) - 1))
-		s.log.Error("replication: publishing failed", "err", err)
+	// It waits while an ack mailbox is full (ack.go).
+	if !ss.handOver(ss.chunk) {
+		return false
 	}
-	clear(ss.chunk) // drop the maps for the GC
+	clear(ss.chunk) // drop the rows for the GC
 	ss.chunk = ss.chunk[:0]
 	completed = ss.done != doneTxns{}
 	ss.settle()
@@ -199,5 +207,6 @@ func (ss *session) settle() {
 		p.partialLSN, p.partialCount = 0, 0
 	}
 	ss.ack = max(ss.ack, ss.done.end)
+	ss.settled(ss.done)
 	ss.done = doneTxns{}
 }

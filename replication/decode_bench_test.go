@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -21,7 +20,7 @@ func BenchmarkDecodeAndPublish(b *testing.B) {
 		b.Fatal(err)
 	}
 	s := &Source{cfg: Config{Slot: "s"}, log: slog.New(slog.DiscardHandler), ps: ps}
-	ss := &session{s: s, relations: map[uint32]*relation{}, types: pgtype.NewMap()}
+	ss := &session{s: s, relations: map[uint32]*relation{}}
 	if err := ss.message(relationMsg()); err != nil {
 		b.Fatal(err)
 	}

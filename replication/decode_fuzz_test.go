@@ -17,11 +17,13 @@ func relationMsg() []byte {
 	b = append(b, "public\x00items\x00"...)
 	b = append(b, 'd')
 	b = binary.BigEndian.AppendUint16(b, 3)
+	// id is the primary key: the replica identity's only column.
 	for _, c := range []struct {
 		name string
 		oid  uint32
-	}{{"id", pgtype.Int8OID}, {"uuid", pgtype.UUIDOID}, {"name", pgtype.TextOID}} {
-		b = append(b, 1)
+		flag byte
+	}{{"id", pgtype.Int8OID, 1}, {"uuid", pgtype.UUIDOID, 0}, {"name", pgtype.TextOID, 0}} {
+		b = append(b, c.flag)
 		b = append(b, c.name+"\x00"...)
 		b = binary.BigEndian.AppendUint32(b, c.oid)
 		b = binary.BigEndian.AppendUint32(b, 0xffffffff)
@@ -65,7 +67,7 @@ func FuzzMessage(f *testing.F) {
 	ps := pubsub.New(slog.New(slog.DiscardHandler))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &Source{cfg: Config{Slot: "s"}, log: slog.New(slog.DiscardHandler), ps: ps}
-		ss := &session{s: s, relations: map[uint32]*relation{}, types: pgtype.NewMap()}
+		ss := &session{s: s, relations: map[uint32]*relation{}}
 		if err := ss.message(relationMsg()); err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,11 @@ var (
 	// ErrSlotInUse: another reader streams from the slot. Serve waits and
 	// retries every 200 ms.
 	ErrSlotInUse = errors.New("replication: slot is in use")
+	// ErrMessagesUnsupported: Config.Messages is set and the server is
+	// older than PostgreSQL 14, whose pgoutput cannot send messages.
+	ErrMessagesUnsupported = errors.New("replication: logical decoding messages need PostgreSQL 14 or later")
+	// ErrUnsupportedServer: the server is older than MinServerVersion.
+	ErrUnsupportedServer = errors.New("replication: unsupported PostgreSQL version")
 	// ErrSilent: the connection stayed silent past Config.Timeout.
 	ErrSilent = errors.New("replication: connection silent past the timeout; presumed dead")
 )
@@ -50,6 +55,10 @@ func escalation(err error) (hint string, setup bool) {
 		return "create it with phoenixkitdb.EnsurePublication (CREATE PUBLICATION ... FOR TABLE ...)", true
 	case errors.Is(err, ErrSlotOtherDatabase):
 		return "choose another Config.Slot, or drop the slot with pg_drop_replication_slot", true
+	case errors.Is(err, ErrMessagesUnsupported):
+		return "upgrade the server to PostgreSQL 14 or later, or turn Config.Messages off", true
+	case errors.Is(err, ErrUnsupportedServer):
+		return fmt.Sprintf("upgrade the server to PostgreSQL %d or later", MinServerVersion), true
 	case errors.Is(err, ErrInvalidConfig):
 		return "fix the connection string", true
 	}

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/jackc/pglogrepl"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // tupleBytes encodes a TupleData: each column a kind and, for 't' and
@@ -233,58 +231,6 @@ func FuzzParseRow(f *testing.F) {
 		if got.finalLSN != want.finalLSN || got.commitLSN != want.commitLSN || got.endLSN != want.endLSN ||
 			got.commitTime != want.commitTime || !sameRow(got.row, want.row) {
 			t.Fatalf("%q:\n got %+v\nwant %+v", data, got, want)
-		}
-	})
-}
-
-// TestFastDecodersMatchPgx: the decoders that skip pgx give what pgx's
-// codec gives for the same text, and leave what they do not take to it.
-func TestFastDecodersMatchPgx(t *testing.T) {
-	ss := &session{types: pgtype.NewMap()}
-	cases := map[uint32][]string{
-		pgtype.Int2OID: {"0", "-0", "7", "-32768", "32767", "32768", "007", "+5", "", "-", "1e3", " 1"},
-		pgtype.Int4OID: {"0", "-2147483648", "2147483647", "2147483648", "12a"},
-		pgtype.Int8OID: {"0", "4242424", "-999999999999999999", "9223372036854775807", "-9223372036854775808",
-			"9223372036854775808", "123456789012345678", "x"},
-		pgtype.BoolOID: {"t", "f", "true", "false", "", "x", "T"},
-	}
-	for oid, inputs := range cases {
-		dec, typ := decoderFor(ss.types, oid)
-		if dec == decString || dec == decCodec {
-			t.Fatalf("oid %d has no fast decoder", oid)
-		}
-		col := &column{oid: oid, dec: dec, typ: typ}
-		for _, in := range inputs {
-			got := ss.value(col, []byte(in))
-			want := ss.slowValue(oid, nil, []byte(in))
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("oid %d %q: got %#v, pgx %#v", oid, in, got, want)
-			}
-		}
-	}
-	for _, oid := range []uint32{pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID, pgtype.UUIDOID, 99999} {
-		if dec, _ := decoderFor(ss.types, oid); dec != decString {
-			t.Errorf("oid %d: decoder %d, want decString", oid, dec)
-		}
-	}
-	if dec, typ := decoderFor(ss.types, pgtype.TimestamptzOID); dec != decCodec || typ == nil {
-		t.Errorf("timestamptz: decoder %d, type %v; want pgx's codec", dec, typ)
-	}
-}
-
-// FuzzFastDecoders: on any text, the fast decoders agree with pgx.
-func FuzzFastDecoders(f *testing.F) {
-	for _, s := range []string{"0", "-12", "32768", "t", "f", "true", "9223372036854775807"} {
-		f.Add(s)
-	}
-	ss := &session{types: pgtype.NewMap()}
-	f.Fuzz(func(t *testing.T, in string) {
-		for _, oid := range []uint32{pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID, pgtype.BoolOID} {
-			dec, typ := decoderFor(ss.types, oid)
-			got := ss.value(&column{oid: oid, dec: dec, typ: typ}, []byte(in))
-			if want := ss.slowValue(oid, nil, []byte(in)); !reflect.DeepEqual(got, want) {
-				t.Fatalf("oid %d %q: got %#v, pgx %#v", oid, in, got, want)
-			}
 		}
 	})
 }

@@ -45,6 +45,9 @@ func (b *beforeRead) Read(p []byte) (int, error) {
 	}
 	// Pausing while the socket still held data would only slow a backlog
 	// down: drained says the last read emptied it.
+	if err := ss.gate.halted; err != nil {
+		return 0, err
+	}
 	if pause && d > 0 && b.drained {
 		b.sleep(d)
 	}

@@ -29,19 +29,22 @@ type session struct {
 	dmu     sync.Mutex
 	stopped bool
 
+	ctx       context.Context      // Serve's, for the side connection of lookupTypes
 	relations map[uint32]*relation // this connection's relation cache
+	types     *typeCache           // this connection's type resolutions
 	rowMsg    rowMsg               // the row message being decoded, reused
 	cells     []pubsub.Cell        // the cells of the row being built, reused
 
 	// The open transaction.
-	inTxn      bool
-	txnLSN     uint64
-	commitTime time.Time
-	idx        int  // events of the transaction seen so far
-	skip       int  // events of the transaction handed over before
-	skipAll    bool // the whole transaction was handed over before
-	chunk      []pubsub.Event
-	done       doneTxns // committed, their events still in chunk
+	inTxn       bool
+	txnLSN      uint64
+	commitTime  time.Time
+	idx         int  // events of the transaction seen so far
+	skip        int  // events of the transaction handed over before
+	skipAll     bool // the whole transaction was handed over before
+	chunk       []pubsub.Event
+	warnedNonTx bool     // a non-transactional message was logged
+	done        doneTxns // committed, their events still in chunk
 
 	ack       pglogrepl.LSN // the position safe to confirm
 	sentAck   pglogrepl.LSN // the position last confirmed
@@ -50,6 +53,8 @@ type session struct {
 	lastRecv   time.Time
 	askedAt    time.Time // when a keepalive was last asked for
 	nextStatus time.Time
+
+	gate gate // waiting hand-offs and the status cadence (ack.go)
 }
 
 // doneTxns are transactions whose Commit was read: their greatest commit
@@ -65,6 +70,8 @@ type doneTxns struct {
 // streamedBefore says whether an earlier session of this Serve streamed.
 func (ss *session) run(ctx context.Context, streamedBefore bool) error {
 	s := ss.s
+	ss.ctx = ctx
+	ss.types = newTypeCache()
 	pc, err := parseConnString(s.cfg.ConnString, s.cfg)
 	if err != nil {
 		return err
@@ -117,6 +124,9 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	slot := s.cfg.Slot
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
+	if err := checkServerVersion(ss.conn); err != nil {
+		return "", 0, err
+	}
 	st, err := readState(sctx, ss.conn, slot, s.cfg.Publication)
 	if err != nil {
 		return "", 0, err
@@ -126,6 +136,9 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	}
 	if !st.pubExists {
 		return "", 0, fmt.Errorf("%w: %q", ErrNoPublication, s.cfg.Publication)
+	}
+	if s.cfg.Messages && st.serverVersion < 140000 {
+		return "", 0, fmt.Errorf("%w (server version %d)", ErrMessagesUnsupported, st.serverVersion)
 	}
 	if !s.started.Load() {
 		reason = pubsub.ReasonStart
@@ -173,7 +186,12 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 		// an old, half-delivered transaction comes again.
 		s.pos.partialLSN, s.pos.partialCount = 0, 0
 	}
-	if err := startStream(sctx, ss.conn, slot, s.cfg.Publication); err != nil {
+	// Before START_REPLICATION: the connection takes simple queries
+	// until it is in COPY mode.
+	if err := ss.types.preload(sctx, pgconnQuery(ss.conn), s.cfg.Publication); err != nil {
+		return "", 0, err
+	}
+	if err := startStream(sctx, ss.conn, slot, s.cfg.Publication, s.cfg.Messages); err != nil {
 		return "", 0, err
 	}
 	return reason, start, nil

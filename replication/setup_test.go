@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -264,9 +266,9 @@ func (c *collector) take(mb *pubsub.Mailbox, upto int64, timeout time.Duration) 
 		if ev.Kind != pubsub.TableChanged {
 			c.t.Fatalf("got %v while waiting for id %d", ev, c.next)
 		}
-		id, ok := ev.New["id"].(int64)
-		if !ok || id != c.next {
-			c.t.Fatalf("got %v (id %v), want id %d: lost, duplicated or reordered", ev, ev.New["id"], c.next)
+		text, _ := ev.New.Text("id")
+		if text != strconv.FormatInt(c.next, 10) {
+			c.t.Fatalf("got %v (id %q), want id %d: lost, duplicated or reordered", ev, text, c.next)
 		}
 		c.next++
 	}
@@ -283,4 +285,36 @@ func insert(t *testing.T, conn *pgx.Conn, from, to, per int64) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// rowString lists a row's columns in table order as name=text, with
+// name=NULL for NULL and name=<toast> for an unchanged TOASTed value;
+// absent columns are left out. "<nil>" for the nil row.
+func rowString(r *pubsub.Row) string {
+	if r == nil {
+		return "<nil>"
+	}
+	var parts []string
+	for i, name := range r.Names() {
+		st, text := r.At(i)
+		switch st {
+		case pubsub.Null:
+			parts = append(parts, name+"=NULL")
+		case pubsub.UnchangedTOAST:
+			parts = append(parts, name+"=<toast>")
+		case pubsub.Present:
+			parts = append(parts, name+"="+text)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// textOf returns the text of column col of r, failing if it has none.
+func textOf(t *testing.T, r *pubsub.Row, col string) string {
+	t.Helper()
+	text, ok := r.Text(col)
+	if !ok {
+		t.Fatalf("column %s is %v in %s", col, r.State(col), rowString(r))
+	}
+	return text
 }

@@ -23,6 +23,8 @@ type slotState struct {
 	walStatus  string
 	confirmed  pglogrepl.LSN
 	currentLSN pglogrepl.LSN
+	// serverVersion is server_version_num, such as 150004.
+	serverVersion int
 }
 
 // quoteLiteral quotes s as an escape string literal, which reads the same
@@ -46,6 +48,8 @@ func quoteIdent(s string) string {
 }
 
 // readState queries the server's wal_level, the publication and the slot.
+// A standby (PostgreSQL 16 decodes there) has no current WAL position of
+// its own: its position is the last one replayed.
 func readState(ctx context.Context, conn *pgconn.PgConn, slot, publication string) (slotState, error) {
 	sql := `SELECT current_setting('wal_level'),
 	EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = ` + quoteLiteral(publication) + `),
@@ -55,14 +59,15 @@ func readState(ctx context.Context, conn *pgconn.PgConn, slot, publication strin
 	COALESCE(s.active_pid, 0),
 	COALESCE(s.wal_status, ''),
 	COALESCE(s.confirmed_flush_lsn::text, '0/0'),
-	pg_current_wal_lsn()::text
+	CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text,
+	current_setting('server_version_num')
 FROM (SELECT 1) AS one
 LEFT JOIN pg_catalog.pg_replication_slots AS s ON s.slot_name = ` + quoteLiteral(slot)
 	res, err := conn.Exec(ctx, sql).ReadAll()
 	if err != nil {
 		return slotState{}, fmt.Errorf("replication: reading the slot's state: %w", err)
 	}
-	if len(res) != 1 || len(res[0].Rows) != 1 || len(res[0].Rows[0]) != 9 {
+	if len(res) != 1 || len(res[0].Rows) != 1 || len(res[0].Rows[0]) != 10 {
 		return slotState{}, errors.New("replication: reading the slot's state: unexpected result")
 	}
 	row := res[0].Rows[0]
@@ -84,6 +89,9 @@ LEFT JOIN pg_catalog.pg_replication_slots AS s ON s.slot_name = ` + quoteLiteral
 	if st.currentLSN, err = pglogrepl.ParseLSN(string(row[8])); err != nil {
 		return slotState{}, fmt.Errorf("replication: reading the slot's state: %w", err)
 	}
+	if st.serverVersion, err = strconv.Atoi(string(row[9])); err != nil {
+		return slotState{}, fmt.Errorf("replication: reading the slot's state: server_version_num: %w", err)
+	}
 	return st, nil
 }
 
@@ -91,7 +99,9 @@ LEFT JOIN pg_catalog.pg_replication_slots AS s ON s.slot_name = ` + quoteLiteral
 // START_REPLICATION, PostgreSQL 15 answers CREATE_REPLICATION_SLOT on the
 // same connection with no result set. It returns the slot's consistent
 // point. A slot that exists already (another Source raced us) is not an
-// error; the position is then 0.
+// error; the position is then that slot's confirmed one, read afresh (0
+// while its creator still builds it), so that LagBytes does not count
+// the whole WAL.
 func createSlot(ctx context.Context, conn *pgconn.PgConn, slot string, temporary bool) (pglogrepl.LSN, error) {
 	res, err := pglogrepl.CreateReplicationSlot(ctx, conn, slot, "pgoutput", pglogrepl.CreateReplicationSlotOptions{
 		Temporary:      temporary,
@@ -101,7 +111,7 @@ func createSlot(ctx context.Context, conn *pgconn.PgConn, slot string, temporary
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42710" {
-			return 0, nil
+			return slotConfirmed(ctx, conn, slot)
 		}
 		return 0, fmt.Errorf("replication: creating slot %s: %w", slot, err)
 	}
@@ -110,6 +120,42 @@ func createSlot(ctx context.Context, conn *pgconn.PgConn, slot string, temporary
 		return 0, fmt.Errorf("replication: creating slot %s: %w", slot, err)
 	}
 	return lsn, nil
+}
+
+// slotConfirmed reads slot's confirmed_flush_lsn, 0 when there is none.
+func slotConfirmed(ctx context.Context, conn *pgconn.PgConn, slot string) (pglogrepl.LSN, error) {
+	res, err := conn.Exec(ctx, `SELECT COALESCE((SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots
+	WHERE slot_name = `+quoteLiteral(slot)+`), '0/0')`).ReadAll()
+	if err == nil && (len(res) != 1 || len(res[0].Rows) != 1 || len(res[0].Rows[0]) != 1) {
+		err = errors.New("unexpected result")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("replication: reading the position of slot %s: %w", slot, err)
+	}
+	return pglogrepl.ParseLSN(string(res[0].Rows[0][0]))
+}
+
+// MinServerVersion is the oldest PostgreSQL major version the Source
+// supports; phoenixkitdb.MinServerVersion is the same. 13 reached its end
+// of life in November 2025, and its pgoutput lacks the messages, streaming
+// and binary options.
+const MinServerVersion = 14
+
+// checkServerVersion refuses a server older than MinServerVersion, as the
+// server_version it reported at connection time says. A version it cannot
+// read (a proxy that hides it) passes: the queries that follow then fail
+// on their own.
+func checkServerVersion(conn *pgconn.PgConn) error {
+	v := conn.ParameterStatus("server_version")
+	end := 0
+	for end < len(v) && v[end] >= '0' && v[end] <= '9' {
+		end++
+	}
+	major, err := strconv.Atoi(v[:end])
+	if err != nil || major >= MinServerVersion {
+		return nil
+	}
+	return fmt.Errorf("%w: the server runs PostgreSQL %s, the Source needs %d or later", ErrUnsupportedServer, v, MinServerVersion)
 }
 
 // dropSlot drops an inactive slot on conn.
@@ -122,14 +168,19 @@ func dropSlot(ctx context.Context, conn *pgconn.PgConn, slot string) error {
 
 // startStream sends START_REPLICATION for slot from the slot's confirmed
 // position with pgoutput protocol version 1 (whole transactions, sent
-// after they commit). An active slot gives a *slotBusyError.
-func startStream(ctx context.Context, conn *pgconn.PgConn, slot, publication string) error {
+// after they commit), asking for logical decoding messages when messages
+// is set (PostgreSQL 14+). An active slot gives a *slotBusyError.
+func startStream(ctx context.Context, conn *pgconn.PgConn, slot, publication string, messages bool) error {
+	args := []string{
+		"proto_version '1'",
+		"publication_names " + quoteOption(quoteIdent(publication)),
+	}
+	if messages {
+		args = append(args, "messages 'true'")
+	}
 	err := pglogrepl.StartReplication(ctx, conn, slot, 0, pglogrepl.StartReplicationOptions{
-		Mode: pglogrepl.LogicalReplication,
-		PluginArgs: []string{
-			"proto_version '1'",
-			"publication_names " + quoteOption(quoteIdent(publication)),
-		},
+		Mode:       pglogrepl.LogicalReplication,
+		PluginArgs: args,
 	})
 	if err == nil {
 		return nil

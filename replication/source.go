@@ -50,6 +50,14 @@ type Source struct {
 	confirmed  atomic.Uint64
 	lagBytes   atomic.Int64
 	lastLagLog atomic.Int64
+	// typeLookups counts the side connections that resolved types seen
+	// after the preload (tests read it).
+	typeLookups atomic.Uint64
+
+	// acks holds back confirmation for ack mailboxes (ack.go); only the
+	// goroutine running Serve touches it.
+	acks          ackLedger
+	waitingForAck atomic.Bool
 
 	// changeHook, set by tests only, runs before each change is decoded.
 	changeHook func()
@@ -112,8 +120,8 @@ type Stats struct {
 	Connected  bool
 	Ready      bool
 	Reconnects uint64 // streaming re-established after the first time in a Serve
-	Received   uint64 // row changes decoded (replays skipped included)
-	Published  uint64 // changes handed to the PubSub
+	Received   uint64 // row changes and messages decoded (replays skipped included)
+	Published  uint64 // changes and messages handed to the PubSub
 	Resyncs    uint64 // Resync broadcasts (start, lost slot, temporary slot reconnects)
 	// ConfirmedLSN is the last position reported to the server as
 	// processed: the slot's confirmed_flush_lsn once the server took it.
@@ -121,6 +129,9 @@ type Stats struct {
 	// LagBytes is the server's WAL end, as last reported by it, minus
 	// ConfirmedLSN: WAL the slot retains.
 	LagBytes int64
+	// WaitingForAck is true while the Source waits for a full ack mailbox
+	// (pubsub.WithAck) to acknowledge events, reading nothing meanwhile.
+	WaitingForAck bool
 	// LastError is the last error that failed a connection attempt or
 	// ended a connection, and LastErrorAt when; empty and zero if none.
 	// It never holds a password.
@@ -141,6 +152,7 @@ func (s *Source) Stats() Stats {
 		LagBytes:     s.lagBytes.Load(),
 	}
 	st.Ready = s.ready.Get()
+	st.WaitingForAck = s.waitingForAck.Load()
 	if e := s.lastErr.Load(); e != nil {
 		st.LastError, st.LastErrorAt = e.msg, e.at
 	}

@@ -54,26 +54,32 @@ func TestStreamsRowChanges(t *testing.T) {
 		`INSERT INTO other VALUES (1, 'not published')`,
 		`TRUNCATE items`)
 
+	// The row id is the primary key's (id), not the uuid column's.
 	ins := next(t, b.mb, 10*time.Second)
-	if ins.String() != "public.items:INSERT:a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11" || ins.LSN == 0 || ins.CommitTime.IsZero() {
+	if ins.String() != "public.items:INSERT:1" || ins.LSN == 0 || ins.Seq != 1 || ins.CommitTime.IsZero() {
 		t.Fatalf("insert: %+v", ins)
 	}
-	if ins.New["id"] != int64(1) || ins.New["n"] != int32(10) || ins.New["note"] != "one" ||
-		ins.New["uuid"] != "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11" || ins.Old != nil {
-		t.Fatalf("insert row: %#v", ins.New)
+	if got := rowString(ins.New); got != "id=1 uuid=a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11 n=10 note=one" || ins.Old != nil {
+		t.Fatalf("insert row: %s, old %s", got, rowString(ins.Old))
 	}
 	upd := next(t, b.mb, 10*time.Second)
-	if upd.Operation != "UPDATE" || upd.New["n"] != int32(11) || upd.LSN <= ins.LSN {
+	if upd.Operation != "UPDATE" || upd.RowID != "1" || upd.LSN <= ins.LSN || upd.Seq != 1 {
 		t.Fatalf("update: %+v", upd)
+	}
+	if got := rowString(upd.New); got != "id=1 uuid=a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11 n=11 note=one" {
+		t.Fatalf("update row: %s", got)
 	}
 	del := next(t, b.mb, 10*time.Second)
 	// The replica identity is the primary key: the old row holds id only,
-	// and the RowID (the uuid column's) is not sent.
-	if del.Operation != "DELETE" || del.New != nil || del.Old["id"] != int64(1) || len(del.Old) != 1 || del.RowID != "" {
-		t.Fatalf("delete: %+v", del)
+	// the other columns are absent, and the row id comes from it.
+	if del.Operation != "DELETE" || del.New != nil || rowString(del.Old) != "id=1" || del.RowID != "1" {
+		t.Fatalf("delete: %+v, old %s", del, rowString(del.Old))
+	}
+	if st := del.Old.State("note"); st != pubsub.Absent {
+		t.Fatalf("delete: note is %v in the old key row", st)
 	}
 	tr := next(t, b.mb, 10*time.Second)
-	if tr.String() != "public.items:TRUNCATE:" {
+	if tr.String() != "public.items:TRUNCATE:" || tr.Cascade || tr.RestartIdentity || tr.Seq != 1 {
 		t.Fatalf("truncate: %+v", tr)
 	}
 	expectNothing(t, b.mb)
@@ -93,8 +99,12 @@ func TestOldRowWithReplicaIdentityFull(t *testing.T) {
 	ins := next(t, b.mb, 10*time.Second)
 	upd := next(t, b.mb, 10*time.Second)
 	del := next(t, b.mb, 10*time.Second)
-	if upd.Old["n"] != int32(1) || upd.New["n"] != int32(2) || del.Old["n"] != int32(2) || del.RowID != ins.RowID || del.RowID == "" {
-		t.Fatalf("update %+v delete %+v", upd, del)
+	// FULL: the old row is whole, and the row id follows PhoenixKit's
+	// rule (the uuid column), the same in every event of the row.
+	uuid, _ := ins.New.Text("uuid")
+	if rowString(upd.Old) != "id=1 uuid="+uuid+" n=1 note=NULL" || rowString(upd.New) != "id=1 uuid="+uuid+" n=2 note=NULL" ||
+		rowString(del.Old) != "id=1 uuid="+uuid+" n=2 note=NULL" || ins.RowID != uuid || upd.RowID != uuid || del.RowID != uuid {
+		t.Fatalf("update %+v (old %s, new %s), delete %+v (old %s)", upd, rowString(upd.Old), rowString(upd.New), del, rowString(del.Old))
 	}
 }
 
@@ -116,19 +126,21 @@ func TestSchemaChangesAndToast(t *testing.T) {
 		`ALTER TABLE items DROP COLUMN n`,
 		`ALTER TABLE items RENAME COLUMN extra TO renamed`,
 		`INSERT INTO items (id) VALUES (3)`)
-	if ev := next(t, b.mb, 10*time.Second); ev.New["note"] != big {
-		t.Fatalf("insert: note has %d bytes", len(ev.New["note"].(string)))
+	if ev := next(t, b.mb, 10*time.Second); ev.New.State("note") != pubsub.Present {
+		t.Fatalf("insert: note is %v", ev.New.State("note"))
+	} else if note, _ := ev.New.Text("note"); note != big {
+		t.Fatalf("insert: note has %d bytes", len(note))
 	}
 	upd := next(t, b.mb, 10*time.Second)
-	if _, ok := upd.New["note"]; ok || upd.New["n"] != int32(2) {
-		t.Fatalf("update: unchanged TOAST value must be absent: %v keys", len(upd.New))
+	if _, ok := upd.New.Text("note"); ok || upd.New.State("note") != pubsub.UnchangedTOAST || rowString(upd.New) != "id=1 uuid="+textOf(t, upd.New, "uuid")+" n=2 note=<toast>" {
+		t.Fatalf("update: the unchanged TOAST value must be marked so, not sent: %s", rowString(upd.New))
 	}
-	if ev := next(t, b.mb, 10*time.Second); ev.New["extra"] != "e" || ev.New["id"] != int64(2) {
-		t.Fatalf("after ADD COLUMN: %#v", ev.New)
+	if ev := next(t, b.mb, 10*time.Second); rowString(ev.New) != "id=2 uuid="+textOf(t, ev.New, "uuid")+" n=2 note=NULL extra=e" {
+		t.Fatalf("after ADD COLUMN: %s", rowString(ev.New))
 	}
 	ev := next(t, b.mb, 10*time.Second)
-	if _, ok := ev.New["n"]; ok || ev.New["renamed"] != "e" || ev.New["id"] != int64(3) {
-		t.Fatalf("after DROP and RENAME COLUMN: %#v", ev.New)
+	if ev.New.State("n") != pubsub.Absent || rowString(ev.New) != "id=3 uuid="+textOf(t, ev.New, "uuid")+" note=NULL renamed=e" {
+		t.Fatalf("after DROP and RENAME COLUMN: %s", rowString(ev.New))
 	}
 }
 

@@ -35,6 +35,7 @@ func (ss *session) stream(ctx context.Context) error {
 			<-fired
 		}
 	}()
+	ss.gate.ctx = ctx
 	ss.relations = make(map[uint32]*relation)
 	ss.chunk = make([]pubsub.Event, 0, chunkSize)
 	tick := min(s.cfg.StatusInterval, s.cfg.Timeout/3)
@@ -75,6 +76,11 @@ func (ss *session) stream(ctx context.Context) error {
 		case *pgproto3.CopyDone:
 			return errors.New("replication: server ended the stream")
 		}
+		if err := ss.gate.halted; err != nil {
+			// A hand-off stopped in its middle: what follows must not go out.
+			ss.finalStatus()
+			return err
+		}
 	}
 }
 
@@ -112,6 +118,7 @@ func (ss *session) setReadDeadline(t time.Time) bool {
 		return false
 	}
 	_ = ss.conn.Conn().SetReadDeadline(t)
+	ss.gate.deadline = t
 	return true
 }
 
@@ -133,7 +140,7 @@ func (ss *session) copyData(data []byte) error {
 		if !ss.inTxn && len(ss.chunk) == 0 {
 			ss.ack = max(ss.ack, pkm.ServerWALEnd)
 		}
-		if pkm.ReplyRequested {
+		if pkm.ReplyRequested || ss.idleStatusDue() {
 			return ss.sendStatus(false)
 		}
 		ss.noteLag()
@@ -150,9 +157,10 @@ func (ss *session) copyData(data []byte) error {
 }
 
 // confirmable is the position to confirm: ack, bounded by
-// Config.ConfirmLimit, never below what was confirmed already.
+// Config.ConfirmLimit and by what ack mailboxes did not acknowledge,
+// never below what was confirmed already.
 func (ss *session) confirmable() pglogrepl.LSN {
-	pos := ss.ack
+	pos := ss.ackLimit(ss.ack)
 	if f := ss.s.cfg.ConfirmLimit; f != nil {
 		pos = min(pos, pglogrepl.LSN(f()))
 	}
@@ -178,6 +186,7 @@ func (ss *session) sendStatus(reply bool) error {
 		return fmt.Errorf("replication: sending status update: %w", err)
 	}
 	ss.sentAck = pos
+	ss.gate.lastStatus = time.Now()
 	ss.s.confirmed.Store(uint64(pos))
 	ss.noteLag()
 	return nil

@@ -22,14 +22,15 @@ const warnEvery = 10 * time.Second
 func (s *Source) EnsureStarted() { s.startWatch.Ensure() }
 
 // Subscribe calls EnsureStarted, then subscribes mb to the changes of
-// schema.table (pubsub.TopicTable). Subscribing while the Source is
-// stopped works: changes flow once it runs.
+// schema.table (PubSub.SubscribeTable: the pair counts, so a schema
+// containing '.' works). Subscribing while the Source is stopped works:
+// changes flow once it runs.
 func (s *Source) Subscribe(mb *pubsub.Mailbox, schema, table string) error {
 	if schema == "" || table == "" {
 		return fmt.Errorf("%w: %q.%q", ErrInvalidTable, schema, table)
 	}
 	s.EnsureStarted()
-	return s.ps.Subscribe(mb, pubsub.TopicTable(schema, table))
+	return s.ps.SubscribeTable(mb, schema, table)
 }
 
 // Unsubscribe removes mb from the changes of schema.table.
@@ -37,7 +38,7 @@ func (s *Source) Unsubscribe(mb *pubsub.Mailbox, schema, table string) error {
 	if schema == "" || table == "" {
 		return fmt.Errorf("%w: %q.%q", ErrInvalidTable, schema, table)
 	}
-	return s.ps.Unsubscribe(mb, pubsub.TopicTable(schema, table))
+	return s.ps.UnsubscribeTable(mb, schema, table)
 }
 
 // SubscribeAll calls EnsureStarted, then subscribes mb to every table's

@@ -14,7 +14,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lmittmann/tint v1.2.1
 	github.com/nats-io/nats-server/v2 v2.15.2
-	github.com/phoenixkit/phoenixkitdb v0.0.0-00010101000000-000000000000
+	github.com/phoenixkit/phoenixkitdb v0.1.0
 	github.com/phoenixkit/phoenixkitdb/cluster v0.0.0-00010101000000-000000000000
 	github.com/phoenixkit/phoenixkitdb/metrics v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0

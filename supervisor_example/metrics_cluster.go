@@ -40,7 +40,7 @@ func clusterMetricsHandler(cs *clusterSet, logger *slog.Logger) (http.Handler, e
 				s := cl.Stats()
 				return metrics.ClusterStats{
 					Leading: s.Leading, Terms: s.Terms, Published: s.Published,
-					Connected: s.Connected, Position: s.Position, Lag: s.Lag,
+					Connected: s.Connected, Position: s.Position, Lag: s.Lag, TooLarge: s.TooLarge,
 					StreamLast: s.StreamLast, Stopped: !cl.Follower().Running(),
 				}
 			}))

@@ -11,12 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
-	"github.com/thejerf/suture/v4"
 )
 
 func main() {
@@ -29,24 +27,6 @@ func main() {
 }
 
 func run(ctx context.Context, url string) error {
-	// The DB module: a PubSub and a Listener with a connection of its own.
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url})
-	if err != nil {
-		return err // a connection string that does not parse
-	}
-	sup := suture.NewSimple("app")
-	reg := phoenixkitdb.NewRegistry(sup, slog.Default())
-	if err := reg.Register(db); err != nil {
-		return err
-	}
-	if err := reg.Enable(db.Key()); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	supDone := sup.ServeBackground(ctx)
-	defer func() { cancel(); <-supDone }() // the Listener closes its connection
-
 	// Triggers are installed through an ordinary pool of your own.
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
@@ -57,18 +37,18 @@ func run(ctx context.Context, url string) error {
 		return err // idempotent: safe from every instance at start-up
 	}
 
-	// Wait until changes flow: LISTEN is set up and a notification came back.
-	wait, cancelWait := context.WithTimeout(ctx, 30*time.Second)
-	err = db.WaitReady(wait)
-	cancelWait()
+	// A Listener with a connection of its own, supervised until ctx ends.
+	// Start returns once changes flow (at most 30 s).
+	db, err := phoenixkitdb.Start(ctx, phoenixkitdb.Config{ConnString: url})
 	if err != nil {
-		return fmt.Errorf("changes do not flow: %w (see the Listener's log lines)", err)
+		return err
 	}
+	defer db.Close() // waits until the Listener has closed its connection
 
 	// Subscribe first, then load: a change that lands in between is not lost.
 	mb := pubsub.NewMailbox(256)
 	defer mb.Close()
-	if err := db.Changes().Subscribe(mb, "public", "orders"); err != nil {
+	if err := db.Subscribe(mb, "public", "orders"); err != nil {
 		return err
 	}
 	load := func() error {

@@ -34,6 +34,9 @@ func baseSettings(sockDir string) [][2]string {
 		{"max_connections", "200"},
 		{"logging_collector", "off"},
 		{"log_destination", "stderr"},
+		// 13 hashes passwords with md5 by default, which the
+		// scram-sha-256 lines of the tests' pg_hba.conf refuse.
+		{"password_encryption", "scram-sha-256"},
 	}
 }
 

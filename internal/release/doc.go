@@ -1,0 +1,6 @@
+// Package release holds no code: its test publishes the working tree to a
+// module proxy on disk, the way a release tags it (RELEASING.md), and
+// fetches each module users `go get` (the library, metrics and cluster)
+// into a fresh module of a user's, alone and in every order, then builds
+// the README's Quick start and the modules' examples there.
+package release
