@@ -142,7 +142,9 @@ type Stats struct {
 	// processed: the slot's confirmed_flush_lsn once the server took it.
 	ConfirmedLSN uint64
 	// LagBytes is the server's WAL end, as last reported by it, minus
-	// ConfirmedLSN: WAL the slot retains.
+	// ConfirmedLSN: WAL the slot retains, as of the last message the
+	// Source read (it stands still while disconnected; the metrics module
+	// reads the slot from the server instead).
 	LagBytes int64
 	// WaitingForAck is true while the Source waits for a full ack mailbox
 	// (pubsub.WithAck) to acknowledge events, reading nothing meanwhile.
