@@ -129,12 +129,11 @@ type Config struct {
 	StartGrace time.Duration
 
 	// BatchDelay is how long the Source pauses before reading again while
-	// it keeps up with a busy stream (its last read emptied the socket):
-	// when transactions arrive faster than one per two BatchDelays, or
-	// while a large transaction (over 128 rows) streams in. What arrives
-	// meanwhile is then read, decoded and handed over in one go: one
-	// wake-up, one read and one hand-off to the PubSub per pause instead
-	// of several per transaction (or per row). On a busy machine that is
+	// it keeps up with a busy stream (its last read emptied the socket)
+	// of transactions arriving faster than one per two BatchDelays; never
+	// inside a transaction. What arrives meanwhile is then read, decoded
+	// and handed over in one go: one wake-up, one read and one hand-off to
+	// the PubSub per pause instead of several per transaction. On a busy machine that is
 	// CPU the writers get back; the cost is up to BatchDelay of added
 	// latency for a change that arrives during a pause, none at lower
 	// rates. A backlog is never paused (the socket is not empty). Default
