@@ -42,7 +42,11 @@
 // from its last refresh at most, then releases the lease). A lost leader
 // never publishes after that point: its NATS client keeps no reconnect
 // buffer, so nothing it tried to publish while cut off reaches the stream
-// after the next leader's changes.
+// after the next leader's changes. A leader process stalled past its lease
+// cannot either: each term's number is the lease revision that began it,
+// and the relay publishes the first message of every run expecting the
+// stream's last sequence as its term knows it, so JetStream refuses a
+// stale leader's publish once a newer term stored anything.
 //
 // NOTIFY source: the new leader's LISTEN sends one Resync (reason
 // "listen") through the stream, in order; followers get it and nothing

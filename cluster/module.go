@@ -129,8 +129,12 @@ func (c *Cluster) Follower() *Follower { return c.follower }
 
 // Stats is a snapshot of the module's counters.
 type Stats struct {
-	Leading   bool
-	Terms     uint64 // leaderships this instance has held
+	Leading bool
+	Terms   uint64 // leaderships this instance has held
+	// Term is the number of this instance's current or last term, 0
+	// before its first: the revision of the lease write that began it,
+	// so terms grow across instances and no two leaders share one.
+	Term      uint64
 	Published uint64 // events this instance's relay stored in the stream
 	Position  uint64 // stream sequence last handed to the DB's PubSub
 	Received  uint64 // changes handed to the DB's PubSub
@@ -165,6 +169,7 @@ func (c *Cluster) Stats() Stats {
 	return Stats{
 		Leading:    c.Leading(),
 		Terms:      c.elector.terms.Load(),
+		Term:       c.elector.term.Load(),
 		Published:  c.elector.relay.published.Load(),
 		Position:   pos,
 		Received:   c.follower.received.Load(),

@@ -114,9 +114,10 @@ type outgoing struct {
 
 // headerRoom is what a message's headers may take of the server's
 // max_payload, which counts them with the body: "NATS/1.0", the names
-// Nats-Msg-Id and Nats-Expected-Last-Msg-Id and two message ids (a slot
-// name of at most 63 bytes, a commit LSN and a position: about 100 bytes
-// each), with room to spare.
+// Nats-Msg-Id and Nats-Expected-Last-Msg-Id (or -Sequence) and two
+// message ids (a slot name of at most 63 bytes, a commit LSN and a
+// position: about 100 bytes each), and the term header (about 40 bytes),
+// with room to spare.
 const headerRoom = 512
 
 // prepare encodes ev for the stream with enc and gives it its message

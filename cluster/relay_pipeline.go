@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"context"
+	"errors"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
@@ -26,20 +26,31 @@ const relayWindow = 4096
 // (jetstream.WithExpectLastMsgID), so JetStream stores a message only
 // right after its predecessor. If one is not stored, none after it in
 // the window is; the relay then publishes again from the first one not
-// acknowledged, the first without an expectation (the stream's last
-// message may be another leader's), with the same ids. An acknowledged
-// message therefore means that every message before it is in the stream,
-// which is what confirmLimit relies on. JetStream checks message ids
-// before expectations, so a retried message that had landed is reported
-// as a duplicate, not as out of order.
+// acknowledged, with the same ids. An acknowledged message therefore
+// means that every message before it is in the stream, which is what
+// confirmLimit relies on. JetStream checks message ids before expected
+// last ids, so a retried message that had landed is reported as a
+// duplicate, not as out of order.
+//
+// Fencing: the first message of a run (the window empty, or published
+// again) expects the stream's last sequence as this term knows it
+// (jetstream.WithExpectLastSequence): read from the stream when the term
+// begins, then the highest sequence JetStream acknowledged. A leader
+// stalled past its lease that resumes publishing is refused once the next
+// leader stored anything, and ends its term (see refused); its changes
+// never interleave with the newer term's.
 type pipeline struct {
-	e      *elector
-	js     jetstream.JetStream
-	termN  uint64
-	win    []*outgoing // published (or to be published again), oldest first
-	warned bool        // a failure was logged since the last acknowledgement
-	mb     *pubsub.Mailbox
-	enc    encoder
+	e     *elector
+	js    jetstream.JetStream
+	termN uint64
+	// lastSeq is the stream's last sequence as this term knows it: what
+	// the first message of a run expects.
+	lastSeq uint64
+	win     []*outgoing // published (or to be published again), oldest first
+	warned  bool        // a failure was logged since the last acknowledgement
+	err     error       // why the relay stopped early (errFenced)
+	mb      *pubsub.Mailbox
+	enc     encoder
 }
 
 // runRelay publishes every event of t's mailbox to the stream, in order,
@@ -58,6 +69,9 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 	}
 	defer ajs.CleanupPublisher()
 	p := &pipeline{e: e, js: ajs, termN: t.n, mb: t.mb}
+	if !p.begin(ctx) {
+		return
+	}
 	in, stop := t.mb.C(), t.stopRelay
 	draining := false
 	for {
@@ -93,7 +107,8 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 			if !p.add(ctx, ev) {
 				return
 			}
-		case <-okC:
+		case ack := <-okC:
+			p.lastSeq = max(p.lastSeq, ack.Sequence)
 			e.markStored(p.win[0])
 			p.win[0] = nil
 			p.win = p.win[1:]
@@ -101,6 +116,9 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 		case err := <-errC:
 			p.win[0].failed = true // its answer is read: settle must not wait for it
 			if !p.recover(ctx, err) {
+				if errors.Is(p.err, errFenced) {
+					t.fence()
+				}
 				return
 			}
 		case <-stop:
@@ -131,15 +149,36 @@ func (p *pipeline) add(ctx context.Context, ev pubsub.Event) bool {
 	return true
 }
 
-// send publishes o, expecting prev as the stream's last message id
-// unless prev is empty.
+// begin reads the stream's last sequence, which the term's first message
+// expects; it retries until it succeeds or ctx ends (false).
+func (p *pipeline) begin(ctx context.Context) bool {
+	for {
+		l, err := p.e.c.readLast(ctx, p.js)
+		if err == nil {
+			p.lastSeq = l.seq
+			return true
+		}
+		if !p.warned {
+			p.e.c.log.Warn("cluster: cannot read the stream's last message; retrying", "err", err)
+			p.warned = true
+		}
+		if !sleep(ctx, retryMin) {
+			return false
+		}
+	}
+}
+
+// send publishes o, expecting prev as the stream's last message id, or
+// when prev is empty p.lastSeq as its last sequence.
 func (p *pipeline) send(o *outgoing, prev string) error {
 	opts := []jetstream.PublishOpt{jetstream.WithMsgID(o.id)}
 	if prev != "" {
 		opts = append(opts, jetstream.WithExpectLastMsgID(prev))
+	} else {
+		opts = append(opts, jetstream.WithExpectLastSequence(p.lastSeq))
 	}
 	// A fresh message every time: the options write its headers.
-	fut, err := p.js.PublishMsgAsync(&nats.Msg{Subject: o.subject, Data: o.body}, opts...)
+	fut, err := p.js.PublishMsgAsync(outMsg(o, p.termN), opts...)
 	o.fut = fut
 	return err
 }
@@ -147,15 +186,32 @@ func (p *pipeline) send(o *outgoing, prev string) error {
 // recover handles a failed publish (err): it waits until every publish of
 // the window has its answer, counts as stored those up to the last one
 // acknowledged, and publishes the rest again, retrying until they are all
-// sent. It returns false when ctx ended.
+// sent. It returns false when ctx ended or the term is fenced off (p.err
+// is then errFenced, wrapped).
 func (p *pipeline) recover(ctx context.Context, err error) bool {
 	for {
-		if !p.warned {
+		fence := wrongLastSeq(err)
+		if !p.warned && !fence {
 			p.e.c.log.Warn("cluster: cannot publish to the stream; retrying", "err", err)
 			p.warned = true
 		}
 		if !p.settle(ctx) {
 			return false
+		}
+		if fence {
+			if err = p.refused(ctx); errors.Is(err, errFenced) {
+				p.err = err
+				p.e.c.log.Error("cluster: another leader stored messages after this term's; ending the term without publishing more",
+					"term", p.termN, "err", err)
+				return false
+			}
+			if err != nil {
+				// Could not read the stream: try again after a pause.
+				if !sleep(ctx, retryMin) {
+					return false
+				}
+				continue
+			}
 		}
 		if len(p.win) == 0 {
 			return true
@@ -183,7 +239,8 @@ func (p *pipeline) settle(ctx context.Context) bool {
 			continue
 		}
 		select {
-		case <-o.fut.Ok():
+		case ack := <-o.fut.Ok():
+			p.lastSeq = max(p.lastSeq, ack.Sequence)
 			lastOK = i
 		case <-o.fut.Err():
 		case <-ctx.Done():
