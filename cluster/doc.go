@@ -63,7 +63,11 @@
 //
 // Resume: a follower that loses NATS resumes after the last stream
 // sequence it handed over, without Resync; when messages it had not read
-// aged out (MaxAge) it sends a Resync (ReasonGap) first.
+// aged out (MaxAge) it sends a Resync (ReasonGap) first. A stream deleted
+// and created again (its creation time changed, or its sequences went
+// backwards) sends a Resync (ReasonStreamReset), and the follower reads
+// the new stream from its start; the leader creates a missing stream
+// again with the configured settings.
 //
 // Backpressure: a follower hands each message to the PubSub, which never
 // blocks on a mailbox; a slow mailbox overflows into a Resync as locally.

@@ -26,6 +26,10 @@ const (
 	// server's max_payload; it went to the stream as this Resync, in its
 	// place (see Stats.TooLarge and docs/cluster.md).
 	ReasonTooLarge = "cluster-too-large"
+	// ReasonStreamReset: the stream was deleted and created again (or
+	// otherwise reset: its sequences went backwards); the follower reads
+	// the new stream from its start.
+	ReasonStreamReset = "cluster-stream-reset"
 )
 
 // Cluster is the Module that replaces a DB module in the Registry when
@@ -75,7 +79,7 @@ func New(cfg Config, db *phoenixkitdb.DB) (*Cluster, error) {
 		c.slot, c.wal = rs.Slot(), rs
 	}
 	c.elector = &elector{c: c}
-	c.follower = &Follower{c: c, ps: db.PubSub()}
+	c.follower = &Follower{c: c, ps: db.PubSub(), check: make(chan struct{}, 1)}
 	db.SetChanges(c.follower)
 	return c, nil
 }

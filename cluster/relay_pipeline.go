@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
@@ -158,6 +159,10 @@ func (p *pipeline) begin(ctx context.Context) bool {
 			p.lastSeq = l.seq
 			return true
 		}
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			p.recreate(ctx)
+			continue
+		}
 		if !p.warned {
 			p.e.c.log.Warn("cluster: cannot read the stream's last message; retrying", "err", err)
 			p.warned = true
@@ -197,6 +202,10 @@ func (p *pipeline) recover(ctx context.Context, err error) bool {
 		}
 		if !p.settle(ctx) {
 			return false
+		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+			// No stream takes the subject: it was deleted.
+			p.recreate(ctx)
 		}
 		if fence {
 			if err = p.refused(ctx); errors.Is(err, errFenced) {
@@ -274,4 +283,16 @@ func (p *pipeline) resend() error {
 		prev = o.id
 	}
 	return nil
+}
+
+// recreate creates the stream again with the configured settings after it
+// was found missing. Followers notice the new stream (its creation time)
+// and send their mailboxes a Resync (ReasonStreamReset). The next publish
+// expects the old stream's last sequence and is refused: refused then
+// adopts the new stream's.
+func (p *pipeline) recreate(ctx context.Context) {
+	p.e.c.log.Warn("cluster: the stream is missing; creating it again with the configured settings", "stream", p.e.c.cfg.Stream)
+	if _, err := p.e.c.ensureStream(ctx, p.js); err != nil {
+		p.e.c.log.Warn("cluster: cannot create the stream; retrying", "err", err)
+	}
 }
