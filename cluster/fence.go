@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,6 +19,12 @@ const (
 	// refused because the stream moved on reads it from the stream's last
 	// message to tell a newer leader from an older one.
 	hdrTerm = "Phoenixkitdb-Term"
+	// hdrSlot is the replication slot the leader read (WAL mode only): a
+	// new leader that has to create the slot tells from the stream's last
+	// message whether it existed before (see pipeline.slotLost).
+	hdrSlot = "Phoenixkitdb-Slot"
+	// hdrLSN is a WAL change's commit LSN, in hex.
+	hdrLSN = "Phoenixkitdb-Lsn"
 )
 
 // streamLast is the stream's last message as a relay reads it: its
@@ -27,6 +34,8 @@ type streamLast struct {
 	seq  uint64
 	id   string // Nats-Msg-Id; "" when unknown
 	term uint64 // hdrTerm; 0 when absent (earlier releases) or unknown
+	slot string // hdrSlot; "" when absent or unknown
+	lsn  string // hdrLSN; "" when absent or unknown
 }
 
 // readLast reads the stream's last message. It waits setupTimeout at
@@ -52,6 +61,14 @@ func (c *Cluster) readLast(ctx context.Context, js jetstream.JetStream) (streamL
 	}
 	l.id = m.Header.Get(jetstream.MsgIDHeader)
 	l.term, _ = strconv.ParseUint(m.Header.Get(hdrTerm), 10, 64)
+	l.slot, l.lsn = m.Header.Get(hdrSlot), m.Header.Get(hdrLSN)
+	if l.slot == "" {
+		// Earlier releases wrote no slot header; a WAL change's id is
+		// <slot>:<commit LSN>:<position>.
+		if parts := strings.Split(l.id, ":"); len(parts) == 3 && parts[0] == c.slot && c.slot != "" {
+			l.slot, l.lsn = parts[0], parts[1]
+		}
+	}
 	return l, nil
 }
 
@@ -63,11 +80,18 @@ func wrongLastSeq(err error) bool {
 		api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
-// outMsg builds the message that carries o for term n.
-func outMsg(o *outgoing, n uint64) *nats.Msg {
+// outMsg builds the message that carries o for term n; slot is the
+// replication slot in WAL mode, "" otherwise.
+func outMsg(o *outgoing, n uint64, slot string) *nats.Msg {
 	m := nats.NewMsg(o.subject)
 	m.Data = o.body
 	m.Header.Set(hdrTerm, strconv.FormatUint(n, 10))
+	if slot != "" {
+		m.Header.Set(hdrSlot, slot)
+		if o.lsn != 0 {
+			m.Header.Set(hdrLSN, strconv.FormatUint(o.lsn, 16))
+		}
+	}
 	return m
 }
 

@@ -30,6 +30,11 @@ const (
 	// otherwise reset: its sequences went backwards); the follower reads
 	// the new stream from its start.
 	ReasonStreamReset = "cluster-stream-reset"
+	// ReasonSlotLost: WAL mode, a new leader found the replication slot
+	// missing although the stream's last message was read from it (the
+	// slot was dropped, or lost with its server): the changes committed
+	// between the two leaders' terms are gone.
+	ReasonSlotLost = "cluster-slot-lost"
 )
 
 // Cluster is the Module that replaces a DB module in the Registry when

@@ -47,11 +47,15 @@ type pipeline struct {
 	// lastSeq is the stream's last sequence as this term knows it: what
 	// the first message of a run expects.
 	lastSeq uint64
-	win     []*outgoing // published (or to be published again), oldest first
-	warned  bool        // a failure was logged since the last acknowledgement
-	err     error       // why the relay stopped early (errFenced)
-	mb      *pubsub.Mailbox
-	enc     encoder
+	// prev is the stream's last message when the term began.
+	prev streamLast
+	// slot is the replication slot in WAL mode, "" otherwise.
+	slot   string
+	win    []*outgoing // published (or to be published again), oldest first
+	warned bool        // a failure was logged since the last acknowledgement
+	err    error       // why the relay stopped early (errFenced)
+	mb     *pubsub.Mailbox
+	enc    encoder
 }
 
 // runRelay publishes every event of t's mailbox to the stream, in order,
@@ -70,6 +74,9 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 	}
 	defer ajs.CleanupPublisher()
 	p := &pipeline{e: e, js: ajs, termN: t.n, mb: t.mb}
+	if e.c.wal != nil {
+		p.slot = e.c.slot
+	}
 	if !p.begin(ctx) {
 		return
 	}
@@ -133,6 +140,9 @@ func (p *pipeline) add(ctx context.Context, ev pubsub.Event) bool {
 	if ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonOverflow {
 		p.e.relay.warnOverflow(p.e.c.log, p.mb)
 	}
+	if ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonStart && p.slotLost() {
+		ev.Reason = ReasonSlotLost
+	}
 	// The server's limit as the connection last heard it (it may change
 	// when the client reconnects to another server).
 	o := p.e.prepare(p.termN, ev, &p.enc, p.js.Conn().MaxPayload())
@@ -156,7 +166,7 @@ func (p *pipeline) begin(ctx context.Context) bool {
 	for {
 		l, err := p.e.c.readLast(ctx, p.js)
 		if err == nil {
-			p.lastSeq = l.seq
+			p.lastSeq, p.prev = l.seq, l
 			return true
 		}
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -183,7 +193,7 @@ func (p *pipeline) send(o *outgoing, prev string) error {
 		opts = append(opts, jetstream.WithExpectLastSequence(p.lastSeq))
 	}
 	// A fresh message every time: the options write its headers.
-	fut, err := p.js.PublishMsgAsync(outMsg(o, p.termN), opts...)
+	fut, err := p.js.PublishMsgAsync(outMsg(o, p.termN, p.slot), opts...)
 	o.fut = fut
 	return err
 }
@@ -295,4 +305,21 @@ func (p *pipeline) recreate(ctx context.Context) {
 	if _, err := p.e.c.ensureStream(ctx, p.js); err != nil {
 		p.e.c.log.Warn("cluster: cannot create the stream; retrying", "err", err)
 	}
+}
+
+// slotLost reports, when the WAL source's first start created the slot,
+// whether the slot existed before: the stream's last message when the
+// term began was read from it. The source then sends only its start
+// Resync, which the stream does not carry, and logs that it creates the
+// slot; the changes committed between the last leader's and the new
+// slot's are gone, and followers must be told. A slot the stream never
+// named (a new deployment; or messages that aged out) is not reported.
+func (p *pipeline) slotLost() bool {
+	w := p.e.c.wal
+	if w == nil || p.prev.slot != p.slot || w.Stats().SlotsCreated <= p.e.relay.slotsBase.Load() {
+		return false
+	}
+	p.e.c.log.Error("cluster: the replication slot the last leader read is gone (dropped, or lost with its server); changes committed since are lost: sending followers a Resync",
+		"slot", p.slot, "last_lsn", p.prev.lsn, "last_seq", p.prev.seq, "reason", ReasonSlotLost)
+	return true
 }

@@ -165,6 +165,7 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 		if start, err = createSlot(sctx, ss.conn, slot, false); err != nil {
 			return "", 0, err
 		}
+		s.slotsCreated.Add(1)
 		reason = pubsub.ReasonSlot
 	case !st.exists:
 		if s.hadSlot.Load() {
@@ -177,6 +178,7 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 		if start, err = createSlot(sctx, ss.conn, slot, false); err != nil {
 			return "", 0, err
 		}
+		s.slotsCreated.Add(1)
 	}
 	if !s.cfg.Temporary {
 		s.hadSlot.Store(true)
