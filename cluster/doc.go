@@ -63,7 +63,9 @@
 //
 // Resume: a follower that loses NATS resumes after the last stream
 // sequence it handed over, without Resync; when messages it had not read
-// aged out (MaxAge) it sends a Resync (ReasonGap) first. A stream deleted
+// aged out (MaxAge) it sends a Resync (ReasonGap) as soon as it sees
+// it: when it reconnects, at its look at the stream every 5 s, or with
+// the next message. A stream deleted
 // and created again (its creation time changed, or its sequences went
 // backwards) sends a Resync (ReasonStreamReset), and the follower reads
 // the new stream from its start; the leader creates a missing stream
