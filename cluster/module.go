@@ -76,6 +76,10 @@ func New(cfg Config, db *phoenixkitdb.DB) (*Cluster, error) {
 		// The slot confirms only what the stream stored: a leader that
 		// dies with changes in its relay leaves them to the next one.
 		opts.ConfirmLimit = c.confirmLimit
+		// The source runs only while this instance holds the lease: a
+		// walsender still holding the slot is a lost leader's, which
+		// would keep it until wal_sender_timeout (docs/cluster.md).
+		opts.TakeOverSlot = true
 	}
 	if c.src, err = db.NewChangeSourceWith(c.private, opts); err != nil {
 		return nil, err

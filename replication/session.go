@@ -146,6 +146,9 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	start = st.confirmed
 	switch {
 	case st.exists && st.activePID != 0:
+		if s.cfg.TakeOverSlot {
+			terminateHolder(sctx, ss.conn, slot, st.activePID, s.log)
+		}
 		return "", 0, &slotBusyError{pid: st.activePID}
 	case st.exists && (!st.ours || st.temporary != s.cfg.Temporary):
 		return "", 0, fmt.Errorf("%w: slot %q exists for another database, output plugin or persistence", ErrSlotOtherDatabase, slot)
