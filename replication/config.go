@@ -157,6 +157,19 @@ type Config struct {
 	// the consumer.
 	ConfirmLimit func() uint64
 
+	// TakeOverSlot makes the Source end the backend that holds the slot
+	// (pg_terminate_backend of pg_replication_slots.active_pid) when it
+	// finds the slot active, instead of waiting until that walsender goes.
+	// Only for a consumer that knows the slot's other reader is dead or
+	// fenced off: the cluster module's leader, which holds the lease, sets
+	// it, so that a leader whose host vanished does not keep the slot
+	// until the server's wal_sender_timeout (60 s by default). The role
+	// must be the one of the walsender it ends or a member of
+	// pg_signal_backend (a superuser's backend only a superuser can end);
+	// without it the Source logs a WARN saying so and waits as without
+	// this option. Default false.
+	TakeOverSlot bool
+
 	// Messages asks the server for logical decoding messages: what a
 	// transaction writes with pg_logical_emit_message(true, prefix,
 	// content) is delivered, in order with the transaction's changes, as
