@@ -18,13 +18,13 @@ const proxyDialTimeout = 5 * time.Second
 // either direction, like a dead network path), thaw it, and cut every
 // connection. All methods are safe for concurrent use.
 type Proxy struct {
-	target string
 	ln     net.Listener
 	ctx    context.Context // ends on Close; bounds dials to the target
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the accept loop and every connection's goroutines
 
 	mu     sync.Mutex
+	target string        // "host:port" new connections are forwarded to
 	thawed chan struct{} // nil when not frozen; closed by Thaw
 	conns  map[*proxyConn]struct{}
 	closed bool
@@ -94,6 +94,15 @@ func (p *Proxy) URL(base string) string {
 	}
 	u.Host = p.Addr()
 	return u.String()
+}
+
+// SetTarget makes new connections go to target ("host:port"), say a
+// promoted standby after a failover; open connections keep their target
+// (CutAll ends them).
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
 }
 
 // Freeze stops all traffic: from now on no byte is read or written on any
@@ -195,8 +204,11 @@ func (p *Proxy) serve(c *proxyConn) {
 		delete(p.conns, c)
 		p.mu.Unlock()
 	}()
+	p.mu.Lock()
+	target := p.target
+	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(p.ctx, proxyDialTimeout)
-	server, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.target)
+	server, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
 	cancel()
 	if err != nil || !c.setServer(server) {
 		return
