@@ -162,20 +162,27 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 		if err := dropSlot(sctx, ss.conn, slot); err != nil {
 			return "", 0, err
 		}
-		if start, err = createSlot(sctx, ss.conn, slot, false); err != nil {
+		if start, err = createSlotFor(sctx, ss.conn, slot, ss.useFailover(st)); err != nil {
 			return "", 0, err
 		}
 		reason = pubsub.ReasonSlot
 	case !st.exists:
 		if s.hadSlot.Load() {
-			s.log.Error("replication: the slot is gone (dropped?); changes since are gone: recreating it and sending every mailbox a Resync",
-				"slot", slot, "reason", pubsub.ReasonSlot)
+			ss.slotGone(sctx, st)
 			reason = pubsub.ReasonSlot
 		} else {
-			s.log.Info("replication: creating slot", "slot", slot)
+			s.log.Info("replication: creating slot", "slot", slot, "failover", ss.useFailover(st))
 		}
-		if start, err = createSlot(sctx, ss.conn, slot, false); err != nil {
+		if start, err = createSlotFor(sctx, ss.conn, slot, ss.useFailover(st)); err != nil {
 			return "", 0, err
+		}
+	case ss.useFailover(st):
+		changed, err := makeFailover(sctx, ss.conn, slot)
+		if err != nil {
+			return "", 0, err
+		}
+		if changed {
+			s.log.Info("replication: made the slot a failover slot", "slot", slot)
 		}
 	}
 	if !s.cfg.Temporary {

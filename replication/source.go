@@ -42,6 +42,9 @@ type Source struct {
 	started atomic.Bool
 	// hadSlot: the persistent slot existed once; missing later means lost.
 	hadSlot atomic.Bool
+	// failoverWarned: the WARN that the server has no failover slots
+	// was logged.
+	failoverWarned atomic.Bool
 
 	reconnects atomic.Uint64
 	received   atomic.Uint64
