@@ -124,33 +124,26 @@ func TestFailoverSlotSurvivesPromotion(t *testing.T) {
 		t.Skipf("failover slots (CREATE_REPLICATION_SLOT ... FAILOVER, sync_replication_slots) do not exist before PostgreSQL 17; the server is %d", v)
 	}
 	r := newFailoverRig(t)
-	// Confirmations every 100 ms: the standby takes a copy of the slot
-	// only once the slot's catalog xmin has moved past the standby's
-	// own, which needs a confirmed position after a running-transactions
-	// record (pg_log_standby_snapshot writes one at once).
 	b := setup(t, options{srv: r.primary, url: r.url, cfg: replication.Config{FailoverSlot: true, StatusInterval: 100 * time.Millisecond}})
 	waitReady(t, b.src)
 	expectResync(t, b.mb, pubsub.ReasonStart, 10*time.Second)
 	c := &collector{t: t, next: 1}
-	withConn(t, r.url, func(conn *pgx.Conn) {
-		exec(t, conn, `SELECT pg_log_standby_snapshot()`)
-		insert(t, conn, 1, 50, 5)
-	})
+	withConn(t, r.url, func(conn *pgx.Conn) { insert(t, conn, 1, 50, 5) })
 	c.take(b.mb, 50, 30*time.Second)
-	waitSynced(t, r.standby, b.cfg.Slot)
+	last := waitSynced(t, r, b, c, 50)
 
 	// Committed and replicated, but never seen by the Source before the
 	// failover: its path to the primary is frozen.
 	r.proxy.Freeze()
-	withConn(t, r.primary.URL("postgres"), func(conn *pgx.Conn) { insert(t, conn, 51, 100, 5) })
+	withConn(t, r.primary.URL("postgres"), func(conn *pgx.Conn) { insert(t, conn, last+1, last+50, 5) })
 	r.waitReplayed(t)
 	r.failover(t)
 	r.proxy.Thaw()
 
-	c.take(b.mb, 100, 30*time.Second)
+	c.take(b.mb, last+50, 30*time.Second)
 	waitReady(t, b.src)
-	withConn(t, r.url, func(conn *pgx.Conn) { insert(t, conn, 101, 110, 5) })
-	c.take(b.mb, 110, 30*time.Second)
+	withConn(t, r.url, func(conn *pgx.Conn) { insert(t, conn, last+51, last+60, 5) })
+	c.take(b.mb, last+60, 30*time.Second)
 	expectNothing(t, b.mb)
 	if st := b.src.Stats(); st.Resyncs != 1 {
 		t.Fatalf("%d Resyncs, want only the start's", st.Resyncs)
@@ -161,25 +154,38 @@ func TestFailoverSlotSurvivesPromotion(t *testing.T) {
 }
 
 // waitSynced waits until the standby holds a synchronised, persistent
-// copy of slot (sync_replication_slots copies failover slots in the
-// background).
-func waitSynced(t *testing.T, standby *pgtest.Server, slot string) {
+// copy of the Source's slot, and returns the last id inserted. The
+// standby's slot synchronisation worker (sync_replication_slots) makes
+// the copy only once the slot's catalog xmin has passed the xmin the
+// standby gave its copy, which takes a running-transactions record
+// (pg_log_standby_snapshot writes one at once) followed by a position the
+// Source confirms (every 100 ms here, after it handed a change over): so
+// each round writes both, one row at a time, until the copy is there.
+// The worker naps longer after each cycle that could not copy (up to
+// 30 s), hence the rounds start at once.
+func waitSynced(t *testing.T, r *failoverRig, b *bundle, c *collector, last int64) int64 {
 	t.Helper()
-	withConn(t, standby.URL("postgres"), func(conn *pgx.Conn) {
-		deadline := time.Now().Add(25 * time.Second)
-		eventually(t, 30*time.Second, "the standby's copy of the failover slot", func() bool {
-			if time.Now().After(deadline) {
-				t.Fatalf("the standby has no synchronised copy of slot %s; its log:\n%s", slot, standby.LogTail(30))
-			}
-			var ok bool
-			err := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots
-	WHERE slot_name = $1 AND synced AND NOT temporary)`, slot).Scan(&ok)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return ok
-		})
-	})
+	primary := connect(t, r.primary.URL("postgres"))
+	standby := connect(t, r.standby.URL("postgres"))
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		var ok bool
+		if err := standby.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_replication_slots
+	WHERE slot_name = $1 AND synced AND NOT temporary)`, b.cfg.Slot).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return last
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby has no synchronised copy of slot %s; its log:\n%s", b.cfg.Slot, r.standby.LogTail(30))
+		}
+		exec(t, primary, `SELECT pg_log_standby_snapshot()`)
+		last++
+		insert(t, primary, last, last, 1)
+		c.take(b.mb, last, 30*time.Second)
+		time.Sleep(100 * time.Millisecond) // poll interval: about one status update of the Source
+	}
 }
 
 // Without a failover slot (before PostgreSQL 17, or with FailoverSlot
