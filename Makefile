@@ -3,6 +3,12 @@ GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CHAOS_DURATION ?= 60s
 FUZZTIME      ?= 30s
+# Prometheus's promtool checks the alert rules and the scrapes in the metrics
+# module's tests, which find it in the go install directory. `make promtool`
+# builds it there once (minutes: it is a big program; the remove_all_sd tag
+# leaves out the cloud service discoveries, which the checks do not use).
+PROMTOOL_VERSION ?= v0.316.0
+PROMTOOL_BIN   = $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin)/promtool
 # The example host app is a Go module of its own (supervisor_example/go.mod),
 # so that the library's users never download its dependencies.
 EXAMPLE       := supervisor_example
@@ -56,6 +62,15 @@ test: ## go vet, then every test with the race detector against a real PostgreSQ
 # once into PG_MATRIX_CACHE (default /var/tmp/phoenixkitdb-pg).
 test-matrix: ## The version-sensitive packages (root, replication, listener, internal/oracle, cluster) on PostgreSQL 14, 16, 17 and 18 (needs node and npm)
 	.ci/pg-versions all
+
+.PHONY: promtool
+promtool: ## Build Prometheus's promtool (version PROMTOOL_VERSION) once into the go install directory, for the metrics tests
+	@if [ -x "$(PROMTOOL_BIN)" ] && $(GO) version -m "$(PROMTOOL_BIN)" | grep -q 'prometheus/prometheus[[:space:]]*$(PROMTOOL_VERSION)'; then \
+		echo "promtool $(PROMTOOL_VERSION) already at $(PROMTOOL_BIN)"; \
+	else \
+		echo "building promtool $(PROMTOOL_VERSION) into $(PROMTOOL_BIN) (a few minutes)"; \
+		$(GO) install -tags remove_all_sd github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION); \
+	fi
 
 .PHONY: lint
 lint: ## gofmt check, go vet and staticcheck (pinned), in every module

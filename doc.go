@@ -38,4 +38,12 @@
 // role named with WithTrustedOwners, and bounds its lock waits
 // (WithLockTimeout). See
 // https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/triggers.md.
+//
+// # Switching change sources
+//
+// Each source leaves something the other does not use: the WAL source a
+// replication slot (which retains WAL), the Listener triggers (which make
+// every write notify). [FindLeftovers] reports what is left for the source
+// a Config chooses, and Start logs it once; [DropSlot] and [RemoveTrigger]
+// remove it.
 package phoenixkitdb

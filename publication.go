@@ -60,6 +60,7 @@ func EnsurePublicationWith(ctx context.Context, q Querier, publication string, t
 		})
 	})
 	if err != nil {
+		err = withPublicationHint(ctx, q, publication, err)
 		return triggerError(fmt.Sprintf("ensure publication %q", publication), err)
 	}
 	return nil
@@ -126,6 +127,7 @@ func RemoveFromPublication(ctx context.Context, q Querier, publication string, t
 		})
 	})
 	if err != nil {
+		err = withPublicationHint(ctx, q, publication, err)
 		return triggerError(fmt.Sprintf("remove from publication %q", publication), err)
 	}
 	return nil

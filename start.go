@@ -71,6 +71,11 @@ type Standalone struct {
 // wrapping ErrNotReady and the source's error (the Listener keeps retrying
 // a database it cannot reach; Start does not).
 //
+// Once changes flow, Start looks for what the other change source left
+// (see FindLeftovers: a replication slot in NOTIFY mode, change triggers
+// on published tables in WAL mode) over a short-lived connection, for at
+// most 2 s, and logs what it finds once, with the call that removes it.
+//
 // After ctx ends, the module stops by itself; Close still waits for it.
 func Start(ctx context.Context, cfg Config, opts ...StartOption) (*Standalone, error) {
 	o := startOptions{readyTimeout: DefaultReadyTimeout}
@@ -104,6 +109,7 @@ func Start(ctx context.Context, cfg Config, opts ...StartOption) (*Standalone, e
 		_ = s.Close()
 		return nil, fmt.Errorf("%w within %v: %w", ErrNotReady, o.readyTimeout, err)
 	}
+	logLeftovers(runCtx, cfg, logger)
 	return s, nil
 }
 

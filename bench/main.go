@@ -38,6 +38,7 @@ type config struct {
 	wcClients     int
 	wcTxns        int
 	cpuprofile    string
+	walProfile    string // section 7: profile the first timed decode of each reader into walProfile-{bare,src,src_nopause}.prof
 	profileBursts int
 	sections      string
 	walRows       int   // section 7: rows of the bulk INSERT
@@ -89,6 +90,7 @@ func main() {
 	flag.IntVar(&cfg.drainReps, "drain-reps", 0, "repetitions of section 1, the noisiest and cheapest (default 9, 1 with -quick)")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after section 1, profile the Listener alone draining bursts into this file")
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
+	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
 	flag.Parse()
 	cfg.setSizes()

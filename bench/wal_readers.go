@@ -16,13 +16,16 @@ import (
 
 // Reader names of section 7, in report order.
 const (
-	nameBareRepl   = "bare pglogrepl"
-	nameSource     = "Source (PubSub)"
-	nameWALListen  = "NOTIFY Listener"
-	nameNoSource   = "no source"
-	nameWithSource = "Source running"
-	nameWithBare   = "bare pglogrepl running"
-	nameWithNotify = "row trigger + Listener"
+	nameBareRepl  = "bare pglogrepl"
+	nameSource    = "Source (PubSub)"
+	nameSourceAck = "Source, ack mailbox"
+	// nameSourceNoPause is the Source with Config.BatchDelay off.
+	nameSourceNoPause = "Source, BatchDelay off"
+	nameWALListen     = "NOTIFY Listener"
+	nameNoSource      = "no source"
+	nameWithSource    = "Source running"
+	nameWithBare      = "bare pglogrepl running"
+	nameWithNotify    = "row trigger + Listener"
 	// nameSourceToBare is the Source running again, its ratio to the bare
 	// loop running instead of to no source.
 	nameSourceToBare = "Source running, ratio to bare"
@@ -30,7 +33,8 @@ const (
 
 // mailboxReader is a change source (a replication.Source or a
 // listener.Listener) publishing to a PubSub with one mailbox subscribed to
-// everything, read by a consumer goroutine that calls on for every INSERT.
+// everything, read by a consumer goroutine that calls on for every INSERT
+// (and, for a mailbox made pubsub.WithAck, then acknowledges every event).
 type mailboxReader struct {
 	mb       *pubsub.Mailbox
 	cancel   context.CancelFunc
@@ -38,20 +42,27 @@ type mailboxReader struct {
 	consumed chan struct{}
 }
 
-// startMailboxReader subscribes a mailbox of capacity cap through
-// subscribe, starts serve and the consumer, and returns once ready says
-// changes flow (ready gets the consumer's first Resync reasons).
+// startMailboxReader subscribes a mailbox of capacity cap made with opts
+// through subscribe, starts serve and the consumer, and returns once
+// ready says changes flow (ready gets the consumer's first Resync
+// reasons).
 func startMailboxReader(capacity int, subscribe func(*pubsub.Mailbox) error,
-	serve func(context.Context) error, on func(*pubsub.Event), ready func(resync <-chan string) error) (*mailboxReader, error) {
-	r := &mailboxReader{mb: pubsub.NewMailbox(capacity)}
+	serve func(context.Context) error, on func(*pubsub.Event), ready func(resync <-chan string) error,
+	opts ...pubsub.MailboxOption) (*mailboxReader, error) {
+	r := &mailboxReader{mb: pubsub.NewMailbox(capacity, opts...)}
 	if err := subscribe(r.mb); err != nil {
 		return nil, err
 	}
 	resyncs := make(chan string, 16)
 	r.consumed = make(chan struct{})
+	ack := r.mb.AckMode()
 	go func() {
 		defer close(r.consumed)
-		for ev := range r.mb.C() {
+		// One Event for the whole loop: on takes its address, so a loop
+		// variable would escape to the heap once per event and charge the
+		// readers' allocation rows with the consumer's.
+		var ev pubsub.Event
+		for ev = range r.mb.C() {
 			switch {
 			case ev.Kind == pubsub.TableChanged && ev.Operation == "INSERT":
 				on(&ev)
@@ -60,6 +71,11 @@ func startMailboxReader(capacity int, subscribe func(*pubsub.Mailbox) error,
 				case resyncs <- ev.Reason:
 				default:
 				}
+			}
+			if ack {
+				// Processed as soon as on returned: acknowledge it, which
+				// also acknowledges everything before it.
+				_ = r.mb.Ack(ev)
 			}
 		}
 	}()
@@ -84,13 +100,17 @@ func (r *mailboxReader) stop() {
 }
 
 // startSource runs a replication.Source on a temporary slot of its own, so
-// that nothing is retained between measurements.
-func startSource(ctx context.Context, dbURL, slot, publication string, capacity int, on func(*pubsub.Event)) (*mailboxReader, error) {
+// that nothing is retained between measurements; batchDelay is its
+// Config.BatchDelay (0: the default). opts make its mailbox
+// (pubsub.WithAck for acknowledged delivery).
+func startSource(ctx context.Context, dbURL, slot, publication string, capacity int, batchDelay time.Duration,
+	on func(*pubsub.Event), opts ...pubsub.MailboxOption) (*mailboxReader, error) {
 	src, err := replication.New(replication.Config{
 		ConnString:  withApp(dbURL, "bench-source"),
 		Slot:        slot,
 		Publication: publication,
 		Temporary:   true,
+		BatchDelay:  batchDelay,
 		PubSub:      pubsub.New(discard),
 		Logger:      discard,
 	})
@@ -101,7 +121,7 @@ func startSource(ctx context.Context, dbURL, slot, publication string, capacity 
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return src.WaitReady(wctx)
-	})
+	}, opts...)
 }
 
 // startNotifyListener runs a listener.Listener on the default channel.

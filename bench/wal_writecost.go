@@ -158,7 +158,7 @@ func writeCostOnce(ctx context.Context, e *env, slots *slotNames, meter *cpuMete
 	var stop func()
 	switch c {
 	case 1:
-		r, err := startSource(ctx, e.url, slots.next("wc"), walPublication, capacity, on)
+		r, err := startSource(ctx, e.url, slots.next("wc"), walPublication, capacity, 0, on)
 		if err != nil {
 			return err
 		}

@@ -66,15 +66,21 @@
 //
 // # Message body
 //
-// Each message's body is binary (see encodeEvent): a format byte, then
-// the change's fields as length-prefixed strings and varints, or a
-// Resync's reason. Bodies that start with '{' (the JSON of earlier
-// releases) are still read. Every instance of a database must run a
-// release that reads what its leader writes: upgrade them together.
+// Each message's body is binary, format 2 (see encoder.encode and
+// docs/cluster.md, which describes it byte by byte): a format byte, the
+// event's kind, then its fields as length-prefixed strings and varints.
+// A change carries its rows whole: the column list (names, type OIDs)
+// and each column's state and text. Bodies of format 1 and the JSON of
+// earlier releases are still read. Every instance of a database must run
+// a release that reads what its leader writes: upgrade them together.
 //
 // # Values
 //
-// Row values (Event.New, Event.Old) travel as JSON inside the body:
-// followers see numbers as json.Number and timestamps as RFC 3339
-// strings. CommitTime arrives in UTC.
+// A follower's Event.New and Event.Old are the same [pubsub.Row] the
+// leader's source built: the same column names, type OIDs, states and
+// texts, so typed values decode alike on every instance. CommitTime
+// arrives in UTC. Rows of bodies written by earlier releases carry the
+// JSON values' text with unknown types (OID 0).
+//
+// Logical messages (pubsub.Message) travel on <Subject>._message.<prefix>.
 package cluster

@@ -205,6 +205,11 @@ func (f *Follower) handle(msg jetstream.Msg, dec *decoder) {
 		return
 	}
 	f.received.Add(1)
+	if ev.Kind == pubsub.Message {
+		// To the mailboxes of db.Replication().SubscribeMessages.
+		_ = f.ps.BroadcastMessage(ev) // decode checked the kind
+		return
+	}
 	f.one[0] = ev
 	_ = f.ps.BroadcastChanges(f.one[:]) // decode checked schema and table
 	f.one[0] = pubsub.Event{}

@@ -194,6 +194,8 @@ type instanceOpts struct {
 	dbURL   func(string) string // rewrites the database URL (through a proxy, say)
 	cluster cluster.Config      // NATSOptions are appended to
 	mbCap   int
+	// messages asks the WAL source for logical messages (WALMessages).
+	messages bool
 	// wrapLog, if set, wraps the instance's log handler (to watch or hold
 	// a log call).
 	wrapLog func(slog.Handler) slog.Handler
@@ -214,6 +216,7 @@ func newInstance(t *testing.T, ns *server.Server, dbURL string, o instanceOpts) 
 	}
 	db, err := phoenixkitdb.New(phoenixkitdb.Config{
 		ConnString: dbURL, Logger: logger, Source: o.source, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		WALMessages: o.messages,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -368,6 +368,8 @@ func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream) *term {
 	// Subscribed before the source runs, so that its first Resync and
 	// every change after it reach the relay.
 	_ = e.c.private.Subscribe(mb, pubsub.TopicAll())
+	// Logical messages (Config.WALMessages) travel in the stream too.
+	_ = e.c.private.Subscribe(mb, pubsub.TopicMessages())
 	e.relay.beginTerm(e.c.wal, mb)
 	srcCtx, cancelSrc := context.WithCancel(ctx)
 	relayCtx, cancelRelay := context.WithCancel(context.WithoutCancel(ctx))

@@ -1,9 +1,7 @@
 package cluster
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -14,75 +12,121 @@ import (
 // errBadMessage is wrapped by decode errors.
 var errBadMessage = errors.New("cluster: malformed stream message")
 
-// A stream message body starts with a format byte. The current format is
-// binary (see encodeEvent); a body that starts with '{' is the JSON of
-// earlier releases, which decodeEvent still reads.
+// A stream message body starts with a format byte. The leader writes
+// format 2 (see encoder.encode); decode still reads format 1 and the JSON
+// of earlier releases (messages a stream kept across an upgrade).
+// docs/cluster.md describes format 2 byte by byte.
 const (
-	bodyChangeV1 byte = 0x01 // a change, format 1
+	bodyChangeV1 byte = 0x01 // a change, format 1 (rows as JSON)
 	bodyResyncV1 byte = 0x02 // a Resync, format 1
+	bodyV2       byte = 0x03 // any event, format 2
 	bodyJSON     byte = '{'  // earlier releases: a JSON object (wireEvent)
 )
 
-// Flags of a format 1 change: which optional fields follow.
+// Flags of a format 2 change or message: which optional fields follow,
+// and the TRUNCATE options.
 const (
-	flagCommitTime byte = 1 << iota
-	flagNew
-	flagOld
-	flagsKnown = flagCommitTime | flagNew | flagOld
+	v2CommitTime byte = 1 << iota
+	v2New
+	v2Old
+	v2Cascade
+	v2RestartIdentity
+	v2FlagsKnown = v2CommitTime | v2New | v2Old | v2Cascade | v2RestartIdentity
 )
 
-// encodeEvent returns the subject and body of ev.
-//
-// Format 1, a Resync: 0x02, then the reason (a string: its length as a
-// uvarint, then its bytes). A change: 0x01, a flags byte, schema, table,
-// operation and row id (strings), the commit LSN (uvarint), then, if the
-// flags say so, the commit time (Unix seconds as a varint, nanoseconds as
-// a uvarint) and the new and old row values (each a string holding a JSON
-// object). Schema and table travel in the body so that a reader need not
-// parse the subject (which is there for filtering by NATS tools).
+// encodeEvent returns the subject and body of ev, with a fresh encoder.
 func encodeEvent(prefix string, ev pubsub.Event) (subject string, body []byte, err error) {
-	if ev.Kind == pubsub.Resync {
-		body = make([]byte, 0, 2+len(ev.Reason))
-		body = append(body, bodyResyncV1)
+	var e encoder
+	return e.encode(prefix, ev)
+}
+
+// encoder writes format 2 bodies. It keeps the encoding of the last row
+// layout it wrote, so that a run of one table's changes writes its column
+// list by copying. Not safe for concurrent use (the relay goroutine owns
+// its encoder).
+type encoder struct {
+	layout *pubsub.RowLayout
+	enc    []byte // layout's encoding, without its length prefix
+}
+
+// encode returns the subject and body of ev in format 2:
+//
+//	0x03, kind (pubsub.Kind as a byte), then
+//	Resync:              reason (string)
+//	TableChanged/Message: flags, schema, table, operation, row id (strings),
+//	                     LSN, Seq (uvarints), [commit time: Unix seconds
+//	                     (varint), nanoseconds (uvarint)], Message only:
+//	                     prefix (string), content (bytes), [new row], [old row]
+//
+// A string or bytes is its length as a uvarint, then its bytes. A row is
+// its layout (a uvarint length L, then L bytes: the column count, then per
+// column its name, OID and DecodeOID, 0 when it equals OID; L = 0 for an
+// old row means "the new row's layout"), then per column a state byte
+// (pubsub.ColumnState) and, for a present column, its text. A zero Kind
+// is written as TableChanged. The body is one allocation.
+func (e *encoder) encode(prefix string, ev pubsub.Event) (subject string, body []byte, err error) {
+	switch ev.Kind {
+	case pubsub.Resync:
+		body = make([]byte, 0, 2+binary.MaxVarintLen32+len(ev.Reason))
+		body = append(body, bodyV2, byte(pubsub.Resync))
 		return resyncSubject(prefix), appendString(body, ev.Reason), nil
+	case pubsub.TableChanged, 0:
+		ev.Kind = pubsub.TableChanged
+		subject = changeSubject(prefix, ev.Schema, ev.Table)
+	case pubsub.Message:
+		subject = messageSubject(prefix, ev.Prefix)
+	default:
+		return "", nil, fmt.Errorf("cluster: encode %v: unknown kind %v", ev, ev.Kind)
 	}
 	var flags byte
-	var newJSON, oldJSON []byte
+	n := 3 + 4*binary.MaxVarintLen32 + len(ev.Schema) + len(ev.Table) + len(ev.Operation) + len(ev.RowID) +
+		2*binary.MaxVarintLen64
 	if !ev.CommitTime.IsZero() {
-		flags |= flagCommitTime
+		flags |= v2CommitTime
+		n += binary.MaxVarintLen64 + binary.MaxVarintLen32
 	}
+	if ev.Kind == pubsub.Message {
+		n += 2*binary.MaxVarintLen32 + len(ev.Prefix) + len(ev.Content)
+	}
+	sameLayout := false
 	if ev.New != nil {
-		flags |= flagNew
-		if newJSON, err = json.Marshal(ev.New); err != nil {
-			return "", nil, fmt.Errorf("cluster: encode %v: %w", ev, err)
-		}
+		flags |= v2New
+		n += e.rowSize(ev.New, false)
 	}
 	if ev.Old != nil {
-		flags |= flagOld
-		if oldJSON, err = json.Marshal(ev.Old); err != nil {
-			return "", nil, fmt.Errorf("cluster: encode %v: %w", ev, err)
-		}
+		flags |= v2Old
+		sameLayout = ev.New != nil && ev.Old.Layout() == ev.New.Layout()
+		n += e.rowSize(ev.Old, sameLayout)
 	}
-	n := 2 + 4*binary.MaxVarintLen32 + len(ev.Schema) + len(ev.Table) + len(ev.Operation) + len(ev.RowID) +
-		3*binary.MaxVarintLen64 + 2*binary.MaxVarintLen32 + len(newJSON) + len(oldJSON)
+	if ev.Cascade {
+		flags |= v2Cascade
+	}
+	if ev.RestartIdentity {
+		flags |= v2RestartIdentity
+	}
 	body = make([]byte, 0, n)
-	body = append(body, bodyChangeV1, flags)
+	body = append(body, bodyV2, byte(ev.Kind), flags)
 	body = appendString(body, ev.Schema)
 	body = appendString(body, ev.Table)
 	body = appendString(body, ev.Operation)
 	body = appendString(body, ev.RowID)
 	body = binary.AppendUvarint(body, ev.LSN)
-	if flags&flagCommitTime != 0 {
+	body = binary.AppendUvarint(body, ev.Seq)
+	if flags&v2CommitTime != 0 {
 		body = binary.AppendVarint(body, ev.CommitTime.Unix())
 		body = binary.AppendUvarint(body, uint64(ev.CommitTime.Nanosecond()))
 	}
-	if flags&flagNew != 0 {
-		body = appendBytes(body, newJSON)
+	if ev.Kind == pubsub.Message {
+		body = appendString(body, ev.Prefix)
+		body = appendBytes(body, ev.Content)
 	}
-	if flags&flagOld != 0 {
-		body = appendBytes(body, oldJSON)
+	if ev.New != nil {
+		body = e.appendRow(body, ev.New, false)
 	}
-	return changeSubject(prefix, ev.Schema, ev.Table), body, nil
+	if ev.Old != nil {
+		body = e.appendRow(body, ev.Old, sameLayout)
+	}
+	return subject, body, nil
 }
 
 func appendString(b []byte, s string) []byte {
@@ -101,21 +145,31 @@ func decodeEvent(body []byte) (pubsub.Event, error) {
 	return d.decode(body)
 }
 
-// decoder parses stream message bodies. It keeps the last schema, table
-// and operation it decoded, so that a run of changes of one table
-// allocates no new strings for them. Not safe for concurrent use.
+// decoder parses stream message bodies. It keeps the last schema, table,
+// operation and message prefix it decoded, so that a run of changes of
+// one table allocates no new strings for them, and the row layouts it
+// built, keyed by their encoding, so that rows of one table share one
+// *pubsub.RowLayout. Not safe for concurrent use (the follower's consume
+// loop owns its decoder).
 type decoder struct {
-	schema, table, op string
+	schema, table, op, prefix string
+
+	layouts    map[string]*pubsub.RowLayout
+	lastKey    string // the encoding of lastLayout
+	lastLayout *pubsub.RowLayout
+	cells      []pubsub.Cell // scratch for NewRow
+	cols       []pubsub.ColumnType
 }
 
-// decode parses a stream message body. Row values come back as JSON
-// gives them: numbers as json.Number, timestamps and byte strings as
-// strings, as json.Marshal wrote them on the leader.
+// decode parses a stream message body. Rows come back as the leader's
+// source built them: each column's name, type, state and text.
 func (d *decoder) decode(body []byte) (pubsub.Event, error) {
 	if len(body) == 0 {
 		return pubsub.Event{}, fmt.Errorf("%w: empty body", errBadMessage)
 	}
 	switch body[0] {
+	case bodyV2:
+		return d.v2(body[1:])
 	case bodyResyncV1:
 		r := reader{b: body[1:]}
 		reason := string(r.bytes())
@@ -124,46 +178,67 @@ func (d *decoder) decode(body []byte) (pubsub.Event, error) {
 		}
 		return pubsub.Event{Kind: pubsub.Resync, Reason: reason}, nil
 	case bodyChangeV1:
-		return d.change(body[1:])
+		return d.changeV1(body[1:])
 	case bodyJSON:
-		return decodeJSON(body)
+		return d.decodeJSON(body)
 	}
 	return pubsub.Event{}, fmt.Errorf("%w: unknown format %#x", errBadMessage, body[0])
 }
 
-// change parses a format 1 change after its format byte.
-func (d *decoder) change(b []byte) (pubsub.Event, error) {
+// v2 parses a format 2 body after its format byte.
+func (d *decoder) v2(b []byte) (pubsub.Event, error) {
 	if len(b) == 0 {
 		return pubsub.Event{}, fmt.Errorf("%w: truncated", errBadMessage)
 	}
-	flags := b[0]
-	if flags&^flagsKnown != 0 {
+	kind := pubsub.Kind(b[0])
+	if kind == pubsub.Resync {
+		r := reader{b: b[1:]}
+		reason := string(r.bytes())
+		if err := r.end(); err != nil {
+			return pubsub.Event{}, err
+		}
+		return pubsub.Event{Kind: pubsub.Resync, Reason: reason}, nil
+	}
+	if kind != pubsub.TableChanged && kind != pubsub.Message {
+		return pubsub.Event{}, fmt.Errorf("%w: unknown kind %d", errBadMessage, b[0])
+	}
+	if len(b) < 2 {
+		return pubsub.Event{}, fmt.Errorf("%w: truncated", errBadMessage)
+	}
+	flags := b[1]
+	if flags&^v2FlagsKnown != 0 {
 		return pubsub.Event{}, fmt.Errorf("%w: unknown flags %#x", errBadMessage, flags)
 	}
-	r := reader{b: b[1:]}
-	ev := pubsub.Event{Kind: pubsub.TableChanged}
+	r := reader{b: b[2:]}
+	ev := pubsub.Event{Kind: kind, Cascade: flags&v2Cascade != 0, RestartIdentity: flags&v2RestartIdentity != 0}
 	ev.Schema = intern(&d.schema, r.bytes())
 	ev.Table = intern(&d.table, r.bytes())
 	ev.Operation = intern(&d.op, r.bytes())
-	ev.RowID = string(r.bytes())
+	if id := r.bytes(); len(id) > 0 {
+		ev.RowID = string(id)
+	}
 	ev.LSN = r.uvarint()
-	if flags&flagCommitTime != 0 {
-		sec, nsec := r.varint(), r.uvarint()
-		if nsec >= 1e9 {
-			r.fail()
+	ev.Seq = r.uvarint()
+	if flags&v2CommitTime != 0 {
+		ev.CommitTime = r.time()
+	}
+	if kind == pubsub.Message {
+		ev.Prefix = intern(&d.prefix, r.bytes())
+		if c := r.bytes(); len(c) > 0 {
+			ev.Content = append([]byte(nil), c...)
 		}
-		ev.CommitTime = time.Unix(sec, int64(nsec)).UTC()
 	}
-	if flags&flagNew != 0 {
-		ev.New = r.values()
+	var layout *pubsub.RowLayout
+	if flags&v2New != 0 {
+		ev.New, layout = d.row(&r, nil)
 	}
-	if flags&flagOld != 0 {
-		ev.Old = r.values()
+	if flags&v2Old != 0 {
+		ev.Old, _ = d.row(&r, layout)
 	}
 	if err := r.end(); err != nil {
 		return pubsub.Event{}, err
 	}
-	if ev.Schema == "" || ev.Table == "" {
+	if kind == pubsub.TableChanged && (ev.Schema == "" || ev.Table == "") {
 		return pubsub.Event{}, fmt.Errorf("%w: change without schema or table", errBadMessage)
 	}
 	return ev, nil
@@ -178,7 +253,7 @@ func intern(last *string, b []byte) string {
 	return *last
 }
 
-// reader reads a format 1 body; the first error sticks and later reads
+// reader reads a binary body; the first error sticks and later reads
 // return zero values.
 type reader struct {
 	b   []byte
@@ -186,8 +261,12 @@ type reader struct {
 }
 
 func (r *reader) fail() {
+	r.failWith(fmt.Errorf("%w: truncated or malformed", errBadMessage))
+}
+
+func (r *reader) failWith(err error) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%w: truncated or malformed", errBadMessage)
+		r.err = err
 	}
 	r.b = nil
 }
@@ -212,6 +291,35 @@ func (r *reader) varint() int64 {
 	return v
 }
 
+// byte1 reads one byte.
+func (r *reader) byte1() byte {
+	if len(r.b) == 0 {
+		r.fail()
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+// time reads a commit time: Unix seconds, then nanoseconds.
+func (r *reader) time() time.Time {
+	sec, nsec := r.varint(), r.uvarint()
+	if r.err != nil {
+		return time.Time{}
+	}
+	if nsec >= 1e9 {
+		r.fail()
+		return time.Time{}
+	}
+	t := time.Unix(sec, int64(nsec)).UTC()
+	if t.IsZero() {
+		// The zero time is "no commit time", written without the flag.
+		r.fail()
+	}
+	return t
+}
+
 // bytes reads a length-prefixed string; the result aliases the body.
 func (r *reader) bytes() []byte {
 	n := r.uvarint()
@@ -222,22 +330,6 @@ func (r *reader) bytes() []byte {
 	s := r.b[:n]
 	r.b = r.b[n:]
 	return s
-}
-
-// values reads row values: a string holding a JSON object.
-func (r *reader) values() map[string]any {
-	b := r.bytes()
-	if r.err != nil {
-		return nil
-	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil || dec.More() || m == nil {
-		r.err = fmt.Errorf("%w: row values: not a JSON object", errBadMessage)
-		r.b = nil
-	}
-	return m
 }
 
 // end reports the first error, or one if bytes are left over.

@@ -22,6 +22,10 @@ const (
 	ReasonGap = "cluster-gap"
 	// ReasonEncode: a change could not be carried through the stream.
 	ReasonEncode = "cluster-encode"
+	// ReasonTooLarge: a change's message was larger than the NATS
+	// server's max_payload; it went to the stream as this Resync, in its
+	// place (see Stats.TooLarge and docs/cluster.md).
+	ReasonTooLarge = "cluster-too-large"
 )
 
 // Cluster is the Module that replaces a DB module in the Registry when
@@ -131,6 +135,10 @@ type Stats struct {
 	Position  uint64 // stream sequence last handed to the DB's PubSub
 	Received  uint64 // changes handed to the DB's PubSub
 	Resyncs   uint64 // Resyncs handed to the DB's PubSub
+	// TooLarge counts the changes this instance's relay replaced by a
+	// Resync (ReasonTooLarge) because their message exceeded the NATS
+	// server's max_payload.
+	TooLarge uint64
 
 	// Leader is the id of the instance this one last saw holding the
 	// lease (see Leader), "" if none.
@@ -161,6 +169,7 @@ func (c *Cluster) Stats() Stats {
 		Position:   pos,
 		Received:   c.follower.received.Load(),
 		Resyncs:    c.follower.resyncs.Load(),
+		TooLarge:   c.elector.relay.tooLarge.Load(),
 		Leader:     c.Leader(),
 		Connected:  c.follower.Connected(),
 		StreamLast: last,

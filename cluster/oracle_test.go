@@ -55,8 +55,15 @@ func TestWALOracleThroughCluster(t *testing.T) {
 
 	ns := startNATS(t)
 	ins := []*instance{
-		newInstance(t, ns, url, instanceOpts{source: phoenixkitdb.SourceWAL, mbCap: 1 << 20}),
-		newInstance(t, ns, url, instanceOpts{source: phoenixkitdb.SourceWAL, mbCap: 1 << 20}),
+		newInstance(t, ns, url, instanceOpts{source: phoenixkitdb.SourceWAL, mbCap: 1 << 20, messages: true}),
+		newInstance(t, ns, url, instanceOpts{source: phoenixkitdb.SourceWAL, mbCap: 1 << 20, messages: true}),
+	}
+	for _, in := range ins {
+		for _, p := range oracle.MessagePrefixes() {
+			if err := in.db.Replication().SubscribeMessages(in.mb, p); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	waitReady(t, ins...)
 	poll(t, "a leader", func() bool { return leaderOf(t, ins) != nil })
@@ -84,7 +91,7 @@ func TestWALOracleThroughCluster(t *testing.T) {
 		if in == leader {
 			role = "leader"
 		}
-		rep, err := oracle.Check(ctx, conn, recs, events[i], "phoenixkitdb", oracle.Options{Seed: seed, Label: "phoenixkitdb, " + role})
+		rep, err := oracle.Check(ctx, conn, recs, events[i], "phoenixkitdb", oracle.Options{Seed: seed, Label: "phoenixkitdb, " + role, Messages: true})
 		if err != nil {
 			t.Fatal(err)
 		}

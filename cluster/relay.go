@@ -23,6 +23,7 @@ const publishTimeout = 2 * time.Second
 // it replays whole transactions from the slot's confirmed position.
 type relayState struct {
 	published atomic.Uint64 // events stored, over the process's life
+	tooLarge  atomic.Uint64 // changes replaced by a Resync for their size (Stats.TooLarge)
 	seq       uint64        // counter for ids of NOTIFY changes and Resyncs
 
 	// Touched by the relay goroutine only.
@@ -111,26 +112,46 @@ type outgoing struct {
 	failed  bool                   // fut's error was received
 }
 
-// prepare encodes ev for the stream and gives it its message id, in the
-// order the source handed events over. It returns nil for an event the
-// stream does not carry.
-func (e *elector) prepare(termN uint64, ev pubsub.Event) *outgoing {
+// headerRoom is what a message's headers may take of the server's
+// max_payload, which counts them with the body: "NATS/1.0", the names
+// Nats-Msg-Id and Nats-Expected-Last-Msg-Id and two message ids (a slot
+// name of at most 63 bytes, a commit LSN and a position: about 100 bytes
+// each), with room to spare.
+const headerRoom = 512
+
+// prepare encodes ev for the stream with enc and gives it its message
+// id, in the order the source handed events over. A change whose body
+// would exceed maxPayload (the NATS server's max_payload, 0 for unknown)
+// less headerRoom goes as a Resync (ReasonTooLarge) with the change's own
+// id, so that a replay of it is de-duplicated like the change. It returns
+// nil for an event the stream does not carry.
+func (e *elector) prepare(termN uint64, ev pubsub.Event, enc *encoder, maxPayload int64) *outgoing {
 	wal := e.c.db.Source() == phoenixkitdb.SourceWAL
 	if wal && ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonStart {
 		// The stream carries what came before this process's source
 		// started; followers have their own start Resync.
 		return nil
 	}
-	o := &outgoing{change: ev.Kind == pubsub.TableChanged, lsn: ev.LSN}
-	var err error
-	o.subject, o.body, err = encodeEvent(e.c.cfg.Subject, ev)
-	if err != nil {
-		// A row value JSON cannot hold: followers must reload.
-		e.c.log.Error("cluster: cannot encode a change; sending a Resync", "err", err)
-		ev = pubsub.Event{Kind: pubsub.Resync, Reason: ReasonEncode}
-		o.subject, o.body, _ = encodeEvent(e.c.cfg.Subject, ev)
-	}
+	o := &outgoing{change: ev.Kind != pubsub.Resync, lsn: ev.LSN}
+	// The id first: it counts the change's position in its transaction
+	// whatever goes to the stream for it.
 	o.id = e.msgID(wal, termN, ev)
+	var err error
+	o.subject, o.body, err = enc.encode(e.c.cfg.Subject, ev)
+	switch {
+	case err != nil:
+		// An event the format cannot hold: followers must reload.
+		e.c.log.Error("cluster: cannot encode a change; sending a Resync", "err", err)
+		o.subject, o.body, _ = enc.encode(e.c.cfg.Subject, pubsub.Event{Kind: pubsub.Resync, Reason: ReasonEncode})
+	case maxPayload > 0 && int64(len(o.body)) > maxPayload-headerRoom:
+		// NATS refuses it, and would refuse it again on every retry:
+		// followers get a Resync in its place and the stream goes on.
+		e.relay.tooLarge.Add(1)
+		e.c.log.Error("cluster: a change is larger than the NATS server's max_payload; sending a Resync in its place (raise max_payload, see docs/cluster.md)",
+			"schema", ev.Schema, "table", ev.Table, "op", ev.Operation, "row_id", ev.RowID, "lsn", ev.LSN,
+			"bytes", len(o.body), "max_payload", maxPayload)
+		o.subject, o.body, _ = enc.encode(e.c.cfg.Subject, pubsub.Event{Kind: pubsub.Resync, Reason: ReasonTooLarge})
+	}
 	return o
 }
 
@@ -152,7 +173,7 @@ func (e *elector) markStored(o *outgoing) {
 // term and event, which only de-duplicates this relay's own retries.
 func (e *elector) msgID(wal bool, termN uint64, ev pubsub.Event) string {
 	r := &e.relay
-	if wal && ev.Kind == pubsub.TableChanged && ev.LSN != 0 {
+	if wal && ev.Kind != pubsub.Resync && ev.LSN != 0 {
 		if ev.LSN == r.lastLSN {
 			r.pos++
 		} else {

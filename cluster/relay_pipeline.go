@@ -39,6 +39,7 @@ type pipeline struct {
 	win    []*outgoing // published (or to be published again), oldest first
 	warned bool        // a failure was logged since the last acknowledgement
 	mb     *pubsub.Mailbox
+	enc    encoder
 }
 
 // runRelay publishes every event of t's mailbox to the stream, in order,
@@ -113,7 +114,9 @@ func (p *pipeline) add(ctx context.Context, ev pubsub.Event) bool {
 	if ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonOverflow {
 		p.e.relay.warnOverflow(p.e.c.log, p.mb)
 	}
-	o := p.e.prepare(p.termN, ev)
+	// The server's limit as the connection last heard it (it may change
+	// when the client reconnects to another server).
+	o := p.e.prepare(p.termN, ev, &p.enc, p.js.Conn().MaxPayload())
 	if o == nil {
 		return true
 	}

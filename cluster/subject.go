@@ -12,6 +12,11 @@ var errBadToken = errors.New("cluster: malformed subject token")
 // have one more token, so no table can collide with it.
 const resyncToken = "_resync"
 
+// messageToken is the token before a logical message's prefix. Message
+// subjects have one more token than change subjects, so neither can
+// collide with the other.
+const messageToken = "_message"
+
 // escapeToken turns an identifier into a NATS subject token: letters,
 // digits, '-' and '_' stay, every other byte (the '.', wildcards,
 // whitespace, non-ASCII) becomes '~' and two upper-case hex digits.
@@ -108,3 +113,8 @@ func changeSubject(prefix, schema, table string) string {
 
 // resyncSubject returns <prefix>._resync.
 func resyncSubject(prefix string) string { return prefix + "." + resyncToken }
+
+// messageSubject returns <prefix>._message.<message prefix>, escaped.
+func messageSubject(prefix, msgPrefix string) string {
+	return prefix + "." + messageToken + "." + escapeToken(msgPrefix)
+}

@@ -44,10 +44,12 @@ func (l *Listener) Ready() bool {
 
 // WaitReady blocks until changes flow (see Ready) or ctx ends. It returns
 // nil at once when they flow already. When ctx ends first, the error
-// wraps ctx.Err() (match it with errors.Is) and quotes the Listener's last
-// connection error, if any, so that a wrong password or an unreachable
-// server shows in the caller's own error. Safe for concurrent use; it does
-// not start the Listener (see EnsureStarted).
+// wraps ctx.Err() (match it with errors.Is), says that the Listener is
+// waiting and for what (to run, to connect, or for a notification to come
+// back through LISTEN), and quotes its last connection error, if any, so
+// that a wrong password or an unreachable server shows in the caller's own
+// error. Safe for concurrent use; it does not start the Listener (see
+// EnsureStarted).
 //
 // Call it after the Listener's supervisor has started, and subscribe then
 // load as usual: readiness is a moment, not a promise, and a later
@@ -55,10 +57,26 @@ func (l *Listener) Ready() bool {
 func (l *Listener) WaitReady(ctx context.Context) error {
 	l.EnsureStarted()
 	if err := l.ready.Wait(ctx); err != nil {
-		if last := l.lastError(); last != "" {
-			return fmt.Errorf("listener: changes do not flow yet: %w (last error: %s)", err, last)
-		}
-		return fmt.Errorf("listener: changes do not flow yet: %w", err)
+		return l.notReady(err)
 	}
 	return nil
+}
+
+// notReady is WaitReady's error when ctx ended first: it names the
+// component that is waiting (the Listener, not the WAL source), what it
+// waits for, and its last connection error, once each.
+func (l *Listener) notReady(err error) error {
+	var waiting string
+	switch {
+	case !l.Running():
+		waiting = "the Listener is not running (no supervisor serves it, or it is restarting)"
+	case l.Connected():
+		waiting = fmt.Sprintf("the Listener is LISTENing on %q, but no notification has come back through it yet", l.cfg.Channel)
+	default:
+		waiting = "the Listener has not connected yet"
+	}
+	if last := l.lastError(); last != "" {
+		return fmt.Errorf("listener: %s: %w (last error: %s)", waiting, err, last)
+	}
+	return fmt.Errorf("listener: %s: %w", waiting, err)
 }

@@ -23,6 +23,20 @@ type ClusterStats struct {
 	// instance's PubSub; Lag is how many stream messages it has not yet.
 	Position uint64
 	Lag      uint64
+	// TooLarge counts the changes this instance's relay sent as a Resync
+	// because their message exceeded the NATS server's max_payload.
+	TooLarge uint64
+	// StreamLast is the stream's last sequence as the follower last saw
+	// it (cluster.Stats.StreamLast). The alerts compute a follower's lag
+	// as the highest StreamLast of all instances minus its Position, which
+	// keeps growing for a follower that stopped consuming.
+	StreamLast uint64
+	// Stopped: the member is stopped on purpose (its module disabled,
+	// the process draining), so the follower alerts leave it alone. A
+	// member whose follower's Serve does not run
+	// (!cl.Follower().Running()) is stopped. The zero value, for adapters
+	// that do not say, is "enabled".
+	Stopped bool
 }
 
 // Cluster exports a cluster member's role and follower position,
@@ -35,7 +49,8 @@ type ClusterStats struct {
 //	metrics.Cluster(cfg.Stream, func() metrics.ClusterStats {
 //		s := cl.Stats()
 //		return metrics.ClusterStats{Leading: s.Leading, Terms: s.Terms, Published: s.Published,
-//			Connected: s.Connected, Position: s.Position, Lag: s.Lag}
+//			Connected: s.Connected, Position: s.Position, Lag: s.Lag, TooLarge: s.TooLarge,
+//			StreamLast: s.StreamLast, Stopped: !cl.Follower().Running()}
 //	})
 //
 // Export the instance's change source and PubSub beside it as usual
@@ -70,4 +85,7 @@ func (c *Collector) collectCluster(ch chan<- prometheus.Metric, t clusterTarget)
 	gauge(d.clConnected, boolValue(st.Connected))
 	gauge(d.clPosition, float64(st.Position))
 	gauge(d.clLag, float64(st.Lag))
+	counter(d.clTooLarge, st.TooLarge)
+	gauge(d.clStreamLast, float64(st.StreamLast))
+	gauge(d.clEnabled, boolValue(!st.Stopped))
 }

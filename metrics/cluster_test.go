@@ -19,7 +19,7 @@ func TestClusterMetrics(t *testing.T) {
 	leading.Store(true)
 	stats := func() metrics.ClusterStats {
 		return metrics.ClusterStats{
-			Leading: leading.Load(), Terms: 2, Published: 40, Connected: true, Position: 37, Lag: 3,
+			Leading: leading.Load(), Terms: 2, Published: 40, Connected: true, Position: 37, Lag: 3, TooLarge: 1,
 		}
 	}
 	c, err := metrics.New(metrics.Cluster("PHOENIXKITDB", stats))
@@ -44,11 +44,14 @@ phoenixkitdb_cluster_published_total{stream="PHOENIXKITDB"} 40
 # HELP phoenixkitdb_cluster_terms_total Leaderships this instance has held.
 # TYPE phoenixkitdb_cluster_terms_total counter
 phoenixkitdb_cluster_terms_total{stream="PHOENIXKITDB"} 2
+# HELP phoenixkitdb_cluster_too_large_total Changes this instance's relay sent as a Resync (reason cluster-too-large) because their message exceeded the NATS server's max_payload.
+# TYPE phoenixkitdb_cluster_too_large_total counter
+phoenixkitdb_cluster_too_large_total{stream="PHOENIXKITDB"} 1
 `
 	names := []string{
 		"phoenixkitdb_cluster_follower_connected", "phoenixkitdb_cluster_follower_lag_messages",
 		"phoenixkitdb_cluster_follower_position", "phoenixkitdb_cluster_leader",
-		"phoenixkitdb_cluster_published_total", "phoenixkitdb_cluster_terms_total",
+		"phoenixkitdb_cluster_published_total", "phoenixkitdb_cluster_terms_total", "phoenixkitdb_cluster_too_large_total",
 	}
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)

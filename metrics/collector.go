@@ -9,10 +9,11 @@ import (
 )
 
 // Collector is a prometheus.Collector over change sources and PubSubs.
-// It reads their Stats at every Collect and keeps no state that changes:
-// Describe and Collect are safe for concurrent use, and Collect blocks
-// only as long as the sources' Stats (atomic loads and one short PubSub
-// lock each).
+// It reads their Stats at every Collect: Describe and Collect are safe for
+// concurrent use. Collect blocks as long as the sources' Stats (atomic
+// loads and one short PubSub lock each) and, for a WAL source, one read
+// of its slot from the server, bounded by 2 s and reused for 5 s (see
+// ReplicationSource).
 type Collector struct {
 	d        descs
 	sources  []Source
@@ -78,7 +79,22 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect reads every target's Stats and sends them as constant metrics.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.sources {
-		c.collectSource(ch, s.Labels(), s.SourceStats())
+		l := s.Labels()
+		// The server's reading first: it tells the adapter when the
+		// stream was established, which SourceStats reports.
+		ss, fromServer := s.(slotSource)
+		var rd slotReading
+		if fromServer {
+			rd = ss.serverSlot()
+		}
+		st := s.SourceStats()
+		c.collectSource(ch, l, st)
+		switch {
+		case fromServer:
+			c.collectServerSlot(ch, l, rd)
+		case st.Slot != nil:
+			c.collectSlot(ch, l, float64(st.Slot.ConfirmedLSN), float64(st.Slot.LagBytes))
+		}
 	}
 	for _, p := range c.pubsubs {
 		c.collectPubSub(ch, p.labels, p.ps.Stats())
@@ -104,18 +120,54 @@ func (c *Collector) collectSource(ch chan<- prometheus.Metric, l Labels, st Sour
 	}
 	counter(d.reconnects, st.Reconnects)
 	counter(d.received, st.Received)
-	counter(d.invalid, st.Invalid)
+	if !st.NoPayloads {
+		counter(d.invalid, st.Invalid)
+	}
 	counter(d.published, st.Published)
-	counter(d.probes, st.Probes)
+	if st.ProbeRTT != nil {
+		counter(d.probes, st.Probes)
+	}
 	// A histogram whose counts do not match its bounds (a custom
 	// adapter's bug) is left out rather than failing the whole scrape.
 	if h := st.ProbeRTT; h != nil && len(h.Counts) == len(h.Bounds)+1 {
 		count, sum, buckets := histogram(*st.ProbeRTT)
 		ch <- prometheus.MustNewConstHistogram(d.probeRTT, count, sum, buckets, lv...)
 	}
-	if st.Slot != nil {
-		ch <- prometheus.MustNewConstMetric(d.slotConfirmedLSN, prometheus.GaugeValue, float64(st.Slot.ConfirmedLSN), l.Source, l.Slot)
-		ch <- prometheus.MustNewConstMetric(d.slotLag, prometheus.GaugeValue, float64(st.Slot.LagBytes), l.Source, l.Slot)
+}
+
+// collectSlot sends a slot's confirmed position and lag.
+func (c *Collector) collectSlot(ch chan<- prometheus.Metric, l Labels, confirmed, lag float64) {
+	ch <- prometheus.MustNewConstMetric(c.d.slotConfirmedLSN, prometheus.GaugeValue, confirmed, l.Source, l.Slot)
+	ch <- prometheus.MustNewConstMetric(c.d.slotLag, prometheus.GaugeValue, lag, l.Source, l.Slot)
+}
+
+// collectServerSlot sends what a read of pg_replication_slots found: the
+// read's success, then, if it succeeded, the slot's existence and, for a
+// slot that exists, its state. The confirmed position and the lag go out
+// whenever known (after a failed read, the source's own while it
+// streams); a value nobody knows is left out, so it goes stale.
+func (c *Collector) collectServerSlot(ch chan<- prometheus.Metric, l Labels, rd slotReading) {
+	d := &c.d
+	gauge := func(desc *prometheus.Desc, v float64, extra ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, append([]string{l.Source, l.Slot}, extra...)...)
+	}
+	gauge(d.slotServerUp, boolValue(rd.err == nil))
+	if rd.err == nil {
+		gauge(d.slotExists, boolValue(rd.exists))
+		if rd.exists {
+			gauge(d.slotActive, boolValue(rd.active))
+			if rd.walStatus != "" {
+				for _, s := range walStatuses {
+					gauge(d.slotWALStatus, boolValue(s == rd.walStatus), s)
+				}
+			}
+			if rd.safeWALSize != nil {
+				gauge(d.slotSafeWALSize, *rd.safeWALSize)
+			}
+		}
+	}
+	if rd.confirmed != nil && rd.lag != nil {
+		c.collectSlot(ch, l, *rd.confirmed, max(*rd.lag, 0))
 	}
 }
 

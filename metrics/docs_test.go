@@ -8,11 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/phoenixkit/phoenixkitdb/listener"
-	"github.com/phoenixkit/phoenixkitdb/metrics"
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -20,32 +16,26 @@ import (
 // metricToken finds metric names in PromQL and prose.
 var metricToken = regexp.MustCompile(`phoenixkitdb_[a-z0-9_]+`)
 
-// exported returns every metric family the collector can export, by name:
-// a source with probes and a slot, a PubSub and a cluster member.
-func exported(t *testing.T) map[string]dto.MetricType {
+// allFamilies is how many metric families the collector can export.
+const allFamilies = 32
+
+// exportedBy returns, for each mode, the metric families its real
+// adapters exported (see modeRegistries), by name; and every name in any
+// mode under "".
+func exportedBy(t *testing.T, regs map[string]*prometheus.Registry) map[string]map[string]dto.MetricType {
 	t.Helper()
-	src := walSource("s", 1)
-	src.stats.LastConnect = time.Now()
-	src.stats.ProbeRTT = &listener.Histogram{Bounds: []time.Duration{time.Millisecond}, Counts: []uint64{1, 0}, Count: 1, Sum: time.Millisecond}
-	c, err := metrics.New(metrics.FromSource(src), metrics.PubSub(pubsub.New(nil), metrics.Labels{Source: metrics.SourceWAL, Slot: "s"}),
-		metrics.Cluster("S", func() metrics.ClusterStats { return metrics.ClusterStats{} }))
-	if err != nil {
-		t.Fatal(err)
+	out := map[string]map[string]dto.MetricType{"": {}}
+	for mode, reg := range regs {
+		out[mode] = map[string]dto.MetricType{}
+		for name, mf := range families(t, reg) {
+			out[mode][name] = mf.GetType()
+			out[""][name] = mf.GetType()
+		}
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	if len(out[""]) != allFamilies {
+		t.Fatalf("the real adapters exported %d families, want all %d: %v", len(out[""]), allFamilies, out[""])
 	}
-	names := make(map[string]dto.MetricType)
-	for _, mf := range mfs {
-		names[mf.GetName()] = mf.GetType()
-	}
-	if len(names) != 24 {
-		t.Fatalf("the collector exported %d families, want all 24: %v", len(names), names)
-	}
-	return names
+	return out
 }
 
 // known reports whether token names an exported metric, or a histogram's
@@ -107,11 +97,44 @@ type panel struct {
 	} `json:"targets"`
 }
 
+// The docs are checked against what the real adapters export in each
+// mode, and each mode's scrape passes promtool check metrics.
+func TestRealScrapes(t *testing.T) {
+	regs := modeRegistries(t)
+	names := exportedBy(t, regs)
+	t.Run("dashboard", func(t *testing.T) { checkDashboard(t, names) })
+	t.Run("operations guide", func(t *testing.T) { checkOperationsGuide(t, names[""]) })
+	t.Run("alert rules", func(t *testing.T) { checkAlertMetrics(t, names[""]) })
+	for _, mode := range []string{modeNotify, modeWAL, modeCluster} {
+		t.Run("promtool check metrics "+mode, func(t *testing.T) {
+			promtool(t, scrape(t, regs[mode]), "check", "metrics")
+		})
+	}
+}
+
+// panelModes returns the modes a dashboard panel applies to: a panel
+// under the replication slots row applies to WAL sources, one under the
+// cluster row to cluster members, any other to NOTIFY and WAL sources;
+// a title ending in "(NOTIFY only)" narrows it to NOTIFY.
+func panelModes(row, title string) []string {
+	switch {
+	case strings.HasSuffix(title, "(NOTIFY only)"):
+		return []string{modeNotify}
+	case strings.Contains(row, "WAL"):
+		return []string{modeWAL}
+	case strings.Contains(row, "Cluster"):
+		return []string{modeCluster}
+	default:
+		return []string{modeNotify, modeWAL}
+	}
+}
+
 // docs/grafana-dashboard.json is a dashboard Grafana imports (a data
 // source input, unique panel ids, panels on the 24-column grid, a query
-// per target) whose every query uses only metrics the collector exports.
-func TestGrafanaDashboard(t *testing.T) {
-	names := exported(t)
+// per target) whose every query uses only metrics that the real adapters
+// export in every mode the panel applies to (see panelModes).
+func checkDashboard(t *testing.T, exported map[string]map[string]dto.MetricType) {
+	names := exported[""]
 	var d dashboard
 	dec := json.NewDecoder(strings.NewReader(string(readDoc(t, "grafana-dashboard.json"))))
 	if err := dec.Decode(&d); err != nil {
@@ -125,6 +148,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	var queries []string
 	ids := map[int]bool{}
+	row := ""
 	for _, p := range d.Panels {
 		if ids[p.ID] {
 			t.Errorf("panel id %d used twice", p.ID)
@@ -134,7 +158,17 @@ func TestGrafanaDashboard(t *testing.T) {
 			t.Errorf("panel %q: gridPos %+v off the 24-column grid", p.Title, p.GridPos)
 		}
 		if p.Type == "row" {
+			row = p.Title
 			continue
+		}
+		for _, tg := range p.Targets {
+			for _, tok := range metricToken.FindAllString(tg.Expr, -1) {
+				for _, mode := range panelModes(row, p.Title) {
+					if !known(exported[mode], tok) {
+						t.Errorf("panel %q (row %q) queries %s, which a %s source does not export: back it or mark the panel", p.Title, row, tok, mode)
+					}
+				}
+			}
 		}
 		if !slices.Contains([]string{"stat", "timeseries"}, p.Type) || p.Title == "" {
 			t.Errorf("panel %d: type %q title %q", p.ID, p.Type, p.Title)
@@ -173,9 +207,8 @@ func TestGrafanaDashboard(t *testing.T) {
 }
 
 // docs/operations.md documents every metric the collector exports and
-// names none it does not (its alert rules included).
-func TestOperationsGuideListsEveryMetric(t *testing.T) {
-	names := exported(t)
+// names none it does not.
+func checkOperationsGuide(t *testing.T, names map[string]dto.MetricType) {
 	doc := string(readDoc(t, "operations.md"))
 	for name := range names {
 		if !strings.Contains(doc, "`"+name+"`") {

@@ -67,7 +67,7 @@ func TestSlotMetrics(t *testing.T) {
 	want := `# HELP phoenixkitdb_slot_confirmed_flush_lsn_bytes The replication slot's confirmed_flush_lsn as a byte position in the WAL.
 # TYPE phoenixkitdb_slot_confirmed_flush_lsn_bytes gauge
 phoenixkitdb_slot_confirmed_flush_lsn_bytes{slot="app_slot",source="wal"} 2.3803720e+07
-# HELP phoenixkitdb_slot_lag_bytes WAL bytes the server holds for the replication slot beyond its confirmed position.
+# HELP phoenixkitdb_slot_lag_bytes WAL bytes the server holds for the replication slot beyond its confirmed position: its WAL position (replayed, on a standby) minus confirmed_flush_lsn.
 # TYPE phoenixkitdb_slot_lag_bytes gauge
 phoenixkitdb_slot_lag_bytes{slot="app_slot",source="wal"} 4096
 # HELP phoenixkitdb_source_received_total Notifications (notify) or changes (wal) received.
@@ -83,9 +83,14 @@ phoenixkitdb_source_received_total{channel="",slot="app_slot",source="wal"} 9
 	}
 }
 
-// A DB module in WAL mode exports its replication source and slot.
+// A DB module in WAL mode exports its replication source and slot. Its
+// slot is read from the server: with the server unreachable the lag is
+// not exported (rather than 0, which would read as "all caught up") and
+// phoenixkitdb_slot_server_up says why; a WAL source exports no probe or
+// invalid-payload series, which would always read 0.
 func TestDBInWALMode(t *testing.T) {
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{Source: phoenixkitdb.SourceWAL, ConnString: "postgres://app@localhost/app", Slot: "app_slot"})
+	// Nothing listens on port 1: the read fails at once.
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{Source: phoenixkitdb.SourceWAL, ConnString: "postgres://app@127.0.0.1:1/app", Slot: "app_slot"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,14 +98,16 @@ func TestDBInWALMode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("metrics.New(metrics.DB(a WAL-mode DB)): %v", err)
 	}
-	want := `# HELP phoenixkitdb_slot_lag_bytes WAL bytes the server holds for the replication slot beyond its confirmed position.
-# TYPE phoenixkitdb_slot_lag_bytes gauge
-phoenixkitdb_slot_lag_bytes{slot="app_slot",source="wal"} 0
+	want := `# HELP phoenixkitdb_slot_server_up 1 when the scrape read the slot's state from the server (a read at most 5 s old is reused), 0 when that read failed.
+# TYPE phoenixkitdb_slot_server_up gauge
+phoenixkitdb_slot_server_up{slot="app_slot",source="wal"} 0
 # HELP phoenixkitdb_pubsub_mailboxes Mailboxes with at least one subscription.
 # TYPE phoenixkitdb_pubsub_mailboxes gauge
 phoenixkitdb_pubsub_mailboxes{channel="",slot="app_slot",source="wal"} 0
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "phoenixkitdb_slot_lag_bytes", "phoenixkitdb_pubsub_mailboxes"); err != nil {
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "phoenixkitdb_slot_server_up", "phoenixkitdb_pubsub_mailboxes",
+		"phoenixkitdb_slot_lag_bytes", "phoenixkitdb_slot_exists", "phoenixkitdb_source_probes_total",
+		"phoenixkitdb_source_probe_rtt_seconds", "phoenixkitdb_source_invalid_payloads_total"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -43,12 +43,18 @@ type SourceStats struct {
 	Received   uint64 // notifications or changes received
 	Invalid    uint64 // of those, payloads that could not be parsed
 	Published  uint64 // changes handed to the PubSub
-	Probes     uint64 // liveness probes sent
+	Probes     uint64 // liveness probes sent; exported only with ProbeRTT
+
+	// NoPayloads says the source parses no payloads (a WAL source decodes
+	// a binary protocol and fails the connection on what does not
+	// decode): invalid_payloads_total is then not exported rather than
+	// always 0.
+	NoPayloads bool
 
 	// LastConnect is when the stream was last established; zero if never.
 	LastConnect time.Time
 	// ProbeRTT holds probe round-trip times; nil when the source does not
-	// probe.
+	// probe, and then neither it nor probes_total is exported.
 	ProbeRTT *listener.Histogram
 	// Slot is the replication slot's state; nil for a source without one.
 	Slot *SlotStats

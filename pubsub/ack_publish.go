@@ -152,9 +152,11 @@ func (ps *PubSub) fits(m *member, evs []Event) int {
 	for i := range evs {
 		c := 0
 		if evs[i].Kind == Message {
-			if t := ps.topics[TopicMessage(evs[i].Prefix)]; t != nil && slices.Contains(m.topics, t) {
-				c++
-			}
+			ps.messageTopics(&evs[i], func(t *topic) {
+				if slices.Contains(m.topics, t) {
+					c++
+				}
+			})
 		} else {
 			if all {
 				c++

@@ -190,9 +190,7 @@ func (ps *PubSub) broadcastChanges(evs []Event) {
 			ev := evs[i]
 			var c tally
 			if ev.Kind == Message {
-				if t := ps.topics[TopicMessage(ev.Prefix)]; t != nil {
-					ps.deliverOne(t, &ev, &c)
-				}
+				ps.messageTopics(&ev, func(t *topic) { ps.deliverOne(t, &ev, &c) })
 			} else {
 				ev.Kind = TableChanged
 				if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {

@@ -59,6 +59,12 @@ const (
 	// ReasonReconnect: a WAL change source with a temporary slot
 	// reconnected; changes while it was away are gone.
 	ReasonReconnect = "reconnect"
+	// ReasonServer: a WAL change source found that the server's history
+	// is not the one it streamed from (another cluster behind the address,
+	// a point-in-time recovery or a restore, a standby promoted before it
+	// replayed what was delivered): changes delivered before may be gone,
+	// and later ones may carry lower LSNs than them.
+	ReasonServer = "server"
 )
 
 // Event is one message delivered to a [Mailbox].
@@ -81,8 +87,8 @@ type Event struct {
 	Operation                string
 	RowID                    string
 	// Reason says why a Resync was sent (ReasonOverflow, ReasonListen,
-	// ReasonManual, ReasonStart, ReasonSlot, ReasonReconnect or a
-	// caller's own); empty for TableChanged.
+	// ReasonManual, ReasonStart, ReasonSlot, ReasonReconnect,
+	// ReasonServer or a caller's own); empty for TableChanged.
 	Reason string
 	// LSN is the commit position of the change's transaction; 0 from NOTIFY.
 	LSN uint64

@@ -61,3 +61,57 @@ func TestMessagesRouteByPrefixOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesInABatch: BroadcastChanges takes messages among changes and
+// delivers them in order, to their prefix topic and TopicMessages only; a
+// mailbox on both gets a message twice, as a change through its table
+// topic and TopicAll.
+func TestMessagesInABatch(t *testing.T) {
+	ps := newPubSub(t)
+	every, one, all := pubsub.NewMailbox(16), pubsub.NewMailbox(16), pubsub.NewMailbox(16)
+	for _, mb := range []*pubsub.Mailbox{every, one, all} {
+		defer mb.Close()
+	}
+	for _, sub := range []struct {
+		mb    *pubsub.Mailbox
+		topic string
+	}{
+		{every, pubsub.TopicMessages()}, {every, pubsub.TopicAll()},
+		{one, pubsub.TopicMessage("a")}, {one, pubsub.TopicMessages()},
+		{all, pubsub.TopicAll()},
+	} {
+		if err := ps.Subscribe(sub.mb, sub.topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := []pubsub.Event{
+		change("t", "INSERT", "1"),
+		{Kind: pubsub.Message, Prefix: "a", Content: []byte("x"), LSN: 5, Seq: 2},
+		{Kind: pubsub.Message, Prefix: "b", Content: []byte("y"), LSN: 5, Seq: 3},
+		change("t", "INSERT", "2"),
+	}
+	if err := ps.BroadcastChanges(batch); err != nil {
+		t.Fatal(err)
+	}
+	str := func(evs []pubsub.Event) string {
+		s := ""
+		for _, ev := range evs {
+			if ev.Kind == pubsub.Message {
+				s += ev.Prefix + ":" + string(ev.Content) + " "
+			} else {
+				s += ev.RowID + " "
+			}
+		}
+		return s
+	}
+	for _, c := range []struct {
+		mb   *pubsub.Mailbox
+		want string
+	}{
+		{every, "1 a:x b:y 2 "}, {one, "a:x a:x b:y "}, {all, "1 2 "},
+	} {
+		if got := str(drain(c.mb)); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}

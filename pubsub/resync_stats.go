@@ -11,7 +11,10 @@ type ResyncStats struct {
 	// this process), ReasonSlot (slot lost and recreated) and
 	// ReasonReconnect (a temporary slot's source reconnected).
 	Start, Slot, Reconnect uint64
-	Other                  uint64 // a caller's own reason (ResyncWith, Broadcast)
+	// Other: a caller's own reason (ResyncWith, Broadcast), and the WAL
+	// source's ReasonServer (the server's history changed), rare enough
+	// not to need a counter of its own.
+	Other uint64
 }
 
 // resyncCounters holds ResyncStats as fixed counters, changed and read

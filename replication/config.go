@@ -30,6 +30,8 @@ const (
 	// DefaultSlotRetry is how often a Source whose slot another reader
 	// holds tries to take it over.
 	DefaultSlotRetry = 200 * time.Millisecond
+	// DefaultSlotCreateTimeout is Config.SlotCreateTimeout's default.
+	DefaultSlotCreateTimeout = 5 * time.Minute
 )
 
 // maxIdentifierBytes is PostgreSQL's NAMEDATALEN-1.
@@ -92,10 +94,26 @@ type Config struct {
 	StatusInterval time.Duration
 
 	// Timeout is how long the replication connection may stay silent
-	// before it is presumed dead and replaced. After a third of it without
-	// a message the Source asks the server for a keepalive, so a frozen
-	// network path is found within about Timeout. Default 15 s.
+	// before the Source checks on it. After a third of it without a
+	// message the Source asks the server for a keepalive; after all of
+	// it, it looks at its walsender on a short side connection (ordinary,
+	// with ConnString): when that fails, or the walsender is gone, idle
+	// or blocked writing to the Source, the connection is presumed dead
+	// and replaced, so a frozen network path is found within about two
+	// Timeouts (the look may take 3 s at least). A walsender at work (replaying a large transaction, which
+	// sends nothing until wal_sender_timeout/2) is waited for, and looked
+	// at again every Timeout. It also bounds each setup step but slot
+	// creation. Default 15 s.
 	Timeout time.Duration
+
+	// SlotCreateTimeout bounds the creation of the slot, which waits for
+	// every transaction that wrote something and was open when it began
+	// (a session idle in a transaction holds it up). While it waits, the
+	// Source logs a WARN every few seconds naming the backends it waits
+	// for (pid, application_name, transaction age); past the bound it
+	// gives up with ErrSlotCreateTimeout, logged at ERROR, and tries again
+	// with backoff. Default DefaultSlotCreateTimeout (5 min).
+	SlotCreateTimeout time.Duration
 
 	// ConnectTimeout bounds one connection attempt (a connect_timeout in
 	// the string wins). Default 10 s.
@@ -211,6 +229,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.SlotCreateTimeout <= 0 {
+		c.SlotCreateTimeout = DefaultSlotCreateTimeout
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = DefaultConnectTimeout

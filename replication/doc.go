@@ -20,9 +20,15 @@
 // when a change comes again: the key to de-duplicate by. The only Resync
 // events are a mailbox's own overflow, the first connection of the
 // process (pubsub.ReasonStart), a lost slot (pubsub.ReasonSlot: dropped,
-// invalidated by max_slot_wal_keep_size, or missing on a promoted standby;
-// the Source recreates it and logs an ERROR), and, with Config.Temporary,
-// every reconnect (pubsub.ReasonReconnect).
+// invalidated by max_slot_wal_keep_size, or missing on a promoted standby
+// without a failover slot; the Source recreates it and logs an ERROR), a
+// server whose history is not the one streamed from
+// (pubsub.ReasonServer: another cluster behind the address, a
+// point-in-time recovery or restore, a standby promoted before it
+// replayed what was delivered; the Source compares IDENTIFY_SYSTEM's
+// system identifier and timeline on every connection, starts afresh and
+// logs an ERROR), and, with Config.Temporary, every reconnect
+// (pubsub.ReasonReconnect).
 //
 // # Failover
 //
@@ -90,7 +96,11 @@
 // keepalives, so writes to tables outside the publication do not make the
 // slot retain WAL; Stats.LagBytes shows what it retains, and a WARN past
 // Config.LagWarnBytes. A connection silent for Config.Timeout (a keepalive
-// is requested after a third of it) is replaced.
+// is requested after a third of it) is replaced unless a look at its
+// walsender on a side connection finds it at work, replaying a large
+// transaction (Stats.BusyWaits). Slot creation, which waits for open
+// transactions, has its own bound (Config.SlotCreateTimeout) and WARNs
+// every few seconds naming the backends it waits for.
 //
 // A connection's first status update goes out about a second after its
 // first hand-off, then every Config.StatusInterval, when the server asks,

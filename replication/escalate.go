@@ -27,8 +27,13 @@ var (
 	ErrMessagesUnsupported = errors.New("replication: logical decoding messages need PostgreSQL 14 or later")
 	// ErrUnsupportedServer: the server is older than MinServerVersion.
 	ErrUnsupportedServer = errors.New("replication: unsupported PostgreSQL version")
-	// ErrSilent: the connection stayed silent past Config.Timeout.
+	// ErrSilent: the connection stayed silent past Config.Timeout and a
+	// look at its walsender on a side connection failed or found it not
+	// at work (gone, idle, or blocked writing to the Source).
 	ErrSilent = errors.New("replication: connection silent past the timeout; presumed dead")
+	// ErrSlotCreateTimeout: creating the slot waited past
+	// Config.SlotCreateTimeout for transactions open when it began.
+	ErrSlotCreateTimeout = errors.New("replication: slot creation timed out")
 )
 
 // escalateAfter is how many consecutive failed attempts to connect make
@@ -59,6 +64,8 @@ func escalation(err error) (hint string, setup bool) {
 		return "upgrade the server to PostgreSQL 14 or later, or turn Config.Messages off", true
 	case errors.Is(err, ErrUnsupportedServer):
 		return fmt.Sprintf("upgrade the server to PostgreSQL %d or later", MinServerVersion), true
+	case errors.Is(err, ErrSlotCreateTimeout):
+		return "a transaction that wrote something and stays open (idle in transaction?) blocks CREATE_REPLICATION_SLOT: end it (the WARN lines before name its pid and application_name) or raise Config.SlotCreateTimeout", true
 	case errors.Is(err, ErrInvalidConfig):
 		return "fix the connection string", true
 	}

@@ -32,12 +32,18 @@ func (ss *session) useFailover(st slotState) bool {
 	return false
 }
 
-// createSlotFor creates the persistent slot, as a failover slot when
-// failover is set, with createSlot's handling of a lost race.
-func createSlotFor(ctx context.Context, conn *pgconn.PgConn, slot string, failover bool) (pglogrepl.LSN, error) {
-	if !failover {
-		return createSlot(ctx, conn, slot, false)
+// newSlot creates the session's slot: temporary, or persistent and a
+// failover slot when the session decided so (ss.failover).
+func (ss *session) newSlot(ctx context.Context, temporary bool) (pglogrepl.LSN, error) {
+	if temporary || !ss.failover {
+		return createSlot(ctx, ss.conn, ss.s.cfg.Slot, temporary)
 	}
+	return createFailoverSlot(ctx, ss.conn, ss.s.cfg.Slot)
+}
+
+// createFailoverSlot creates the persistent slot as a failover slot,
+// with createSlot's handling of a lost race.
+func createFailoverSlot(ctx context.Context, conn *pgconn.PgConn, slot string) (pglogrepl.LSN, error) {
 	// pglogrepl has no FAILOVER option; the option list form exists from
 	// PostgreSQL 15 on, so it is safe on 17. validSlot keeps the name
 	// free of anything that would need quoting.
@@ -83,15 +89,12 @@ func makeFailover(ctx context.Context, conn *pgconn.PgConn, slot string) (bool, 
 // slotGone logs the ERROR for a persistent slot that existed in an
 // earlier session and is missing now, saying the two ways that happens:
 // someone dropped it, or the Source now reaches a promoted standby that
-// had no synchronised copy of it. The server's timeline (from
-// IDENTIFY_SYSTEM) tells which is likely: a promotion starts a new one.
-func (ss *session) slotGone(ctx context.Context, st slotState) {
+// had no synchronised copy of it. The server's timeline (from this
+// connection's IDENTIFY_SYSTEM) tells which is likely: a promotion starts
+// a new one.
+func (ss *session) slotGone(st slotState) {
 	s := ss.s
-	attrs := []any{"slot", s.cfg.Slot, "reason", pubsub.ReasonSlot, "server_version", st.serverVersion,
-		"failover_slot", s.cfg.FailoverSlot}
-	if id, err := pglogrepl.IdentifySystem(ctx, ss.conn); err == nil {
-		attrs = append(attrs, "timeline", id.Timeline)
-	}
 	s.log.Error("replication: the slot is gone: dropped, or this server is a promoted standby without a synchronised copy of it (a failover slot needs PostgreSQL 17, Config.FailoverSlot and the settings in docs/replication.md, Failover); changes since are gone: recreating it and sending every mailbox a Resync",
-		attrs...)
+		"slot", s.cfg.Slot, "reason", pubsub.ReasonSlot, "server_version", st.serverVersion,
+		"failover_slot", s.cfg.FailoverSlot, "timeline", ss.identity.timeline)
 }

@@ -23,6 +23,7 @@ type session struct {
 	s         *Source
 	conn      *pgconn.PgConn
 	streaming bool // START_REPLICATION succeeded
+	failover  bool // the slot is to be a failover slot (failover.go)
 
 	// dmu orders socket deadline changes against the hook that wakes the
 	// reader when ctx ends: once stopped, nobody moves the deadline back.
@@ -53,6 +54,10 @@ type session struct {
 	lastRecv   time.Time
 	askedAt    time.Time // when a keepalive was last asked for
 	nextStatus time.Time
+
+	identity         serverIdentity // the server, as IDENTIFY_SYSTEM said
+	walSenderTimeout time.Duration  // the server's; 0 when disabled
+	busyUntil        time.Time      // the walsender was found at work: silence is fine until then
 
 	gate gate // waiting hand-offs and the status cadence (ack.go)
 }
@@ -99,10 +104,12 @@ func (ss *session) run(ctx context.Context, streamedBefore bool) error {
 		s.reconnects.Add(1)
 	}
 	s.started.Store(true)
+	ss.noteServer()
 	if reason != "" {
 		// In order: after everything published before, before anything
 		// this connection publishes.
 		s.resync(reason)
+		s.owed = ""
 	}
 	ss.ack, ss.sentAck = start, start
 	s.confirmed.Store(uint64(start))
@@ -118,7 +125,8 @@ func (ss *session) run(ctx context.Context, streamedBefore bool) error {
 // prepare checks the server and the slot on the fresh connection, creates
 // the slot when needed and sends START_REPLICATION. It returns the Resync
 // reason this connection owes subscribers ("" for none) and the position
-// the stream starts from. Setup steps are bounded by Config.Timeout.
+// the stream starts from. Setup steps are bounded by Config.Timeout, slot
+// creation by Config.SlotCreateTimeout.
 func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.LSN, err error) {
 	s := ss.s
 	slot := s.cfg.Slot
@@ -140,9 +148,21 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	if s.cfg.Messages && st.serverVersion < 140000 {
 		return "", 0, fmt.Errorf("%w (server version %d)", ErrMessagesUnsupported, st.serverVersion)
 	}
+	// Before the slot: a new history makes a missing slot expected.
+	why, err := ss.checkServer(sctx, uint64(st.currentLSN))
+	if err != nil {
+		return "", 0, err
+	}
+	if why != "" {
+		s.log.Error("replication: the server's history changed: changes delivered before may be gone, and new ones may have lower positions than those; starting afresh and sending every mailbox a Resync",
+			"slot", slot, "why", why, "system_identifier", ss.identity.systemID, "timeline", ss.identity.timeline,
+			"reason", pubsub.ReasonServer)
+		s.owe(pubsub.ReasonServer)
+	}
 	if !s.started.Load() {
 		reason = pubsub.ReasonStart
 	}
+	ss.failover = !s.cfg.Temporary && ss.useFailover(st)
 	start = st.confirmed
 	switch {
 	case st.exists && st.activePID != 0:
@@ -150,7 +170,7 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	case st.exists && (!st.ours || st.temporary != s.cfg.Temporary):
 		return "", 0, fmt.Errorf("%w: slot %q exists for another database, output plugin or persistence", ErrSlotOtherDatabase, slot)
 	case s.cfg.Temporary:
-		if start, err = createSlot(sctx, ss.conn, slot, true); err != nil {
+		if start, err = ss.createSlotWaiting(ctx, true); err != nil {
 			return "", 0, err
 		}
 		if s.started.Load() {
@@ -162,21 +182,24 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 		if err := dropSlot(sctx, ss.conn, slot); err != nil {
 			return "", 0, err
 		}
-		if start, err = createSlotFor(sctx, ss.conn, slot, ss.useFailover(st)); err != nil {
+		s.owe(pubsub.ReasonSlot)
+		if start, err = ss.createSlotWaiting(ctx, false); err != nil {
 			return "", 0, err
 		}
-		reason = pubsub.ReasonSlot
 	case !st.exists:
-		if s.hadSlot.Load() {
-			ss.slotGone(sctx, st)
-			reason = pubsub.ReasonSlot
-		} else {
-			s.log.Info("replication: creating slot", "slot", slot, "failover", ss.useFailover(st))
+		switch {
+		case why != "":
+			s.log.Info("replication: creating slot on the new server", "slot", slot, "failover", ss.failover)
+		case s.hadSlot.Load():
+			ss.slotGone(st)
+			s.owe(pubsub.ReasonSlot)
+		default:
+			s.log.Info("replication: creating slot", "slot", slot, "failover", ss.failover)
 		}
-		if start, err = createSlotFor(sctx, ss.conn, slot, ss.useFailover(st)); err != nil {
+		if start, err = ss.createSlotWaiting(ctx, false); err != nil {
 			return "", 0, err
 		}
-	case ss.useFailover(st):
+	case ss.failover:
 		changed, err := makeFailover(sctx, ss.conn, slot)
 		if err != nil {
 			return "", 0, err
@@ -188,10 +211,15 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	if !s.cfg.Temporary {
 		s.hadSlot.Store(true)
 	}
-	if reason == pubsub.ReasonSlot {
-		// A new slot starts at the server's current position: nothing of
-		// an old, half-delivered transaction comes again.
-		s.pos.partialLSN, s.pos.partialCount = 0, 0
+	if s.owed != "" {
+		reason = s.owed
+	}
+	// Slot creation may have taken longer than a setup step may.
+	cancel()
+	sctx, cancelRest := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancelRest()
+	if ss.walSenderTimeout, err = walSenderTimeout(sctx, ss.conn); err != nil {
+		return "", 0, err
 	}
 	// Before START_REPLICATION: the connection takes simple queries
 	// until it is in COPY mode.
@@ -202,4 +230,15 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 		return "", 0, err
 	}
 	return reason, start, nil
+}
+
+// owe records that the next connection to stream owes subscribers a
+// Resync for reason, a new slot (pubsub.ReasonSlot) or a new server
+// history (pubsub.ReasonServer, which wins), and forgets the position:
+// the new slot or server's transactions are all new, whatever their LSNs.
+func (s *Source) owe(reason string) {
+	if s.owed != pubsub.ReasonServer {
+		s.owed = reason
+	}
+	s.resetPosition()
 }

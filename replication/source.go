@@ -45,6 +45,21 @@ type Source struct {
 	// failoverWarned: the WARN that the server has no failover slots
 	// was logged.
 	failoverWarned atomic.Bool
+	// owed is a Resync reason found while preparing a connection and not
+	// sent yet (pubsub.ReasonSlot or ReasonServer): a connection that fails
+	// after finding it leaves it to the next one. Only the goroutine
+	// running Serve touches it.
+	owed string
+	// systemID and timeline identify the server of the last connection
+	// that streamed (identity.go); 0 before the first.
+	systemID atomic.Uint64
+	timeline atomic.Uint64
+	// creatingSlot: slot creation is waiting (slotwait.go).
+	creatingSlot atomic.Bool
+	// busyWaits counts silences past Timeout spent waiting for a busy
+	// walsender (timeout.go); lastBusyLog is when that was last logged.
+	busyWaits   atomic.Uint64
+	lastBusyLog atomic.Int64
 
 	reconnects atomic.Uint64
 	received   atomic.Uint64
@@ -125,16 +140,34 @@ type Stats struct {
 	Reconnects uint64 // streaming re-established after the first time in a Serve
 	Received   uint64 // row changes and messages decoded (replays skipped included)
 	Published  uint64 // changes and messages handed to the PubSub
-	Resyncs    uint64 // Resync broadcasts (start, lost slot, temporary slot reconnects)
+	Resyncs    uint64 // Resync broadcasts (start, lost slot, new server history, temporary slot reconnects)
 	// ConfirmedLSN is the last position reported to the server as
 	// processed: the slot's confirmed_flush_lsn once the server took it.
 	ConfirmedLSN uint64
 	// LagBytes is the server's WAL end, as last reported by it, minus
-	// ConfirmedLSN: WAL the slot retains.
+	// ConfirmedLSN: WAL the slot retains, as of the last message the
+	// Source read (it stands still while disconnected; the metrics module
+	// reads the slot from the server instead).
 	LagBytes int64
 	// WaitingForAck is true while the Source waits for a full ack mailbox
 	// (pubsub.WithAck) to acknowledge events, reading nothing meanwhile.
 	WaitingForAck bool
+	// CreatingSlot is true while the Source waits for the server to
+	// create the slot, which waits for open transactions to end.
+	CreatingSlot bool
+	// BusyWaits counts the times the connection was silent past
+	// Config.Timeout while its walsender was at work (replaying a large
+	// transaction), and the Source waited instead of reconnecting.
+	BusyWaits uint64
+	// SystemID and Timeline identify the server of the last connection
+	// that streamed, as IDENTIFY_SYSTEM reported them (0 before the
+	// first): the cluster's system identifier, which initdb chose and
+	// backups and standbys keep, and its timeline, which every promotion
+	// and point-in-time recovery raises. When they change in a way that
+	// can lose delivered changes, the Source starts afresh with a Resync
+	// (pubsub.ReasonServer).
+	SystemID uint64
+	Timeline uint32
 	// LastError is the last error that failed a connection attempt or
 	// ended a connection, and LastErrorAt when; empty and zero if none.
 	// It never holds a password.
@@ -156,6 +189,10 @@ func (s *Source) Stats() Stats {
 	}
 	st.Ready = s.ready.Get()
 	st.WaitingForAck = s.waitingForAck.Load()
+	st.CreatingSlot = s.creatingSlot.Load()
+	st.BusyWaits = s.busyWaits.Load()
+	st.SystemID = s.systemID.Load()
+	st.Timeline = uint32(s.timeline.Load())
 	if e := s.lastErr.Load(); e != nil {
 		st.LastError, st.LastErrorAt = e.msg, e.at
 	}

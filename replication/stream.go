@@ -85,13 +85,16 @@ func (ss *session) stream(ctx context.Context) error {
 }
 
 // periodic runs when a read deadline passed: it ends a connection silent
-// past Timeout, asks a quiet server for a keepalive, sends the periodic
+// past Timeout whose walsender is not at work, asks a quiet server for a keepalive, sends the periodic
 // status update, and sets the next deadline.
 func (ss *session) periodic(now time.Time, tick time.Duration) error {
 	s := ss.s
 	silent := now.Sub(ss.lastRecv)
 	if silent > s.cfg.Timeout {
-		return fmt.Errorf("%w (silent for %v)", ErrSilent, silent.Round(time.Millisecond))
+		// A busy walsender is waited for (timeout.go).
+		if err := ss.checkSilence(now, silent); err != nil {
+			return err
+		}
 	}
 	ask := silent > s.cfg.Timeout/3 && !ss.askedAt.After(ss.lastRecv)
 	if ask || !now.Before(ss.nextStatus) {

@@ -89,6 +89,11 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		pool.Close()
 		return nil, err
 	}
+	leftCfg := dbCfg
+	if src := db.Replication(); src != nil {
+		leftCfg.Slot, leftCfg.Publication = src.Slot(), src.Publication()
+	}
+	logLeftovers(ctx, pool, logger, leftCfg)
 	// The host's own tree: the Registry adds module children to it, and
 	// the host adds its own services (here the demo writer) beside them.
 	sup := suture.New("supervisor_example", suture.Spec{
@@ -121,6 +126,12 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		pool.Close()
 		return nil, err
 	}
+	var rec *recent
+	if cs == nil {
+		// Beside the module's children, as a host's own services are.
+		rec = newRecent(db.Changes())
+		sup.Add(rec)
+	}
 	if cfg.Demo {
 		interval := cfg.DemoInterval
 		if interval <= 0 {
@@ -145,6 +156,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 			Tables:         poolTables{pool: pool, publication: publication},
 			Rows:           poolTables{pool: pool, publication: publication},
 			Metrics:        metricsH,
+			Recent:         rec,
 			Logger:         logger,
 			StatusEvery:    cfg.StatusEvery,
 			HeartbeatEvery: cfg.HeartbeatEvery,

@@ -57,6 +57,13 @@ func TestE2EWALMode(t *testing.T) {
 		t.Errorf("the UPDATE shows %d changed columns, want 1 (email)", n)
 	}
 
+	// WAL changes carry rows: the Row data column shows (NOTIFY mode
+	// hides it: TestE2EPageDetails).
+	if got := eval(t, ctx, 2*time.Second, chromedp.Evaluate[string](
+		`getComputedStyle(document.querySelector("#changes th.data")).display`)); got == "none" {
+		t.Errorf("the Row data column is hidden in WAL mode")
+	}
+
 	if p := os.Getenv("PHOENIXKITDB_WAL_SCREENSHOT"); p != "" {
 		if err := os.WriteFile(p, eval(t, ctx, 5*time.Second, chromedp.CaptureScreenshot()), 0o644); err != nil {
 			t.Fatal(err)

@@ -36,9 +36,18 @@
 //	                and can stop it
 //	-nats-url       with -cluster: use this NATS server (JetStream enabled)
 //	                instead of the embedded one
+//	-drop-slot      drop the replication slot -slot names, on -database-url's
+//	                database, and exit (WAL mode keeps it; see below)
+//	-remove-triggers remove the change triggers of the -watch tables, or without
+//	                -watch of the tables in -publication, on -database-url's
+//	                database, and exit
 //	-demo-interval  pause between demo writes (default 800ms)
 //	-log-format     text (tint, colour on a terminal unless NO_COLOR is set) or json
 //	-log-level      debug, info, warn or error
+//
+// Switching modes leaves things behind: after WAL mode a slot that retains
+// WAL, after NOTIFY mode triggers that notify for nobody. At start the app
+// logs what is left and names -drop-slot or -remove-triggers.
 //
 // SIGINT, SIGTERM or SIGHUP stops everything in order within two seconds
 // (HTTP server, supervisor with the change source, embedded database) and exits
@@ -80,6 +89,9 @@ type options struct {
 	cluster      bool
 	natsURL      string
 	allowHosts   []string
+	// dropSlot and removeTriggers ask for a clean-up instead of a run
+	// (see cleanUp).
+	dropSlot, removeTriggers bool
 }
 
 func main() {
@@ -150,6 +162,8 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 		}
 		return nil
 	})
+	fs.BoolVar(&o.dropSlot, "drop-slot", false, "drop the replication slot -slot names (what WAL mode leaves behind) on -database-url's database, then exit")
+	fs.BoolVar(&o.removeTriggers, "remove-triggers", false, "remove the change triggers of the -watch tables, or without -watch of the tables in -publication (what NOTIFY mode leaves behind), on -database-url's database, then exit")
 	fs.StringVar(&o.natsURL, "nats-url", "", "with -cluster: NATS server `URL` (JetStream enabled) instead of an embedded one")
 	err := fs.Parse(args)
 	if err != nil {
@@ -188,6 +202,10 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	if o.natsURL != "" && !o.cluster {
 		fmt.Fprintln(out, "supervisor_example: -nats-url needs -cluster")
 		return o, errors.New("-nats-url without -cluster")
+	}
+	if (o.dropSlot || o.removeTriggers) && o.databaseURL == "" {
+		fmt.Fprintln(out, "supervisor_example: -drop-slot and -remove-triggers clean up the database -database-url (or DATABASE_URL) names; the embedded one leaves nothing behind")
+		return o, errors.New("clean-up without a database")
 	}
 	if o.demoInterval <= 0 {
 		fmt.Fprintln(out, "supervisor_example: -demo-interval must be positive")

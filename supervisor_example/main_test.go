@@ -37,6 +37,9 @@ func TestParseFlags(t *testing.T) {
 		{name: "bad level", args: []string{"-log-level", "loud"}, wantErr: true},
 		{name: "bad format", args: []string{"-log-format", "xml"}, wantErr: true},
 		{name: "stray argument", args: []string{"extra"}, wantErr: true},
+		{name: "-drop-slot needs a database", args: []string{"-drop-slot"}, wantErr: true},
+		{name: "-remove-triggers needs a database", args: []string{"-remove-triggers"}, wantErr: true},
+		{name: "-drop-slot on a database", args: []string{"-drop-slot"}, env: "postgres://h/db", wantURL: "postgres://h/db"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := parseFlags(tc.args, io.Discard, env(tc.env))

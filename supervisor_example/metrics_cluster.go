@@ -27,8 +27,10 @@ func clusterMetricsHandler(cs *clusterSet, logger *slog.Logger) (http.Handler, e
 			labels = metrics.Labels{Source: metrics.SourceNotify, Channel: src.Channel()}
 			source = metrics.Listener(src)
 		case *replication.Source:
-			w := walStats{src}
-			labels, source = w.Labels(), metrics.FromSource(w)
+			// Without its PubSub, which only feeds the relay: the one
+			// subscribers read is the DB's, exported with the same labels.
+			labels = metrics.Labels{Source: metrics.SourceWAL, Slot: src.Slot()}
+			source = metrics.ReplicationSource(src)
 		default:
 			return nil, fmt.Errorf("supervisor_example: metrics: unknown change source %T", src)
 		}
@@ -38,7 +40,8 @@ func clusterMetricsHandler(cs *clusterSet, logger *slog.Logger) (http.Handler, e
 				s := cl.Stats()
 				return metrics.ClusterStats{
 					Leading: s.Leading, Terms: s.Terms, Published: s.Published,
-					Connected: s.Connected, Position: s.Position, Lag: s.Lag,
+					Connected: s.Connected, Position: s.Position, Lag: s.Lag, TooLarge: s.TooLarge,
+					StreamLast: s.StreamLast, Stopped: !cl.Follower().Running(),
 				}
 			}))
 		if err != nil {
@@ -49,23 +52,4 @@ func clusterMetricsHandler(cs *clusterSet, logger *slog.Logger) (http.Handler, e
 		}
 	}
 	return serveRegistry(reg, logger)
-}
-
-// walStats adapts the leader's replication Source to metrics.Source
-// without its PubSub (metrics.Replication would add it): in cluster mode
-// that PubSub only feeds the relay, and the one subscribers read is the
-// DB's, exported with the same labels.
-type walStats struct{ s *replication.Source }
-
-func (w walStats) Labels() metrics.Labels {
-	return metrics.Labels{Source: metrics.SourceWAL, Slot: w.s.Slot()}
-}
-
-func (w walStats) SourceStats() metrics.SourceStats {
-	st := w.s.Stats()
-	return metrics.SourceStats{
-		Running: st.Running, Connected: st.Connected, Ready: st.Ready,
-		Reconnects: st.Reconnects, Received: st.Received, Published: st.Published,
-		Slot: &metrics.SlotStats{ConfirmedLSN: st.ConfirmedLSN, LagBytes: uint64(max(st.LagBytes, 0))},
-	}
 }

@@ -108,11 +108,19 @@ func startProgram(t *testing.T, bin string, args ...string) *program {
 // not stop it.
 func runProgram(t *testing.T, cmd *exec.Cmd) *program {
 	t.Helper()
-	stderr, err := cmd.StderrPipe()
+	// An os.Pipe rather than StderrPipe: Wait closes a StderrPipe as soon
+	// as the process has exited, which can lose its last log lines (the
+	// shutdown's); this one ends when every writer, children included,
+	// has closed it.
+	stderr, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stderr = w
+	err = cmd.Start()
+	_ = w.Close()
+	if err != nil {
+		_ = stderr.Close()
 		t.Fatal(err)
 	}
 	p := &program{cmd: cmd, stderr: stderr, done: make(chan struct{}), seen: make(chan struct{}, 1)}
@@ -123,6 +131,7 @@ func runProgram(t *testing.T, cmd *exec.Cmd) *program {
 			_ = cmd.Wait()
 		}
 		<-p.done
+		_ = stderr.Close()
 		if t.Failed() {
 			t.Logf("program logs:\n%s", p.allLogs())
 		}

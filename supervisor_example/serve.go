@@ -26,6 +26,9 @@ const httpShutdownTimeout = 500 * time.Millisecond
 // replication slot of the embedded demo in WAL mode, pool, embedded
 // database. It returns nil after a clean stop.
 func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
+	if opts.dropSlot || opts.removeTriggers {
+		return cleanUp(ctx, opts, logger)
+	}
 	url := opts.databaseURL
 	if url == "" {
 		wd, werr := startWatchdog()
@@ -170,7 +173,7 @@ func endSlot(a *app, opts options, logger *slog.Logger) {
 	}
 	if opts.databaseURL != "" {
 		logger.Info("shutdown: replication slot kept: the next run resumes from it; while it is unused it retains WAL, "+
-			"so drop it when you are done (phoenixkitdb.DropSlot, or SELECT pg_drop_replication_slot(name))", "slot", src.Slot())
+			"so drop it when you are done (run once with -drop-slot, or phoenixkitdb.DropSlot)", "slot", src.Slot())
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)

@@ -81,6 +81,7 @@ type setupOptions struct {
 	watch        []watchTable
 	demoInterval time.Duration // default 100 ms
 	wal          bool          // -source=wal, on a slot of the bundle's own (dropped in t.Cleanup)
+	slot         string        // -slot in NOTIFY mode (default phoenixkitdb)
 	cluster      bool          // -cluster, on an embedded NATS server of the bundle's own
 }
 
@@ -102,6 +103,8 @@ func setup(t *testing.T, o setupOptions) *bundle {
 		// Slots are per server, not per database: each bundle its own.
 		b.slot = strings.ReplaceAll(b.app, "-", "_")
 		dbCfg.Source, dbCfg.Slot = phoenixkitdb.SourceWAL, b.slot
+	} else {
+		dbCfg.Slot = o.slot
 	}
 	natsURL := ""
 	if o.cluster {

@@ -52,12 +52,22 @@ func (f streamFilter) wants(ev pubsub.Event) bool {
 	return len(f.ops) == 0 || slices.Contains(f.ops, ev.Operation)
 }
 
+// wantsFrame reports whether a recorded change belongs to this stream:
+// its table (when one was asked for) and one of its operations.
+func (f streamFilter) wantsFrame(c changeFrame) bool {
+	if f.table != "" && (c.Schema != f.schema || c.Table != f.table) {
+		return false
+	}
+	return len(f.ops) == 0 || slices.Contains(f.ops, c.Operation)
+}
+
 // events streams changes as Server-Sent Events from a Mailbox of its own,
 // subscribed through the change source's helpers (DB.Changes(): they warn
 // in the log when the source is not running). Frames:
 //
 //	event: change   data: changeFrame JSON   (a table changed)
 //	event: resync   data: resyncFrame JSON   (changes may be lost: reload)
+//	event: history  data: historyFrame JSON  (once, after the first status: the latest changes before this stream)
 //	event: status   data: statusFrame JSON   (on connect, after a resync, every StatusEvery)
 //	: heartbeat                              (every HeartbeatEvery)
 //
@@ -89,6 +99,12 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 	} else {
 		changes = w.DB.Changes()
 	}
+	// The latest changes are read before the stream subscribes: a change
+	// in between may be missing from the list, but none shows twice.
+	var history historyFrame
+	if w.Recent != nil && w.Cluster == nil {
+		history.Changes, history.Total = w.Recent.Snapshot(f)
+	}
 	mb := pubsub.NewMailbox(capacity)
 	defer mb.Close()
 	if f.table != "" {
@@ -109,6 +125,12 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 	s := &sseWriter{rw: rw, rc: http.NewResponseController(rw)}
 	// retry: how long the browser waits before reconnecting a lost stream.
 	if s.raw("retry: 1000\n\n") != nil || s.event("status", status(0)) != nil {
+		return
+	}
+	if history.Changes == nil {
+		history.Changes = []changeFrame{}
+	}
+	if s.event("history", history) != nil {
 		return
 	}
 
@@ -161,6 +183,14 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// historyFrame is the JSON of the SSE history frame: the latest changes
+// this stream wants that happened before it opened, oldest first (at most
+// recentSize of every table's), and how many changes were recorded in all.
+type historyFrame struct {
+	Changes []changeFrame `json:"changes"`
+	Total   uint64        `json:"total"`
 }
 
 // sseWriter writes SSE frames, each flushed at once.

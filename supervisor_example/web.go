@@ -48,6 +48,9 @@ type web struct {
 	// the /cluster/ POSTs stop and start them. DB then only names the
 	// slot and publication.
 	Cluster *clusterSet
+	// Recent, when set, holds the latest changes: each SSE stream starts
+	// with those it wants (a history frame). Unused in -cluster mode.
+	Recent *recent
 	// AllowedHosts are the Host header names served besides the loopback
 	// ones (see hostCheck); "*" serves any.
 	AllowedHosts []string

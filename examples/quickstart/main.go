@@ -18,9 +18,15 @@ import (
 )
 
 func main() {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		// pgx would fall back to PG* variables and defaults and fail obscurely.
+		fmt.Fprintln(os.Stderr, "quickstart: set DATABASE_URL to your database's URL, e.g. DATABASE_URL=postgres://user:pass@localhost:5432/app")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv("DATABASE_URL")); err != nil && !errors.Is(err, context.Canceled) {
+	if err := run(ctx, url); err != nil && !errors.Is(err, context.Canceled) {
 		slog.Error("quickstart", "err", err)
 		os.Exit(1)
 	}

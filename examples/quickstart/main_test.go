@@ -37,11 +37,7 @@ func TestQuickstart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bin := filepath.Join(t.TempDir(), "quickstart")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(build(t))
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+url)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -119,5 +115,38 @@ func TestQuickstart(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("still running 10 s after SIGTERM")
+	}
+}
+
+// build compiles the program into a temporary directory.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "quickstart")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// Without DATABASE_URL the program says to set it, at once, instead of
+// letting pgx fall back to defaults and fail with a connection error.
+func TestQuickstartWithoutDatabaseURL(t *testing.T) {
+	bin := build(t)
+	for _, env := range [][]string{nil, {"DATABASE_URL="}} {
+		cmd := exec.Command(bin)
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "DATABASE_URL=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, env...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Fatalf("with %q: exit %v, want status 2; output:\n%s", env, err, out)
+		}
+		if !strings.Contains(string(out), "set DATABASE_URL") {
+			t.Fatalf("with %q: output %q does not say to set DATABASE_URL", env, out)
+		}
 	}
 }

@@ -24,7 +24,7 @@ type Proxy struct {
 	wg     sync.WaitGroup // the accept loop and every connection's goroutines
 
 	mu     sync.Mutex
-	target string        // "host:port" new connections are forwarded to
+	target string        // where new connections go (SetTarget)
 	thawed chan struct{} // nil when not frozen; closed by Thaw
 	conns  map[*proxyConn]struct{}
 	closed bool
@@ -82,6 +82,16 @@ func NewProxy(target string) (*Proxy, error) {
 	return p, nil
 }
 
+// SetTarget makes connections accepted from now on go to target
+// ("host:port"), such as another server standing in for the first one
+// behind the same address. Open connections keep their target: CutAll
+// ends them.
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
+}
+
 // Addr returns the proxy's listening address, "127.0.0.1:PORT".
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
@@ -94,15 +104,6 @@ func (p *Proxy) URL(base string) string {
 	}
 	u.Host = p.Addr()
 	return u.String()
-}
-
-// SetTarget makes new connections go to target ("host:port"), say a
-// promoted standby after a failover; open connections keep their target
-// (CutAll ends them).
-func (p *Proxy) SetTarget(target string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.target = target
 }
 
 // Freeze stops all traffic: from now on no byte is read or written on any

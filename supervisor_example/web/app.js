@@ -20,8 +20,13 @@
     tables: [],
     seen: {},      // "schema.table" names seen in changes
     opened: false, // the stream has been open before (a reopen may have lost changes)
+    history: false, // the latest changes before the page opened have been shown
+    tableLoads: 0,  // answers of /api/tables applied
+    tablesBusy: false, tablesAgain: false, // a load in flight; another one asked for meanwhile
   };
 
+  // plural("change", n) is "1 change", "2 changes".
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
   function pad(n, w) { n = String(n); while (n.length < w) n = "0" + n; return n; }
   function hms(iso, ms) {
     var d = iso ? new Date(iso) : new Date();
@@ -55,6 +60,7 @@
       return tr;
     }
     tr.className = "change" + (fresh ? " fresh" : "");
+    if (entry.history) tr.dataset.history = "true";
     tr.dataset.table = entry.name;
     tr.dataset.op = entry.operation;
     tr.dataset.rowId = entry.row_id;
@@ -145,7 +151,7 @@
   function renderCounts() {
     var shown = $("rows").querySelectorAll("tr.change").length;
     var total = state.entries.filter(function (e) { return e.kind === "change"; }).length;
-    var text = shown === total ? shown + " changes" : shown + " of " + total + " changes";
+    var text = shown === total ? plural(shown, "change") : shown + " of " + plural(total, "change");
     if (state.paused) text += " · paused, " + state.pending.length + " waiting";
     $("counts").textContent = text;
     $("empty").hidden = $("rows").children.length > 0;
@@ -174,6 +180,7 @@
       a.title = "Watch " + name + " only";
       li.appendChild(a);
       var rows = t.rows < 0 ? "?" : t.rows + (t.more ? "+" : "");
+      li.dataset.rows = rows;
       li.appendChild(el("span", "rows", rows + (t.rows === 1 ? " row" : " rows")));
       frag.appendChild(li);
     });
@@ -196,11 +203,28 @@
     sel.value = state.filterTable;
   }
 
+  // loadTables reads the watched tables and their row counts. The page
+  // calls it once its stream is open (subscribe first, then load), after
+  // every change it is sent and on every Resync, so that the counts move
+  // with the changes the page lists and the table view shows. One request
+  // runs at a time; those asked for meanwhile become one more after it,
+  // which reads the database after every change seen so far.
   function loadTables() {
-    return fetch("/api/tables", { cache: "no-store" })
+    if (state.tablesBusy) { state.tablesAgain = true; return; }
+    state.tablesBusy = true;
+    fetch("/api/tables", { cache: "no-store" })
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
-      .then(function (ts) { state.tables = ts || []; renderTables(); })
-      .catch(function (err) { $("tables-note").textContent = "Could not load tables: " + err.message; });
+      .then(function (ts) {
+        state.tables = ts || [];
+        renderTables();
+        state.tableLoads++;
+        $("tables").dataset.loads = state.tableLoads;
+      })
+      .catch(function (err) { $("tables-note").textContent = "Could not load tables: " + err.message; })
+      .finally(function () {
+        state.tablesBusy = false;
+        if (state.tablesAgain) { state.tablesAgain = false; loadTables(); }
+      });
   }
 
   // ---- status ----
@@ -216,6 +240,8 @@
     var box = $("status");
     box.dataset.state = s;
     box.dataset.source = st.source || "notify";
+    // NOTIFY changes carry ids only: the Row data column shows in WAL mode.
+    $("changes").dataset.source = box.dataset.source;
     box.dataset.reconnects = l.reconnects;
     $("status-text").textContent = text;
     var d = ["reconnects " + l.reconnects, "received " + l.received];
@@ -346,7 +372,7 @@
     es.addEventListener("open", function () {
       // A reopened stream may have missed changes while it was down.
       if (state.opened) resync("stream reopened", new Date().toISOString());
-      else tell("open", {});
+      else { tell("open", {}); loadTables(); }
       state.opened = true;
     });
     es.addEventListener("change", function (e) {
@@ -356,6 +382,26 @@
       if (!state.seen[c.name]) { state.seen[c.name] = true; renderTableFilter(); }
       tell("change", c);
       add(c);
+      loadTables();
+    });
+    // The latest changes before this page opened, oldest first: listed
+    // once, under what arrives live (a reopened stream's are not: the
+    // page kept its own list and reloads after the Resync it reports).
+    es.addEventListener("history", function (e) {
+      if (state.history) return;
+      state.history = true;
+      var h = JSON.parse(e.data);
+      var older = h.changes.map(function (c) {
+        c.kind = "change";
+        c.history = true;
+        c.name = c.schema + "." + c.table;
+        state.seen[c.name] = true;
+        return c;
+      }).reverse();
+      state.entries = state.entries.concat(older);
+      trim(state.entries);
+      renderTableFilter();
+      renderAll();
     });
     es.addEventListener("resync", function (e) {
       var r = JSON.parse(e.data);
@@ -396,13 +442,16 @@
 
   if (scope) {
     $("scope").textContent = scope;
-    document.title = scope + " · Activity · phoenixkitdb";
+    // This page is the table's: its rows, then its changes.
+    document.querySelector(".top .page").textContent = "Table";
+    document.title = scope + " · Table · phoenixkitdb";
     // The stream carries this table only: the filter shows it, fixed.
     state.filterTable = scope;
     $("filter-table").disabled = true;
   }
   renderCounts();
-  loadTables();
-  setInterval(function () { if (!document.hidden) loadTables(); }, 5000);
+  // A table page's stream carries that table only: the other tables'
+  // counts are read every 5 s (its own move with its changes too).
+  if (scope) setInterval(function () { if (!document.hidden) loadTables(); }, 5000);
   connect();
 })();

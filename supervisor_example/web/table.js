@@ -23,6 +23,10 @@
     queue = queue.then(fn).catch(function (err) { note("Could not read the table: " + err.message); });
   }
   function note(text) { $("tv-note").textContent = text; }
+  // hms writes d as 24-hour HH:MM:SS, as the Activity list does.
+  function hms(d) {
+    return [d.getHours(), d.getMinutes(), d.getSeconds()].map(function (n) { return (n < 10 ? "0" : "") + n; }).join(":");
+  }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -83,7 +87,7 @@
       body.replaceChildren(frag);
       st.loads++;
       view.dataset.loads = st.loads;
-      st.loaded = "loaded " + new Date().toLocaleTimeString() + " (" + reason + ")" +
+      st.loaded = "loaded " + hms(new Date()) + " (" + reason + ")" +
         (st.key ? "" : " · no id column: every change reloads");
       counted();
     });

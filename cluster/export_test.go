@@ -1,0 +1,4 @@
+package cluster
+
+// EventDiff is eventDiff, for the package's external tests.
+var EventDiff = eventDiff
