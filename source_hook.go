@@ -48,6 +48,11 @@ type ChangeSourceOptions struct {
 	// position past what it returns. The cluster module's leader sets it
 	// to what its relay has stored. Ignored in NOTIFY mode.
 	ConfirmLimit func() uint64
+	// TakeOverSlot becomes replication.Config.TakeOverSlot in WAL mode:
+	// the Source ends the backend that holds the slot instead of waiting
+	// for it to go. The cluster module's leader sets it. Ignored in NOTIFY
+	// mode.
+	TakeOverSlot bool
 }
 
 // NewChangeSourceWith is NewChangeSource with opts applied.
@@ -55,6 +60,7 @@ func (db *DB) NewChangeSourceWith(ps *pubsub.PubSub, opts ChangeSourceOptions) (
 	if db.cfg.Source == SourceWAL {
 		rc := walSourceConfig(db.cfg, ps, db.cfg.Logger)
 		rc.ConfirmLimit = opts.ConfirmLimit
+		rc.TakeOverSlot = opts.TakeOverSlot
 		return replication.New(rc)
 	}
 	d, err := newWithPubSub(db.cfg, ps, db.cfg.Logger)

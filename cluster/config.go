@@ -78,7 +78,8 @@ type Config struct {
 	Logger *slog.Logger
 	// NATSOptions pass through to nats.Connect (credentials, TLS, an
 	// in-process server). They come after the module's own options
-	// (unlimited reconnects), so they win.
+	// (unlimited reconnects; an ErrorHandler that logs the client's
+	// asynchronous errors through Logger), so they win.
 	NATSOptions []nats.Option
 }
 

@@ -22,7 +22,17 @@ const (
 // URL, which may carry credentials. forced options come after
 // Config.NATSOptions: correctness depends on them.
 func (c *Cluster) connect(name string, forced ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
-	opts := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1)}, c.cfg.NATSOptions...)
+	// The client's default asynchronous error handler writes to stderr:
+	// route its errors (a slow consumer, a permission violation) through
+	// the module's logger. An ErrorHandler in NATSOptions wins.
+	errs := nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		c.log.Warn("cluster: NATS client error", "connection", name, "subject", subject, "err", err)
+	})
+	opts := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), errs}, c.cfg.NATSOptions...)
 	opts = append(opts, forced...)
 	nc, err := nats.Connect(c.cfg.URL, opts...)
 	if err != nil {

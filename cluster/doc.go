@@ -42,7 +42,11 @@
 // from its last refresh at most, then releases the lease). A lost leader
 // never publishes after that point: its NATS client keeps no reconnect
 // buffer, so nothing it tried to publish while cut off reaches the stream
-// after the next leader's changes.
+// after the next leader's changes. A leader process stalled past its lease
+// cannot either: each term's number is the lease revision that began it,
+// and the relay publishes the first message of every run expecting the
+// stream's last sequence as its term knows it, so JetStream refuses a
+// stale leader's publish once a newer term stored anything.
 //
 // NOTIFY source: the new leader's LISTEN sends one Resync (reason
 // "listen") through the stream, in order; followers get it and nothing
@@ -59,7 +63,13 @@
 //
 // Resume: a follower that loses NATS resumes after the last stream
 // sequence it handed over, without Resync; when messages it had not read
-// aged out (MaxAge) it sends a Resync (ReasonGap) first.
+// aged out (MaxAge) it sends a Resync (ReasonGap) as soon as it sees
+// it: when it reconnects, at its look at the stream every 5 s, or with
+// the next message. A stream deleted
+// and created again (its creation time changed, or its sequences went
+// backwards) sends a Resync (ReasonStreamReset), and the follower reads
+// the new stream from its start; the leader creates a missing stream
+// again with the configured settings.
 //
 // Backpressure: a follower hands each message to the PubSub, which never
 // blocks on a mailbox; a slow mailbox overflows into a Resync as locally.

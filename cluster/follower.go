@@ -37,8 +37,15 @@ type Follower struct {
 	received atomic.Uint64
 	resyncs  atomic.Uint64
 	// streamLast is the stream's last sequence as last seen (Stats): it
-	// only grows, like the stream's sequences.
+	// only grows, like the stream's sequences, until the stream is reset.
 	streamLast atomic.Uint64
+	// created is when the stream that last counts in was created: another
+	// time means the stream was deleted and created again. Touched by the
+	// running Serve only.
+	created time.Time
+	// check asks the running Serve's watcher to look at the stream now
+	// (after a reconnection).
+	check chan struct{}
 
 	// one is handle's one-event batch, kept to spare an allocation per
 	// message (only the running Serve touches it).
@@ -68,6 +75,7 @@ func (f *Follower) Serve(ctx context.Context) error {
 
 	var nc *nats.Conn
 	var stream jetstream.Stream
+	var first *jetstream.StreamInfo
 	err := f.c.retry(ctx, "follower setup", func() error {
 		conn, js, err := f.c.connect("phoenixkitdb-follower-" + f.c.id)
 		if err != nil {
@@ -89,9 +97,10 @@ func (f *Follower) Serve(ctx context.Context) error {
 		}
 		if !f.begun.Load() {
 			f.last.Store(info.State.LastSeq)
+			f.created = info.Created
 		}
 		f.sawLast(info.State.LastSeq)
-		nc, stream = conn, s
+		nc, stream, first = conn, s, info
 		return nil
 	})
 	if err != nil {
@@ -101,11 +110,78 @@ func (f *Follower) Serve(ctx context.Context) error {
 	f.nc.Store(nc)
 	defer f.nc.Store(nil)
 	nc.SetDisconnectErrHandler(func(*nats.Conn, error) { f.c.changed.notify() })
-	nc.SetReconnectHandler(func(*nats.Conn) { f.c.changed.notify() })
+	nc.SetReconnectHandler(func(*nats.Conn) {
+		f.c.changed.notify()
+		f.poke()
+	})
 	if f.begun.CompareAndSwap(false, true) {
 		f.resync(pubsub.ReasonStart)
+	} else if f.reset(first) {
+		f.restart(first)
+	} else {
+		f.gap(first)
 	}
-	return f.consume(ctx, nc, stream)
+	for {
+		info, err := f.consume(ctx, nc, stream)
+		if !errors.Is(err, errStreamReset) {
+			return err
+		}
+		f.restart(info)
+	}
+}
+
+// errStreamReset ends a consume whose stream was deleted and created again.
+var errStreamReset = errors.New("cluster: the stream was reset")
+
+// streamCheck is how often a follower looks at the stream's state (its
+// first sequence, its creation time) besides after each reconnection.
+const streamCheck = 5 * time.Second
+
+// poke asks the running Serve to look at the stream now.
+func (f *Follower) poke() {
+	select {
+	case f.check <- struct{}{}:
+	default:
+	}
+}
+
+// reset reports whether info shows another stream than the one the
+// follower's position counts in: created at another time (deleted and
+// created again), or with a last sequence below that position.
+func (f *Follower) reset(info *jetstream.StreamInfo) bool {
+	return !info.Created.Equal(f.created) || info.State.LastSeq < f.last.Load()
+}
+
+// restart moves the follower onto the stream info describes, after a
+// reset: its mailboxes get a Resync (ReasonStreamReset) and it reads the
+// new stream from its first message. Called while no consumer runs.
+func (f *Follower) restart(info *jetstream.StreamInfo) {
+	f.c.log.Warn("cluster: the stream was deleted and created again (or reset); sending a Resync and reading it from its start",
+		"stream", f.c.cfg.Stream, "position", f.last.Load(), "stream_first", info.State.FirstSeq, "stream_last", info.State.LastSeq)
+	f.created = info.Created
+	f.last.Store(max(info.State.FirstSeq, 1) - 1)
+	f.streamLast.Store(info.State.LastSeq)
+	f.resync(ReasonStreamReset)
+	f.c.changed.notify()
+}
+
+// gap sends a Resync (ReasonGap) if messages this follower has not read
+// aged out of the stream info describes, and moves its position past
+// them, so that subscribers learn it now, not with the next message.
+// Safe while handle runs: its own gap check may then send a second
+// Resync, never none.
+func (f *Follower) gap(info *jetstream.StreamInfo) {
+	first := info.State.FirstSeq
+	if first == 0 {
+		return
+	}
+	last := f.last.Load()
+	if first > last+1 && f.last.CompareAndSwap(last, first-1) {
+		f.c.log.Warn("cluster: stream messages expired before this instance read them; sending a Resync",
+			"missed_from", last+1, "missed_to", first-1)
+		f.sawLast(info.State.LastSeq)
+		f.resync(ReasonGap)
+	}
 }
 
 // pullMessages is how many messages the ordered consumer asks for at a
@@ -115,7 +191,9 @@ func (f *Follower) Serve(ctx context.Context) error {
 const pullMessages = 4096
 
 // consume runs one ordered consumer from the last sequence handed over.
-func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.Stream) error {
+// It returns errStreamReset, with the new stream's info, when its watcher
+// finds the stream deleted and created again.
+func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.Stream) (*jetstream.StreamInfo, error) {
 	cctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	cons, err := stream.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{f.c.cfg.Subject + ".>"},
@@ -124,28 +202,50 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 	})
 	cancel()
 	if err != nil {
-		return fmt.Errorf("cluster: ordered consumer: %w", err)
+		return nil, fmt.Errorf("cluster: ordered consumer: %w", err)
 	}
 	// Larger pulls than the client's default (500 messages): during a
 	// burst a follower asks the server for more less often, which halved
 	// its pauses between batches (docs/performance.md, section 8).
 	it, err := cons.Messages(jetstream.PullMaxMessages(pullMessages))
 	if err != nil {
-		return fmt.Errorf("cluster: consume: %w", err)
+		return nil, fmt.Errorf("cluster: consume: %w", err)
 	}
 	stopped := make(chan struct{})
 	watchDone := make(chan struct{})
+	var resetInfo atomic.Pointer[jetstream.StreamInfo]
 	go func() {
 		defer close(watchDone)
-		select {
-		case <-ctx.Done():
-			// Next may be inside the client's own consumer reset, whose
-			// requests ignore Stop until they time out (10 s) while NATS
-			// is unreachable; closing the connection ends them at once.
-			nc.Close()
-		case <-stopped:
+		defer it.Stop()
+		tick := time.NewTicker(streamCheck)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				// Next may be inside the client's own consumer reset, whose
+				// requests ignore Stop until they time out (10 s) while NATS
+				// is unreachable; closing the connection ends them at once.
+				nc.Close()
+				return
+			case <-stopped:
+				return
+			case <-tick.C:
+			case <-f.check:
+			}
+			ictx, cancel := context.WithTimeout(ctx, setupTimeout)
+			info, err := stream.Info(ictx)
+			cancel()
+			if err != nil {
+				continue // a missing stream is created again by the leader
+			}
+			if f.reset(info) {
+				// Stopping the iterator ends the consume loop, which then
+				// moves onto the new stream.
+				resetInfo.Store(info)
+				return
+			}
+			f.gap(info)
 		}
-		it.Stop()
 	}()
 	defer func() { close(stopped); <-watchDone }()
 
@@ -157,12 +257,20 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 		msg, err := it.Next()
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return errors.New("cluster: consumer closed")
+				if info := resetInfo.Load(); info != nil {
+					return info, errStreamReset
+				}
+				return nil, errors.New("cluster: consumer closed")
 			}
-			return fmt.Errorf("cluster: consume: %w", err)
+			return nil, fmt.Errorf("cluster: consume: %w", err)
+		}
+		if resetInfo.Load() != nil {
+			// The watcher found the stream reset: what this consumer
+			// still delivers may belong to either stream.
+			continue
 		}
 		f.handle(msg, &dec)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -73,6 +74,9 @@ type netSwitch struct {
 	down  bool
 	conns []net.Conn
 	held  chan struct{} // non-nil: Hold is on; closed by Release
+	// frozen: Freeze is on; the connections' writes are queued.
+	frozen bool
+	hconns []*heldConn
 }
 
 var errCut = errors.New("test: network cut")
@@ -89,7 +93,34 @@ func (s *netSwitch) InProcessConn() (net.Conn, error) {
 		return nil, err
 	}
 	s.conns = append(s.conns, c)
-	return &heldConn{Conn: c, sw: s}, nil
+	hc := &heldConn{Conn: c, sw: s}
+	s.hconns = append(s.hconns, hc)
+	return hc, nil
+}
+
+// Freeze is Hold, and what the instance sends is queued, not sent, until
+// Release: the instance looks like a stalled process to the server (and
+// to the instance, the server looks silent).
+func (s *netSwitch) Freeze() {
+	s.Hold()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frozen = true
+}
+
+// Queued returns what the instance sent since Freeze, all connections
+// together.
+func (s *netSwitch) Queued() []byte {
+	s.mu.Lock()
+	hcs := slices.Clone(s.hconns)
+	s.mu.Unlock()
+	var b []byte
+	for _, c := range hcs {
+		c.wmu.Lock()
+		b = append(b, c.queue...)
+		c.wmu.Unlock()
+	}
+	return b
 }
 
 // Hold delays everything the server sends this instance until Release;
@@ -102,8 +133,16 @@ func (s *netSwitch) Hold() {
 	}
 }
 
-// Release ends Hold: what was held arrives, in order.
+// Release ends Hold and Freeze: what was held arrives, in order, and
+// what was queued is sent first, in order.
 func (s *netSwitch) Release() {
+	s.mu.Lock()
+	s.frozen = false
+	hcs := slices.Clone(s.hconns)
+	s.mu.Unlock()
+	for _, c := range hcs {
+		c.flushQueue()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held != nil {
@@ -118,10 +157,43 @@ func (s *netSwitch) holding() <-chan struct{} {
 	return s.held
 }
 
-// heldConn is a connection whose reads wait while its switch holds.
+// heldConn is a connection whose reads wait while its switch holds and
+// whose writes are queued while it is frozen.
 type heldConn struct {
 	net.Conn
-	sw *netSwitch
+	sw    *netSwitch
+	wmu   sync.Mutex // serialises writes with the queue's flush
+	queue []byte
+}
+
+func (c *heldConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.sw.mu.Lock()
+	frozen := c.sw.frozen
+	c.sw.mu.Unlock()
+	if frozen {
+		c.queue = append(c.queue, p...)
+		return len(p), nil
+	}
+	if len(c.queue) > 0 {
+		q := c.queue
+		c.queue = nil
+		if _, err := c.Conn.Write(q); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// flushQueue sends what was queued while frozen.
+func (c *heldConn) flushQueue() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if len(c.queue) > 0 {
+		_, _ = c.Conn.Write(c.queue)
+		c.queue = nil
+	}
 }
 
 func (c *heldConn) Read(p []byte) (int, error) {

@@ -18,7 +18,7 @@ import (
 // lease is the value of the leader key.
 type lease struct {
 	ID    string `json:"id"`
-	Term  uint64 `json:"term,omitempty"` // the leader's term number (see elector.terms)
+	Term  uint64 `json:"term,omitempty"` // the leader's term (see elector.term); 0 in the write that takes the lease
 	Ready bool   `json:"ready"`          // the leader's change source is ready
 }
 
@@ -48,8 +48,13 @@ type elector struct {
 	running atomic.Bool
 	leading atomic.Bool
 	obs     atomic.Pointer[observed]
-	terms   atomic.Uint64
-	relay   relayState // see its fields for who touches what
+	terms   atomic.Uint64 // leaderships this instance has held
+	// term is the number of this instance's current or last term: the
+	// lease revision of the write that took the lease. Revisions only
+	// grow, so two leaders never have the same term, and a newer leader
+	// has the larger one (see refused).
+	term  atomic.Uint64
+	relay relayState // see its fields for who touches what
 }
 
 // String names the service in supervisor logs.
@@ -129,7 +134,9 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 
 	acquire := func() {
 		start := time.Now()
-		val := e.leaseValue(e.terms.Load()+1, false) // the term startTerm begins
+		// The term is the revision this write gets, unknown before it:
+		// the first refresh writes it.
+		val := e.leaseValue(0, false)
 		actx, cancel := context.WithTimeout(ctx, ttl/2)
 		var rev uint64
 		var err error
@@ -160,7 +167,7 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 			return
 		}
 		myRev, lastOK = rev, start
-		t = e.startTerm(ctx, js)
+		t = e.startTerm(ctx, js, rev)
 		e.c.log.Info("cluster: leading", "instance", e.c.id, "term", t.n)
 	}
 	stepDown := func(release bool, why string) {
@@ -191,9 +198,9 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 
 	for {
 		var refreshC <-chan time.Time
-		var termDone <-chan struct{}
+		var termDone, fenced <-chan struct{}
 		if t != nil {
-			refreshC, termDone = refresh.C, t.srcDone
+			refreshC, termDone, fenced = refresh.C, t.srcDone, t.fenced
 		}
 		select {
 		case <-ctx.Done():
@@ -260,6 +267,10 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 			default:
 				e.c.log.Debug("cluster: lease refresh failed", "err", err)
 			}
+
+		case <-fenced:
+			// A newer leader publishes: the lease is surely its own.
+			stepDown(false, "a newer leader published to the stream")
 
 		case <-termDone:
 			stepDown(true, "change source ended")
@@ -356,14 +367,19 @@ type term struct {
 	stopRelay   chan struct{} // closed: drain the mailbox, then return
 	cancelRelay context.CancelFunc
 	relayDone   chan struct{}
-	ready       func() bool // the change source's Ready
+	fenced      chan struct{} // closed by the relay when a newer leader published (see refused)
+	ready       func() bool   // the change source's Ready
 }
+
+// fence reports that a newer leader published; called once, by the relay.
+func (t *term) fence() { close(t.fenced) }
 
 // startTerm subscribes a relay mailbox to the private PubSub, then runs
 // the change source and the relay.
-func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream) *term {
+func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream, n uint64) *term {
 	e.leading.Store(true)
-	n := e.terms.Add(1)
+	e.terms.Add(1)
+	e.term.Store(n)
 	mb := pubsub.NewMailbox(e.c.cfg.RelayCapacity)
 	// Subscribed before the source runs, so that its first Resync and
 	// every change after it reach the relay.
@@ -376,7 +392,7 @@ func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream) *term {
 	t := &term{
 		n: n, mb: mb, cancelSrc: cancelSrc, srcDone: make(chan struct{}),
 		stopRelay: make(chan struct{}), cancelRelay: cancelRelay, relayDone: make(chan struct{}),
-		ready: e.c.src.Ready,
+		fenced: make(chan struct{}), ready: e.c.src.Ready,
 	}
 	go func() {
 		defer close(t.srcDone)

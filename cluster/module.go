@@ -26,6 +26,15 @@ const (
 	// server's max_payload; it went to the stream as this Resync, in its
 	// place (see Stats.TooLarge and docs/cluster.md).
 	ReasonTooLarge = "cluster-too-large"
+	// ReasonStreamReset: the stream was deleted and created again (or
+	// otherwise reset: its sequences went backwards); the follower reads
+	// the new stream from its start.
+	ReasonStreamReset = "cluster-stream-reset"
+	// ReasonSlotLost: WAL mode, a new leader found the replication slot
+	// missing although the stream's last message was read from it (the
+	// slot was dropped, or lost with its server): the changes committed
+	// between the two leaders' terms are gone.
+	ReasonSlotLost = "cluster-slot-lost"
 )
 
 // Cluster is the Module that replaces a DB module in the Registry when
@@ -67,6 +76,10 @@ func New(cfg Config, db *phoenixkitdb.DB) (*Cluster, error) {
 		// The slot confirms only what the stream stored: a leader that
 		// dies with changes in its relay leaves them to the next one.
 		opts.ConfirmLimit = c.confirmLimit
+		// The source runs only while this instance holds the lease: a
+		// walsender still holding the slot is a lost leader's, which
+		// would keep it until wal_sender_timeout (docs/cluster.md).
+		opts.TakeOverSlot = true
 	}
 	if c.src, err = db.NewChangeSourceWith(c.private, opts); err != nil {
 		return nil, err
@@ -75,7 +88,7 @@ func New(cfg Config, db *phoenixkitdb.DB) (*Cluster, error) {
 		c.slot, c.wal = rs.Slot(), rs
 	}
 	c.elector = &elector{c: c}
-	c.follower = &Follower{c: c, ps: db.PubSub()}
+	c.follower = &Follower{c: c, ps: db.PubSub(), check: make(chan struct{}, 1)}
 	db.SetChanges(c.follower)
 	return c, nil
 }
@@ -129,8 +142,12 @@ func (c *Cluster) Follower() *Follower { return c.follower }
 
 // Stats is a snapshot of the module's counters.
 type Stats struct {
-	Leading   bool
-	Terms     uint64 // leaderships this instance has held
+	Leading bool
+	Terms   uint64 // leaderships this instance has held
+	// Term is the number of this instance's current or last term, 0
+	// before its first: the revision of the lease write that began it,
+	// so terms grow across instances and no two leaders share one.
+	Term      uint64
 	Published uint64 // events this instance's relay stored in the stream
 	Position  uint64 // stream sequence last handed to the DB's PubSub
 	Received  uint64 // changes handed to the DB's PubSub
@@ -165,6 +182,7 @@ func (c *Cluster) Stats() Stats {
 	return Stats{
 		Leading:    c.Leading(),
 		Terms:      c.elector.terms.Load(),
+		Term:       c.elector.term.Load(),
 		Published:  c.elector.relay.published.Load(),
 		Position:   pos,
 		Received:   c.follower.received.Load(),

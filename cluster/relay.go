@@ -36,6 +36,7 @@ type relayState struct {
 
 	// What confirmLimit reads, from the WAL source's goroutine.
 	base      atomic.Uint64                  // the source's Published count when the term began
+	slotsBase atomic.Uint64                  // the source's SlotsCreated count when the term began
 	stored    atomic.Uint64                  // changes of this term stored (or replaced by a Resync)
 	storedLSN atomic.Uint64                  // commit LSN of the last change of this term stored
 	mb        atomic.Pointer[pubsub.Mailbox] // this term's relay mailbox
@@ -50,7 +51,9 @@ func (r *relayState) beginTerm(src *replication.Source, mb *pubsub.Mailbox) {
 	r.storedLSN.Store(0)
 	r.mb.Store(mb)
 	if src != nil {
-		r.base.Store(src.Stats().Published)
+		st := src.Stats()
+		r.base.Store(st.Published)
+		r.slotsBase.Store(st.SlotsCreated)
 	}
 }
 
@@ -114,9 +117,10 @@ type outgoing struct {
 
 // headerRoom is what a message's headers may take of the server's
 // max_payload, which counts them with the body: "NATS/1.0", the names
-// Nats-Msg-Id and Nats-Expected-Last-Msg-Id and two message ids (a slot
-// name of at most 63 bytes, a commit LSN and a position: about 100 bytes
-// each), with room to spare.
+// Nats-Msg-Id and Nats-Expected-Last-Msg-Id (or -Sequence) and two
+// message ids (a slot name of at most 63 bytes, a commit LSN and a
+// position: about 100 bytes each), the term, slot and LSN headers (about
+// 160 bytes), with room to spare.
 const headerRoom = 512
 
 // prepare encodes ev for the stream with enc and gives it its message

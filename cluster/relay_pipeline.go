@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,18 +27,33 @@ const relayWindow = 4096
 // (jetstream.WithExpectLastMsgID), so JetStream stores a message only
 // right after its predecessor. If one is not stored, none after it in
 // the window is; the relay then publishes again from the first one not
-// acknowledged, the first without an expectation (the stream's last
-// message may be another leader's), with the same ids. An acknowledged
-// message therefore means that every message before it is in the stream,
-// which is what confirmLimit relies on. JetStream checks message ids
-// before expectations, so a retried message that had landed is reported
-// as a duplicate, not as out of order.
+// acknowledged, with the same ids. An acknowledged message therefore
+// means that every message before it is in the stream, which is what
+// confirmLimit relies on. JetStream checks message ids before expected
+// last ids, so a retried message that had landed is reported as a
+// duplicate, not as out of order.
+//
+// Fencing: the first message of a run (the window empty, or published
+// again) expects the stream's last sequence as this term knows it
+// (jetstream.WithExpectLastSequence): read from the stream when the term
+// begins, then the highest sequence JetStream acknowledged. A leader
+// stalled past its lease that resumes publishing is refused once the next
+// leader stored anything, and ends its term (see refused); its changes
+// never interleave with the newer term's.
 type pipeline struct {
-	e      *elector
-	js     jetstream.JetStream
-	termN  uint64
+	e     *elector
+	js    jetstream.JetStream
+	termN uint64
+	// lastSeq is the stream's last sequence as this term knows it: what
+	// the first message of a run expects.
+	lastSeq uint64
+	// prev is the stream's last message when the term began.
+	prev streamLast
+	// slot is the replication slot in WAL mode, "" otherwise.
+	slot   string
 	win    []*outgoing // published (or to be published again), oldest first
 	warned bool        // a failure was logged since the last acknowledgement
+	err    error       // why the relay stopped early (errFenced)
 	mb     *pubsub.Mailbox
 	enc    encoder
 }
@@ -58,6 +74,12 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 	}
 	defer ajs.CleanupPublisher()
 	p := &pipeline{e: e, js: ajs, termN: t.n, mb: t.mb}
+	if e.c.wal != nil {
+		p.slot = e.c.slot
+	}
+	if !p.begin(ctx) {
+		return
+	}
 	in, stop := t.mb.C(), t.stopRelay
 	draining := false
 	for {
@@ -93,7 +115,8 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 			if !p.add(ctx, ev) {
 				return
 			}
-		case <-okC:
+		case ack := <-okC:
+			p.lastSeq = max(p.lastSeq, ack.Sequence)
 			e.markStored(p.win[0])
 			p.win[0] = nil
 			p.win = p.win[1:]
@@ -101,6 +124,9 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 		case err := <-errC:
 			p.win[0].failed = true // its answer is read: settle must not wait for it
 			if !p.recover(ctx, err) {
+				if errors.Is(p.err, errFenced) {
+					t.fence()
+				}
 				return
 			}
 		case <-stop:
@@ -113,6 +139,9 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 func (p *pipeline) add(ctx context.Context, ev pubsub.Event) bool {
 	if ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonOverflow {
 		p.e.relay.warnOverflow(p.e.c.log, p.mb)
+	}
+	if ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonStart && p.slotLost() {
+		ev.Reason = ReasonSlotLost
 	}
 	// The server's limit as the connection last heard it (it may change
 	// when the client reconnects to another server).
@@ -131,15 +160,40 @@ func (p *pipeline) add(ctx context.Context, ev pubsub.Event) bool {
 	return true
 }
 
-// send publishes o, expecting prev as the stream's last message id
-// unless prev is empty.
+// begin reads the stream's last sequence, which the term's first message
+// expects; it retries until it succeeds or ctx ends (false).
+func (p *pipeline) begin(ctx context.Context) bool {
+	for {
+		l, err := p.e.c.readLast(ctx, p.js)
+		if err == nil {
+			p.lastSeq, p.prev = l.seq, l
+			return true
+		}
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			p.recreate(ctx)
+			continue
+		}
+		if !p.warned {
+			p.e.c.log.Warn("cluster: cannot read the stream's last message; retrying", "err", err)
+			p.warned = true
+		}
+		if !sleep(ctx, retryMin) {
+			return false
+		}
+	}
+}
+
+// send publishes o, expecting prev as the stream's last message id, or
+// when prev is empty p.lastSeq as its last sequence.
 func (p *pipeline) send(o *outgoing, prev string) error {
 	opts := []jetstream.PublishOpt{jetstream.WithMsgID(o.id)}
 	if prev != "" {
 		opts = append(opts, jetstream.WithExpectLastMsgID(prev))
+	} else {
+		opts = append(opts, jetstream.WithExpectLastSequence(p.lastSeq))
 	}
 	// A fresh message every time: the options write its headers.
-	fut, err := p.js.PublishMsgAsync(&nats.Msg{Subject: o.subject, Data: o.body}, opts...)
+	fut, err := p.js.PublishMsgAsync(outMsg(o, p.termN, p.slot), opts...)
 	o.fut = fut
 	return err
 }
@@ -147,15 +201,36 @@ func (p *pipeline) send(o *outgoing, prev string) error {
 // recover handles a failed publish (err): it waits until every publish of
 // the window has its answer, counts as stored those up to the last one
 // acknowledged, and publishes the rest again, retrying until they are all
-// sent. It returns false when ctx ended.
+// sent. It returns false when ctx ended or the term is fenced off (p.err
+// is then errFenced, wrapped).
 func (p *pipeline) recover(ctx context.Context, err error) bool {
 	for {
-		if !p.warned {
+		fence := wrongLastSeq(err)
+		if !p.warned && !fence {
 			p.e.c.log.Warn("cluster: cannot publish to the stream; retrying", "err", err)
 			p.warned = true
 		}
 		if !p.settle(ctx) {
 			return false
+		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+			// No stream takes the subject: it was deleted.
+			p.recreate(ctx)
+		}
+		if fence {
+			if err = p.refused(ctx); errors.Is(err, errFenced) {
+				p.err = err
+				p.e.c.log.Error("cluster: another leader stored messages after this term's; ending the term without publishing more",
+					"term", p.termN, "err", err)
+				return false
+			}
+			if err != nil {
+				// Could not read the stream: try again after a pause.
+				if !sleep(ctx, retryMin) {
+					return false
+				}
+				continue
+			}
 		}
 		if len(p.win) == 0 {
 			return true
@@ -183,7 +258,8 @@ func (p *pipeline) settle(ctx context.Context) bool {
 			continue
 		}
 		select {
-		case <-o.fut.Ok():
+		case ack := <-o.fut.Ok():
+			p.lastSeq = max(p.lastSeq, ack.Sequence)
 			lastOK = i
 		case <-o.fut.Err():
 		case <-ctx.Done():
@@ -217,4 +293,33 @@ func (p *pipeline) resend() error {
 		prev = o.id
 	}
 	return nil
+}
+
+// recreate creates the stream again with the configured settings after it
+// was found missing. Followers notice the new stream (its creation time)
+// and send their mailboxes a Resync (ReasonStreamReset). The next publish
+// expects the old stream's last sequence and is refused: refused then
+// adopts the new stream's.
+func (p *pipeline) recreate(ctx context.Context) {
+	p.e.c.log.Warn("cluster: the stream is missing; creating it again with the configured settings", "stream", p.e.c.cfg.Stream)
+	if _, err := p.e.c.ensureStream(ctx, p.js); err != nil {
+		p.e.c.log.Warn("cluster: cannot create the stream; retrying", "err", err)
+	}
+}
+
+// slotLost reports, when the WAL source's first start created the slot,
+// whether the slot existed before: the stream's last message when the
+// term began was read from it. The source then sends only its start
+// Resync, which the stream does not carry, and logs that it creates the
+// slot; the changes committed between the last leader's and the new
+// slot's are gone, and followers must be told. A slot the stream never
+// named (a new deployment; or messages that aged out) is not reported.
+func (p *pipeline) slotLost() bool {
+	w := p.e.c.wal
+	if w == nil || p.prev.slot != p.slot || w.Stats().SlotsCreated <= p.e.relay.slotsBase.Load() {
+		return false
+	}
+	p.e.c.log.Error("cluster: the replication slot the last leader read is gone (dropped, or lost with its server); changes committed since are lost: sending followers a Resync",
+		"slot", p.slot, "last_lsn", p.prev.lsn, "last_seq", p.prev.seq, "reason", ReasonSlotLost)
+	return true
 }

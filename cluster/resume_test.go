@@ -79,6 +79,34 @@ func TestFollowerAwayLongerThanMaxAgeGetsResync(t *testing.T) {
 	}
 }
 
+// A follower back after its unread messages aged out is told at once,
+// not when the next message arrives: it looks at the stream's first
+// sequence when it reconnects. Nothing is written after its return.
+func TestFollowerAwayLongerThanMaxAgeToldAtOnce(t *testing.T) {
+	ns := startNATS(t)
+	leader, follower, run := twoInstances(t, ns, cluster.Config{MaxAge: time.Second})
+	follower.sw.Cut()
+	poll(t, "the follower to notice", func() bool { return !follower.db.Changes().Connected() })
+	for i := range 5 {
+		run(`INSERT INTO items VALUES ($1, 'x')`, i)
+	}
+	expectChanges(t, []*instance{leader}, inserts(0, 5), nil)
+	waitStreamEmpty(t, ns)
+	follower.sw.Restore()
+	ev := next(t, follower.mb)
+	if ev.Kind != pubsub.Resync || ev.Reason != cluster.ReasonGap {
+		t.Fatalf("first event after the return: %v, want Resync(%s)", ev, cluster.ReasonGap)
+	}
+	if st := follower.cl.Stats(); st.Lag != 0 {
+		t.Fatalf("Stats after the gap: %+v, want no lag", st)
+	}
+	// The next change comes without a second Resync.
+	run(`INSERT INTO items VALUES (5, 'x')`)
+	if ev := next(t, follower.mb); ev.String() != "public.items:INSERT:5" {
+		t.Fatalf("then %v, want the change written after the return", ev)
+	}
+}
+
 // waitStreamEmpty polls the default stream until MaxAge removed every
 // message.
 func waitStreamEmpty(t *testing.T, ns *server.Server) {

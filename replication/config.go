@@ -129,12 +129,11 @@ type Config struct {
 	StartGrace time.Duration
 
 	// BatchDelay is how long the Source pauses before reading again while
-	// it keeps up with a busy stream (its last read emptied the socket):
-	// when transactions arrive faster than one per two BatchDelays, or
-	// while a large transaction (over 128 rows) streams in. What arrives
-	// meanwhile is then read, decoded and handed over in one go: one
-	// wake-up, one read and one hand-off to the PubSub per pause instead
-	// of several per transaction (or per row). On a busy machine that is
+	// it keeps up with a busy stream (its last read emptied the socket)
+	// of transactions arriving faster than one per two BatchDelays; never
+	// inside a transaction. What arrives meanwhile is then read, decoded
+	// and handed over in one go: one wake-up, one read and one hand-off to
+	// the PubSub per pause instead of several per transaction. On a busy machine that is
 	// CPU the writers get back; the cost is up to BatchDelay of added
 	// latency for a change that arrives during a pause, none at lower
 	// rates. A backlog is never paused (the socket is not empty). Default
@@ -157,6 +156,19 @@ type Config struct {
 	// cheap, must not block, and must be safe to call concurrently with
 	// the consumer.
 	ConfirmLimit func() uint64
+
+	// TakeOverSlot makes the Source end the backend that holds the slot
+	// (pg_terminate_backend of pg_replication_slots.active_pid) when it
+	// finds the slot active, instead of waiting until that walsender goes.
+	// Only for a consumer that knows the slot's other reader is dead or
+	// fenced off: the cluster module's leader, which holds the lease, sets
+	// it, so that a leader whose host vanished does not keep the slot
+	// until the server's wal_sender_timeout (60 s by default). The role
+	// must be the one of the walsender it ends or a member of
+	// pg_signal_backend (a superuser's backend only a superuser can end);
+	// without it the Source logs a WARN saying so and waits as without
+	// this option. Default false.
+	TakeOverSlot bool
 
 	// Messages asks the server for logical decoding messages: what a
 	// transaction writes with pg_logical_emit_message(true, prefix,

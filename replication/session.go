@@ -166,6 +166,9 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	start = st.confirmed
 	switch {
 	case st.exists && st.activePID != 0:
+		if s.cfg.TakeOverSlot {
+			terminateHolder(sctx, ss.conn, slot, st.activePID, s.log)
+		}
 		return "", 0, &slotBusyError{pid: st.activePID}
 	case st.exists && (!st.ours || st.temporary != s.cfg.Temporary):
 		return "", 0, fmt.Errorf("%w: slot %q exists for another database, output plugin or persistence", ErrSlotOtherDatabase, slot)
@@ -186,6 +189,7 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 		if start, err = ss.createSlotWaiting(ctx, false); err != nil {
 			return "", 0, err
 		}
+		s.slotsCreated.Add(1)
 	case !st.exists:
 		switch {
 		case why != "":
@@ -199,6 +203,7 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 		if start, err = ss.createSlotWaiting(ctx, false); err != nil {
 			return "", 0, err
 		}
+		s.slotsCreated.Add(1)
 	case ss.failover:
 		changed, err := makeFailover(sctx, ss.conn, slot)
 		if err != nil {

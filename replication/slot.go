@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -208,4 +209,17 @@ func pidIn(msg string) uint32 {
 		return 0
 	}
 	return uint32(n)
+}
+
+// terminateHolder ends the backend pid that holds slot
+// (Config.TakeOverSlot); the caller retries, and the slot is free once the
+// backend has gone. A refusal (the role may not signal that backend) is
+// logged as a WARN naming the privilege.
+func terminateHolder(ctx context.Context, conn *pgconn.PgConn, slot string, pid uint32, log *slog.Logger) {
+	log.Warn("replication: the slot is active for another backend; ending it (TakeOverSlot)", "slot", slot, "pid", pid)
+	_, err := conn.Exec(ctx, "SELECT pg_terminate_backend("+strconv.FormatUint(uint64(pid), 10)+")").ReadAll()
+	if err != nil {
+		log.Warn("replication: cannot end the backend that holds the slot; waiting for it to go (grant the role pg_signal_backend, or use the walsender's role)",
+			"slot", slot, "pid", pid, "err", err)
+	}
 }

@@ -60,6 +60,8 @@ type Source struct {
 	// walsender (timeout.go); lastBusyLog is when that was last logged.
 	busyWaits   atomic.Uint64
 	lastBusyLog atomic.Int64
+	// slotsCreated counts the persistent slots this Source created (Stats).
+	slotsCreated atomic.Uint64
 
 	reconnects atomic.Uint64
 	received   atomic.Uint64
@@ -141,6 +143,11 @@ type Stats struct {
 	Received   uint64 // row changes and messages decoded (replays skipped included)
 	Published  uint64 // changes and messages handed to the PubSub
 	Resyncs    uint64 // Resync broadcasts (start, lost slot, new server history, temporary slot reconnects)
+	// SlotsCreated counts the persistent slots this Source created because
+	// the slot was missing or invalidated (the first one included: a
+	// process that finds no slot at start creates it and sends
+	// pubsub.ReasonStart, not ReasonSlot).
+	SlotsCreated uint64
 	// ConfirmedLSN is the last position reported to the server as
 	// processed: the slot's confirmed_flush_lsn once the server took it.
 	ConfirmedLSN uint64
@@ -184,6 +191,7 @@ func (s *Source) Stats() Stats {
 		Received:     s.received.Load(),
 		Published:    s.published.Load(),
 		Resyncs:      s.resyncs.Load(),
+		SlotsCreated: s.slotsCreated.Load(),
 		ConfirmedLSN: s.confirmed.Load(),
 		LagBytes:     s.lagBytes.Load(),
 	}

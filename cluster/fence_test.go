@@ -1,0 +1,141 @@
+package cluster_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/phoenixkit/phoenixkitdb/cluster"
+	"github.com/phoenixkit/phoenixkitdb/listener"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// pubWatch sees, on a connection of its own, every message published on
+// the module's subjects and every reply on _INBOX.>, in the order the
+// server sent them.
+type pubWatch struct {
+	ch chan *nats.Msg
+}
+
+func watchPublishes(t *testing.T, ns *server.Server) *pubWatch {
+	t.Helper()
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	w := &pubWatch{ch: make(chan *nats.Msg, 65536)}
+	for _, subj := range []string{cluster.DefaultSubject + ".>", "_INBOX.>"} {
+		if _, err := nc.ChanSubscribe(subj, w.ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// answerTo waits for the first message published with a Nats-Msg-Id
+// starting with idPrefix and returns JetStream's answer to it.
+func (w *pubWatch) answerTo(t *testing.T, idPrefix string) (published *nats.Msg, answer []byte) {
+	t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		select {
+		case m := <-w.ch:
+			switch {
+			case published == nil && strings.HasPrefix(m.Header.Get(jetstream.MsgIDHeader), idPrefix):
+				published = m
+			case published != nil && m.Subject == published.Reply:
+				return published, m.Data
+			}
+		case <-deadline:
+			t.Fatalf("no publish with id %s* answered", idPrefix)
+		}
+	}
+}
+
+// A leader that stalls (its process not scheduled: nothing it sends
+// leaves, nothing reaches it) past its lease, with a change handed to its
+// relay, and resumes after the next leader began its term and published:
+// its publish must be refused, and the change never reaches followers
+// after the new leader's. Without an expected last sequence on the first
+// message of a run, JetStream stored it after the new leader's changes.
+// With the default LeaseTTL the stalled leader's own clock ends its term
+// while it is frozen (its relay is gone when the publish is answered);
+// with a long one it still leads when it resumes, and its relay's
+// refused publish ends the term.
+func TestStalledLeaderPublishRefused(t *testing.T) {
+	t.Run("term ended by its clock", func(t *testing.T) { testStalledLeader(t, 0) })
+	t.Run("relay still running", func(t *testing.T) { testStalledLeader(t, time.Minute) })
+}
+
+func testStalledLeader(t *testing.T, staleTTL time.Duration) {
+	ns := startNATS(t)
+	url, run := notifyDB(t)
+	a := newInstance(t, ns, url, instanceOpts{cluster: cluster.Config{LeaseTTL: staleTTL}})
+	waitReady(t, a)
+	if !a.cl.Leading() {
+		t.Fatal("the first instance does not lead")
+	}
+	b := newInstance(t, ns, url, instanceOpts{})
+	waitReady(t, a, b)
+	run(`INSERT INTO items VALUES (-1, 'x')`)
+	expectChangesAnyResyncs(t, []*instance{a, b}, []string{"public.items:INSERT:-1"})
+	w := watchPublishes(t, ns)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stalled leader: %+v\n%s\nnew leader: %+v %+v\n%s", a.cl.Stats(), a.logs, b.cl.Stats(), b.cl.Source().(*listener.Listener).Stats(), b.logs)
+		}
+	})
+
+	a.sw.Freeze()
+	t.Cleanup(a.sw.Release)
+	run(`INSERT INTO items VALUES (1, 'stale')`)
+	// The stalled leader's relay published the change: it waits in the
+	// frozen connection.
+	poll(t, "the stalled leader's publish of the change", func() bool {
+		return bytes.Contains(a.sw.Queued(), []byte("PUB "+cluster.DefaultSubject+".public.items "))
+	})
+	poll(t, "the other instance to lead", b.cl.Leading)
+	if a.cl.Stats().Term >= b.cl.Stats().Term {
+		t.Fatalf("the new leader's term %d is not above the stalled one's %d", b.cl.Stats().Term, a.cl.Stats().Term)
+	}
+	// Its LISTEN is established: it hears what is written from now on.
+	poll(t, "the new leader's source to be ready", b.cl.Source().Ready)
+	run(`INSERT INTO items VALUES (2, 'x')`)
+	expectChanges(t, []*instance{b}, []string{"public.items:INSERT:2"}, []string{pubsub.ReasonListen})
+
+	a.sw.Release()
+	pub, ans := w.answerTo(t, a.cl.ID()+":")
+	var resp struct {
+		Seq   uint64 `json:"seq"`
+		Error *struct {
+			ErrCode int `json:"err_code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(ans, &resp); err != nil {
+		t.Fatalf("answer %q: %v", ans, err)
+	}
+	if resp.Error == nil {
+		t.Fatalf("the stalled leader's message %s (%s) was stored at sequence %d, after the new leader's",
+			pub.Header.Get(jetstream.MsgIDHeader), pub.Subject, resp.Seq)
+	}
+	if resp.Error.ErrCode != int(jetstream.JSErrCodeStreamWrongLastSequence) {
+		t.Fatalf("refused with %s, want a wrong last sequence", ans)
+	}
+	// Changes go on, from the new leader only.
+	run(`INSERT INTO items VALUES (3, 'x')`)
+	expectChanges(t, []*instance{b}, []string{"public.items:INSERT:3"}, nil)
+	poll(t, "the stalled leader to step down", func() bool { return !a.cl.Leading() })
+	if staleTTL > 0 && !strings.Contains(a.logs.String(), "another leader stored messages after this term's") &&
+		!strings.Contains(a.logs.String(), "lease taken by another instance") {
+		t.Fatalf("the stalled leader stepped down for another reason:\n%s", a.logs)
+	}
+}

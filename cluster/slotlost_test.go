@@ -1,0 +1,69 @@
+package cluster_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/cluster"
+	"github.com/phoenixkit/phoenixkitdb/replication"
+)
+
+// slotState reports whether the slot exists and whether a walsender holds it.
+func slotState(t *testing.T, conn *pgx.Conn, slot string) (exists, active bool) {
+	t.Helper()
+	err := conn.QueryRow(context.Background(),
+		`SELECT true, active FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&exists, &active)
+	if err == pgx.ErrNoRows {
+		return false, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exists, active
+}
+
+// WAL source: the slot is dropped between two leaders' terms, and a
+// change is committed meanwhile. The new leader, a process that never
+// read the slot, has to create it: its source logs "creating slot" and
+// sends only its start Resync, which the stream does not carry. The
+// stream's last message names the slot, so the new leader tells
+// followers the slot was lost (ReasonSlotLost) before the changes of the
+// new slot. Before, followers got nothing and the change was gone
+// silently.
+func TestWALSlotDroppedBetweenTermsResyncs(t *testing.T) {
+	ns := startNATS(t)
+	dbURL, run := walDB(t)
+	a := newInstance(t, ns, dbURL, instanceOpts{source: phoenixkitdb.SourceWAL})
+	waitReady(t, a)
+	if !a.cl.Leading() {
+		t.Fatal("the first instance does not lead")
+	}
+	// The next leader reaches PostgreSQL through a proxy, frozen while
+	// the slot goes.
+	proxy, rewrite := proxied(t, dbURL)
+	b := newInstance(t, ns, dbURL, instanceOpts{source: phoenixkitdb.SourceWAL, dbURL: rewrite})
+	waitReady(t, a, b)
+	run(`INSERT INTO items VALUES (1, 'x')`)
+	expectChanges(t, []*instance{a, b}, inserts(1, 2), []string{"start"})
+
+	proxy.Freeze()
+	t.Cleanup(proxy.Thaw)
+	a.Stop()
+	poll(t, "the other instance to lead", b.cl.Leading)
+	conn := connect(t, dbURL)
+	slot := replication.DefaultSlot
+	poll(t, "the old leader's walsender to end", func() bool { _, active := slotState(t, conn, slot); return !active })
+	exec(t, conn, `SELECT pg_drop_replication_slot($1)`, slot)
+	// Committed while no slot exists: nobody will ever read it.
+	run(`INSERT INTO items VALUES (2, 'lost')`)
+	proxy.Thaw()
+	waitReady(t, b)
+	run(`INSERT INTO items VALUES (3, 'x')`)
+	expectChanges(t, []*instance{b}, inserts(3, 4), []string{cluster.ReasonSlotLost})
+	if !strings.Contains(b.logs.String(), "replication slot the last leader read is gone") {
+		t.Fatalf("no ERROR naming the lost slot:\n%s", b.logs)
+	}
+}
