@@ -18,7 +18,7 @@ EXAMPLE_BIN   := bin/supervisor_example
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
 	@echo 'Flags go in ARGS (run, bench); CHAOS_DURATION and FUZZTIME size chaos and fuzz. Examples:'
 	@echo "  make run ARGS='-database-url postgres://me@localhost/mydb -watch public.orders,public.users'"
@@ -28,6 +28,7 @@ help: ## List the targets
 	@echo "  make run ARGS=-h                   # every flag of the example app"
 	@echo "  make bench ARGS=-quick             # a smoke run under a minute; figures not judged"
 	@echo "  make chaos CHAOS_DURATION=5m       make fuzz FUZZTIME=2m"
+	@echo "  .ci/pg-versions test 17            # make test-matrix for one PostgreSQL version"
 
 # run builds the app, then the shell execs it: the app is make's own child,
 # so a SIGTERM to make reaches it (make passes SIGTERM on to its children and
@@ -55,6 +56,12 @@ test: ## go vet, then every test with the race detector against a real PostgreSQ
 	cd metrics && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	@echo '== cluster module (real NATS in process)'
 	cd cluster && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+.PHONY: test-matrix
+# The binaries come from an npm package (see .ci/pg-versions), installed
+# once into PG_MATRIX_CACHE (default /var/tmp/phoenixkitdb-pg).
+test-matrix: ## The version-sensitive packages (root, replication, listener, internal/oracle, cluster) on PostgreSQL 14, 16, 17 and 18 (needs node and npm)
+	.ci/pg-versions all
 
 .PHONY: promtool
 promtool: ## Build Prometheus's promtool (version PROMTOOL_VERSION) once into the go install directory, for the metrics tests

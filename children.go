@@ -56,6 +56,13 @@ type Config struct {
 	// db.Replication().SubscribeMessages. Needs PostgreSQL 14 or later;
 	// see replication.Config.Messages. Unused in NOTIFY mode.
 	WALMessages bool
+	// WALFailoverSlot makes the WAL source's slot a failover slot
+	// (PostgreSQL 17 and later), which a physical standby synchronises so
+	// that the source resumes after the standby's promotion with no
+	// Resync. It needs server settings on the primary and the standby:
+	// see replication.Config.FailoverSlot and docs/replication.md,
+	// "Failover". Unused in NOTIFY mode.
+	WALFailoverSlot bool
 }
 
 // DB is this library's Module: the PubSub and the Listener that feeds it,

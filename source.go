@@ -100,6 +100,7 @@ func walSourceConfig(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) replica
 		Timeout:        cfg.WALTimeout,
 		StatusInterval: cfg.WALStatusInterval,
 		Messages:       cfg.WALMessages,
+		FailoverSlot:   cfg.WALFailoverSlot,
 	}
 }
 

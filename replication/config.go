@@ -180,6 +180,21 @@ type Config struct {
 	// would repeat. Needs PostgreSQL 14 or later; on an older server Serve
 	// fails with ErrMessagesUnsupported. Default false.
 	Messages bool
+
+	// FailoverSlot creates the slot as a failover slot (PostgreSQL 17's
+	// FAILOVER option), and makes an existing slot one, so that a physical
+	// standby keeps a copy of it that survives the standby's promotion:
+	// after a failover the Source resumes on the new primary where it
+	// left off, with no Resync. The servers need: on the primary,
+	// synchronized_standby_slots naming the standby's physical slot (so
+	// the Source never receives a change the standby has not got); on the
+	// standby, sync_replication_slots = on, hot_standby_feedback = on,
+	// primary_slot_name set and a dbname in primary_conninfo. See
+	// docs/replication.md, "Failover". On a server older than 17 the
+	// Source logs a WARN and creates an ordinary slot: after a failover it
+	// finds the slot missing and sends every mailbox a Resync (Reason
+	// pubsub.ReasonSlot). Not allowed with Temporary. Default false.
+	FailoverSlot bool
 }
 
 // withDefaults returns c with zero values replaced by defaults and
@@ -196,6 +211,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if err := validIdentifier("publication", c.Publication); err != nil {
 		return c, err
+	}
+	if c.FailoverSlot && c.Temporary {
+		return c, fmt.Errorf("%w: FailoverSlot needs a persistent slot, and Temporary is set", ErrInvalidConfig)
 	}
 	if c.PubSub == nil {
 		return c, fmt.Errorf("%w: PubSub is nil", ErrInvalidConfig)

@@ -20,14 +20,28 @@
 // when a change comes again: the key to de-duplicate by. The only Resync
 // events are a mailbox's own overflow, the first connection of the
 // process (pubsub.ReasonStart), a lost slot (pubsub.ReasonSlot: dropped,
-// or invalidated by max_slot_wal_keep_size; the Source recreates it and
-// logs an ERROR), a server whose history is not the one streamed from
+// invalidated by max_slot_wal_keep_size, or missing on a promoted standby
+// without a failover slot; the Source recreates it and logs an ERROR), a
+// server whose history is not the one streamed from
 // (pubsub.ReasonServer: another cluster behind the address, a
 // point-in-time recovery or restore, a standby promoted before it
 // replayed what was delivered; the Source compares IDENTIFY_SYSTEM's
 // system identifier and timeline on every connection, starts afresh and
 // logs an ERROR), and, with Config.Temporary, every reconnect
 // (pubsub.ReasonReconnect).
+//
+// # Failover
+//
+// From PostgreSQL 17, Config.FailoverSlot makes the slot a failover slot,
+// which a physical standby keeps a synchronised copy of: after the
+// standby's promotion the Source resumes there with no Resync, and every
+// change committed and replicated before the promotion is delivered
+// exactly once. It needs synchronized_standby_slots on the primary and
+// sync_replication_slots, hot_standby_feedback, primary_slot_name and a
+// dbname in primary_conninfo on the standby (docs/replication.md,
+// "Failover"). Before 17, or without it, the promoted standby has no
+// slot: an ERROR naming the server's timeline, and a Resync
+// (pubsub.ReasonSlot).
 //
 // # Events
 //

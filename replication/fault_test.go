@@ -16,10 +16,18 @@ import (
 // its pid, waiting for the slot to be active first.
 func terminateWalsender(t *testing.T, conn *pgx.Conn, slot string) int {
 	t.Helper()
+	return terminateNextWalsender(t, conn, slot, 0)
+}
+
+// terminateNextWalsender is terminateWalsender for a walsender other than
+// prev: a terminated walsender holds the slot until it has exited, and
+// terminating it twice would not make the Source reconnect twice.
+func terminateNextWalsender(t *testing.T, conn *pgx.Conn, slot string, prev int) int {
+	t.Helper()
 	var pid int
 	eventually(t, 20*time.Second, "an active walsender", func() bool {
 		pid, _, _ = slotInfo(t, conn, slot)
-		return pid != 0
+		return pid != 0 && pid != prev
 	})
 	exec(t, conn, "SELECT pg_terminate_backend("+itoa(pid)+")")
 	return pid
@@ -46,10 +54,11 @@ func TestExactlyOnceAcrossWalsenderTerminated(t *testing.T) {
 	writer := connect(t, b.url)
 	admin := connect(t, b.url)
 	c := &collector{t: t, next: 1}
+	pid := 0
 	for round := int64(0); round < 5; round++ {
 		lo := round*2000 + 1
 		insert(t, writer, lo, lo+1999, 400)
-		terminateWalsender(t, admin, b.cfg.Slot)
+		pid = terminateNextWalsender(t, admin, b.cfg.Slot, pid)
 		c.take(b.mb, lo+999, 30*time.Second)
 	}
 	insert(t, writer, 10001, 10010, 1)

@@ -23,6 +23,7 @@ type session struct {
 	s         *Source
 	conn      *pgconn.PgConn
 	streaming bool // START_REPLICATION succeeded
+	failover  bool // the slot is to be a failover slot (failover.go)
 
 	// dmu orders socket deadline changes against the hook that wakes the
 	// reader when ctx ends: once stopped, nobody moves the deadline back.
@@ -161,6 +162,7 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	if !s.started.Load() {
 		reason = pubsub.ReasonStart
 	}
+	ss.failover = !s.cfg.Temporary && ss.useFailover(st)
 	start = st.confirmed
 	switch {
 	case st.exists && st.activePID != 0:
@@ -191,18 +193,25 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 	case !st.exists:
 		switch {
 		case why != "":
-			s.log.Info("replication: creating slot on the new server", "slot", slot)
+			s.log.Info("replication: creating slot on the new server", "slot", slot, "failover", ss.failover)
 		case s.hadSlot.Load():
-			s.log.Error("replication: the slot is gone (dropped?); changes since are gone: recreating it and sending every mailbox a Resync",
-				"slot", slot, "reason", pubsub.ReasonSlot)
+			ss.slotGone(st)
 			s.owe(pubsub.ReasonSlot)
 		default:
-			s.log.Info("replication: creating slot", "slot", slot)
+			s.log.Info("replication: creating slot", "slot", slot, "failover", ss.failover)
 		}
 		if start, err = ss.createSlotWaiting(ctx, false); err != nil {
 			return "", 0, err
 		}
 		s.slotsCreated.Add(1)
+	case ss.failover:
+		changed, err := makeFailover(sctx, ss.conn, slot)
+		if err != nil {
+			return "", 0, err
+		}
+		if changed {
+			s.log.Info("replication: made the slot a failover slot", "slot", slot)
+		}
 	}
 	if !s.cfg.Temporary {
 		s.hadSlot.Store(true)

@@ -51,7 +51,7 @@ func (ss *session) createSlotWaiting(ctx context.Context, temporary bool) (pglog
 		defer wg.Done()
 		ss.watchSlotCreation(cctx, done, began)
 	}()
-	lsn, err := createSlot(cctx, ss.conn, s.cfg.Slot, temporary)
+	lsn, err := ss.newSlot(cctx, temporary)
 	close(done)
 	wg.Wait()
 	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {

@@ -42,6 +42,9 @@ type Source struct {
 	started atomic.Bool
 	// hadSlot: the persistent slot existed once; missing later means lost.
 	hadSlot atomic.Bool
+	// failoverWarned: the WARN that the server has no failover slots
+	// was logged.
+	failoverWarned atomic.Bool
 	// owed is a Resync reason found while preparing a connection and not
 	// sent yet (pubsub.ReasonSlot or ReasonServer): a connection that fails
 	// after finding it leaves it to the next one. Only the goroutine

@@ -57,7 +57,17 @@
 // # Fault injection
 //
 // [Proxy] forwards TCP connections to a server and can freeze every byte in
-// flight, thaw, or cut every connection, to simulate dead network paths.
+// flight, thaw, or cut every connection, to simulate dead network paths;
+// [Proxy.SetTarget] moves it to another server, as a failover would.
+//
+// # Standbys
+//
+// [Server.StartStandby] makes a physical standby of a server made by Start
+// (a copy of its cleanly stopped data directory with standby.signal,
+// streaming on loopback through a physical slot), without pg_basebackup,
+// which some server packages lack. [WaitReplayed] waits until the standby
+// has replayed what the primary committed, [Server.Promote] ends its
+// recovery, and [Server.VersionNum] tells which features the server has.
 //
 // # Orphans
 //
