@@ -47,7 +47,7 @@ type ChangeSourceOptions struct {
 	// replication.Config.ConfirmLimit in WAL mode: the Source confirms no
 	// position past what it returns. The cluster module's leader sets it
 	// to what its relay has stored. Ignored in NOTIFY mode.
-	ConfirmLimit func() uint64
+	ConfirmLimit func() pubsub.LSN
 	// TakeOverSlot becomes replication.Config.TakeOverSlot in WAL mode:
 	// the Source ends the backend that holds the slot instead of waiting
 	// for it to go. The cluster module's leader sets it. Ignored in NOTIFY

@@ -59,7 +59,7 @@ func TestNewChangeSourceWith(t *testing.T) {
 			t.Fatal(err)
 		}
 		ps := pubsub.New(quietLogger())
-		src, err := db.NewChangeSourceWith(ps, phoenixkitdb.ChangeSourceOptions{ConfirmLimit: func() uint64 { return 0 }})
+		src, err := db.NewChangeSourceWith(ps, phoenixkitdb.ChangeSourceOptions{ConfirmLimit: func() pubsub.LSN { return 0 }})
 		if err != nil {
 			t.Fatal(err)
 		}

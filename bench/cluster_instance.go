@@ -100,7 +100,7 @@ func (a *appInstance) consume() {
 			a.cur.Load().on(&ev)
 		case pubsub.Resync:
 			a.resyncMu.Lock()
-			a.resyncs = append(a.resyncs, ev.Reason)
+			a.resyncs = append(a.resyncs, string(ev.Reason))
 			a.resyncMu.Unlock()
 		}
 	}

@@ -68,7 +68,7 @@ func startMailboxReader(capacity int, subscribe func(*pubsub.Mailbox) error,
 				on(&ev)
 			case ev.Kind == pubsub.Resync:
 				select {
-				case resyncs <- ev.Reason:
+				case resyncs <- string(ev.Reason):
 				default:
 				}
 			}
@@ -135,7 +135,7 @@ func startNotifyListener(dbURL string, capacity int, on func(*pubsub.Event)) (*m
 		for {
 			select {
 			case r := <-resyncs:
-				if r == pubsub.ReasonListen {
+				if r == string(pubsub.ReasonListen) {
 					return nil
 				}
 			case <-timeout:

@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"net/url"
 	"testing"
 	"time"
@@ -46,7 +48,7 @@ func TestWALLeaderCrashNoDuplicate(t *testing.T) {
 		run(`INSERT INTO items SELECT g, 'x' FROM generate_series($1::bigint, $1::bigint + 2) g`, i*3)
 	}
 	// Every follower has everything: the leader's relay is empty.
-	expectChanges(t, ins, inserts(0, 90), []string{"start"})
+	expectChanges(t, ins, inserts(0, 90), []pubsub.Reason{"start"})
 	old := leaderOf(t, ins)
 	if old == nil {
 		t.Fatal("no leader")

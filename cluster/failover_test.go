@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"context"
 	"fmt"
 	"slices"
@@ -38,14 +40,14 @@ func others(ins []*instance, x *instance) []*instance {
 }
 
 // drainChanges reads n changes from every instance and checks them.
-func expectChanges(t *testing.T, ins []*instance, want []string, wantResyncs []string) {
+func expectChanges(t *testing.T, ins []*instance, want []string, wantResyncs []pubsub.Reason) {
 	t.Helper()
 	for i, in := range ins {
 		got, resyncs := changesOnly(t, in.mb, len(want))
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Fatalf("instance %d got %v, want %v", i, got, want)
 		}
-		if strings.Join(resyncs, ",") != strings.Join(wantResyncs, ",") {
+		if fmt.Sprint(resyncs) != fmt.Sprint(wantResyncs) {
 			t.Fatalf("instance %d Resyncs %v, want %v", i, resyncs, wantResyncs)
 		}
 	}
@@ -114,7 +116,7 @@ func testNotifyFailover(t *testing.T, stop func(t *testing.T, leader *instance))
 	for i := 10; i < 20; i++ {
 		run(`INSERT INTO items VALUES ($1, 'x')`, i)
 	}
-	expectChanges(t, rest, inserts(10, 20), []string{"listen"})
+	expectChanges(t, rest, inserts(10, 20), []pubsub.Reason{"listen"})
 	conn := connect(t, url)
 	oneListener(t, conn)
 }
@@ -184,7 +186,7 @@ func TestWALFailoverNoLossNoDuplicate(t *testing.T) {
 			}
 		}
 	}
-	expectChanges(t, others(ins, old), inserts(0, txs*3), []string{"start"})
+	expectChanges(t, others(ins, old), inserts(0, txs*3), []pubsub.Reason{"start"})
 }
 
 // expectChangesAnyResyncs is expectChanges ignoring Resyncs.

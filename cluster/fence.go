@@ -89,7 +89,7 @@ func outMsg(o *outgoing, n uint64, slot string) *nats.Msg {
 	if slot != "" {
 		m.Header.Set(hdrSlot, slot)
 		if o.lsn != 0 {
-			m.Header.Set(hdrLSN, strconv.FormatUint(o.lsn, 16))
+			m.Header.Set(hdrLSN, strconv.FormatUint(uint64(o.lsn), 16))
 		}
 	}
 	return m

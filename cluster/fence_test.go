@@ -110,7 +110,7 @@ func testStalledLeader(t *testing.T, staleTTL time.Duration) {
 	// Its LISTEN is established: it hears what is written from now on.
 	poll(t, "the new leader's source to be ready", b.cl.Source().Ready)
 	run(`INSERT INTO items VALUES (2, 'x')`)
-	expectChanges(t, []*instance{b}, []string{"public.items:INSERT:2"}, []string{pubsub.ReasonListen})
+	expectChanges(t, []*instance{b}, []string{"public.items:INSERT:2"}, []pubsub.Reason{pubsub.ReasonListen})
 
 	a.sw.Release()
 	pub, ans := w.answerTo(t, a.cl.ID()+":")

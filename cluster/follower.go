@@ -333,7 +333,7 @@ func (f *Follower) sawLast(last uint64) {
 	}
 }
 
-func (f *Follower) resync(reason string) {
+func (f *Follower) resync(reason pubsub.Reason) {
 	f.resyncs.Add(1)
 	f.ps.ResyncWith(reason)
 }

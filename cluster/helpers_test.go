@@ -425,7 +425,7 @@ func changesOnly(t *testing.T, mb *pubsub.Mailbox, n int) (got []string, resyncs
 	for len(got) < n {
 		ev := next(t, mb)
 		if ev.Kind == pubsub.Resync {
-			resyncs = append(resyncs, ev.Reason)
+			resyncs = append(resyncs, string(ev.Reason))
 			continue
 		}
 		got = append(got, ev.String())

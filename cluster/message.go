@@ -69,7 +69,7 @@ func (e *encoder) encode(prefix string, ev pubsub.Event) (subject string, body [
 	case pubsub.Resync:
 		body = make([]byte, 0, 2+binary.MaxVarintLen32+len(ev.Reason))
 		body = append(body, bodyV2, byte(pubsub.Resync))
-		return resyncSubject(prefix), appendString(body, ev.Reason), nil
+		return resyncSubject(prefix), appendString(body, string(ev.Reason)), nil
 	case pubsub.TableChanged, 0:
 		ev.Kind = pubsub.TableChanged
 		subject = changeSubject(prefix, ev.Schema, ev.Table)
@@ -108,9 +108,9 @@ func (e *encoder) encode(prefix string, ev pubsub.Event) (subject string, body [
 	body = append(body, bodyV2, byte(ev.Kind), flags)
 	body = appendString(body, ev.Schema)
 	body = appendString(body, ev.Table)
-	body = appendString(body, ev.Operation)
+	body = appendString(body, string(ev.Operation))
 	body = appendString(body, ev.RowID)
-	body = binary.AppendUvarint(body, ev.LSN)
+	body = binary.AppendUvarint(body, uint64(ev.LSN))
 	body = binary.AppendUvarint(body, ev.Seq)
 	if flags&v2CommitTime != 0 {
 		body = binary.AppendVarint(body, ev.CommitTime.Unix())
@@ -172,7 +172,7 @@ func (d *decoder) decode(body []byte) (pubsub.Event, error) {
 		return d.v2(body[1:])
 	case bodyResyncV1:
 		r := reader{b: body[1:]}
-		reason := string(r.bytes())
+		reason := pubsub.Reason(r.bytes())
 		if err := r.end(); err != nil {
 			return pubsub.Event{}, err
 		}
@@ -193,7 +193,7 @@ func (d *decoder) v2(b []byte) (pubsub.Event, error) {
 	kind := pubsub.Kind(b[0])
 	if kind == pubsub.Resync {
 		r := reader{b: b[1:]}
-		reason := string(r.bytes())
+		reason := pubsub.Reason(r.bytes())
 		if err := r.end(); err != nil {
 			return pubsub.Event{}, err
 		}
@@ -213,11 +213,11 @@ func (d *decoder) v2(b []byte) (pubsub.Event, error) {
 	ev := pubsub.Event{Kind: kind, Cascade: flags&v2Cascade != 0, RestartIdentity: flags&v2RestartIdentity != 0}
 	ev.Schema = intern(&d.schema, r.bytes())
 	ev.Table = intern(&d.table, r.bytes())
-	ev.Operation = intern(&d.op, r.bytes())
+	ev.Operation = pubsub.Operation(intern(&d.op, r.bytes()))
 	if id := r.bytes(); len(id) > 0 {
 		ev.RowID = string(id)
 	}
-	ev.LSN = r.uvarint()
+	ev.LSN = pubsub.LSN(r.uvarint())
 	ev.Seq = r.uvarint()
 	if flags&v2CommitTime != 0 {
 		ev.CommitTime = r.time()

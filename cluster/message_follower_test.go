@@ -85,7 +85,7 @@ func TestLeaderRelaysLogicalMessages(t *testing.T) {
 	run(`BEGIN; INSERT INTO items VALUES (1, 'a'); SELECT pg_logical_emit_message(true, 'outbox', 'order 1 placed'); INSERT INTO items VALUES (2, 'b'); COMMIT`)
 	for i, mb := range msgs {
 		var got []string
-		var lsn uint64
+		var lsn pubsub.LSN
 		for len(got) < 3 {
 			ev := next(t, mb)
 			switch ev.Kind {

@@ -34,14 +34,14 @@ func (d *decoder) decodeJSON(body []byte) (pubsub.Event, error) {
 		return pubsub.Event{}, fmt.Errorf("%w: %w", errBadMessage, err)
 	}
 	if w.Resync {
-		return pubsub.Event{Kind: pubsub.Resync, Reason: w.Reason}, nil
+		return pubsub.Event{Kind: pubsub.Resync, Reason: pubsub.Reason(w.Reason)}, nil
 	}
 	if w.Schema == "" || w.Table == "" {
 		return pubsub.Event{}, fmt.Errorf("%w: change without schema or table", errBadMessage)
 	}
 	ev := pubsub.Event{
-		Kind: pubsub.TableChanged, Schema: w.Schema, Table: w.Table, Operation: w.Operation,
-		RowID: w.RowID, LSN: w.LSN,
+		Kind: pubsub.TableChanged, Schema: w.Schema, Table: w.Table, Operation: pubsub.Operation(w.Operation),
+		RowID: w.RowID, LSN: pubsub.LSN(w.LSN),
 	}
 	var err error
 	if ev.New, err = d.optionalJSONRow(w.New); err != nil {

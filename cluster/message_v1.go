@@ -35,9 +35,9 @@ func (d *decoder) changeV1(b []byte) (pubsub.Event, error) {
 	ev := pubsub.Event{Kind: pubsub.TableChanged}
 	ev.Schema = intern(&d.schema, r.bytes())
 	ev.Table = intern(&d.table, r.bytes())
-	ev.Operation = intern(&d.op, r.bytes())
+	ev.Operation = pubsub.Operation(intern(&d.op, r.bytes()))
 	ev.RowID = string(r.bytes())
-	ev.LSN = r.uvarint()
+	ev.LSN = pubsub.LSN(r.uvarint())
 	if flags&flagCommitTime != 0 {
 		ev.CommitTime = r.time()
 	}

@@ -19,22 +19,22 @@ import (
 const (
 	// ReasonGap: stream messages aged out (MaxAge) before this instance
 	// read them.
-	ReasonGap = "cluster-gap"
+	ReasonGap pubsub.Reason = "cluster-gap"
 	// ReasonEncode: a change could not be carried through the stream.
-	ReasonEncode = "cluster-encode"
+	ReasonEncode pubsub.Reason = "cluster-encode"
 	// ReasonTooLarge: a change's message was larger than the NATS
 	// server's max_payload; it went to the stream as this Resync, in its
 	// place (see Stats.TooLarge and docs/cluster.md).
-	ReasonTooLarge = "cluster-too-large"
+	ReasonTooLarge pubsub.Reason = "cluster-too-large"
 	// ReasonStreamReset: the stream was deleted and created again (or
 	// otherwise reset: its sequences went backwards); the follower reads
 	// the new stream from its start.
-	ReasonStreamReset = "cluster-stream-reset"
+	ReasonStreamReset pubsub.Reason = "cluster-stream-reset"
 	// ReasonSlotLost: WAL mode, a new leader found the replication slot
 	// missing although the stream's last message was read from it (the
 	// slot was dropped, or lost with its server): the changes committed
 	// between the two leaders' terms are gone.
-	ReasonSlotLost = "cluster-slot-lost"
+	ReasonSlotLost pubsub.Reason = "cluster-slot-lost"
 )
 
 // Cluster is the Module that replaces a DB module in the Registry when

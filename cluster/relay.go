@@ -27,8 +27,8 @@ type relayState struct {
 	seq       uint64        // counter for ids of NOTIFY changes and Resyncs
 
 	// Touched by the relay goroutine only.
-	lastLSN uint64 // commit LSN of the last WAL change relayed
-	pos     int    // its position in its transaction
+	lastLSN pubsub.LSN // commit LSN of the last WAL change relayed
+	pos     int        // its position in its transaction
 	// The last overflow WARN: when, and the relay mailbox's Dropped count
 	// then (reset with each term's mailbox).
 	warnedAt      time.Time
@@ -87,7 +87,7 @@ func (r *relayState) warnOverflow(log *slog.Logger, mb *pubsub.Mailbox) {
 // is stored whole, and PostgreSQL replays a transaction whose commit LSN
 // is past the confirmed position. Called from the source's goroutine; it
 // reads counters and never waits.
-func (c *Cluster) confirmLimit() uint64 {
+func (c *Cluster) confirmLimit() pubsub.LSN {
 	r := &c.elector.relay
 	handed := c.wal.Stats().Published - r.base.Load()
 	done := r.stored.Load()
@@ -98,7 +98,7 @@ func (c *Cluster) confirmLimit() uint64 {
 		return math.MaxUint64
 	}
 	if l := r.storedLSN.Load(); l > 0 {
-		return l - 1
+		return pubsub.LSN(l - 1)
 	}
 	return 0 // nothing stored yet this term: confirm nothing new
 }
@@ -110,7 +110,7 @@ type outgoing struct {
 	body    []byte
 	id      string
 	change  bool                   // it stands for a change the source handed over (see relayState.stored)
-	lsn     uint64                 // that change's commit LSN; 0 for the NOTIFY source
+	lsn     pubsub.LSN             // that change's commit LSN; 0 for the NOTIFY source
 	fut     jetstream.PubAckFuture // the last attempt's; nil when not sent
 	failed  bool                   // fut's error was received
 }
@@ -164,7 +164,7 @@ func (e *elector) markStored(o *outgoing) {
 	e.relay.published.Add(1)
 	if o.change {
 		if o.lsn != 0 {
-			e.relay.storedLSN.Store(o.lsn)
+			e.relay.storedLSN.Store(uint64(o.lsn))
 		}
 		e.relay.stored.Add(1)
 	}
@@ -183,7 +183,7 @@ func (e *elector) msgID(wal bool, termN uint64, ev pubsub.Event) string {
 		} else {
 			r.lastLSN, r.pos = ev.LSN, 0
 		}
-		return e.c.slot + ":" + strconv.FormatUint(ev.LSN, 16) + ":" + strconv.Itoa(r.pos)
+		return e.c.slot + ":" + strconv.FormatUint(uint64(ev.LSN), 16) + ":" + strconv.Itoa(r.pos)
 	}
 	r.seq++
 	return e.c.id + ":" + strconv.FormatUint(termN, 10) + ":" + strconv.FormatUint(r.seq, 10)

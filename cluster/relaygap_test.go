@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"testing"
 	"time"
 
@@ -27,7 +29,7 @@ func TestWALLeaderGoneWithUnstoredChangesLosesNothing(t *testing.T) {
 		}
 	}
 	insert(0, 30)
-	expectChanges(t, ins, inserts(0, 30), []string{"start"})
+	expectChanges(t, ins, inserts(0, 30), []pubsub.Reason{"start"})
 	old := leaderOf(t, ins)
 	if old == nil {
 		t.Fatal("no leader")
@@ -72,7 +74,7 @@ func TestWALLeaderLeadsAgainAfterLosingNATSLosesNothing(t *testing.T) {
 		}
 	}
 	insert(0, 30)
-	expectChanges(t, []*instance{in}, inserts(0, 30), []string{"start"})
+	expectChanges(t, []*instance{in}, inserts(0, 30), []pubsub.Reason{"start"})
 	src := in.cl.Source().(*replication.Source)
 	terms := in.cl.Stats().Terms
 	in.sw.Cut()

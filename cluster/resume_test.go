@@ -153,7 +153,7 @@ func TestNATSRestartWithFileStorageLosesNothing(t *testing.T) {
 		t.Fatalf("after the restart the follower got %v", got)
 	}
 	for _, r := range resyncs {
-		if r == cluster.ReasonGap {
+		if r == string(cluster.ReasonGap) {
 			t.Fatalf("gap Resync after a restart with file storage: %v", resyncs)
 		}
 	}

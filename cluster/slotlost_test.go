@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"context"
 	"strings"
 	"testing"
@@ -47,7 +49,7 @@ func TestWALSlotDroppedBetweenTermsResyncs(t *testing.T) {
 	b := newInstance(t, ns, dbURL, instanceOpts{source: phoenixkitdb.SourceWAL, dbURL: rewrite})
 	waitReady(t, a, b)
 	run(`INSERT INTO items VALUES (1, 'x')`)
-	expectChanges(t, []*instance{a, b}, inserts(1, 2), []string{"start"})
+	expectChanges(t, []*instance{a, b}, inserts(1, 2), []pubsub.Reason{"start"})
 
 	proxy.Freeze()
 	t.Cleanup(proxy.Thaw)
@@ -62,7 +64,7 @@ func TestWALSlotDroppedBetweenTermsResyncs(t *testing.T) {
 	proxy.Thaw()
 	waitReady(t, b)
 	run(`INSERT INTO items VALUES (3, 'x')`)
-	expectChanges(t, []*instance{b}, inserts(3, 4), []string{cluster.ReasonSlotLost})
+	expectChanges(t, []*instance{b}, inserts(3, 4), []pubsub.Reason{cluster.ReasonSlotLost})
 	if !strings.Contains(b.logs.String(), "replication slot the last leader read is gone") {
 		t.Fatalf("no ERROR naming the lost slot:\n%s", b.logs)
 	}

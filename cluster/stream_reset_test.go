@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"context"
 	"os"
 	"testing"
@@ -76,7 +78,7 @@ func TestStreamDeletedAndRecreated(t *testing.T) {
 	// creates it again.
 	run(`INSERT INTO items VALUES (10, 'x')`)
 	run(`INSERT INTO items VALUES (11, 'x')`)
-	expectChanges(t, []*instance{leader}, inserts(10, 12), []string{cluster.ReasonStreamReset})
+	expectChanges(t, []*instance{leader}, inserts(10, 12), []pubsub.Reason{cluster.ReasonStreamReset})
 	s, err := js.Stream(ctx, cluster.DefaultStream)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +90,7 @@ func TestStreamDeletedAndRecreated(t *testing.T) {
 		t.Fatalf("the new stream's last sequence %d is not below the old one's %d", st.LastSeq, before.LastSeq)
 	}
 	follower.sw.Restore()
-	expectChanges(t, []*instance{follower}, inserts(10, 12), []string{cluster.ReasonStreamReset})
+	expectChanges(t, []*instance{follower}, inserts(10, 12), []pubsub.Reason{cluster.ReasonStreamReset})
 
 	run(`INSERT INTO items VALUES (12, 'x')`)
 	expectChanges(t, both, inserts(12, 13), nil)

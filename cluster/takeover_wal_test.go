@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"testing"
 	"time"
 
@@ -26,7 +28,7 @@ func TestWALTakeoverWhenLeaderHostVanishes(t *testing.T) {
 	b := newInstance(t, ns, dbURL, instanceOpts{source: phoenixkitdb.SourceWAL})
 	waitReady(t, a, b)
 	run(`INSERT INTO items VALUES (1, 'x')`)
-	expectChanges(t, []*instance{a, b}, inserts(1, 2), []string{"start"})
+	expectChanges(t, []*instance{a, b}, inserts(1, 2), []pubsub.Reason{"start"})
 
 	start := time.Now()
 	proxy.Freeze()

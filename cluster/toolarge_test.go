@@ -38,7 +38,7 @@ func TestTooLargeChangeBecomesResync(t *testing.T) {
 	run(`INSERT INTO items VALUES (4, 'd'), (5, repeat('y', $1)), (6, 'f')`, big)
 	run(`INSERT INTO items VALUES (7, 'g')`)
 
-	tooLarge := "Resync(" + cluster.ReasonTooLarge + ")"
+	tooLarge := "Resync(" + string(cluster.ReasonTooLarge) + ")"
 	want := []string{"Resync(start)", "public.items:INSERT:1", tooLarge, "public.items:INSERT:3",
 		"public.items:INSERT:4", tooLarge, "public.items:INSERT:6", "public.items:INSERT:7"}
 	var last pubsub.Event

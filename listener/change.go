@@ -127,16 +127,16 @@ func parseChange(dst *pubsub.Event, payload []byte, names *tableNames, ids *rowI
 
 // operationOf is operation for bytes: the switch on string(b) does not
 // allocate, and the answer is one of operation's constants.
-func operationOf(b []byte) (string, bool) {
+func operationOf(b []byte) (pubsub.Operation, bool) {
 	switch string(b) {
 	case "INSERT":
-		return "INSERT", true
+		return pubsub.Insert, true
 	case "UPDATE":
-		return "UPDATE", true
+		return pubsub.Update, true
 	case "DELETE":
-		return "DELETE", true
+		return pubsub.Delete, true
 	case "TRUNCATE":
-		return "TRUNCATE", true
+		return pubsub.Truncate, true
 	}
 	return "", false
 }

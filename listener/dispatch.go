@@ -168,7 +168,7 @@ func (d *dispatcher) pushBatch(ctx context.Context, evs []pubsub.Event) (blocked
 
 // resync queues a Resync for every subscribed mailbox, in order with the
 // events queued before and after it.
-func (d *dispatcher) resync(reason string) {
+func (d *dispatcher) resync(reason pubsub.Reason) {
 	d.pushBatch(context.Background(), []pubsub.Event{{Kind: pubsub.Resync, Reason: reason}})
 }
 

@@ -50,16 +50,16 @@ func ParsePayload(payload string) (pubsub.Event, error) {
 
 // operation maps the wire text to a constant so that events do not pin
 // payload memory for it.
-func operation(s string) (string, bool) {
+func operation(s string) (pubsub.Operation, bool) {
 	switch s {
 	case "INSERT":
-		return "INSERT", true
+		return pubsub.Insert, true
 	case "UPDATE":
-		return "UPDATE", true
+		return pubsub.Update, true
 	case "DELETE":
-		return "DELETE", true
+		return pubsub.Delete, true
 	case "TRUNCATE":
-		return "TRUNCATE", true
+		return pubsub.Truncate, true
 	}
 	return "", false
 }

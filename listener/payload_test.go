@@ -29,7 +29,7 @@ func TestParsePayload(t *testing.T) {
 			t.Errorf("ParsePayload(%q): %v", c.in, err)
 			continue
 		}
-		want := pubsub.Event{Kind: pubsub.TableChanged, Schema: c.schema, Table: c.table, Operation: c.op, RowID: c.rowID}
+		want := pubsub.Event{Kind: pubsub.TableChanged, Schema: c.schema, Table: c.table, Operation: pubsub.Operation(c.op), RowID: c.rowID}
 		if !reflect.DeepEqual(ev, want) {
 			t.Errorf("ParsePayload(%q) = %+v, want %+v", c.in, ev, want)
 		}
@@ -60,7 +60,7 @@ func FuzzParsePayload(f *testing.F) {
 			return
 		}
 		// A parsed event must re-encode to exactly the payload.
-		if got := ev.Schema + "." + ev.Table + ":" + ev.Operation + ":" + ev.RowID; got != payload {
+		if got := ev.Schema + "." + ev.Table + ":" + string(ev.Operation) + ":" + ev.RowID; got != payload {
 			t.Fatalf("re-encoded %q, payload %q", got, payload)
 		}
 		if strings.Contains(ev.Schema, ".") || ev.Schema == "" || ev.Table == "" || ev.Kind != pubsub.TableChanged {

@@ -115,7 +115,10 @@ func (mb *Mailbox) Ack(ev Event) error {
 
 // ackKey is an event's place in a WAL stream: its commit LSN and its
 // position in the transaction.
-type ackKey struct{ lsn, seq uint64 }
+type ackKey struct {
+	lsn LSN
+	seq uint64
+}
 
 func (a ackKey) less(b ackKey) bool { return a.lsn < b.lsn || a.lsn == b.lsn && a.seq < b.seq }
 
@@ -180,7 +183,7 @@ func (a *ackState) ackThrough(k ackKey) int {
 }
 
 // oldest returns the smallest LSN held; ok is false when none is.
-func (a *ackState) oldest() (lsn uint64, ok bool) {
+func (a *ackState) oldest() (lsn LSN, ok bool) {
 	if a.n == 0 {
 		return 0, false
 	}

@@ -178,7 +178,7 @@ func (ps *PubSub) fits(m *member, evs []Event) int {
 // ack mailbox holds one. A publisher confirms to its source only what
 // lies before it. Mailboxes closed or unsubscribed from every topic no
 // longer count. Safe for concurrent use.
-func (ps *PubSub) OldestUnacked() (lsn uint64, ok bool) {
+func (ps *PubSub) OldestUnacked() (lsn LSN, ok bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	for _, m := range ps.acks.members {

@@ -11,14 +11,14 @@ import (
 )
 
 // walChange is a change placed in a WAL stream at (lsn, seq).
-func walChange(table string, lsn, seq uint64) pubsub.Event {
+func walChange(table string, lsn pubsub.LSN, seq uint64) pubsub.Event {
 	ev := change(table, "INSERT", fmt.Sprint(lsn, ".", seq))
 	ev.LSN, ev.Seq = lsn, seq
 	return ev
 }
 
 // txn returns the n changes of one transaction committed at lsn.
-func txn(table string, lsn uint64, n int) []pubsub.Event {
+func txn(table string, lsn pubsub.LSN, n int) []pubsub.Event {
 	evs := make([]pubsub.Event, n)
 	for i := range evs {
 		evs[i] = walChange(table, lsn, uint64(i+1))
@@ -310,7 +310,7 @@ func TestAckConcurrentPublisherAndConsumers(t *testing.T) {
 			for c := 0; c < txns*per*copies; c++ {
 				ev := recv(t, mb)
 				k := want / uint64(copies)
-				if ev.LSN != 100+k/per || ev.Seq != k%per+1 {
+				if ev.LSN != pubsub.LSN(100+k/per) || ev.Seq != k%per+1 {
 					t.Errorf("%v: got (%d,%d) at %d", mb, ev.LSN, ev.Seq, c)
 					return
 				}
@@ -326,7 +326,7 @@ func TestAckConcurrentPublisherAndConsumers(t *testing.T) {
 	}
 	var evs []pubsub.Event
 	for i := range txns {
-		evs = append(evs, txn("t", uint64(100+i), per)...)
+		evs = append(evs, txn("t", pubsub.LSN(100+i), per)...)
 	}
 	deadline := time.After(30 * time.Second)
 	for len(evs) > 0 {

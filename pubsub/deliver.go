@@ -314,7 +314,7 @@ func (ps *PubSub) mergeInto(mb *Mailbox, slots []int32, c *tally) {
 func (ps *PubSub) Resync() { ps.ResyncWith(ReasonManual) }
 
 // ResyncWith is Resync with a reason carried in Event.Reason.
-func (ps *PubSub) ResyncWith(reason string) {
+func (ps *PubSub) ResyncWith(reason Reason) {
 	ev := Event{Kind: Resync, Reason: reason}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()

@@ -41,36 +41,52 @@ func (k Kind) String() string {
 	}
 }
 
+// Operation is what a change did to its table: [Insert], [Update],
+// [Delete] or [Truncate], spelled as PhoenixKit's payload spells it.
+type Operation string
+
+// The operations of a TableChanged event.
+const (
+	Insert   Operation = "INSERT"
+	Update   Operation = "UPDATE"
+	Delete   Operation = "DELETE"
+	Truncate Operation = "TRUNCATE"
+)
+
+// Reason says why a Resync was sent. The constants below are the
+// library's own; [PubSub.ResyncWith] takes any other.
+type Reason string
+
 // Reasons carried by Resync events in [Event.Reason].
 const (
 	// ReasonOverflow: the mailbox was full and lost events.
-	ReasonOverflow = "overflow"
+	ReasonOverflow Reason = "overflow"
 	// ReasonListen: the Listener (re-)established LISTEN; notifications
 	// sent while it was not listening are gone.
-	ReasonListen = "listen"
+	ReasonListen Reason = "listen"
 	// ReasonManual: [PubSub.Resync] was called without a reason.
-	ReasonManual = "resync"
+	ReasonManual Reason = "resync"
 	// ReasonStart: a WAL change source connected for the first time in
 	// this process; what happened before it started is unknown.
-	ReasonStart = "start"
+	ReasonStart Reason = "start"
 	// ReasonSlot: a WAL change source found its replication slot lost
 	// (dropped or invalidated) and recreated it; changes in between are gone.
-	ReasonSlot = "slot"
+	ReasonSlot Reason = "slot"
 	// ReasonReconnect: a WAL change source with a temporary slot
 	// reconnected; changes while it was away are gone.
-	ReasonReconnect = "reconnect"
+	ReasonReconnect Reason = "reconnect"
 	// ReasonServer: a WAL change source found that the server's history
 	// is not the one it streamed from (another cluster behind the address,
 	// a point-in-time recovery or a restore, a standby promoted before it
 	// replayed what was delivered): changes delivered before may be gone,
 	// and later ones may carry lower LSNs than them.
-	ReasonServer = "server"
+	ReasonServer Reason = "server"
 )
 
 // Event is one message delivered to a [Mailbox].
 //
 // For TableChanged events Schema and Table name the table, Operation is
-// "INSERT", "UPDATE", "DELETE" or "TRUNCATE" and RowID is the row's uuid or
+// [Insert], [Update], [Delete] or [Truncate] and RowID is the row's uuid or
 // id as text ("" when the row has none, for TRUNCATE and for per-statement
 // triggers). For Resync events only Kind and Reason are set.
 //
@@ -84,14 +100,20 @@ type Event struct {
 	Cascade, RestartIdentity bool
 	Schema                   string
 	Table                    string
-	Operation                string
+	Operation                Operation
 	RowID                    string
 	// Reason says why a Resync was sent (ReasonOverflow, ReasonListen,
 	// ReasonManual, ReasonStart, ReasonSlot, ReasonReconnect,
 	// ReasonServer or a caller's own); empty for TableChanged.
-	Reason string
+	Reason Reason
 	// LSN is the commit position of the change's transaction; 0 from NOTIFY.
-	LSN uint64
+	LSN LSN
+	// Xid is the id of the change's transaction as pgoutput's Begin
+	// message gives it (the low 32 bits of the transaction's xid8, as
+	// pg_current_snapshot() lists them modulo 2^32); 0 from NOTIFY.
+	// A snapshot-consistent consumer uses it to skip transactions its
+	// snapshot already saw.
+	Xid uint32
 	// Seq is the change's position inside its transaction, counting from
 	// 1; 0 from NOTIFY. (LSN, Seq) is unique and increasing along a WAL
 	// stream: the key for consumers that must ignore a change they saw.
@@ -115,9 +137,9 @@ type Event struct {
 // and a Resync as "Resync(reason)".
 func (e Event) String() string {
 	if e.Kind == Resync {
-		return "Resync(" + e.Reason + ")"
+		return "Resync(" + string(e.Reason) + ")"
 	}
-	return e.Schema + "." + e.Table + ":" + e.Operation + ":" + e.RowID
+	return e.Schema + "." + e.Table + ":" + string(e.Operation) + ":" + e.RowID
 }
 
 const topicPrefix = "phoenix_kit_db:"

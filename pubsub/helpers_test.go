@@ -17,7 +17,7 @@ func newPubSub(t *testing.T) *pubsub.PubSub {
 	return pubsub.New(quietLogger())
 }
 
-func change(table, op, id string) pubsub.Event {
+func change(table string, op pubsub.Operation, id string) pubsub.Event {
 	return pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: table, Operation: op, RowID: id}
 }
 

@@ -26,7 +26,7 @@ type resyncCounters struct {
 }
 
 // add counts n Resyncs with reason.
-func (c *resyncCounters) add(reason string, n uint64) {
+func (c *resyncCounters) add(reason Reason, n uint64) {
 	if n == 0 {
 		return
 	}

@@ -48,14 +48,14 @@ type ackLedger struct {
 
 // pendingTxns are transactions handed over together.
 type pendingTxns struct {
-	commit uint64
+	commit pubsub.LSN
 	end    pglogrepl.LSN
 }
 
 // handedOver records transactions up to commit (ending at end) as handed
 // over. Nothing is recorded while no ack mailbox holds anything: then
 // they are acknowledged already.
-func (l *ackLedger) handedOver(ps *pubsub.PubSub, commit uint64, end pglogrepl.LSN) {
+func (l *ackLedger) handedOver(ps *pubsub.PubSub, commit pubsub.LSN, end pglogrepl.LSN) {
 	if len(l.pending) == 0 {
 		if _, held := ps.OldestUnacked(); !held {
 			l.floor = max(l.floor, end)
@@ -69,14 +69,14 @@ func (l *ackLedger) handedOver(ps *pubsub.PubSub, commit uint64, end pglogrepl.L
 // limit returns the greatest position the Source may confirm as far as
 // ack mailboxes are concerned: math.MaxUint64 when none holds a handed
 // over transaction back.
-func (l *ackLedger) limit(ps *pubsub.PubSub) uint64 {
+func (l *ackLedger) limit(ps *pubsub.PubSub) pubsub.LSN {
 	if len(l.pending) == 0 {
 		return math.MaxUint64
 	}
 	if l.prune(ps); len(l.pending) == 0 {
 		return math.MaxUint64
 	}
-	return uint64(l.floor)
+	return pubsub.LSN(l.floor)
 }
 
 // prune drops the pending transactions every ack mailbox acknowledged:

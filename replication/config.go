@@ -155,7 +155,7 @@ type Config struct {
 	// the goroutine running Serve, before every status update: it must be
 	// cheap, must not block, and must be safe to call concurrently with
 	// the consumer.
-	ConfirmLimit func() uint64
+	ConfirmLimit func() pubsub.LSN
 
 	// TakeOverSlot makes the Source end the backend that holds the slot
 	// (pg_terminate_backend of pg_replication_slots.active_pid) when it

@@ -20,7 +20,7 @@ func TestConfirmLimitBoundsConfirmedPosition(t *testing.T) {
 	var limit atomic.Uint64 // 0: confirm nothing beyond the start
 	var calls atomic.Int64
 	cfg := replication.Config{StatusInterval: 50 * time.Millisecond, Timeout: 900 * time.Millisecond,
-		ConfirmLimit: func() uint64 { calls.Add(1); return limit.Load() }}
+		ConfirmLimit: func() pubsub.LSN { calls.Add(1); return pubsub.LSN(limit.Load()) }}
 	b := setup(t, options{cfg: cfg})
 	waitReady(t, b.src)
 	expectResync(t, b.mb, pubsub.ReasonStart, 10*time.Second)
@@ -53,7 +53,7 @@ func TestConfirmLimitBoundsConfirmedPosition(t *testing.T) {
 	if got := slotConfirmed(t, conn, b.cfg.Slot); got != mid {
 		t.Fatalf("confirmed_flush_lsn %v, want the limit %v", got, mid)
 	}
-	if st := b.src.Stats(); st.ConfirmedLSN != uint64(mid) {
+	if st := b.src.Stats(); st.ConfirmedLSN != pubsub.LSN(mid) {
 		t.Fatalf("Stats.ConfirmedLSN %v, want %v", pglogrepl.LSN(st.ConfirmedLSN), mid)
 	}
 

@@ -43,11 +43,11 @@ func firstByte(b []byte) byte {
 func (ss *session) message(data []byte) error {
 	switch firstByte(data) {
 	case 'B':
-		lsn, t, err := parseBegin(data)
+		lsn, xid, t, err := parseBegin(data)
 		if err != nil {
 			return err
 		}
-		ss.begin(lsn, t)
+		ss.begin(lsn, xid, t)
 		return nil
 	case 'C':
 		commitLSN, endLSN, err := parseCommit(data)
@@ -90,9 +90,9 @@ func (ss *session) message(data []byte) error {
 // before: all of it when its commit position is not past the last one
 // published (a replay after a restart), its first events when it is the
 // transaction a broken connection cut off in its middle.
-func (ss *session) begin(lsn uint64, commitTime time.Time) {
+func (ss *session) begin(lsn pubsub.LSN, xid uint32, commitTime time.Time) {
 	p := &ss.s.pos
-	ss.inTxn, ss.txnLSN, ss.commitTime = true, lsn, commitTime
+	ss.inTxn, ss.txnLSN, ss.txnXid, ss.commitTime = true, lsn, xid, commitTime
 	ss.idx, ss.skip, ss.skipAll = 0, 0, false
 	switch {
 	case lsn <= p.lastCommit:
@@ -111,7 +111,7 @@ const (
 // change turns one row change (or one table of a TRUNCATE, with the
 // message's option bits) into an event and queues it, unless it was
 // handed over before.
-func (ss *session) change(relID uint32, op string, m *rowMsg, truncOpts uint8) error {
+func (ss *session) change(relID uint32, op pubsub.Operation, m *rowMsg, truncOpts uint8) error {
 	if h := ss.s.changeHook; h != nil {
 		h()
 	}
@@ -133,6 +133,7 @@ func (ss *session) change(relID uint32, op string, m *rowMsg, truncOpts uint8) e
 		Table:           rel.table,
 		Operation:       op,
 		LSN:             ss.txnLSN,
+		Xid:             ss.txnXid,
 		Seq:             uint64(ss.idx),
 		CommitTime:      ss.commitTime,
 		Cascade:         truncOpts&truncateCascade != 0,
@@ -184,7 +185,7 @@ func (ss *session) flush() (completed bool) {
 // commit closes the transaction. Its end may be confirmed to the server
 // once its events were handed over: at once when none wait in the chunk,
 // else by the flush that hands them over.
-func (ss *session) commit(commitLSN, endLSN uint64) {
+func (ss *session) commit(commitLSN, endLSN pubsub.LSN) {
 	// A transaction replayed whole changes nothing in the position: a
 	// later one may still be the one cut off in its middle.
 	if !ss.skipAll {

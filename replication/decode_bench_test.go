@@ -25,7 +25,7 @@ func BenchmarkDecodeAndPublish(b *testing.B) {
 		b.Fatal(err)
 	}
 	ins := insertMsg()
-	ss.begin(1000, time.Time{})
+	ss.begin(1000, 1, time.Time{})
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if err := ss.message(ins); err != nil {

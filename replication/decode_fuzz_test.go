@@ -71,7 +71,7 @@ func FuzzMessage(f *testing.F) {
 		if err := ss.message(relationMsg()); err != nil {
 			t.Fatal(err)
 		}
-		ss.begin(1000, time.Time{})
+		ss.begin(1000, 1, time.Time{})
 		_ = ss.message(data)
 		_ = ss.message(insertMsg())
 		ss.flush()

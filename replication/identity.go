@@ -167,7 +167,7 @@ func (ss *session) checkServer(ctx context.Context, walEnd uint64) (string, erro
 	ss.identity = cur
 	prev := serverIdentity{systemID: s.systemID.Load(), timeline: uint32(s.timeline.Load())}
 	delivered := max(s.pos.lastCommit, s.pos.partialLSN)
-	why, err := historyChange(ctx, prev, cur, delivered, walEnd, timelineHistory(ss.conn))
+	why, err := historyChange(ctx, prev, cur, uint64(delivered), walEnd, timelineHistory(ss.conn))
 	if err != nil {
 		return "", err
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
 // The hot pgoutput messages (Begin, Commit, Insert, Update, Delete) are
@@ -27,7 +29,7 @@ type tupleCol struct {
 // rowMsg is a parsed Insert, Update or Delete message. One is reused for
 // every row of a session; its column slices keep their capacity.
 type rowMsg struct {
-	op      string // "INSERT", "UPDATE" or "DELETE"
+	op      pubsub.Operation // Insert, Update or Delete
 	relID   uint32
 	hasNew  bool
 	oldKind byte // 0 (no old tuple), 'K' (key columns) or 'O' (whole row)
@@ -45,25 +47,26 @@ func malformed(typ byte, size int) error {
 }
 
 // parseBegin reads a Begin message (type byte included): the
-// transaction's final (commit) LSN and commit time.
-func parseBegin(data []byte) (finalLSN uint64, commitTime time.Time, err error) {
+// transaction's final (commit) LSN, its xid and commit time.
+func parseBegin(data []byte) (finalLSN pubsub.LSN, xid uint32, commitTime time.Time, err error) {
 	// Byte1('B') Int64 final LSN, Int64 commit time, Int32 xid.
 	if len(data) < 21 {
-		return 0, time.Time{}, malformed(firstByte(data), len(data))
+		return 0, 0, time.Time{}, malformed(firstByte(data), len(data))
 	}
-	finalLSN = binary.BigEndian.Uint64(data[1:])
+	finalLSN = pubsub.LSN(binary.BigEndian.Uint64(data[1:]))
 	us := int64(binary.BigEndian.Uint64(data[9:]))
-	return finalLSN, time.Unix(0, (pgEpochMicros+us)*1000), nil
+	xid = binary.BigEndian.Uint32(data[17:])
+	return finalLSN, xid, time.Unix(0, (pgEpochMicros+us)*1000), nil
 }
 
 // parseCommit reads a Commit message (type byte included): the commit LSN
 // and the transaction's end LSN.
-func parseCommit(data []byte) (commitLSN, endLSN uint64, err error) {
+func parseCommit(data []byte) (commitLSN, endLSN pubsub.LSN, err error) {
 	// Byte1('C') Int8 flags, Int64 commit LSN, Int64 end LSN, Int64 commit time.
 	if len(data) < 26 {
 		return 0, 0, malformed(firstByte(data), len(data))
 	}
-	return binary.BigEndian.Uint64(data[2:]), binary.BigEndian.Uint64(data[10:]), nil
+	return pubsub.LSN(binary.BigEndian.Uint64(data[2:])), pubsub.LSN(binary.BigEndian.Uint64(data[10:])), nil
 }
 
 // parse reads an Insert ('I'), Update ('U') or Delete ('D') message, type
@@ -89,11 +92,11 @@ func (m *rowMsg) parseBody(data []byte) error {
 	var err error
 	switch typ {
 	case 'I':
-		m.op = "INSERT"
+		m.op = pubsub.Insert
 	case 'U':
-		m.op = "UPDATE"
+		m.op = pubsub.Update
 	case 'D':
-		m.op = "DELETE"
+		m.op = pubsub.Delete
 	default:
 		return errMalformed
 	}

@@ -1,6 +1,8 @@
 package replication
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -64,7 +66,8 @@ func emptyInsert() []byte { return rowBytes('I', byte('N'), tupleBytes()) }
 // theirs is what pglogrepl makes of a hot message, as the fields the
 // session uses.
 type parsed struct {
-	finalLSN, commitLSN, endLSN uint64
+	finalLSN, commitLSN, endLSN pubsub.LSN
+	xid                         uint32
 	commitTime                  int64
 	row                         rowMsg
 }
@@ -98,18 +101,18 @@ func viaPglogrepl(t *testing.T, data []byte) (parsed, error) {
 	}
 	switch m := msg.(type) {
 	case *pglogrepl.BeginMessage:
-		p.finalLSN, p.commitTime = uint64(m.FinalLSN), m.CommitTime.UnixNano()
+		p.finalLSN, p.xid, p.commitTime = pubsub.LSN(m.FinalLSN), m.Xid, m.CommitTime.UnixNano()
 	case *pglogrepl.CommitMessage:
-		p.commitLSN, p.endLSN = uint64(m.CommitLSN), uint64(m.TransactionEndLSN)
+		p.commitLSN, p.endLSN = pubsub.LSN(m.CommitLSN), pubsub.LSN(m.TransactionEndLSN)
 	case *pglogrepl.InsertMessage:
-		p.row = rowMsg{op: "INSERT", relID: m.RelationID, hasNew: true, newCols: tuple(m.Tuple)}
+		p.row = rowMsg{op: pubsub.Insert, relID: m.RelationID, hasNew: true, newCols: tuple(m.Tuple)}
 	case *pglogrepl.UpdateMessage:
-		p.row = rowMsg{op: "UPDATE", relID: m.RelationID, hasNew: true, newCols: tuple(m.NewTuple), oldKind: m.OldTupleType}
+		p.row = rowMsg{op: pubsub.Update, relID: m.RelationID, hasNew: true, newCols: tuple(m.NewTuple), oldKind: m.OldTupleType}
 		if m.OldTuple != nil {
 			p.row.oldCols = tuple(m.OldTuple)
 		}
 	case *pglogrepl.DeleteMessage:
-		p.row = rowMsg{op: "DELETE", relID: m.RelationID, oldKind: m.OldTupleType, oldCols: tuple(m.OldTuple)}
+		p.row = rowMsg{op: pubsub.Delete, relID: m.RelationID, oldKind: m.OldTupleType, oldCols: tuple(m.OldTuple)}
 	}
 	return p, nil
 }
@@ -120,7 +123,7 @@ func viaOurs(data []byte) (parsed, error) {
 	switch firstByte(data) {
 	case 'B':
 		var ct time.Time
-		p.finalLSN, ct, err = parseBegin(data)
+		p.finalLSN, p.xid, ct, err = parseBegin(data)
 		p.commitTime = ct.UnixNano()
 	case 'C':
 		p.commitLSN, p.endLSN, err = parseCommit(data)
@@ -160,7 +163,7 @@ func TestParseMatchesPglogrepl(t *testing.T) {
 		if err != nil {
 			t.Fatalf("refused %q: %v", data, err)
 		}
-		if got.finalLSN != want.finalLSN || got.commitLSN != want.commitLSN || got.endLSN != want.endLSN ||
+		if got.finalLSN != want.finalLSN || got.xid != want.xid || got.commitLSN != want.commitLSN || got.endLSN != want.endLSN ||
 			got.commitTime != want.commitTime || !sameRow(got.row, want.row) {
 			t.Errorf("%q:\n got %+v\nwant %+v", data, got, want)
 		}
@@ -228,7 +231,7 @@ func FuzzParseRow(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted %q, which pglogrepl refuses: %v", data, err)
 		}
-		if got.finalLSN != want.finalLSN || got.commitLSN != want.commitLSN || got.endLSN != want.endLSN ||
+		if got.finalLSN != want.finalLSN || got.xid != want.xid || got.commitLSN != want.commitLSN || got.endLSN != want.endLSN ||
 			got.commitTime != want.commitTime || !sameRow(got.row, want.row) {
 			t.Fatalf("%q:\n got %+v\nwant %+v", data, got, want)
 		}

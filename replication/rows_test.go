@@ -30,16 +30,18 @@ func TestSeqNumbersChangesInTheirTransaction(t *testing.T) {
 		`COMMIT`,
 		`TRUNCATE items, other`)
 	want := []struct {
-		op, table string
-		seq       uint64
+		op    pubsub.Operation
+		table string
+		seq   uint64
 	}{
 		{"INSERT", "items", 1},
 		{"INSERT", "items", 1}, {"INSERT", "items", 2}, {"INSERT", "items", 3},
 		{"UPDATE", "items", 4}, {"INSERT", "other", 5}, {"DELETE", "items", 6},
 		{"TRUNCATE", "items", 1}, {"TRUNCATE", "other", 2},
 	}
-	var lastLSN, lastSeq uint64
-	lsns := map[uint64]bool{}
+	var lastLSN pubsub.LSN
+	var lastSeq uint64
+	lsns := map[pubsub.LSN]bool{}
 	for i, w := range want {
 		ev := next(t, b.mb, 10*time.Second)
 		if ev.Operation != w.op || ev.Table != w.table || ev.Seq != w.seq {
@@ -146,7 +148,7 @@ func TestRowIDFromReplicaIdentity(t *testing.T) {
 	// USING INDEX: the index's columns, in table order; the printed
 	// timestamptz is the server's text.
 	exec(t, conn, `INSERT INTO byindex VALUES (1, 'c,1', '2024-02-29 13:34:56.5+00', 0)`, `DELETE FROM byindex`)
-	for _, op := range []string{"INSERT", "DELETE"} {
+	for _, op := range []pubsub.Operation{pubsub.Insert, pubsub.Delete} {
 		ev := next(t, b.mb, 10*time.Second)
 		if want := keyOf(t, "c,1", "2024-02-29 13:34:56.5+00"); ev.Operation != op || ev.RowID != want {
 			t.Errorf("byindex: %v, want %s %s", ev, op, want)

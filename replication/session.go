@@ -38,7 +38,8 @@ type session struct {
 
 	// The open transaction.
 	inTxn       bool
-	txnLSN      uint64
+	txnLSN      pubsub.LSN
+	txnXid      uint32
 	commitTime  time.Time
 	idx         int  // events of the transaction seen so far
 	skip        int  // events of the transaction handed over before
@@ -66,7 +67,7 @@ type session struct {
 // LSN (transactions replayed whole left out) and end LSN.
 type doneTxns struct {
 	any    bool // a transaction not replayed whole committed
-	commit uint64
+	commit pubsub.LSN
 	end    pglogrepl.LSN
 }
 
@@ -127,7 +128,7 @@ func (ss *session) run(ctx context.Context, streamedBefore bool) error {
 // reason this connection owes subscribers ("" for none) and the position
 // the stream starts from. Setup steps are bounded by Config.Timeout, slot
 // creation by Config.SlotCreateTimeout.
-func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.LSN, err error) {
+func (ss *session) prepare(ctx context.Context) (reason pubsub.Reason, start pglogrepl.LSN, err error) {
 	s := ss.s
 	slot := s.cfg.Slot
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
@@ -241,7 +242,7 @@ func (ss *session) prepare(ctx context.Context) (reason string, start pglogrepl.
 // Resync for reason, a new slot (pubsub.ReasonSlot) or a new server
 // history (pubsub.ReasonServer, which wins), and forgets the position:
 // the new slot or server's transactions are all new, whatever their LSNs.
-func (s *Source) owe(reason string) {
+func (s *Source) owe(reason pubsub.Reason) {
 	if s.owed != pubsub.ReasonServer {
 		s.owed = reason
 	}

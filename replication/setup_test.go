@@ -190,7 +190,7 @@ func next(t *testing.T, mb *pubsub.Mailbox, timeout time.Duration) pubsub.Event 
 }
 
 // expectResync reads the next event and checks it is a Resync for reason.
-func expectResync(t *testing.T, mb *pubsub.Mailbox, reason string, timeout time.Duration) {
+func expectResync(t *testing.T, mb *pubsub.Mailbox, reason pubsub.Reason, timeout time.Duration) {
 	t.Helper()
 	ev := next(t, mb, timeout)
 	if ev.Kind != pubsub.Resync || ev.Reason != reason {

@@ -32,7 +32,7 @@ func TestIdleSlotConfirmsOnKeepalives(t *testing.T) {
 		}
 		return confirmed >= end
 	})
-	if st := b.src.Stats(); st.ConfirmedLSN < uint64(end) || st.Published != 0 {
+	if st := b.src.Stats(); st.ConfirmedLSN < pubsub.LSN(end) || st.Published != 0 {
 		t.Fatalf("stats: %+v", st)
 	}
 	eventually(t, 10*time.Second, "LagBytes small", func() bool { return b.src.Stats().LagBytes < 1<<20 })

@@ -49,7 +49,7 @@ type Source struct {
 	// sent yet (pubsub.ReasonSlot or ReasonServer): a connection that fails
 	// after finding it leaves it to the next one. Only the goroutine
 	// running Serve touches it.
-	owed string
+	owed pubsub.Reason
 	// systemID and timeline identify the server of the last connection
 	// that streamed (identity.go); 0 before the first.
 	systemID atomic.Uint64
@@ -87,8 +87,8 @@ type Source struct {
 // last transaction published whole, and, for a transaction cut off in its
 // middle, its commit LSN and how many of its events went out.
 type position struct {
-	lastCommit   uint64
-	partialLSN   uint64
+	lastCommit   pubsub.LSN
+	partialLSN   pubsub.LSN
 	partialCount int
 }
 
@@ -150,7 +150,7 @@ type Stats struct {
 	SlotsCreated uint64
 	// ConfirmedLSN is the last position reported to the server as
 	// processed: the slot's confirmed_flush_lsn once the server took it.
-	ConfirmedLSN uint64
+	ConfirmedLSN pubsub.LSN
 	// LagBytes is the server's WAL end, as last reported by it, minus
 	// ConfirmedLSN: WAL the slot retains, as of the last message the
 	// Source read (it stands still while disconnected; the metrics module
@@ -192,7 +192,7 @@ func (s *Source) Stats() Stats {
 		Published:    s.published.Load(),
 		Resyncs:      s.resyncs.Load(),
 		SlotsCreated: s.slotsCreated.Load(),
-		ConfirmedLSN: s.confirmed.Load(),
+		ConfirmedLSN: pubsub.LSN(s.confirmed.Load()),
 		LagBytes:     s.lagBytes.Load(),
 	}
 	st.Ready = s.ready.Get()
@@ -288,7 +288,7 @@ func (s *Source) Serve(ctx context.Context) error {
 }
 
 // resync broadcasts a Resync with reason to every subscribed mailbox.
-func (s *Source) resync(reason string) {
+func (s *Source) resync(reason pubsub.Reason) {
 	s.resyncs.Add(1)
 	s.ps.ResyncWith(reason)
 }

@@ -28,10 +28,10 @@ type changeFrame struct {
 }
 
 func newChangeFrame(ev pubsub.Event, at time.Time) changeFrame {
-	f := changeFrame{Schema: ev.Schema, Table: ev.Table, Operation: ev.Operation, RowID: ev.RowID, At: at,
+	f := changeFrame{Schema: ev.Schema, Table: ev.Table, Operation: string(ev.Operation), RowID: ev.RowID, At: at,
 		New: ev.New, Old: ev.Old}
 	if ev.LSN != 0 {
-		f.LSN = formatLSN(ev.LSN)
+		f.LSN = ev.LSN.String()
 	}
 	if !ev.CommitTime.IsZero() {
 		t := ev.CommitTime

@@ -49,7 +49,7 @@ func parseFilter(r *http.Request) (streamFilter, error) {
 }
 
 func (f streamFilter) wants(ev pubsub.Event) bool {
-	return len(f.ops) == 0 || slices.Contains(f.ops, ev.Operation)
+	return len(f.ops) == 0 || slices.Contains(f.ops, string(ev.Operation))
 }
 
 // wantsFrame reports whether a recorded change belongs to this stream:
@@ -161,7 +161,7 @@ func (w *web) events(rw http.ResponseWriter, r *http.Request) {
 					err = s.event("change", newChangeFrame(ev, time.Now()))
 				}
 			case pubsub.Resync:
-				err = s.event("resync", resyncFrame{Reason: ev.Reason, At: time.Now()})
+				err = s.event("resync", resyncFrame{Reason: string(ev.Reason), At: time.Now()})
 				if err == nil {
 					err = s.event("status", status(mb.Dropped()))
 				}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/phoenixkit/phoenixkitdb"
@@ -92,7 +91,7 @@ func fromReplicationStats(src *replication.Source) sourceStats {
 		Resyncs:      s.Resyncs,
 		Slot:         src.Slot(),
 		Publication:  src.Publication(),
-		ConfirmedLSN: formatLSN(s.ConfirmedLSN),
+		ConfirmedLSN: s.ConfirmedLSN.String(),
 		LagBytes:     &lag,
 	}
 	// The Source has no state machine of its own to report: derive the
@@ -140,7 +139,3 @@ type resyncFrame struct {
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
 }
-
-// formatLSN writes a WAL position as PostgreSQL does: two hexadecimal
-// halves, "16/B374D848".
-func formatLSN(lsn uint64) string { return fmt.Sprintf("%X/%X", lsn>>32, uint32(lsn)) }

@@ -78,7 +78,7 @@ func TestEventsResyncAfterTerminate(t *testing.T) {
 
 	var r resyncFrame
 	s.next(t, 10*time.Second, "resync", isEvent("resync")).decode(t, &r)
-	if r.Reason != pubsub.ReasonListen {
+	if r.Reason != string(pubsub.ReasonListen) {
 		t.Fatalf("resync reason = %q, want %q", r.Reason, pubsub.ReasonListen)
 	}
 	// A status frame follows every resync, showing the reconnection.

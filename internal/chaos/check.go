@@ -1,6 +1,8 @@
 package chaos
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -72,9 +74,9 @@ const (
 // Item is one event a consumer read, in the order it read them.
 type Item struct {
 	Kind    ItemKind
-	Payload string // Change: "schema.table:OP:row_id"
-	Reason  string // Resync: why
-	Sub     int    // Marker: index in Mailbox.Subs of the subscription it opens
+	Payload string        // Change: "schema.table:OP:row_id"
+	Reason  pubsub.Reason // Resync: why
+	Sub     int           // Marker: index in Mailbox.Subs of the subscription it opens
 	// Clock, for a Resync, is the logical time (see Interval) taken when
 	// the consumer read it, or 0. When set, the Resync covers only
 	// changes committed before it: whatever a Resync reports (a full
@@ -98,16 +100,16 @@ type Mailbox struct {
 	// Report.Unexpected. Nil allows every reason (the Listener's soak
 	// judges reasons itself); the WAL source allows only overflow, start
 	// and slot, so a Source that reconnects with a Resync fails.
-	Allowed []string
+	Allowed []pubsub.Reason
 }
 
 // Report is the verdict on one mailbox.
 type Report struct {
 	Name      string
-	Expected  int            // committed changes on the mailbox's tables
-	Owed      int            // of those, committed while it was subscribed
-	Delivered int            // changes it read
-	Resyncs   map[string]int // Resyncs it read, by reason
+	Expected  int                   // committed changes on the mailbox's tables
+	Owed      int                   // of those, committed while it was subscribed
+	Delivered int                   // changes it read
+	Resyncs   map[pubsub.Reason]int // Resyncs it read, by reason
 	// Covered counts owed changes it did not receive but was told about:
 	// a Resync came between the change before and the change after. It is
 	// exact when payloads are unique and a lower bound otherwise.
@@ -157,7 +159,7 @@ const maxProblems = 5
 // failure that is not there.
 func Check(committed []Entry, mb Mailbox) Report {
 	c := newStream(committed, mb)
-	r := Report{Name: mb.Name, Expected: len(c.e), Owed: c.owedPrefix[len(c.e)], Resyncs: map[string]int{}}
+	r := Report{Name: mb.Name, Expected: len(c.e), Owed: c.owedPrefix[len(c.e)], Resyncs: map[pubsub.Reason]int{}}
 	problem := func(at int, format string, args ...any) {
 		if len(r.Problems) < maxProblems {
 			r.Problems = append(r.Problems, fmt.Sprintf("%s: item %d: %s; read before it: %s",
@@ -231,7 +233,7 @@ func Check(committed []Entry, mb Mailbox) Report {
 }
 
 // allows reports whether a Resync for reason may cover a gap.
-func (mb Mailbox) allows(reason string) bool {
+func (mb Mailbox) allows(reason pubsub.Reason) bool {
 	return mb.Allowed == nil || slices.Contains(mb.Allowed, reason)
 }
 
@@ -243,7 +245,7 @@ func recent(items []Item, at, n int) string {
 		case Change:
 			parts = append(parts, it.Payload)
 		case Resync:
-			parts = append(parts, "Resync("+it.Reason+")")
+			parts = append(parts, "Resync("+string(it.Reason)+")")
 		case Marker:
 			parts = append(parts, fmt.Sprintf("Marker(%d)", it.Sub))
 		}

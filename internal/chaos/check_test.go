@@ -1,6 +1,8 @@
 package chaos_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"strconv"
 	"strings"
 	"testing"
@@ -35,7 +37,7 @@ func read(script ...string) []chaos.Item {
 		case strings.HasPrefix(s, "R:"):
 			reason, clock, _ := strings.Cut(s[2:], "@")
 			n, _ := strconv.ParseInt(clock, 10, 64)
-			out = append(out, chaos.Item{Kind: chaos.Resync, Reason: reason, Clock: n})
+			out = append(out, chaos.Item{Kind: chaos.Resync, Reason: pubsub.Reason(reason), Clock: n})
 		case strings.HasPrefix(s, "M"):
 			out = append(out, chaos.Item{Kind: chaos.Marker, Sub: int(s[1] - '0')})
 		default:
@@ -260,7 +262,7 @@ func TestFold(t *testing.T) {
 }
 
 // walReasons is what the WAL soak allows.
-var walReasons = []string{"overflow", "start", "slot"}
+var walReasons = []pubsub.Reason{"overflow", "start", "slot"}
 
 // TestCheckWAL covers the stricter rules of the WAL soak: only some
 // Resync reasons are allowed, and a Resync of another reason neither

@@ -197,7 +197,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed), resyncs: map[string]int{}, stats: stats}
+	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed), resyncs: map[pubsub.Reason]int{}, stats: stats}
 	sum.txs = countTxs(committed)
 	in.mu.Lock()
 	slotDrops := maps.Clone(in.slotDrops)

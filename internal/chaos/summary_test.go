@@ -3,6 +3,8 @@
 package chaos_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"fmt"
 	"sort"
 	"strings"
@@ -19,11 +21,11 @@ type summary struct {
 	txs       int           // committed writing transactions
 	committed int           // notifications they owe (after folding)
 
-	delivered  int            // changes read, over every mailbox
-	owed       int            // changes owed, over every mailbox
-	covered    int            // owed but missed, with a Resync to tell
-	resyncs    map[string]int // Resyncs read, by reason
-	lost       int            // silent losses: must be 0
+	delivered  int                   // changes read, over every mailbox
+	owed       int                   // changes owed, over every mailbox
+	covered    int                   // owed but missed, with a Resync to tell
+	resyncs    map[pubsub.Reason]int // Resyncs read, by reason
+	lost       int                   // silent losses: must be 0
 	disordered int
 	phantoms   int
 	unexpected int // WAL: Resyncs of a reason not allowed

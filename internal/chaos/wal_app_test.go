@@ -33,7 +33,7 @@ var walSettings = map[string]string{
 }
 
 // walAllowed are the only Resync reasons a WAL Source may cause.
-var walAllowed = []string{pubsub.ReasonOverflow, pubsub.ReasonStart, pubsub.ReasonSlot}
+var walAllowed = []pubsub.Reason{pubsub.ReasonOverflow, pubsub.ReasonStart, pubsub.ReasonSlot}
 
 // newWALApp builds WAL app number i: a replication.Source on a slot of
 // its own, connecting through a proxy to srv.

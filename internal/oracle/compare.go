@@ -157,7 +157,7 @@ func Compare(recs []Record, events []pubsub.Event, o Options) *Report {
 		w, ev := &want[i], &events[i]
 		m := Mismatch{Index: i, Xid: w.rec.Xid, Table: w.rel, Op: w.op, Line: w.rec.Line}
 		if ev.Kind == pubsub.Resync {
-			m.Kind, m.Got = "resync", ev.Reason
+			m.Kind, m.Got = "resync", string(ev.Reason)
 			rep.add(m)
 			rep.stopped(i, want, events)
 			return rep
@@ -174,7 +174,7 @@ func Compare(recs []Record, events []pubsub.Event, o Options) *Report {
 				rep.stopped(i+1, want, events)
 				return rep
 			}
-		} else if ev.Kind != pubsub.TableChanged || ev.Operation != w.op {
+		} else if ev.Kind != pubsub.TableChanged || string(ev.Operation) != w.op {
 			m.Kind, m.Got, m.Want = "sequence", describe(ev), w.op+" "+w.rel.String()
 			rep.add(m)
 			rep.stopped(i+1, want, events)
@@ -183,21 +183,22 @@ func Compare(recs []Record, events []pubsub.Event, o Options) *Report {
 			m.Kind, m.Got, m.Want = "table", ev.Schema+"."+ev.Table, w.rel.String()
 			rep.add(m)
 		}
+		evLSN := uint64(ev.LSN)
 		// Positions: one LSN per transaction, between its last change and
 		// the end of its commit record; Seq increasing inside it.
 		switch {
-		case w.txn == prevTxn && ev.LSN != prevLSN:
-			rep.add(with(m, "lsn", fmt.Sprintf("%X, another LSN inside one transaction", ev.LSN), fmt.Sprintf("%X", prevLSN)))
-		case w.txn != prevTxn && ev.LSN <= prevLSN:
-			rep.add(with(m, "lsn", fmt.Sprintf("%X, not after the previous transaction's", ev.LSN), fmt.Sprintf("> %X", prevLSN)))
+		case w.txn == prevTxn && evLSN != prevLSN:
+			rep.add(with(m, "lsn", fmt.Sprintf("%X, another LSN inside one transaction", evLSN), fmt.Sprintf("%X", prevLSN)))
+		case w.txn != prevTxn && evLSN <= prevLSN:
+			rep.add(with(m, "lsn", fmt.Sprintf("%X, not after the previous transaction's", evLSN), fmt.Sprintf("> %X", prevLSN)))
 		}
-		if ev.LSN <= w.lastLSN || ev.LSN >= w.commitEnd {
-			rep.add(with(m, "lsn", fmt.Sprintf("%X", ev.LSN), fmt.Sprintf("in (%X, %X): the commit record", w.lastLSN, w.commitEnd)))
+		if evLSN <= w.lastLSN || evLSN >= w.commitEnd {
+			rep.add(with(m, "lsn", fmt.Sprintf("%X", evLSN), fmt.Sprintf("in (%X, %X): the commit record", w.lastLSN, w.commitEnd)))
 		}
 		if ev.Seq == 0 || w.txn == prevTxn && ev.Seq <= prevSeq {
 			rep.add(with(m, "seq", fmt.Sprint(ev.Seq), fmt.Sprintf("> %d", prevSeq*b2u(w.txn == prevTxn))))
 		}
-		prevTxn, prevLSN, prevSeq = w.txn, ev.LSN, ev.Seq
+		prevTxn, prevLSN, prevSeq = w.txn, evLSN, ev.Seq
 		c := &w.rec.Change
 		switch w.op {
 		case "TRUNCATE":
@@ -270,7 +271,7 @@ func describe(ev *pubsub.Event) string {
 	case pubsub.Resync:
 		return ev.String()
 	}
-	return ev.Operation + " " + ev.Schema + "." + ev.Table
+	return string(ev.Operation) + " " + ev.Schema + "." + ev.Table
 }
 
 // stopped records what was left on either side from position i on.
@@ -281,7 +282,7 @@ func (rep *Report) stopped(i int, want []expected, events []pubsub.Event) {
 	}
 	for j := i; j < len(events); j++ {
 		ev := &events[j]
-		rep.add(Mismatch{Kind: "extra", Index: j, Table: Relation{ev.Schema, ev.Table}, Op: ev.Operation, Got: describe(ev)})
+		rep.add(Mismatch{Kind: "extra", Index: j, Table: Relation{ev.Schema, ev.Table}, Op: string(ev.Operation), Got: describe(ev)})
 	}
 }
 

@@ -55,7 +55,7 @@ func TestCompareFindsEachKind(t *testing.T) {
 	o := oracle.Options{Scope: scope, TypeNames: map[uint32]string{23: "integer", 25: "text"}}
 	good := func() []pubsub.Event {
 		ev := func(op string, seq, lsn uint64) pubsub.Event {
-			return pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "t", Operation: op, LSN: lsn, Seq: seq}
+			return pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "t", Operation: pubsub.Operation(op), LSN: pubsub.LSN(lsn), Seq: seq}
 		}
 		ins := ev("INSERT", 1, 150)
 		ins.New = row(t, present("1"), present("a'b"))

@@ -18,7 +18,7 @@ import (
 // walAllowed are the Resync reasons a WAL cluster mailbox may read: its
 // follower's start and its own (or the leader's relay's) overflow. A
 // failover, a partition or a NATS restart must cause none.
-var walAllowed = []string{pubsub.ReasonStart, pubsub.ReasonOverflow}
+var walAllowed = []pubsub.Reason{pubsub.ReasonStart, pubsub.ReasonOverflow}
 
 // checkResyncs checks that one mailbox's Resyncs had causes: a Resync can
 // cover any gap, so a module that sent them for nothing would pass the

@@ -3,6 +3,8 @@
 package chaos_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"context"
 	"fmt"
 	"io"
@@ -269,7 +271,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed), resyncs: map[string]int{},
+	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed), resyncs: map[pubsub.Reason]int{},
 		maxReaders: int(maxReaders.Load()), failovers: int(terms) - 1, streamResyncs: streamResyncs,
 		maxLeaderless: maxLeaderless, lateRelays: lateRelays}
 	sum.txs = countTxs(committed)

@@ -3,6 +3,8 @@
 package chaos_test
 
 import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
 	"fmt"
 	"sort"
 	"strings"
@@ -20,7 +22,7 @@ type summary struct {
 	committed int           // changes they owe (folded as NOTIFY folds them)
 
 	delivered, owed, covered             int
-	resyncs                              map[string]int
+	resyncs                              map[pubsub.Reason]int
 	lost, disordered, phantoms, unexpect int
 	checked                              int // mailboxes judged
 	mailboxes                            []string
