@@ -71,6 +71,14 @@ type Config struct {
 	// it, followers get a Resync (reason "overflow") and the leader logs
 	// a WARN (at most one per 10 s). Default 16384.
 	RelayCapacity int
+	// SingleChangeMessages makes the leader publish one stream message per
+	// change, for consumers of the stream that want that shape. By default
+	// (false) a transaction's consecutive changes to one table go in one
+	// message, up to 1,024 changes and 128 KiB (and the server's
+	// max_payload): a burst then costs JetStream far fewer messages.
+	// Either way each change keeps its subject, <Subject>.<schema>.<table>,
+	// and bodies are format 3 (docs/cluster.md).
+	SingleChangeMessages bool
 	// StartGrace is how long EnsureStarted waits before it warns that the
 	// follower is not running. Default 2 s.
 	StartGrace time.Duration

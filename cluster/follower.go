@@ -47,9 +47,21 @@ type Follower struct {
 	// (after a reconnection).
 	check chan struct{}
 
-	// one is handle's one-event batch, kept to spare an allocation per
-	// message (only the running Serve touches it).
-	one [1]pubsub.Event
+	// evs is handle's scratch for a message's events, kept to spare an
+	// allocation per message (only the running Serve touches it).
+	evs []pubsub.Event
+	// seen is the (commit LSN, Seq) of the last WAL change or message
+	// handed over: a message a new leader published again, cut
+	// elsewhere than the one stored before it, repeats changes before it
+	// (see elector.msgID), which deliver skips. Only the running Serve
+	// touches it; it outlives Serve, as last does. seenStale asks for it
+	// to be forgotten: a Resync went out, after which positions may start
+	// afresh (another server's history, a new slot).
+	seen struct {
+		lsn pubsub.LSN
+		seq uint64
+	}
+	seenStale atomic.Bool
 
 	startMu    sync.Mutex
 	startCheck *time.Timer
@@ -190,6 +202,10 @@ func (f *Follower) gap(info *jetstream.StreamInfo) {
 // bytes each).
 const pullMessages = 4096
 
+// pullBytes bounds the bytes of one pull, so that batched messages (up to
+// maxBatchBytes each) do not make a follower buffer 4,096 of them.
+const pullBytes = 16 << 20
+
 // consume runs one ordered consumer from the last sequence handed over.
 // It returns errStreamReset, with the new stream's info, when its watcher
 // finds the stream deleted and created again.
@@ -207,7 +223,7 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 	// Larger pulls than the client's default (500 messages): during a
 	// burst a follower asks the server for more less often, which halved
 	// its pauses between batches (docs/performance.md, section 8).
-	it, err := cons.Messages(jetstream.PullMaxMessages(pullMessages))
+	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(pullMessages, pullBytes))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: consume: %w", err)
 	}
@@ -302,25 +318,62 @@ func (f *Follower) handle(msg jetstream.Msg, dec *decoder) {
 		f.resync(ReasonGap)
 	}
 	f.last.Store(seq)
-	ev, err := dec.decode(msg.Data())
+	evs, err := dec.decodeAll(f.evs[:0], msg.Data())
 	if err != nil {
 		f.c.log.Error("cluster: malformed stream message; sending a Resync", "seq", seq, "err", err)
 		f.resync(ReasonEncode)
 		return
 	}
-	if ev.Kind == pubsub.Resync {
-		f.resync(ev.Reason)
-		return
+	f.deliver(evs)
+	clear(evs) // drop the rows for the GC
+	f.evs = evs[:0]
+}
+
+// deliver hands the events of one stream message to the PubSub, all at
+// once: a follower never stops in the middle of a message, so its
+// position (the message's stream sequence) says what it handed over.
+// WAL changes and messages at or before the last one handed over (by
+// commit LSN and Seq, see seen) are skipped.
+func (f *Follower) deliver(evs []pubsub.Event) {
+	if f.seenStale.Swap(false) {
+		f.seen.lsn, f.seen.seq = 0, 0
 	}
-	f.received.Add(1)
-	if ev.Kind == pubsub.Message {
-		// To the mailboxes of db.Replication().SubscribeMessages.
-		_ = f.ps.BroadcastMessage(ev) // decode checked the kind
-		return
+	run := 0 // evs[run:i] are changes not handed over yet
+	flush := func(i int) {
+		if i > run {
+			f.received.Add(uint64(i - run))
+			_ = f.ps.BroadcastChanges(evs[run:i]) // decode checked schema and table
+		}
+		run = i
 	}
-	f.one[0] = ev
-	_ = f.ps.BroadcastChanges(f.one[:]) // decode checked schema and table
-	f.one[0] = pubsub.Event{}
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind == pubsub.Resync {
+			flush(i)
+			run = i + 1
+			f.resync(ev.Reason)
+			f.seenStale.Store(false)
+			f.seen.lsn, f.seen.seq = 0, 0
+			continue
+		}
+		if ev.LSN != 0 && ev.Seq != 0 {
+			if ev.LSN < f.seen.lsn || ev.LSN == f.seen.lsn && ev.Seq <= f.seen.seq {
+				// Handed over already: leave it out of the run.
+				flush(i)
+				run = i + 1
+				continue
+			}
+			f.seen.lsn, f.seen.seq = ev.LSN, ev.Seq
+		}
+		if ev.Kind == pubsub.Message {
+			flush(i)
+			run = i + 1
+			f.received.Add(1)
+			// To the mailboxes of db.Replication().SubscribeMessages.
+			_ = f.ps.BroadcastMessage(*ev) // decode checked the kind
+		}
+	}
+	flush(len(evs))
 }
 
 // sawLast records last as the stream's last sequence if it is newer.
@@ -334,6 +387,7 @@ func (f *Follower) sawLast(last uint64) {
 }
 
 func (f *Follower) resync(reason pubsub.Reason) {
+	f.seenStale.Store(true)
 	f.resyncs.Add(1)
 	f.ps.ResyncWith(reason)
 }

@@ -13,9 +13,10 @@ import (
 var errBadMessage = errors.New("cluster: malformed stream message")
 
 // A stream message body starts with a format byte. The leader writes
-// format 2 (see encoder.encode); decode still reads format 1 and the JSON
+// format 3 (see encoder.encodeBatch): one Resync, one logical message, or
+// a batch of changes. decode still reads format 2, format 1 and the JSON
 // of earlier releases (messages a stream kept across an upgrade).
-// docs/cluster.md describes format 2 byte by byte.
+// docs/cluster.md describes formats 3 and 2 byte by byte.
 const (
 	bodyChangeV1 byte = 0x01 // a change, format 1 (rows as JSON)
 	bodyResyncV1 byte = 0x02 // a Resync, format 1
@@ -34,13 +35,14 @@ const (
 	v2FlagsKnown = v2CommitTime | v2New | v2Old | v2Cascade | v2RestartIdentity
 )
 
-// encodeEvent returns the subject and body of ev, with a fresh encoder.
+// encodeEvent returns the subject and format 3 body of ev alone, with a
+// fresh encoder.
 func encodeEvent(prefix string, ev pubsub.Event) (subject string, body []byte, err error) {
 	var e encoder
-	return e.encode(prefix, ev)
+	return e.encodeBatch(prefix, []pubsub.Event{ev})
 }
 
-// encoder writes format 2 bodies. It keeps the encoding of the last row
+// encoder writes stream message bodies. It keeps the encoding of the last row
 // layout it wrote, so that a run of one table's changes writes its column
 // list by copying. Not safe for concurrent use (the relay goroutine owns
 // its encoder).
@@ -49,7 +51,9 @@ type encoder struct {
 	enc    []byte // layout's encoding, without its length prefix
 }
 
-// encode returns the subject and body of ev in format 2:
+// encode returns the subject and body of ev in format 2, which earlier
+// releases wrote (the leader writes format 3: encodeBatch); tests use it
+// to check that followers still read it:
 //
 //	0x03, kind (pubsub.Kind as a byte), then
 //	Resync:              reason (string)
@@ -139,7 +143,8 @@ func appendBytes(b, s []byte) []byte {
 	return append(b, s...)
 }
 
-// decodeEvent parses a stream message body with a fresh decoder.
+// decodeEvent parses a stream message body of one event with a fresh
+// decoder.
 func decodeEvent(body []byte) (pubsub.Event, error) {
 	var d decoder
 	return d.decode(body)
@@ -161,13 +166,37 @@ type decoder struct {
 	cols       []pubsub.ColumnType
 }
 
-// decode parses a stream message body. Rows come back as the leader's
-// source built them: each column's name, type, state and text.
+// decodeAll parses a stream message body, appending its events (one,
+// or a format 3 batch) to dst. Rows come back as the leader's source
+// built them: each column's name, type, state and text. On an error dst
+// comes back as it was.
+func (d *decoder) decodeAll(dst []pubsub.Event, body []byte) ([]pubsub.Event, error) {
+	if len(body) > 0 && body[0] == bodyV3 {
+		return d.v3(dst, body[1:])
+	}
+	ev, err := d.decode(body)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, ev), nil
+}
+
+// decode parses a stream message body that holds one event.
 func (d *decoder) decode(body []byte) (pubsub.Event, error) {
 	if len(body) == 0 {
 		return pubsub.Event{}, fmt.Errorf("%w: empty body", errBadMessage)
 	}
 	switch body[0] {
+	case bodyV3:
+		var one [1]pubsub.Event
+		evs, err := d.v3(one[:0], body[1:])
+		if err != nil {
+			return pubsub.Event{}, err
+		}
+		if len(evs) != 1 {
+			return pubsub.Event{}, fmt.Errorf("%w: %d events where one was expected", errBadMessage, len(evs))
+		}
+		return evs[0], nil
 	case bodyV2:
 		return d.v2(body[1:])
 	case bodyResyncV1:

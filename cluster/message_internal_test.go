@@ -253,10 +253,10 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
-// FuzzDecodeEvent: decode never panics, what it accepts is a Resync, a
-// message or a change with a schema and a table, and its format 2
-// encoding decodes to an equal event (rows column by column: names,
-// types, states, texts).
+// FuzzDecodeEvent: decodeAll never panics, what it accepts are
+// Resyncs, messages or changes with a schema and a table, a batch's
+// events batch with each other, and their format 3 encoding decodes to
+// equal events (rows column by column: names, types, states, texts; Xid).
 func FuzzDecodeEvent(f *testing.F) {
 	for _, b := range [][]byte{v1Change, v1Resync, v1Delete, jsonBody, []byte(`{"resync":true,"reason":"listen"}`),
 		[]byte(`{"schema":"","table":"x"}`)} {
@@ -268,34 +268,65 @@ func FuzzDecodeEvent(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(body)
+		var e encoder
+		if _, body, err = e.encode("p", ev); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(body)
+	}
+	evs := batchEvents(f)
+	for _, b := range [][]pubsub.Event{evs, evs[1:3], evs[3:]} {
+		var e encoder
+		_, body, err := e.encodeBatch("p", b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(body)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var d decoder
-		ev, err := d.decode(body)
+		evs, err := d.decodeAll(nil, body)
 		if err != nil {
+			if len(evs) != 0 {
+				t.Fatalf("%d events with an error", len(evs))
+			}
 			return
 		}
-		if ev.Kind == pubsub.TableChanged && (ev.Schema == "" || ev.Table == "") || ev.Kind == 0 {
-			t.Fatalf("accepted %+v", ev)
+		if len(evs) == 0 {
+			t.Fatal("no events and no error")
 		}
-		_, again, err := encodeEvent("p", ev)
+		for i, ev := range evs {
+			if ev.Kind == pubsub.TableChanged && (ev.Schema == "" || ev.Table == "") || ev.Kind == 0 {
+				t.Fatalf("accepted %+v", ev)
+			}
+			if i > 0 && !batchable(&evs[i-1], &evs[i]) {
+				t.Fatalf("a body of events that do not batch: %+v after %+v", evs[i], evs[i-1])
+			}
+		}
+		var e encoder
+		_, again, err := e.encodeBatch("p", evs)
 		if err != nil {
-			t.Fatalf("re-encode %+v: %v", ev, err)
+			t.Fatalf("re-encode %+v: %v", evs, err)
 		}
 		for _, d := range []*decoder{{}, &d} {
-			ev2, err := d.decode(again)
+			evs2, err := d.decodeAll(nil, again)
 			if err != nil {
-				t.Fatalf("%+v re-encoded: %v", ev, err)
+				t.Fatalf("%+v re-encoded: %v", evs, err)
 			}
-			if diff := eventDiff(ev, ev2); diff != "" {
-				t.Fatalf("%+v re-encoded decodes otherwise: %s", ev, diff)
+			if len(evs2) != len(evs) {
+				t.Fatalf("%d events re-encoded decode as %d", len(evs), len(evs2))
+			}
+			for i := range evs {
+				if diff := eventDiff(evs[i], evs2[i]); diff != "" || evs[i].Xid != evs2[i].Xid {
+					t.Fatalf("%+v re-encoded decodes otherwise: %s (Xid %d, %d)", evs[i], diff, evs[i].Xid, evs2[i].Xid)
+				}
 			}
 		}
 		// The encoding is canonical: what it wrote re-encodes to the same
 		// bytes (an input may differ, say with a DecodeOID written out
 		// where the encoder writes 0).
-		ev2, _ := d.decode(again)
-		if _, third, _ := encodeEvent("p", ev2); !bytes.Equal(again, third) {
+		evs2, _ := d.decodeAll(nil, again)
+		if _, third, _ := e.encodeBatch("p", evs2); !bytes.Equal(again, third) {
 			t.Fatalf("%q re-encodes as %q", again, third)
 		}
 	})

@@ -102,7 +102,7 @@ func (d *decoder) row(r *reader, newLayout *pubsub.RowLayout) (*pubsub.Row, *pub
 	if len(key) > 0 {
 		l = d.layout(r, key)
 	} else if l == nil {
-		r.failWith(fmt.Errorf("%w: old row refers to a new row's layout and there is none", errBadMessage))
+		r.failWith(fmt.Errorf("%w: a row refers to an earlier row's layout and there is none", errBadMessage))
 	}
 	if r.err != nil {
 		return nil, nil

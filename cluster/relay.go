@@ -23,12 +23,11 @@ const publishTimeout = 2 * time.Second
 // it replays whole transactions from the slot's confirmed position.
 type relayState struct {
 	published atomic.Uint64 // events stored, over the process's life
+	messages  atomic.Uint64 // stream messages stored, over the process's life
 	tooLarge  atomic.Uint64 // changes replaced by a Resync for their size (Stats.TooLarge)
 	seq       uint64        // counter for ids of NOTIFY changes and Resyncs
 
 	// Touched by the relay goroutine only.
-	lastLSN pubsub.LSN // commit LSN of the last WAL change relayed
-	pos     int        // its position in its transaction
 	// The last overflow WARN: when, and the relay mailbox's Dropped count
 	// then (reset with each term's mailbox).
 	warnedAt      time.Time
@@ -45,7 +44,6 @@ type relayState struct {
 // beginTerm resets the per-term state; the source and the relay of the
 // previous term have returned, the new ones have not started.
 func (r *relayState) beginTerm(src *replication.Source, mb *pubsub.Mailbox) {
-	r.lastLSN, r.pos = 0, 0
 	r.warnedDropped = 0
 	r.stored.Store(0)
 	r.storedLSN.Store(0)
@@ -103,14 +101,16 @@ func (c *Cluster) confirmLimit() pubsub.LSN {
 	return 0 // nothing stored yet this term: confirm nothing new
 }
 
-// outgoing is one event on its way to the stream. Its id never changes,
-// so a retry is de-duplicated by JetStream if an earlier attempt landed.
+// outgoing is one stream message on its way: one event, or a batch of
+// changes. Its id never changes, so a retry is de-duplicated by JetStream
+// if an earlier attempt landed.
 type outgoing struct {
 	subject string
 	body    []byte
 	id      string
-	change  bool                   // it stands for a change the source handed over (see relayState.stored)
-	lsn     pubsub.LSN             // that change's commit LSN; 0 for the NOTIFY source
+	events  int                    // the events it stands for (Stats.Published)
+	changes int                    // of those, the changes the source handed over (see relayState.stored)
+	lsn     pubsub.LSN             // their commit LSN; 0 for the NOTIFY source
 	fut     jetstream.PubAckFuture // the last attempt's; nil when not sent
 	failed  bool                   // fut's error was received
 }
@@ -123,67 +123,76 @@ type outgoing struct {
 // 160 bytes), with room to spare.
 const headerRoom = 512
 
-// prepare encodes ev for the stream with enc and gives it its message
-// id, in the order the source handed events over. A change whose body
-// would exceed maxPayload (the NATS server's max_payload, 0 for unknown)
-// less headerRoom goes as a Resync (ReasonTooLarge) with the change's own
-// id, so that a replay of it is de-duplicated like the change. It returns
-// nil for an event the stream does not carry.
-func (e *elector) prepare(termN uint64, ev pubsub.Event, enc *encoder, maxPayload int64) *outgoing {
+// prepare encodes evs (one event, or changes of one transaction and
+// table that batchable allows in one body) for the stream with enc and
+// gives the message its id, in the order the source handed events over.
+// A body that would exceed maxPayload (the NATS server's max_payload, 0
+// for unknown) less headerRoom goes as a Resync (ReasonTooLarge) with
+// the message's own id, so that a replay of it is de-duplicated like the
+// changes (the relay puts a change too large for a message alone, so
+// this is the rule for one change). It returns nil for an event the
+// stream does not carry.
+func (e *elector) prepare(termN uint64, evs []pubsub.Event, enc *encoder, maxPayload int64) *outgoing {
 	wal := e.c.db.Source() == phoenixkitdb.SourceWAL
+	ev := &evs[0]
 	if wal && ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonStart {
 		// The stream carries what came before this process's source
 		// started; followers have their own start Resync.
 		return nil
 	}
-	o := &outgoing{change: ev.Kind != pubsub.Resync, lsn: ev.LSN}
-	// The id first: it counts the change's position in its transaction
-	// whatever goes to the stream for it.
-	o.id = e.msgID(wal, termN, ev)
+	o := &outgoing{events: len(evs), lsn: ev.LSN}
+	if ev.Kind != pubsub.Resync {
+		o.changes = len(evs)
+	}
+	o.id = e.msgID(wal, termN, &evs[len(evs)-1])
 	var err error
-	o.subject, o.body, err = enc.encode(e.c.cfg.Subject, ev)
+	o.subject, o.body, err = enc.encodeBatch(e.c.cfg.Subject, evs)
 	switch {
 	case err != nil:
 		// An event the format cannot hold: followers must reload.
 		e.c.log.Error("cluster: cannot encode a change; sending a Resync", "err", err)
-		o.subject, o.body, _ = enc.encode(e.c.cfg.Subject, pubsub.Event{Kind: pubsub.Resync, Reason: ReasonEncode})
+		o.subject, o.body, _ = enc.encodeBatch(e.c.cfg.Subject, []pubsub.Event{{Kind: pubsub.Resync, Reason: ReasonEncode}})
 	case maxPayload > 0 && int64(len(o.body)) > maxPayload-headerRoom:
 		// NATS refuses it, and would refuse it again on every retry:
 		// followers get a Resync in its place and the stream goes on.
-		e.relay.tooLarge.Add(1)
+		e.relay.tooLarge.Add(uint64(len(evs)))
 		e.c.log.Error("cluster: a change is larger than the NATS server's max_payload; sending a Resync in its place (raise max_payload, see docs/cluster.md)",
 			"schema", ev.Schema, "table", ev.Table, "op", ev.Operation, "row_id", ev.RowID, "lsn", ev.LSN,
-			"bytes", len(o.body), "max_payload", maxPayload)
-		o.subject, o.body, _ = enc.encode(e.c.cfg.Subject, pubsub.Event{Kind: pubsub.Resync, Reason: ReasonTooLarge})
+			"changes", len(evs), "bytes", len(o.body), "max_payload", maxPayload)
+		o.subject, o.body, _ = enc.encodeBatch(e.c.cfg.Subject, []pubsub.Event{{Kind: pubsub.Resync, Reason: ReasonTooLarge}})
 	}
 	return o
 }
 
 // markStored counts o as stored in the stream. Called in stream order.
 func (e *elector) markStored(o *outgoing) {
-	e.relay.published.Add(1)
-	if o.change {
+	e.relay.published.Add(uint64(o.events))
+	e.relay.messages.Add(1)
+	if o.changes > 0 {
 		if o.lsn != 0 {
 			e.relay.storedLSN.Store(uint64(o.lsn))
 		}
-		e.relay.stored.Add(1)
+		e.relay.stored.Add(uint64(o.changes))
 	}
 }
 
-// msgID is the de-duplication id of ev. A WAL change's id is its slot,
-// commit LSN and position in its transaction, the same whichever instance
-// reads it, so a new leader replaying what the old one published is
-// dropped by JetStream. Other events get an id unique to this instance,
-// term and event, which only de-duplicates this relay's own retries.
-func (e *elector) msgID(wal bool, termN uint64, ev pubsub.Event) string {
+// msgID is the de-duplication id of the message whose last event is
+// ev. A WAL message's id is its slot, commit LSN and the Seq of its last
+// change, the same whichever instance reads it, so a new leader replaying
+// what the old one published is dropped by JetStream. The last change,
+// not the first: the relay batches what is queued, so a replay may cut a
+// transaction's run of changes elsewhere, and a message is dropped only
+// when one ending at the same change is stored, which (the stream holding
+// each term's messages in order, after the terms before) means every
+// change of the transaction up to it is stored. A replayed message
+// ending elsewhere is stored again; followers skip the changes in it they
+// handed over (Follower.deliver). Other events get an id unique to this
+// instance, term and message, which only de-duplicates this relay's own
+// retries.
+func (e *elector) msgID(wal bool, termN uint64, ev *pubsub.Event) string {
 	r := &e.relay
 	if wal && ev.Kind != pubsub.Resync && ev.LSN != 0 {
-		if ev.LSN == r.lastLSN {
-			r.pos++
-		} else {
-			r.lastLSN, r.pos = ev.LSN, 0
-		}
-		return e.c.slot + ":" + strconv.FormatUint(uint64(ev.LSN), 16) + ":" + strconv.Itoa(r.pos)
+		return e.c.slot + ":" + strconv.FormatUint(uint64(ev.LSN), 16) + ":" + strconv.FormatUint(ev.Seq, 10)
 	}
 	r.seq++
 	return e.c.id + ":" + strconv.FormatUint(termN, 10) + ":" + strconv.FormatUint(r.seq, 10)

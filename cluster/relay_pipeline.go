@@ -56,6 +56,12 @@ type pipeline struct {
 	err    error       // why the relay stopped early (errFenced)
 	mb     *pubsub.Mailbox
 	enc    encoder
+	// batch is gather's scratch; held is an event gather read that did
+	// not fit the last message (holding says there is one): the next
+	// message begins with it.
+	batch   []pubsub.Event
+	held    pubsub.Event
+	holding bool
 }
 
 // runRelay publishes every event of t's mailbox to the stream, in order,
@@ -83,11 +89,18 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 	in, stop := t.mb.C(), t.stopRelay
 	draining := false
 	for {
+		for p.holding && len(p.win) < relayWindow {
+			ev := p.held
+			p.held, p.holding = pubsub.Event{}, false
+			if !p.add(ctx, ev, in) {
+				return
+			}
+		}
 		if draining && len(p.win) == 0 {
 			// The source has returned: what the mailbox holds is all.
 			select {
 			case ev, ok := <-in:
-				if !ok || !p.add(ctx, ev) {
+				if !ok || !p.add(ctx, ev, in) {
 					return
 				}
 				continue
@@ -96,7 +109,7 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 			}
 		}
 		var inC <-chan pubsub.Event
-		if len(p.win) < relayWindow {
+		if len(p.win) < relayWindow && !p.holding {
 			inC = in
 		}
 		var okC <-chan *jetstream.PubAck
@@ -112,7 +125,7 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 				// The term ended without a drain: stop as the source did.
 				return
 			}
-			if !p.add(ctx, ev) {
+			if !p.add(ctx, ev, in) {
 				return
 			}
 		case ack := <-okC:
@@ -135,8 +148,9 @@ func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term)
 	}
 }
 
-// add publishes ev after the window. It returns false when ctx ended.
-func (p *pipeline) add(ctx context.Context, ev pubsub.Event) bool {
+// add publishes ev after the window, with the events queued in in that
+// batch with it (see gather). It returns false when ctx ended.
+func (p *pipeline) add(ctx context.Context, ev pubsub.Event, in <-chan pubsub.Event) bool {
 	if ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonOverflow {
 		p.e.relay.warnOverflow(p.e.c.log, p.mb)
 	}
@@ -145,7 +159,10 @@ func (p *pipeline) add(ctx context.Context, ev pubsub.Event) bool {
 	}
 	// The server's limit as the connection last heard it (it may change
 	// when the client reconnects to another server).
-	o := p.e.prepare(p.termN, ev, &p.enc, p.js.Conn().MaxPayload())
+	maxPayload := p.js.Conn().MaxPayload()
+	evs := p.gather(ev, in, batchBytes(maxPayload))
+	o := p.e.prepare(p.termN, evs, &p.enc, maxPayload)
+	clear(evs) // drop the rows: the body holds what the stream needs
 	if o == nil {
 		return true
 	}

@@ -1,0 +1,265 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// bodyV3 is the format byte of format 3, which the leader writes: one
+// Resync, one logical message, or a batch of changes of one transaction
+// to one table (docs/cluster.md describes it byte by byte).
+const bodyV3 byte = 0x04
+
+// Flags of a format 3 body: the transaction's (commit time present) and,
+// per change, which rows follow and the TRUNCATE options.
+const (
+	v3CommitTime     byte = 0x01
+	v3TxnFlagsKnown       = v3CommitTime
+	v3New            byte = 0x02
+	v3Old            byte = 0x04
+	v3Cascade        byte = 0x08
+	v3Restart        byte = 0x10
+	v3ChangeFlagsKnw      = v3New | v3Old | v3Cascade | v3Restart
+)
+
+// batchable reports whether next may follow prev in one format 3 body:
+// both changes of one transaction (commit LSN, xid and commit time) to
+// one table, Seq not going backwards. NOTIFY changes (LSN 0) of one
+// table batch with each other.
+func batchable(prev, next *pubsub.Event) bool {
+	return isChange(prev) && isChange(next) && prev.LSN == next.LSN && prev.Xid == next.Xid &&
+		prev.CommitTime.Equal(next.CommitTime) &&
+		prev.Schema == next.Schema && prev.Table == next.Table && next.Seq >= prev.Seq
+}
+
+func isChange(ev *pubsub.Event) bool { return ev.Kind == pubsub.TableChanged || ev.Kind == 0 }
+
+// headerSize is an upper bound of the bytes a format 3 body of ev's
+// transaction and table takes before its changes.
+func headerSize(ev *pubsub.Event) int {
+	n := 3 + 2*binary.MaxVarintLen32 + len(ev.Schema) + len(ev.Table) + 2*binary.MaxVarintLen64 +
+		binary.MaxVarintLen64 // count
+	if !ev.CommitTime.IsZero() {
+		n += binary.MaxVarintLen64 + binary.MaxVarintLen32
+	}
+	if ev.Kind == pubsub.Message {
+		n += 2*binary.MaxVarintLen32 + len(ev.Prefix) + len(ev.Content)
+	}
+	return n
+}
+
+// changeSize is an upper bound of the bytes ev takes in a format 3 body
+// after its header (each row counted with its layout in full).
+func (e *encoder) changeSize(ev *pubsub.Event) int {
+	n := 1 + 2*binary.MaxVarintLen32 + len(ev.Operation) + len(ev.RowID) + binary.MaxVarintLen64
+	if ev.New != nil {
+		n += e.rowSize(ev.New, false)
+	}
+	if ev.Old != nil {
+		n += e.rowSize(ev.Old, false)
+	}
+	return n
+}
+
+// encodeBatch returns the subject and body of evs in format 3:
+//
+//	0x04, kind (pubsub.Kind as a byte), then
+//	Resync:               reason (string)
+//	TableChanged/Message: flags, schema, table (strings), LSN, Xid
+//	                      (uvarints), [commit time: Unix seconds (varint),
+//	                      nanoseconds (uvarint)], Message only: prefix
+//	                      (string), content (bytes); the change count n
+//	                      (uvarint), then n times: flags, operation, row id
+//	                      (strings), Seq less the previous change's Seq (0
+//	                      for the first) (uvarint), [new row], [old row]
+//
+// A row is written as in format 2, except that an empty layout means
+// "the layout of the row written last in this body". evs is one event,
+// or changes of which each is batchable after the one before; a Resync
+// or a message is alone. A zero Kind is written as TableChanged.
+func (e *encoder) encodeBatch(prefix string, evs []pubsub.Event) (subject string, body []byte, err error) {
+	if len(evs) == 0 {
+		return "", nil, fmt.Errorf("cluster: encode: no events")
+	}
+	ev := &evs[0]
+	switch ev.Kind {
+	case pubsub.Resync:
+		if len(evs) > 1 {
+			return "", nil, fmt.Errorf("cluster: encode: a Resync in a batch")
+		}
+		body = make([]byte, 0, 2+binary.MaxVarintLen32+len(ev.Reason))
+		body = append(body, bodyV3, byte(pubsub.Resync))
+		return resyncSubject(prefix), appendString(body, string(ev.Reason)), nil
+	case pubsub.TableChanged, 0:
+		subject = changeSubject(prefix, ev.Schema, ev.Table)
+	case pubsub.Message:
+		if len(evs) > 1 {
+			return "", nil, fmt.Errorf("cluster: encode: a message in a batch")
+		}
+		subject = messageSubject(prefix, ev.Prefix)
+	default:
+		return "", nil, fmt.Errorf("cluster: encode %v: unknown kind %v", ev, ev.Kind)
+	}
+	n := headerSize(ev)
+	for i := range evs {
+		if i > 0 && !batchable(&evs[i-1], &evs[i]) {
+			return "", nil, fmt.Errorf("cluster: encode: %v does not batch with %v", evs[i], evs[i-1])
+		}
+		n += e.changeSize(&evs[i])
+	}
+	kind := ev.Kind
+	if kind == 0 {
+		kind = pubsub.TableChanged
+	}
+	var flags byte
+	if !ev.CommitTime.IsZero() {
+		flags |= v3CommitTime
+	}
+	body = make([]byte, 0, n)
+	body = append(body, bodyV3, byte(kind), flags)
+	body = appendString(body, ev.Schema)
+	body = appendString(body, ev.Table)
+	body = binary.AppendUvarint(body, uint64(ev.LSN))
+	body = binary.AppendUvarint(body, uint64(ev.Xid))
+	if flags&v3CommitTime != 0 {
+		body = binary.AppendVarint(body, ev.CommitTime.Unix())
+		body = binary.AppendUvarint(body, uint64(ev.CommitTime.Nanosecond()))
+	}
+	if kind == pubsub.Message {
+		body = appendString(body, ev.Prefix)
+		body = appendBytes(body, ev.Content)
+	}
+	body = binary.AppendUvarint(body, uint64(len(evs)))
+	var last *pubsub.RowLayout // the layout of the row written last
+	var seq uint64
+	for i := range evs {
+		c := &evs[i]
+		var cf byte
+		if c.New != nil {
+			cf |= v3New
+		}
+		if c.Old != nil {
+			cf |= v3Old
+		}
+		if c.Cascade {
+			cf |= v3Cascade
+		}
+		if c.RestartIdentity {
+			cf |= v3Restart
+		}
+		body = append(body, cf)
+		body = appendString(body, string(c.Operation))
+		body = appendString(body, c.RowID)
+		body = binary.AppendUvarint(body, c.Seq-seq)
+		seq = c.Seq
+		if c.New != nil {
+			body = e.appendRow(body, c.New, c.New.Layout() == last)
+			last = c.New.Layout()
+		}
+		if c.Old != nil {
+			body = e.appendRow(body, c.Old, c.Old.Layout() == last)
+			last = c.Old.Layout()
+		}
+	}
+	return subject, body, nil
+}
+
+// v3 parses a format 3 body after its format byte, appending its events
+// to dst.
+func (d *decoder) v3(dst []pubsub.Event, b []byte) ([]pubsub.Event, error) {
+	if len(b) == 0 {
+		return dst, fmt.Errorf("%w: truncated", errBadMessage)
+	}
+	kind := pubsub.Kind(b[0])
+	if kind == pubsub.Resync {
+		r := reader{b: b[1:]}
+		reason := pubsub.Reason(r.bytes())
+		if err := r.end(); err != nil {
+			return dst, err
+		}
+		return append(dst, pubsub.Event{Kind: pubsub.Resync, Reason: reason}), nil
+	}
+	if kind != pubsub.TableChanged && kind != pubsub.Message {
+		return dst, fmt.Errorf("%w: unknown kind %d", errBadMessage, b[0])
+	}
+	if len(b) < 2 {
+		return dst, fmt.Errorf("%w: truncated", errBadMessage)
+	}
+	flags := b[1]
+	if flags&^v3TxnFlagsKnown != 0 {
+		return dst, fmt.Errorf("%w: unknown flags %#x", errBadMessage, flags)
+	}
+	r := reader{b: b[2:]}
+	tpl := pubsub.Event{Kind: kind}
+	tpl.Schema = intern(&d.schema, r.bytes())
+	tpl.Table = intern(&d.table, r.bytes())
+	tpl.LSN = pubsub.LSN(r.uvarint())
+	xid := r.uvarint()
+	if xid > math.MaxUint32 {
+		r.fail()
+	}
+	tpl.Xid = uint32(xid)
+	if flags&v3CommitTime != 0 {
+		tpl.CommitTime = r.time()
+	}
+	if kind == pubsub.Message {
+		tpl.Prefix = intern(&d.prefix, r.bytes())
+		if c := r.bytes(); len(c) > 0 {
+			tpl.Content = append([]byte(nil), c...)
+		}
+	}
+	n := r.uvarint()
+	switch {
+	case r.err != nil:
+		return dst, r.err
+	case n == 0:
+		return dst, fmt.Errorf("%w: a body of no changes", errBadMessage)
+	case kind == pubsub.Message && n != 1:
+		return dst, fmt.Errorf("%w: a message body of %d events", errBadMessage, n)
+	case n > uint64(len(r.b)/4):
+		// Each change takes four bytes at least.
+		return dst, fmt.Errorf("%w: %d changes in %d bytes", errBadMessage, n, len(r.b))
+	case kind == pubsub.TableChanged && (tpl.Schema == "" || tpl.Table == ""):
+		return dst, fmt.Errorf("%w: change without schema or table", errBadMessage)
+	}
+	start := len(dst)
+	var last *pubsub.RowLayout
+	var seq uint64
+	for range n {
+		cf := r.byte1()
+		if cf&^v3ChangeFlagsKnw != 0 {
+			r.failWith(fmt.Errorf("%w: unknown change flags %#x", errBadMessage, cf))
+		}
+		ev := tpl
+		ev.Cascade, ev.RestartIdentity = cf&v3Cascade != 0, cf&v3Restart != 0
+		ev.Operation = pubsub.Operation(intern(&d.op, r.bytes()))
+		if id := r.bytes(); len(id) > 0 {
+			ev.RowID = string(id)
+		}
+		delta := r.uvarint()
+		if delta > math.MaxUint64-seq {
+			r.fail()
+		}
+		seq += delta
+		ev.Seq = seq
+		if cf&v3New != 0 {
+			ev.New, last = d.row(&r, last)
+		}
+		if cf&v3Old != 0 {
+			ev.Old, last = d.row(&r, last)
+		}
+		if r.err != nil {
+			clear(dst[start:])
+			return dst[:start], r.err
+		}
+		dst = append(dst, ev)
+	}
+	if err := r.end(); err != nil {
+		clear(dst[start:])
+		return dst[:start], err
+	}
+	return dst, nil
+}
