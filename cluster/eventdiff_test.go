@@ -25,6 +25,7 @@ func eventDiff(want, got pubsub.Event) string {
 	field("Reason", want.Reason, got.Reason)
 	field("LSN", want.LSN, got.LSN)
 	field("Seq", want.Seq, got.Seq)
+	field("Xid", want.Xid, got.Xid)
 	field("Cascade", want.Cascade, got.Cascade)
 	field("RestartIdentity", want.RestartIdentity, got.RestartIdentity)
 	field("Prefix", want.Prefix, got.Prefix)
