@@ -23,6 +23,9 @@ func nameClustered(n int) string {
 	return fmt.Sprintf("cluster, %d instances", n)
 }
 
+// nameUnbatched names a cluster group run with SingleChangeMessages.
+func nameUnbatched(n int) string { return nameClustered(n) + ", one message per change" }
+
 // clusterTable is the table every change of the section is written to; it
 // carries the library's NOTIFY row trigger, so that a change is a row.
 const clusterTable = "cluster_bench"
@@ -87,11 +90,17 @@ func (ce *clusterEnv) close() {
 }
 
 // spec returns the cluster settings of a group of n instances: a stream
-// of its own, so that one group's messages never reach the next.
-func (ce *clusterEnv) spec(n, relayCap int) *clusterSpec {
-	return &clusterSpec{
+// of its own, so that one group's messages never reach the next. single
+// asks for one stream message per change (a stream of its own too).
+func (ce *clusterEnv) spec(n, relayCap int, single bool) *clusterSpec {
+	cs := &clusterSpec{
 		ns: ce.ns, stream: fmt.Sprintf("BENCH_N%d", n), subject: fmt.Sprintf("bench.n%d", n), relayCap: relayCap,
+		single: single,
 	}
+	if single {
+		cs.stream, cs.subject = cs.stream+"_SINGLE", cs.subject+"single"
+	}
+	return cs
 }
 
 // runCluster measures section 8: commit-to-mailbox latency through the
@@ -125,7 +134,7 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	for _, n := range cfg.clusterSizes {
 		progress("8 cluster: starting %d instances", n)
 		t0 := time.Now()
-		g, err := startGroup(ctx, nameClustered(n), ce.groupURL, n, capacity, ce.spec(n, capacity))
+		g, err := startGroup(ctx, nameClustered(n), ce.groupURL, n, capacity, ce.spec(n, capacity, false))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -138,7 +147,7 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		if n == cfg.clusterBurstN {
 			progress("8 cluster: %d bursts of %d changes, %s and %s alternately",
 				cfg.reps, cfg.clusterBurst, nameSingle, g.name)
-			if err := burst.measure(ctx, ce, cfg, single, g); err != nil {
+			if err := burst.measure(ctx, ce, cfg, single, g, false); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -147,6 +156,22 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		failovers = append(failovers, sample(clusterSection, fmt.Sprintf("leaderships taken over while measuring (LeaseTTL %v)", benchLeaseTTL), g.name, "",
 			[]float64{float64(g.terms() - terms)}))
 		g.stop()
+		if n == cfg.clusterBurstN {
+			// The same bursts with batching opted out, on a group of its
+			// own once the batched one stopped (both on one database would
+			// each relay the other's bursts).
+			gs, err := startGroup(ctx, nameUnbatched(n), ce.groupURL, n, capacity, ce.spec(n, capacity, true))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			progress("8 cluster: %d bursts of %d changes, %s and %s alternately",
+				cfg.reps, cfg.clusterBurst, nameSingle, gs.name)
+			if err := burst.measure(ctx, ce, cfg, single, gs, true); err != nil {
+				errs = append(errs, err)
+			}
+			gs.stop()
+		}
 	}
 	rows = append(rows, lat.rows(cfg)...)
 	rows = append(rows, burst.rows(cfg)...)

@@ -48,6 +48,9 @@ type clusterSpec struct {
 	stream   string
 	subject  string
 	relayCap int
+	// single sets cluster.Config.SingleChangeMessages: one stream message
+	// per change instead of batches.
+	single bool
 }
 
 // startApp starts one instance on dbURL. Its mailbox holds mbCap events,
@@ -66,7 +69,7 @@ func startApp(dbURL string, mbCap int, cs *clusterSpec) (*appInstance, error) {
 	if cs != nil {
 		cl, err = cluster.New(cluster.Config{
 			Stream: cs.stream, Subject: cs.subject, RelayCapacity: cs.relayCap, LeaseTTL: benchLeaseTTL, Logger: logger,
-			URL: cs.ns.ClientURL(),
+			URL: cs.ns.ClientURL(), SingleChangeMessages: cs.single,
 		}, db)
 		if err != nil {
 			return nil, err

@@ -12,7 +12,8 @@ import (
 
 // TestClusterSectionEndToEnd runs section 8 at tiny sizes against a real
 // PostgreSQL and an embedded NATS server: every row has figures, the
-// burst row its ratio to the single instance, and every cluster size was
+// burst rows their ratio to the single instance (batched, and with one
+// message per change: exactly one change per message), and every cluster size was
 // read by exactly one PostgreSQL backend at every sample.
 func TestClusterSectionEndToEnd(t *testing.T) {
 	srv := pgtest.Require(t, pg)
@@ -44,6 +45,12 @@ func TestClusterSectionEndToEnd(t *testing.T) {
 			t.Errorf("burst row of %s lacks its ratio or goal: %+v", r.Contender, r)
 		case kind == "burst" && r.Contender == nameBareJS(3) && (r.Ratio <= 0 || r.Median <= 0):
 			t.Errorf("JetStream baseline row lacks its figure or ratio: %+v", r)
+		case kind == "burst" && r.Contender == nameUnbatched(3) && (r.Ratio <= 0 || r.Met == nil):
+			t.Errorf("burst row of %s lacks its ratio or goal: %+v", r.Contender, r)
+		case kind == "changes" && r.Contender == nameUnbatched(3) && r.Median != 1:
+			t.Errorf("%s: %v changes per message, want 1", r.Contender, r.Median)
+		case kind == "changes" && r.Contender == nameClustered(3) && r.Median <= 1:
+			t.Errorf("%s: %v changes per message, want more than 1", r.Contender, r.Median)
 		case kind == "leaderships":
 			// Counted for the reader; a loaded machine may see some.
 		case r.Median <= 0:
@@ -53,8 +60,11 @@ func TestClusterSectionEndToEnd(t *testing.T) {
 	if got := seen["PostgreSQL"]; !slices.Equal(got, want) {
 		t.Errorf("backend rows for %v, want %v", got, want)
 	}
-	if got := seen["burst"]; !slices.Equal(got, []string{nameSingle, nameClustered(3), nameBareJS(3)}) {
+	if got := seen["burst"]; !slices.Equal(got, []string{nameSingle, nameClustered(3), nameBareJS(3), nameUnbatched(3)}) {
 		t.Errorf("burst rows for %v", got)
+	}
+	if got := seen["changes"]; !slices.Equal(got, []string{nameClustered(3), nameUnbatched(3)}) {
+		t.Errorf("changes per message rows for %v", got)
 	}
 	if got := seen["commit"]; len(got) != 3*len(want) {
 		t.Errorf("latency rows for %v, want p50, p99 and max of %v", got, want)
