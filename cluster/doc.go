@@ -27,12 +27,15 @@
 // The elector campaigns for a lease (a key in the JetStream key-value
 // bucket Stream+"_LEADER", swapped by revision); the leader runs a change
 // source built from the DB's Config, publishing into a private PubSub,
-// and relays every event it produces to the stream, one message per
-// change on <Subject>.<schema>.<table> (tokens escaped: letters, digits,
-// '-' and '_' stay, any other byte is '~' and two hex digits), Resyncs on
-// <Subject>._resync, so they stay in order with the changes. The Follower
-// on every instance (the leader's too) reads the stream with an ordered
-// consumer into the DB's PubSub.
+// and relays every event it produces to the stream: a transaction's
+// consecutive changes to one table in one message (a batch, up to 1,024
+// changes and 128 KiB; Config.SingleChangeMessages makes it one message
+// per change) on <Subject>.<schema>.<table> (tokens escaped: letters,
+// digits, '-' and '_' stay, any other byte is '~' and two hex digits),
+// Resyncs on <Subject>._resync, so they stay in order with the changes.
+// The relay batches only what it already holds: a lone change is not
+// delayed. The Follower on every instance (the leader's too) reads the
+// stream with an ordered consumer into the DB's PubSub.
 //
 // # Guarantees
 //
@@ -52,10 +55,12 @@
 // "listen") through the stream, in order; followers get it and nothing
 // is lost silently.
 //
-// WAL source: message ids are slot, commit LSN and position in the
-// transaction, so a new leader replaying from the slot's confirmed
-// position publishes nothing twice (within the stream's Duplicates
-// window). The leader's source confirms a transaction to the slot only
+// WAL source: message ids are slot, commit LSN and the Seq of the
+// message's last change, so a new leader replaying from the slot's
+// confirmed position publishes nothing twice (within the stream's
+// Duplicates window) when it cuts a transaction into the same messages,
+// and loses nothing when it cuts it otherwise: followers then skip the
+// changes they handed over (by commit LSN and Seq). The leader's source confirms a transaction to the slot only
 // once JetStream acknowledged every one of its events (through the
 // source's replication.Config.ConfirmLimit), so a leader that crashes or
 // loses NATS with changes still in its relay leaves them in the slot, and
@@ -76,13 +81,15 @@
 //
 // # Message body
 //
-// Each message's body is binary, format 2 (see encoder.encode and
+// Each message's body is binary, format 3 (see encoder.encodeBatch and
 // docs/cluster.md, which describes it byte by byte): a format byte, the
-// event's kind, then its fields as length-prefixed strings and varints.
-// A change carries its rows whole: the column list (names, type OIDs)
-// and each column's state and text. Bodies of format 1 and the JSON of
-// earlier releases are still read. Every instance of a database must run
-// a release that reads what its leader writes: upgrade them together.
+// event's kind, the transaction's fields (table, commit LSN, Xid, commit
+// time) once, then each change's fields as length-prefixed strings and
+// varints. A change carries its rows whole: the column list (names, type
+// OIDs, written once per message) and each column's state and text.
+// Bodies of formats 2 and 1 and the JSON of earlier releases are still
+// read. Every instance of a database must run a release that reads what
+// its leader writes: upgrade them together.
 //
 // # Values
 //

@@ -23,7 +23,6 @@ const publishTimeout = 2 * time.Second
 // it replays whole transactions from the slot's confirmed position.
 type relayState struct {
 	published atomic.Uint64 // events stored, over the process's life
-	messages  atomic.Uint64 // stream messages stored, over the process's life
 	tooLarge  atomic.Uint64 // changes replaced by a Resync for their size (Stats.TooLarge)
 	seq       uint64        // counter for ids of NOTIFY changes and Resyncs
 
@@ -167,7 +166,6 @@ func (e *elector) prepare(termN uint64, evs []pubsub.Event, enc *encoder, maxPay
 // markStored counts o as stored in the stream. Called in stream order.
 func (e *elector) markStored(o *outgoing) {
 	e.relay.published.Add(uint64(o.events))
-	e.relay.messages.Add(1)
 	if o.changes > 0 {
 		if o.lsn != 0 {
 			e.relay.storedLSN.Store(uint64(o.lsn))
