@@ -74,7 +74,7 @@ type Config struct {
 	// SingleChangeMessages makes the leader publish one stream message per
 	// change, for consumers of the stream that want that shape. By default
 	// (false) a transaction's consecutive changes to one table go in one
-	// message, up to 1,024 changes and 128 KiB (and the server's
+	// message, up to 1,024 changes and 64 KiB (and the server's
 	// max_payload): a burst then costs JetStream far fewer messages.
 	// Either way each change keeps its subject, <Subject>.<schema>.<table>,
 	// and bodies are format 3 (docs/cluster.md).

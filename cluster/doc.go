@@ -29,7 +29,7 @@
 // source built from the DB's Config, publishing into a private PubSub,
 // and relays every event it produces to the stream: a transaction's
 // consecutive changes to one table in one message (a batch, up to 1,024
-// changes and 128 KiB; Config.SingleChangeMessages makes it one message
+// changes and 64 KiB; Config.SingleChangeMessages makes it one message
 // per change) on <Subject>.<schema>.<table> (tokens escaped: letters,
 // digits, '-' and '_' stay, any other byte is '~' and two hex digits),
 // Resyncs on <Subject>._resync, so they stay in order with the changes.

@@ -199,12 +199,8 @@ func (f *Follower) gap(info *jetstream.StreamInfo) {
 // pullMessages is how many messages the ordered consumer asks for at a
 // time; with the client's default threshold it asks again when half
 // were delivered. A follower buffers that many at most (a few hundred
-// bytes each).
+// bytes each; a batch takes maxBatchBytes at most).
 const pullMessages = 4096
-
-// pullBytes bounds the bytes of one pull, so that batched messages (up to
-// maxBatchBytes each) do not make a follower buffer 4,096 of them.
-const pullBytes = 16 << 20
 
 // consume runs one ordered consumer from the last sequence handed over.
 // It returns errStreamReset, with the new stream's info, when its watcher
@@ -223,7 +219,7 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 	// Larger pulls than the client's default (500 messages): during a
 	// burst a follower asks the server for more less often, which halved
 	// its pauses between batches (docs/performance.md, section 8).
-	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(pullMessages, pullBytes))
+	it, err := cons.Messages(jetstream.PullMaxMessages(pullMessages))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: consume: %w", err)
 	}

@@ -71,8 +71,10 @@ func TestStatsLeaderStreamLastAndLag(t *testing.T) {
 	}
 	expectChanges(t, []*instance{leader}, inserts(0, 10), nil)
 	last := streamLastSeq(t, ns)
-	if last < before.Position+10 {
-		t.Fatalf("stream last %d, follower stopped at %d: want 10 more", last, before.Position)
+	// The leader may batch changes it finds queued together: at least
+	// one message more.
+	if last <= before.Position {
+		t.Fatalf("stream last %d, follower stopped at %d: want more", last, before.Position)
 	}
 	if got := leader.cl.Stats(); got.StreamLast != last || got.Position != last || got.Lag != 0 {
 		t.Fatalf("leader Stats %+v, stream last %d", got, last)
