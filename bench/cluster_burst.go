@@ -118,10 +118,12 @@ func (br *burstResults) rows(cfg config) []Row {
 	rows = append(rows, sample(clusterSection, perMeas, br.group, "changes/msg", br.perMsg))
 	if br.unbatchedGroup != "" {
 		u := sample(clusterSection, meas, br.unbatchedGroup, "ev/s", br.unbatched)
-		u.Ratio = median(pairedRatios(br.unbatched, br.single2))
+		if len(br.unbatched) > 0 {
+			u.Ratio = median(pairedRatios(br.unbatched, br.single2))
+		}
 		// Batched against unbatched, each as a ratio of the single
 		// instance measured beside it.
-		if u.Ratio > 0 {
+		if u.Ratio > 0 && c.Ratio > 0 {
 			gain := c.Ratio / u.Ratio
 			u.goal(fmt.Sprintf("batched at least 10x this (%.1fx)", gain), gain >= 10)
 		}
