@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
+	"github.com/phoenixkit/phoenixkitdb/internal/chaos"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/replication"
@@ -123,7 +124,7 @@ func newInstance(m soakMode, i int, srv *pgtest.Server, dbURL string, ns *natsSe
 // start runs the supervisor, enables the module and starts the readers.
 func (in *instance) start() error {
 	for _, c := range in.readers {
-		go c.read()
+		go c.Read()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.stop = cancel
@@ -177,13 +178,13 @@ func (in *instance) shutdown() error {
 		errs = append(errs, fmt.Errorf("%s: services not stopped: %v %v", in.name, report, err))
 	}
 	for _, c := range in.readers {
-		c.mb.Close()
+		c.MB.Close()
 	}
 	for _, c := range in.readers {
 		select {
-		case <-c.done:
+		case <-c.Done():
 		case <-time.After(30 * time.Second):
-			errs = append(errs, fmt.Errorf("%s: reader %s did not end", in.name, c.name))
+			errs = append(errs, fmt.Errorf("%s: reader %s did not end", in.name, c.Name))
 		}
 	}
 	return errors.Join(errs...)
@@ -203,7 +204,7 @@ func (in *instance) thaw() {
 // leader returns the instance that leads, waiting up to timeout for one.
 func leader(ins []*instance, timeout time.Duration) *instance {
 	var l *instance
-	waitFor(timeout, func() bool {
+	chaos.WaitFor(timeout, func() bool {
 		for _, in := range ins {
 			if in.cl.Leading() {
 				l = in
