@@ -7,7 +7,8 @@
 // spread. The same rows are written as JSON to -out, and a chart of the
 // headline comparisons beside it as SVG (-chart-from redraws the chart of
 // a results file without measuring). `make bench` runs it;
-// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains every row.
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains the sections
+// and publishes a run: -out ../docs/performance.json.
 package main
 
 import (
