@@ -148,7 +148,8 @@ func esc(s string) string { return xmlEscaper.Replace(s) }
 // with .svg for .json.
 func chartPath(out string) string { return strings.TrimSuffix(out, ".json") + ".svg" }
 
-// chartOf draws the chart of an existing results file beside it.
+// chartOf draws the chart of an existing results file beside it, and
+// writes its goals table into the Markdown page beside it, if any.
 func chartOf(results string) error {
 	b, err := os.ReadFile(results)
 	if err != nil {
@@ -158,5 +159,8 @@ func chartOf(results string) error {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return fmt.Errorf("%s: %w", results, err)
 	}
-	return os.WriteFile(chartPath(results), renderChart(rep), 0o644)
+	if err := os.WriteFile(chartPath(results), renderChart(rep), 0o644); err != nil {
+		return err
+	}
+	return writeGoals(results, rep)
 }

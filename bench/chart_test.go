@@ -63,3 +63,20 @@ func readReport(t *testing.T, path string) Report {
 	}
 	return rep
 }
+
+// TestGoalsTableMatchesResults: the goals table of docs/performance.md is
+// the one the committed results file renders.
+func TestGoalsTableMatchesResults(t *testing.T) {
+	page, err := os.ReadFile("../docs/performance.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := replaceGoals(page, goalsMarkdown(readReport(t, publishedResults)))
+	if err != nil {
+		t.Fatalf("docs/performance.md: %v", err)
+	}
+	if !bytes.Equal(page, want) {
+		t.Fatalf("docs/performance.md's goals table is not the one %s renders: redraw it with "+
+			"`cd bench && go run . -chart-from %s`", publishedResults, publishedResults)
+	}
+}

@@ -4,9 +4,10 @@
 // memory, the WAL change source (on a second server with
 // wal_level=logical) and the cluster module (over an embedded NATS
 // server), each the median of several interleaved repetitions with the
-// spread. The same rows are written as JSON to -out, and a chart of the
-// headline comparisons beside it as SVG (-chart-from redraws the chart of
-// a results file without measuring). `make bench` runs it;
+// spread. The same rows are written as JSON to -out, a chart of the
+// headline comparisons beside it as SVG, and the goals table into the
+// Markdown page beside it if there is one (-chart-from redraws both from a
+// results file without measuring). `make bench` runs it;
 // https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains the sections
 // and publishes a run: -out ../docs/performance.json.
 package main
@@ -95,7 +96,7 @@ func main() {
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
 	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
-	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg")
+	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
 	flag.Parse()
 	cfg.setSizes()
 	if *chartFrom != "" {
@@ -231,6 +232,9 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		return err
 	}
 	progress("wrote %s", chartPath(out))
+	if err := writeGoals(out, rep); err != nil {
+		return err
+	}
 	if len(rep.Errors) > 0 {
 		return fmt.Errorf("%d section(s) failed", len(rep.Errors))
 	}
