@@ -104,7 +104,7 @@ fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutp
 	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzAckReply$$' -fuzztime $(FUZZTIME) .
 
 .PHONY: bench
-bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory and the WAL source (see docs/performance.md)
+bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory, the WAL source and the cluster; writes results, a chart and (with -out ../docs/performance.json) the published page's goals (see docs/performance.md)
 	cd bench && $(GO) run . $(ARGS)
 
 .PHONY: chaos

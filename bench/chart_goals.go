@@ -17,22 +17,23 @@ const (
 )
 
 // goalsMarkdown renders every row of rep that has a goal as a Markdown
-// table: what was measured, the median as the table prints it, the ratio to
-// the section's baseline, the goal and its verdict.
+// table: what was measured, by whom, the median as the table prints it
+// with the ratio to the section's baseline, the goal and its verdict.
+// Consecutive rows of one measurement and goal (the cluster's instance
+// counts) share a line.
 func goalsMarkdown(rep Report) string {
-	var b strings.Builder
-	b.WriteString("| Section | Measurement | Contender | Median | Ratio | Goal | Verdict |\n")
-	b.WriteString("|---|---|---|---|---|---|---|\n")
+	type line struct{ meas, goal, who, result, verdict string }
+	var lines []line
 	for _, r := range rep.Rows {
 		if r.Goal == "" {
 			continue
 		}
-		med, ratio, verdict := "n/a", "", "not judged"
+		result, verdict := "n/a", "not judged"
 		if r.NA == "" {
-			med = format(r.Median, r.Unit)
+			result = format(r.Median, r.Unit)
 		}
 		if r.Ratio != 0 {
-			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+			result += fmt.Sprintf(" (%.2fx)", r.Ratio)
 		}
 		if r.Met != nil && !rep.Quick {
 			verdict = "not met"
@@ -40,8 +41,21 @@ func goalsMarkdown(rep Report) string {
 				verdict = "met"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", cell(r.Section), cell(r.Measurement), cell(r.Contender),
-			med, ratio, cell(r.Goal), verdict)
+		if n := len(lines); n > 0 && lines[n-1].meas == r.Measurement && lines[n-1].goal == r.Goal {
+			l := &lines[n-1]
+			l.who += "; " + r.Contender
+			l.result += "; " + result
+			if l.verdict != verdict {
+				l.verdict = "mixed"
+			}
+			continue
+		}
+		lines = append(lines, line{r.Measurement, r.Goal, r.Contender, result, verdict})
+	}
+	var b strings.Builder
+	b.WriteString("| Measurement | Contender | Median (ratio) | Goal: verdict |\n|---|---|---|---|\n")
+	for _, l := range lines {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s: %s |\n", cell(l.meas), cell(l.who), l.result, cell(l.goal), l.verdict)
 	}
 	return b.String()
 }
