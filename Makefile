@@ -38,8 +38,8 @@ run: ## Run the example host app (embedded PostgreSQL unless -database-url/DATAB
 	@cd $(EXAMPLE) && $(GO) build -o ../$(EXAMPLE_BIN) .
 	exec ./$(EXAMPLE_BIN) $(ARGS)
 
-.PHONY: test test-core test-example test-bench test-metrics test-cluster
-# The five modules' suites run side by side: the tests mostly wait on
+.PHONY: test test-core test-example test-bench test-metrics test-cluster test-examples-cluster
+# The modules' suites run side by side: the tests mostly wait on
 # PostgreSQL, NATS and the go command, so one module's compiling and
 # testing fill the other modules' waits. Each suite's output is printed
 # in one piece when it ends (--output-sync); the first to fail fails the
@@ -48,12 +48,12 @@ run: ## Run the example host app (embedded PostgreSQL unless -database-url/DATAB
 # CPUs, which leaves the CPUs idle while listener/ and replication/ wait).
 # On a machine loaded by other work, timing-sensitive tests fare better
 # with less at once: `make test TEST_JOBS=1 TEST_P=2` is the old sequence.
-TEST_JOBS ?= 5
+TEST_JOBS ?= 6
 TEST_P ?= 4
-test: ## go vet, then every test with the race detector against a real PostgreSQL (the five modules side by side)
+test: ## go vet, then every test with the race detector against a real PostgreSQL (the modules side by side)
 	@$(GO) run ./internal/cmd/pgcheck
-	@echo '== the five modules side by side ($(TEST_JOBS) at once); each prints its vet and tests when it ends'
-	@$(MAKE) --no-print-directory -k -j$(TEST_JOBS) --output-sync=target test-core test-cluster test-metrics test-example test-bench
+	@echo '== the six modules side by side ($(TEST_JOBS) at once); each prints its vet and tests when it ends'
+	@$(MAKE) --no-print-directory -k -j$(TEST_JOBS) --output-sync=target test-core test-cluster test-metrics test-example test-examples-cluster test-bench
 
 # The root module is tested with GOWORK=off: with the build list of its own
 # go.mod, as its users get it, not the workspace's (go.work), which raises
@@ -80,6 +80,10 @@ test-cluster:
 	@echo '== cluster module (real NATS in process)'
 	cd cluster && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
+test-examples-cluster:
+	@echo '== examples/cluster (its own module): three instances over embedded NATS'
+	cd examples/cluster && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
 .PHONY: test-matrix
 # The binaries come from an npm package (see .ci/pg-versions), installed
 # once into PG_MATRIX_CACHE (default /var/tmp/phoenixkitdb-pg).
@@ -104,6 +108,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
 	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd metrics && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd examples/cluster && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd cluster && $(GO) vet ./... && $(GO) vet -tags chaos ./internal/chaos && $(GO) run $(STATICCHECK) ./... && $(GO) run $(STATICCHECK) -tags chaos ./internal/chaos
 
 .PHONY: fuzz
@@ -124,7 +129,7 @@ fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutp
 	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzAckReply$$' -fuzztime $(FUZZTIME) .
 
 .PHONY: bench
-bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory and the WAL source (see docs/performance.md)
+bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory, the WAL source and the cluster; writes results, a chart and (with -out ../docs/performance.json) the published page's goals (see docs/performance.md)
 	cd bench && $(GO) run . $(ARGS)
 
 .PHONY: chaos

@@ -36,4 +36,7 @@
 // and the summary's tallies ([Tally], [FaultText], [CountTxs]). What stays
 // in each soak's test files is what differs: the apps or instances, the
 // faults themselves and the summary line's own figures.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package chaos
