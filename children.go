@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb/internal/changesource"
+	"github.com/phoenixkit/phoenixkitdb/internal/configerr"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
@@ -17,103 +17,120 @@ import (
 const Version = "0.1.0"
 
 // Config configures the DB module. Zero values mean the documented
-// defaults; only one of ConnString and Connect is needed.
+// defaults. Each change source has a section of its own, its package's
+// Config, where every one of its settings is documented once; the fields
+// before the sections are shared by both.
 type Config struct {
-	// ConnString is the connection string of the Listener's dedicated
-	// connection (direct, or through a session-mode pooler).
+	// ConnString is the connection string of the active change source's
+	// own connection (direct, or through a session-mode pooler in NOTIFY
+	// mode; direct in WAL mode). It is the default of the chosen
+	// section's ConnString, which wins when set.
 	ConnString string
-	// Channel is the notification channel. Default "phoenix_kit_db_changes".
-	Channel string
-	// Logger receives the module's logs. Nil means slog.Default().
+	// Logger receives the module's logs, and is the default of the
+	// chosen section's Logger. Nil means slog.Default().
 	Logger *slog.Logger
-
-	// Connect, when set, replaces ConnString (see listener.Config.Connect).
-	Connect func(ctx context.Context) (*pgx.Conn, error)
-	// MinBackoff, MaxBackoff and ProbeInterval tune the Listener; zero
-	// means the listener package's defaults (100 ms, 30 s, 5 s).
-	// MinBackoff and MaxBackoff tune the WAL source too.
-	MinBackoff, MaxBackoff, ProbeInterval time.Duration
 
 	// Source chooses the change source: SourceNotify (the zero value, the
 	// Listener and PhoenixKit's triggers) or SourceWAL (logical
-	// replication; needs ConnString, wal_level=logical, a role with
-	// REPLICATION and a publication: see EnsurePublication).
+	// replication; needs a direct connection, wal_level=logical, a role
+	// with REPLICATION and a publication: see
+	// replication.EnsurePublication).
 	Source SourceKind
-	// Slot and Publication name the replication slot and the publication
-	// in WAL mode. Defaults "phoenixkitdb" (see replication.Config).
-	Slot, Publication string
-	// WALTimeout and WALStatusInterval tune the WAL source: how long its
-	// replication connection may stay silent before it is given up (a
-	// frozen network path is found within about WALTimeout), and how often
-	// it reports its confirmed position to the server. Zero means the
-	// replication package's defaults (15 s and 10 s); see
-	// replication.Config.Timeout and StatusInterval. Unused in NOTIFY mode.
-	WALTimeout, WALStatusInterval time.Duration
-	// WALMessages makes the WAL source deliver the logical decoding
-	// messages transactions emit with pg_logical_emit_message(true,
-	// prefix, content), in order with their changes, on
-	// pubsub.TopicMessage(prefix): subscribe with
-	// db.Replication().SubscribeMessages. Needs PostgreSQL 14 or later;
-	// see replication.Config.Messages. Unused in NOTIFY mode.
-	WALMessages bool
-	// WALFailoverSlot makes the WAL source's slot a failover slot
-	// (PostgreSQL 17 and later), which a physical standby synchronises so
-	// that the source resumes after the standby's promotion with no
-	// Resync. It needs server settings on the primary and the standby:
-	// see replication.Config.FailoverSlot and docs/replication.md,
-	// "Failover". Unused in NOTIFY mode.
-	WALFailoverSlot bool
+
+	// Listener configures the Listener in NOTIFY mode (channel, backoff,
+	// probe interval, Connect, ...); unused in WAL mode. Its PubSub is
+	// ignored: New sets the module's own.
+	Listener listener.Config
+	// WAL configures the replication Source in WAL mode (slot,
+	// publication, timeouts, batching, messages, failover slot, ...);
+	// unused in NOTIFY mode. Its PubSub is ignored: New sets the module's
+	// own.
+	WAL replication.Config
 }
 
-// DB is this library's Module: the PubSub and the Listener that feeds it,
-// supervised together. Two DB values are fully independent.
-type DB struct {
-	ps   *pubsub.PubSub
-	l    *listener.Listener  // nil in WAL mode
-	src  *replication.Source // nil in NOTIFY mode
-	cfg  Config              // for NewChangeSource (source_hook.go)
-	hook changesHook         // see SetChanges (source_hook.go)
+// logger returns c.Logger, or slog.Default() when it is nil.
+func (c Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.Default()
+	}
+	return c.Logger
 }
+
+// listenerConfig and walConfig are the one translation from c to each
+// source's configuration: the section, with the shared fields filling
+// what it leaves empty. The PubSub is set where the source is built.
+func (c Config) listenerConfig() listener.Config {
+	lc := c.Listener
+	if lc.ConnString == "" && lc.Connect == nil {
+		lc.ConnString = c.ConnString
+	}
+	if lc.Logger == nil {
+		lc.Logger = c.logger()
+	}
+	lc.PubSub = nil
+	return lc
+}
+
+func (c Config) walConfig() replication.Config {
+	rc := c.WAL
+	if rc.ConnString == "" {
+		rc.ConnString = c.ConnString
+	}
+	if rc.Logger == nil {
+		rc.Logger = c.logger()
+	}
+	rc.PubSub = nil
+	return rc
+}
+
+// DB is this library's change module: the PubSub and the change source
+// that feeds it (the Listener, or the replication Source in WAL mode),
+// supervised together. Two DB values are fully independent.
+//
+// The name is PhoenixKit's: DB is the Go counterpart of PhoenixKit's DB
+// module (key "db"), which owns no connection pool either. The cluster
+// module is a drop-in replacement for it whose Key is also "db", so that
+// a host's lookups of "db" in its Registry keep working in both set-ups.
+type DB struct {
+	// handle lets the cluster module reach this DB's source plumbing
+	// (internal/changesource.Of) without an exported method.
+	handle
+
+	cfg Config
+	pl  *changesource.Plumbing
+	ps  *pubsub.PubSub
+	src changesource.Service // the Listener or the replication Source
+}
+
+// handle is embedded so that its unexported method, which
+// changesource.Of looks for, is promoted to *DB.
+type handle = changesource.Handle
 
 var _ Module = (*DB)(nil)
 
 // New validates cfg and returns the DB module. It does not connect; the
-// Listener does once its supervisor runs it. A configuration error (for
-// example a connection string that does not parse) wraps
-// listener.ErrInvalidConfig (replication.ErrInvalidConfig in WAL mode).
+// change source does once its supervisor runs it. A configuration error
+// (for example a connection string that does not parse) wraps
+// pgsql.ErrInvalidConfig, and listener.ErrInvalidConfig or
+// replication.ErrInvalidConfig for the source that reported it.
 func New(cfg Config) (*DB, error) {
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
+	if cfg.Source != SourceNotify && cfg.Source != SourceWAL {
+		return nil, fmt.Errorf("%w: unknown source kind %d", errInvalidConfig, cfg.Source)
 	}
-	return newWithPubSub(cfg, pubsub.New(logger), logger)
-}
-
-// newWithPubSub is New with the PubSub given.
-func newWithPubSub(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) (*DB, error) {
-	if cfg.Source == SourceWAL {
-		return newWAL(cfg, ps, logger)
-	}
-	if cfg.Source != SourceNotify {
-		return nil, fmt.Errorf("%w: unknown source kind %d", listener.ErrInvalidConfig, cfg.Source)
-	}
-	l, err := listener.New(listener.Config{
-		ConnString:    cfg.ConnString,
-		Connect:       cfg.Connect,
-		Channel:       cfg.Channel,
-		PubSub:        ps,
-		Logger:        logger,
-		MinBackoff:    cfg.MinBackoff,
-		MaxBackoff:    cfg.MaxBackoff,
-		ProbeInterval: cfg.ProbeInterval,
-	})
+	pl := changesource.New(cfg.Source == SourceWAL, cfg.listenerConfig(), cfg.walConfig())
+	ps := pubsub.New(cfg.logger())
+	src, err := pl.Build(ps, changesource.Options{})
 	if err != nil {
 		return nil, err
 	}
-	return &DB{ps: ps, l: l, cfg: cfg}, nil
+	return &DB{handle: pl.Handle(), cfg: cfg, pl: pl, ps: ps, src: src}, nil
 }
 
-// Key returns "db", PhoenixKit's module key.
+// errInvalidConfig is the root's configuration error.
+var errInvalidConfig = configerr.New("phoenixkitdb")
+
+// Key returns "db", PhoenixKit's module key (see DB on why the cluster
+// module returns it too).
 func (db *DB) Key() string { return "db" }
 
 // Name returns "DB".
@@ -122,21 +139,19 @@ func (db *DB) Name() string { return "DB" }
 // Version returns the library version.
 func (db *DB) Version() string { return Version }
 
-// Children returns the PubSub and the active change source (the Listener,
-// or the replication Source in WAL mode), the same two services on every
+// Children returns the PubSub and the change source (the Listener, or
+// the replication Source in WAL mode), the same two services on every
 // call.
-func (db *DB) Children() []suture.Service {
-	if db.src != nil {
-		return []suture.Service{db.ps, db.src}
-	}
-	return []suture.Service{db.ps, db.l}
-}
+func (db *DB) Children() []suture.Service { return []suture.Service{db.ps, db.src} }
 
 // PubSub returns the module's PubSub.
 func (db *DB) PubSub() *pubsub.PubSub { return db.ps }
 
 // Listener returns the module's Listener; nil in WAL mode.
-func (db *DB) Listener() *listener.Listener { return db.l }
+func (db *DB) Listener() *listener.Listener {
+	l, _ := db.src.(*listener.Listener)
+	return l
+}
 
 // Ready reports whether changes flow right now (see WaitReady).
 func (db *DB) Ready() bool { return db.Changes().Ready() }

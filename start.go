@@ -86,10 +86,7 @@ func Start(ctx context.Context, cfg Config, opts ...StartOption) (*Standalone, e
 	if err != nil {
 		return nil, err
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
+	logger := cfg.logger()
 	s := &Standalone{db: db}
 	sup := suture.New("phoenixkitdb", suture.Spec{EventHook: logEvents(logger)})
 	for _, child := range db.Children() {

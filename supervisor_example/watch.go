@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // errBadWatch is returned for a -watch list that does not parse.
@@ -20,7 +20,7 @@ var errBadWatch = errors.New("supervisor_example: -watch wants schema.table[,sch
 type watchTable struct {
 	Schema, Table string
 	// Opts are passed to EnsureTrigger (PerStatement for a table without id).
-	Opts []phoenixkitdb.TriggerOption
+	Opts []trigger.Option
 }
 
 func (w watchTable) String() string { return w.Schema + "." + w.Table }
@@ -57,7 +57,7 @@ func installTriggers(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logge
 		if err != nil {
 			return fmt.Errorf("supervisor_example: trigger on %s: %w", t, err)
 		}
-		if err := phoenixkitdb.EnsureTrigger(ctx, pool, t.Schema, t.Table, t.Opts...); err != nil {
+		if err := trigger.Ensure(ctx, pool, t.Schema, t.Table, t.Opts...); err != nil {
 			return fmt.Errorf("supervisor_example: trigger on %s: %w", t, err)
 		}
 		after, err := catalogObjects(ctx, pool, t)
