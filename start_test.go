@@ -68,7 +68,7 @@ func TestStartDeliversThenCloses(t *testing.T) {
 		t.Fatalf("Start returned before changes flow: ready %v, listener %v, pubsub %v",
 			db.Ready(), db.DB().Listener().Running(), db.DB().PubSub().Serving())
 	}
-	if db.Changes() != phoenixkitdb.ChangeSource(db.DB().Listener()) {
+	if db.ChangeSource != phoenixkitdb.ChangeSource(db.DB().Listener()) {
 		t.Fatal("Changes() is not the module's Listener")
 	}
 	one, all := pubsub.NewMailbox(16), pubsub.NewMailbox(16)
@@ -209,8 +209,8 @@ func TestStartWALMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if db.Changes() != phoenixkitdb.ChangeSource(db.DB().Replication()) || !db.Ready() {
-		t.Fatalf("Start in WAL mode: source %T, ready %v", db.Changes(), db.Ready())
+	if db.ChangeSource != phoenixkitdb.ChangeSource(db.DB().Replication()) || !db.Ready() {
+		t.Fatalf("Start in WAL mode: source %T, ready %v", db.ChangeSource, db.Ready())
 	}
 	mb := pubsub.NewMailbox(16)
 	defer mb.Close()
