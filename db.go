@@ -3,85 +3,16 @@ package phoenixkitdb
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/phoenixkit/phoenixkitdb/internal/changesource"
 	"github.com/phoenixkit/phoenixkitdb/internal/configerr"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
-	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
 )
 
 // Version is this library's version, reported by (*DB).Version.
 const Version = "0.1.0"
-
-// Config configures the DB module. Zero values mean the documented
-// defaults. Each change source has a section of its own, its package's
-// Config, where every one of its settings is documented once; the fields
-// before the sections are shared by both.
-type Config struct {
-	// ConnString is the connection string of the active change source's
-	// own connection (direct, or through a session-mode pooler in NOTIFY
-	// mode; direct in WAL mode). It is the default of the chosen
-	// section's ConnString, which wins when set.
-	ConnString string
-	// Logger receives the module's logs, and is the default of the
-	// chosen section's Logger. Nil means slog.Default().
-	Logger *slog.Logger
-
-	// Source chooses the change source: SourceNotify (the zero value, the
-	// Listener and PhoenixKit's triggers) or SourceWAL (logical
-	// replication; needs a direct connection, wal_level=logical, a role
-	// with REPLICATION and a publication: see
-	// replication.EnsurePublication).
-	Source SourceKind
-
-	// Listener configures the Listener in NOTIFY mode (channel, backoff,
-	// probe interval, Connect, ...); unused in WAL mode. Its PubSub is
-	// ignored: New sets the module's own.
-	Listener listener.Config
-	// WAL configures the replication Source in WAL mode (slot,
-	// publication, timeouts, batching, messages, failover slot, ...);
-	// unused in NOTIFY mode. Its PubSub is ignored: New sets the module's
-	// own.
-	WAL replication.Config
-}
-
-// logger returns c.Logger, or slog.Default() when it is nil.
-func (c Config) logger() *slog.Logger {
-	if c.Logger == nil {
-		return slog.Default()
-	}
-	return c.Logger
-}
-
-// listenerConfig and walConfig are the one translation from c to each
-// source's configuration: the section, with the shared fields filling
-// what it leaves empty. The PubSub is set where the source is built.
-func (c Config) listenerConfig() listener.Config {
-	lc := c.Listener
-	if lc.ConnString == "" && lc.Connect == nil {
-		lc.ConnString = c.ConnString
-	}
-	if lc.Logger == nil {
-		lc.Logger = c.logger()
-	}
-	lc.PubSub = nil
-	return lc
-}
-
-func (c Config) walConfig() replication.Config {
-	rc := c.WAL
-	if rc.ConnString == "" {
-		rc.ConnString = c.ConnString
-	}
-	if rc.Logger == nil {
-		rc.Logger = c.logger()
-	}
-	rc.PubSub = nil
-	return rc
-}
 
 // DB is this library's change module: the PubSub and the change source
 // that feeds it (the Listener, or the replication Source in WAL mode),
@@ -96,7 +27,6 @@ type DB struct {
 	// (internal/changesource.Of) without an exported method.
 	handle
 
-	cfg Config
 	pl  *changesource.Plumbing
 	ps  *pubsub.PubSub
 	src changesource.Service // the Listener or the replication Source
@@ -123,7 +53,7 @@ func New(cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{handle: pl.Handle(), cfg: cfg, pl: pl, ps: ps, src: src}, nil
+	return &DB{handle: pl.Handle(), pl: pl, ps: ps, src: src}, nil
 }
 
 // errInvalidConfig is the root's configuration error.
@@ -161,5 +91,5 @@ func (db *DB) Ready() bool { return db.Changes().Ready() }
 // It returns ctx's error (wrapped, with the Listener's last connection
 // error quoted) when ctx ends first. Call it after the supervisor runs the
 // module; see [listener.Listener.WaitReady]. In WAL mode it waits for
-// the replication Source instead (see [replication.Source.WaitReady]).
+// the replication Source instead (see replication.Source.WaitReady).
 func (db *DB) WaitReady(ctx context.Context) error { return db.Changes().WaitReady(ctx) }
