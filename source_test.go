@@ -104,7 +104,7 @@ func TestDBModuleWALMode(t *testing.T) {
 	err = replication.DropSlot(short, conn, replication.DefaultSlot)
 	cancelShort()
 	if !errors.Is(err, replication.ErrSlotInUse) {
-		t.Fatalf("DropSlot of an active slot = %v, want ErrSlotActive", err)
+		t.Fatalf("DropSlot of an active slot = %v, want replication.ErrSlotInUse", err)
 	}
 	if err := reg.Disable("db"); err != nil {
 		t.Fatal(err)

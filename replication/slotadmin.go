@@ -35,9 +35,13 @@ func DropSlot(ctx context.Context, q pgsql.Querier, slot string) error {
 		return err
 	}
 	deadline := time.Now().Add(dropSlotWait)
-	for {
+	for seenActive := false; ; seenActive = true {
 		active, err := dropSlotOnce(ctx, q, slot)
 		switch {
+		case err != nil && seenActive && ctx.Err() != nil:
+			// ctx ended during a later look: the slot was in use at the
+			// last one, as when ctx ends during the pause between looks.
+			return fmt.Errorf("%w: %q: %w", ErrSlotInUse, slot, ctx.Err())
 		case err != nil:
 			return fmt.Errorf("replication: drop slot %q: %w", slot, err)
 		case !active:
