@@ -18,7 +18,7 @@ import (
 // Switching modes leaves things behind. Start in NOTIFY mode warns about
 // the WAL source's unused slot and names DropSlot; Start in WAL mode says
 // which published tables still carry change triggers and names
-// RemoveTrigger. Once removed, nothing is logged. FindLeftovers agrees
+// trigger.Remove. Once removed, nothing is logged. FindLeftovers agrees
 // with the catalog.
 func TestStartReportsLeftovers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -102,13 +102,13 @@ func TestStartReportsLeftovers(t *testing.T) {
 	logs = start(wal)
 	if !strings.Contains(logs, "level=INFO") || !strings.Contains(logs, `public\".\"items`) ||
 		strings.Contains(logs, "other") || !strings.Contains(logs, "trigger.Remove") {
-		t.Fatalf("Start in WAL mode with a triggered published table logged:\n%s\nwant an INFO naming public.items (only) and RemoveTrigger", logs)
+		t.Fatalf("Start in WAL mode with a triggered published table logged:\n%s\nwant an INFO naming public.items (only) and trigger.Remove", logs)
 	}
 	if err := trigger.Remove(ctx, conn, "public", "items"); err != nil {
 		t.Fatal(err)
 	}
 	if logs := start(wal); strings.Contains(logs, "trigger") {
-		t.Fatalf("Start logged about triggers after RemoveTrigger:\n%s", logs)
+		t.Fatalf("Start logged about triggers after trigger.Remove:\n%s", logs)
 	}
 	if err := replication.DropSlot(ctx, conn, "pkdb_wal"); err != nil {
 		t.Fatal(err)

@@ -35,14 +35,14 @@ func TestPhoenixKitTriggerFoundByUs(t *testing.T) {
 	phoenixKitEnsure(t, f, "public", "items")
 	for _, tb := range []string{"Orders", "items"} {
 		if ok, err := trigger.Has(t.Context(), f.db, "public", tb); err != nil || !ok {
-			t.Fatalf("HasTrigger(%s) = %v, %v", tb, ok, err)
+			t.Fatalf("Has(%s) = %v, %v", tb, ok, err)
 		}
 	}
 	tables, err := trigger.List(t.Context(), f.db)
 	if err != nil || len(tables) != 2 || tables[0] != (pgsql.Table{Schema: "public", Name: "Orders"}) {
-		t.Fatalf("ListTriggeredTables = %v, %v", tables, err)
+		t.Fatalf("List = %v, %v", tables, err)
 	}
-	// EnsureTrigger replaces PhoenixKit's trigger by ours under the same name:
+	// Ensure replaces PhoenixKit's trigger by ours under the same name:
 	// still exactly one notification per row.
 	f.ensure(t, "public", "items")
 	f.exec(t, `INSERT INTO "Orders" VALUES (1)`, "INSERT INTO items VALUES (2)")
@@ -76,7 +76,7 @@ func TestOurTriggerFoundByPhoenixKit(t *testing.T) {
 	// PhoenixKit's remove_trigger drops our main trigger: rows stop notifying.
 	f.exec(t, "DROP TRIGGER IF EXISTS phoenix_kit_db_change_public_accounts ON public.accounts")
 	if ok, _ := trigger.Has(t.Context(), f.db, "public", "accounts"); ok {
-		t.Fatal("HasTrigger after PhoenixKit removed it")
+		t.Fatal("Has after PhoenixKit removed it")
 	}
 	f.exec(t, "INSERT INTO accounts VALUES (3, NULL)")
 	f.expect(t)
@@ -87,8 +87,8 @@ func TestOurTriggerFoundByPhoenixKit(t *testing.T) {
 
 // After PhoenixKit's remove_trigger (which drops only the main trigger)
 // nothing of ours notifies, costs a call per statement or is listed, on
-// either side; RemoveTrigger and EnsureTrigger clean up what is left.
-func TestRemoveTriggerByPhoenixKitLeavesNothingActive(t *testing.T) {
+// either side; Remove and Ensure clean up what is left.
+func TestRemoveByPhoenixKitLeavesNothingActive(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE accounts (id int)", "CREATE TABLE other (id int)")
 	f.ensure(t, "public", "accounts")
@@ -99,11 +99,11 @@ func TestRemoveTriggerByPhoenixKitLeavesNothingActive(t *testing.T) {
 		"TRUNCATE accounts", "BEGIN; INSERT INTO accounts VALUES (3); TRUNCATE accounts; COMMIT")
 	f.expect(t)
 	if ok, err := trigger.Has(t.Context(), f.db, "public", "accounts"); err != nil || ok {
-		t.Fatalf("HasTrigger = %v, %v", ok, err)
+		t.Fatalf("Has = %v, %v", ok, err)
 	}
 	tables, err := trigger.List(t.Context(), f.db)
 	if err != nil || len(tables) != 1 || tables[0].Name != "other" {
-		t.Fatalf("ListTriggeredTables = %v, %v", tables, err)
+		t.Fatalf("List = %v, %v", tables, err)
 	}
 	if n := phoenixKitListed(t, f); n != 1 {
 		t.Fatalf("PhoenixKit's list sees %d tables, want 1", n)
@@ -120,15 +120,15 @@ func TestRemoveTriggerByPhoenixKitLeavesNothingActive(t *testing.T) {
 		t.Fatal(err)
 	}
 	if names := f.triggerNames(t, "public", "accounts"); len(names) != 0 {
-		t.Fatalf("left after RemoveTrigger: %q", names)
+		t.Fatalf("left after Remove: %q", names)
 	}
-	// RemoveAllTriggers also reaches tables where only helpers are left.
+	// RemoveAll also reaches tables where only helpers are left.
 	f.exec(t, "DROP TRIGGER phoenix_kit_db_change_public_other ON other")
 	if err := trigger.RemoveAll(t.Context(), f.db); err != nil {
 		t.Fatal(err)
 	}
 	if names := f.triggerNames(t, "public", "other"); len(names) != 0 {
-		t.Fatalf("left after RemoveAllTriggers: %q", names)
+		t.Fatalf("left after RemoveAll: %q", names)
 	}
 	f.ensure(t, "public", "accounts")
 	f.exec(t, "INSERT INTO accounts VALUES (4)", "TRUNCATE accounts")
@@ -137,9 +137,9 @@ func TestRemoveTriggerByPhoenixKitLeavesNothingActive(t *testing.T) {
 
 // Version 3 of this package installed two statement-level helpers named with
 // PhoenixKit's prefix. They are not main triggers: not listed, silent but
-// for TRUNCATE while the main trigger exists, and removed by EnsureTrigger,
-// RemoveTrigger and RemoveAllTriggers.
-func TestEnsureTriggerCleansLegacyHelpers(t *testing.T) {
+// for TRUNCATE while the main trigger exists, and removed by Ensure,
+// Remove and RemoveAll.
+func TestEnsureCleansLegacyHelpers(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE t (id int)", "CREATE TABLE u (id int)")
 	f.ensure(t, "public", "t") // creates the functions
@@ -166,19 +166,19 @@ func TestEnsureTriggerCleansLegacyHelpers(t *testing.T) {
 	f.expect(t)
 	tables, err := trigger.List(t.Context(), f.db)
 	if err != nil || len(tables) != 1 || tables[0].Name != "u" {
-		t.Fatalf("ListTriggeredTables = %v, %v", tables, err)
+		t.Fatalf("List = %v, %v", tables, err)
 	}
 
 	f.ensure(t, "public", "u")
 	if names := f.triggerNames(t, "public", "u"); len(names) != 2 || names[1] != "phoenixkitdb_truncate" {
-		t.Fatalf("after EnsureTrigger: %q", names)
+		t.Fatalf("after Ensure: %q", names)
 	}
 	if err := trigger.RemoveAll(t.Context(), f.db); err != nil {
 		t.Fatal(err)
 	}
 	for _, tb := range []string{"t", "u"} {
 		if names := f.triggerNames(t, "public", tb); len(names) != 0 {
-			t.Fatalf("%s after RemoveAllTriggers: %q", tb, names)
+			t.Fatalf("%s after RemoveAll: %q", tb, names)
 		}
 	}
 }
@@ -196,8 +196,8 @@ func phoenixKitListed(t *testing.T, f *trigFixture) int {
 	return n
 }
 
-// A second EnsureTrigger writes nothing to the catalog.
-func TestEnsureTriggerIdempotent(t *testing.T) {
+// A second Ensure writes nothing to the catalog.
+func TestEnsureIdempotent(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE t (id int)")
 	const state = `SELECT string_agg(xmin::text || oid::text, ',' ORDER BY oid) FROM (
@@ -217,9 +217,9 @@ func TestEnsureTriggerIdempotent(t *testing.T) {
 	}
 }
 
-// Inside the caller's transaction EnsureTrigger uses a savepoint: rolling
+// Inside the caller's transaction Ensure uses a savepoint: rolling
 // the transaction back leaves nothing installed.
-func TestEnsureTriggerInCallerTx(t *testing.T) {
+func TestEnsureInCallerTx(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE t (id int)")
 	tx, err := f.db.Begin(t.Context())

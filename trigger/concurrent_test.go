@@ -17,7 +17,7 @@ import (
 // Without the advisory lock, callers act on what they read before another
 // committed (dropping triggers that are gone, creating ones that exist) and
 // run out of retries: this test fails.
-func TestEnsureTriggerConcurrent(t *testing.T) {
+func TestEnsureConcurrent(t *testing.T) {
 	const (
 		installers = 16
 		removers   = 2

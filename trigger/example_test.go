@@ -12,7 +12,7 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
-// ExampleEnsureTrigger installs the notify trigger on public.orders, as
+// ExampleEnsure installs the notify trigger on public.orders, as
 // PhoenixKit would, so every committed write sends
 // "public.orders:INSERT:<uuid or id>" on channel phoenix_kit_db_changes.
 func ExampleEnsure() {

@@ -59,7 +59,7 @@ func (f *trigFixture) exec(t *testing.T, stmts ...string) {
 func (f *trigFixture) ensure(t *testing.T, schema, table string, opts ...trigger.Option) {
 	t.Helper()
 	if err := trigger.Ensure(t.Context(), f.db, schema, table, opts...); err != nil {
-		t.Fatalf("EnsureTrigger(%q, %q): %v", schema, table, err)
+		t.Fatalf("Ensure(%q, %q): %v", schema, table, err)
 	}
 }
 

@@ -8,10 +8,10 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
-// TestEnsureTriggerErrorsNameTheFix: the errors a new user meets first say
+// TestEnsureErrorsNameTheFix: the errors a new user meets first say
 // what to do: a name in the wrong case names the one that exists, and a
 // missing privilege names the privilege.
-func TestEnsureTriggerErrorsNameTheFix(t *testing.T) {
+func TestEnsureErrorsNameTheFix(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, `CREATE SCHEMA shop`, `CREATE TABLE shop."Orders" (id int)`, `CREATE TABLE shop.items (id int)`)
 	for _, c := range []struct{ schema, table, want string }{
@@ -22,7 +22,7 @@ func TestEnsureTriggerErrorsNameTheFix(t *testing.T) {
 	} {
 		err := trigger.Ensure(t.Context(), f.db, c.schema, c.table)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("EnsureTrigger(%s, %s) = %v, want it to say %q", c.schema, c.table, err, c.want)
+			t.Errorf("Ensure(%s, %s) = %v, want it to say %q", c.schema, c.table, err, c.want)
 		}
 	}
 
@@ -32,6 +32,6 @@ func TestEnsureTriggerErrorsNameTheFix(t *testing.T) {
 	c := connectAs(t, f, role)
 	err := trigger.Ensure(t.Context(), c, "shop", "items")
 	if err == nil || !strings.Contains(err.Error(), "TRIGGER privilege") || !strings.Contains(err.Error(), `GRANT TRIGGER ON "shop"."items" TO "noperm_`) {
-		t.Fatalf("EnsureTrigger without the privilege = %v, want it to name the TRIGGER privilege and the GRANT", err)
+		t.Fatalf("Ensure without the privilege = %v, want it to name the TRIGGER privilege and the GRANT", err)
 	}
 }

@@ -11,13 +11,13 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
-// A long transaction holds a lock on the table. EnsureTrigger's DDL waits
+// A long transaction holds a lock on the table. Ensure's DDL waits
 // behind it only as long as its lock timeout; an INSERT issued meanwhile
 // (which queues behind the waiting DDL) completes while the long
-// transaction is still open, and EnsureTrigger reports ErrLockTimeout.
+// transaction is still open, and Ensure reports ErrLockTimeout.
 // An open UPDATE blocks CREATE TRIGGER; a SELECT FOR UPDATE blocks only
 // DROP TRIGGER, needed here to switch modes.
-func TestEnsureTriggerLockTimeout(t *testing.T) {
+func TestEnsureLockTimeout(t *testing.T) {
 	const bound = 1500 * time.Millisecond
 	for _, tc := range []struct {
 		name, hold string
@@ -44,7 +44,7 @@ func TestEnsureTriggerLockTimeout(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			// Generous deadline: without the bound, EnsureTrigger would wait
+			// Generous deadline: without the bound, Ensure would wait
 			// for the long transaction, which the test ends only afterwards.
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
@@ -63,7 +63,7 @@ func TestEnsureTriggerLockTimeout(t *testing.T) {
 			err = <-ensured
 			elapsed := time.Since(start)
 			if !errors.Is(err, pgsql.ErrLockTimeout) {
-				t.Fatalf("EnsureTrigger = %v, want ErrLockTimeout", err)
+				t.Fatalf("Ensure = %v, want ErrLockTimeout", err)
 			}
 			if elapsed < bound {
 				t.Errorf("gave up after %v, before the bound %v", elapsed, bound)
@@ -108,16 +108,16 @@ func waitForLockWait(t *testing.T, f *trigFixture, pid uint32, done <-chan error
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("EnsureTrigger returned before waiting for a lock: %v", err)
+			t.Fatalf("Ensure returned before waiting for a lock: %v", err)
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("EnsureTrigger never waited for a lock")
+			t.Fatal("Ensure never waited for a lock")
 		}
 	}
 }
 
-// The lock timeout is scoped to EnsureTrigger's own transaction or
+// The lock timeout is scoped to Ensure's own transaction or
 // savepoint: the caller's session and transaction keep theirs, after
 // success and after a timeout alike.
 func TestLockTimeoutDoesNotLeak(t *testing.T) {
@@ -139,7 +139,7 @@ func TestLockTimeoutDoesNotLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	if v := show(f.db); v != "42s" {
-		t.Fatalf("session lock_timeout after EnsureTrigger: %s", v)
+		t.Fatalf("session lock_timeout after Ensure: %s", v)
 	}
 
 	// In the caller's transaction: success, then a timeout inside the savepoint.
@@ -164,11 +164,11 @@ func TestLockTimeoutDoesNotLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	if v := show(tx); v != "7s" {
-		t.Fatalf("transaction lock_timeout after EnsureTrigger: %s", v)
+		t.Fatalf("transaction lock_timeout after Ensure: %s", v)
 	}
 	err = trigger.Ensure(t.Context(), tx, "public", "u", trigger.WithLockTimeout(200*time.Millisecond))
 	if !errors.Is(err, pgsql.ErrLockTimeout) {
-		t.Fatalf("EnsureTrigger behind a lock = %v, want ErrLockTimeout", err)
+		t.Fatalf("Ensure behind a lock = %v, want ErrLockTimeout", err)
 	}
 	if v := show(tx); v != "7s" {
 		t.Fatalf("transaction lock_timeout after a timeout: %s", v)

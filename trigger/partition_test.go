@@ -14,9 +14,9 @@ import (
 // Rows written through a partitioned table, or straight into one of its
 // partitions, reach listeners with the event naming the partitioned table
 // and the row's id — also in partitions attached or created after
-// EnsureTrigger, and in sub-partitions. HasTrigger and ListTriggeredTables
+// Ensure, and in sub-partitions. Has and List
 // report the partitioned table, not its partitions.
-func TestEnsureTriggerPartitionedNamesRoot(t *testing.T) {
+func TestEnsurePartitionedNamesRoot(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE p (id int, uuid text) PARTITION BY RANGE (id)",
 		"CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10)",
@@ -36,11 +36,11 @@ func TestEnsureTriggerPartitionedNamesRoot(t *testing.T) {
 	f.expect(t, "public.p:INSERT:21", "public.p:INSERT:31", "public.p:INSERT:22")
 
 	if ok, err := trigger.Has(t.Context(), f.db, "public", "p"); err != nil || !ok {
-		t.Errorf("HasTrigger(p) = %v, %v", ok, err)
+		t.Errorf("Has(p) = %v, %v", ok, err)
 	}
 	tables, err := trigger.List(t.Context(), f.db)
 	if err != nil || !slices.Equal(tables, []pgsql.Table{{Schema: "public", Name: "p"}}) {
-		t.Errorf("ListTriggeredTables = %v, %v; want only the partitioned table", tables, err)
+		t.Errorf("List = %v, %v; want only the partitioned table", tables, err)
 	}
 	// Statement triggers are not cloned: TRUNCATE notifies for the table it names.
 	f.exec(t, "TRUNCATE p", "TRUNCATE p1")
@@ -55,7 +55,7 @@ func TestEnsureTriggerPartitionedNamesRoot(t *testing.T) {
 	f.exec(t, "INSERT INTO p VALUES (8)")
 	f.expect(t, "public.p:INSERT:8")
 
-	// The name is an argument: a rename needs another EnsureTrigger.
+	// The name is an argument: a rename needs another Ensure.
 	f.exec(t, "ALTER TABLE p RENAME TO q", "INSERT INTO q VALUES (9)")
 	f.expect(t, "public.p:INSERT:9")
 	f.ensure(t, "public", "q")
@@ -67,7 +67,7 @@ func TestEnsureTriggerPartitionedNamesRoot(t *testing.T) {
 }
 
 // An ordinary table gets no name arguments, so its payloads follow a rename.
-func TestEnsureTriggerOrdinaryTableFollowsRename(t *testing.T) {
+func TestEnsureOrdinaryTableFollowsRename(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE o (id int)")
 	f.ensure(t, "public", "o")
@@ -76,12 +76,12 @@ func TestEnsureTriggerOrdinaryTableFollowsRename(t *testing.T) {
 }
 
 // A partition already notifies through the trigger cloned from its
-// partitioned table, which EnsureTrigger cannot replace on the partition.
+// partitioned table, which Ensure cannot replace on the partition.
 // Asked for another channel (the case of the issue, where the cloned trigger
-// has the very name EnsureTrigger wants), or for any trigger on such a
-// partition, EnsureTrigger must fail rather than report success with
+// has the very name Ensure wants), or for any trigger on such a
+// partition, Ensure must fail rather than report success with
 // nothing done or install a second trigger that notifies twice.
-func TestEnsureTriggerClonedConflict(t *testing.T) {
+func TestEnsureClonedConflict(t *testing.T) {
 	// Trigger names are cut at 63 bytes: these two tables share theirs.
 	long := strings.Repeat("m", 34)
 	root, part := long+"_root", long+"_part"
@@ -97,7 +97,7 @@ func TestEnsureTriggerClonedConflict(t *testing.T) {
 			f.ensure(t, "public", tc.root)
 			err := trigger.Ensure(t.Context(), f.db, "public", tc.part, trigger.WithChannel("other"))
 			if !errors.Is(err, trigger.ErrConflict) || !strings.Contains(err.Error(), tc.root) {
-				t.Fatalf("EnsureTrigger on the partition = %v, want ErrTriggerConflict naming %s", err, tc.root)
+				t.Fatalf("Ensure on the partition = %v, want ErrConflict naming %s", err, tc.root)
 			}
 			f.exec(t, "INSERT INTO "+qt("public", tc.part)+" VALUES (1)")
 			f.expect(t, "public."+tc.root+":INSERT:1")
@@ -107,7 +107,7 @@ func TestEnsureTriggerClonedConflict(t *testing.T) {
 
 // The 8000-byte limit is checked against the payload actually sent: with
 // the partitioned table's (long) name, not the partition's (short) one.
-func TestEnsureTriggerPartitionedLargeID(t *testing.T) {
+func TestEnsurePartitionedLargeID(t *testing.T) {
 	f := setupTriggers(t)
 	root := strings.Repeat("r", 63)
 	f.exec(t, "CREATE TABLE "+qt("public", root)+" (id text) PARTITION BY LIST (pg_catalog.length(id))",

@@ -9,7 +9,7 @@ import (
 // The table changes shape after the trigger is installed; no write may fail
 // and row_id must follow the current columns — also inside one transaction
 // and one multi-statement query string, where a cached answer would be stale.
-func TestEnsureTriggerSchemaChanges(t *testing.T) {
+func TestEnsureSchemaChanges(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE t (id int, v int)")
 	f.ensure(t, "public", "t")
@@ -46,7 +46,7 @@ func TestEnsureTriggerSchemaChanges(t *testing.T) {
 // message (an implicit transaction), a DO block — see the columns as they
 // are when each statement runs, and a type change of uuid or id under a
 // session that already used the trigger does not make writes fail.
-func TestEnsureTriggerSchemaChangesWithinOneCall(t *testing.T) {
+func TestEnsureSchemaChangesWithinOneCall(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE t (id int, uuid uuid, v int)")
 	f.ensure(t, "public", "t")
@@ -82,7 +82,7 @@ func TestEnsureTriggerSchemaChangesWithinOneCall(t *testing.T) {
 		"public.k:INSERT:six", "public.k:DELETE:six")
 }
 
-func TestEnsureTriggerIDKinds(t *testing.T) {
+func TestEnsureIDKinds(t *testing.T) {
 	tests := []struct {
 		name   string
 		create []string
@@ -115,7 +115,7 @@ func TestEnsureTriggerIDKinds(t *testing.T) {
 	}
 }
 
-func TestEnsureTriggerTruncate(t *testing.T) {
+func TestEnsureTruncate(t *testing.T) {
 	for _, mode := range []string{"row", "statement"} {
 		t.Run(mode, func(t *testing.T) {
 			f := setupTriggers(t)
@@ -131,7 +131,7 @@ func TestEnsureTriggerTruncate(t *testing.T) {
 	}
 }
 
-func TestEnsureTriggerPerStatement(t *testing.T) {
+func TestEnsurePerStatement(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE t (id int)")
 	f.ensure(t, "public", "t", trigger.PerStatement())
@@ -154,7 +154,7 @@ func TestEnsureTriggerPerStatement(t *testing.T) {
 	f.expect(t, "public.t:INSERT:")
 }
 
-func TestEnsureTriggerRolledBack(t *testing.T) {
+func TestEnsureRolledBack(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE t (id int)")
 	f.ensure(t, "public", "t")
@@ -163,7 +163,7 @@ func TestEnsureTriggerRolledBack(t *testing.T) {
 	f.expect(t, "public.t:INSERT:2")
 }
 
-func TestEnsureTriggerChannel(t *testing.T) {
+func TestEnsureChannel(t *testing.T) {
 	f := setupTriggers(t)
 	f.listenOn(t, `Mixed "Chan'nel\`)
 	f.exec(t, "CREATE TABLE t (id int)")

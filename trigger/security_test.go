@@ -39,11 +39,11 @@ func genuineBodies(t *testing.T, f *trigFixture) map[string]string {
 
 // The attack of the issue: a role with CREATE on the table's schema
 // pre-creates the notify functions with the genuine bodies, waits for a
-// superuser to run EnsureTrigger, then swaps the body; the next privileged
-// write would run its code. EnsureTrigger must refuse the foreign functions,
+// superuser to run Ensure, then swaps the body; the next privileged
+// write would run its code. Ensure must refuse the foreign functions,
 // so the swap reaches nobody; after a legitimate install the role can no
 // longer change what a write runs.
-func TestEnsureTriggerRefusesUntrustedFunction(t *testing.T) {
+func TestEnsureRefusesUntrustedFunction(t *testing.T) {
 	f := setupTriggers(t)
 	evil := newRole(t, f, "evil")
 	qe := pgx.Identifier{evil}.Sanitize()
@@ -56,7 +56,7 @@ func TestEnsureTriggerRefusesUntrustedFunction(t *testing.T) {
 	}
 	err := trigger.Ensure(t.Context(), f.db, "app", "t")
 	if !errors.Is(err, trigger.ErrUntrustedFunction) {
-		t.Errorf("EnsureTrigger over the attacker's functions = %v, want ErrUntrustedFunction", err)
+		t.Errorf("Ensure over the attacker's functions = %v, want ErrUntrustedFunction", err)
 	} else if msg := err.Error(); !strings.Contains(msg, `"app".`) || !strings.Contains(msg, evil) {
 		t.Errorf("error %q does not name the function and its owner", msg)
 	}
@@ -64,7 +64,7 @@ func TestEnsureTriggerRefusesUntrustedFunction(t *testing.T) {
 		t.Errorf("triggers installed anyway: %q", names)
 	}
 
-	// The swap: had EnsureTrigger adopted the function, this superuser write
+	// The swap: had Ensure adopted the function, this superuser write
 	// would make the attacker a superuser.
 	escalate := `() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -146,7 +146,7 @@ END $$`,
 // the installing role itself, a superuser, or one named with
 // trigger.WithTrustedOwners. A role that owns its table and has CREATE on the
 // schema can install (the privileges docs/triggers.md lists).
-func TestEnsureTriggerTrustedOwners(t *testing.T) {
+func TestEnsureTrustedOwners(t *testing.T) {
 	f := setupTriggers(t)
 	admin, app := newRole(t, f, "admin"), newRole(t, f, "app")
 	qa, qp := pgx.Identifier{admin}.Sanitize(), pgx.Identifier{app}.Sanitize()
@@ -198,9 +198,9 @@ func TestTriggerFunctionsNeedBegin(t *testing.T) {
 	f.exec(t, "CREATE TABLE t (id int)")
 	q := noBegin{f.db}
 	for name, err := range map[string]error{
-		"EnsureTrigger":     trigger.Ensure(t.Context(), q, "public", "t"),
-		"RemoveTrigger":     trigger.Remove(t.Context(), q, "public", "t"),
-		"RemoveAllTriggers": trigger.RemoveAll(t.Context(), q),
+		"Ensure":    trigger.Ensure(t.Context(), q, "public", "t"),
+		"Remove":    trigger.Remove(t.Context(), q, "public", "t"),
+		"RemoveAll": trigger.RemoveAll(t.Context(), q),
 	} {
 		if !errors.Is(err, pgsql.ErrNoTransaction) {
 			t.Errorf("%s = %v, want ErrNoTransaction", name, err)
@@ -210,7 +210,7 @@ func TestTriggerFunctionsNeedBegin(t *testing.T) {
 		t.Fatalf("installed anyway: %q", names)
 	}
 	if _, err := trigger.Has(t.Context(), q, "public", "t"); err != nil {
-		t.Errorf("HasTrigger needs no Begin: %v", err)
+		t.Errorf("Has needs no Begin: %v", err)
 	}
 }
 

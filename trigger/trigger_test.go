@@ -11,7 +11,7 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
-func TestEnsureTriggerRowID(t *testing.T) {
+func TestEnsureRowID(t *testing.T) {
 	const u1, u2 = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
 	tests := []struct {
 		name  string
@@ -55,7 +55,7 @@ func TestEnsureTriggerRowID(t *testing.T) {
 }
 
 // Names the payload can carry must work end to end, quoted everywhere.
-func TestEnsureTriggerHostileNames(t *testing.T) {
+func TestEnsureHostileNames(t *testing.T) {
 	f := setupTriggers(t)
 	names := []struct{ schema, table string }{
 		{"public", "MixedCase"},
@@ -78,7 +78,7 @@ func TestEnsureTriggerHostileNames(t *testing.T) {
 		f.exec(t, "INSERT INTO "+qt(n.schema, n.table)+" VALUES (1)")
 		f.expect(t, n.schema+"."+n.table+":INSERT:1")
 		if ok, err := trigger.Has(t.Context(), f.db, n.schema, n.table); err != nil || !ok {
-			t.Errorf("HasTrigger(%q, %q) = %v, %v", n.schema, n.table, ok, err)
+			t.Errorf("Has(%q, %q) = %v, %v", n.schema, n.table, ok, err)
 		}
 	}
 	tables, err := trigger.List(t.Context(), f.db)
@@ -87,7 +87,7 @@ func TestEnsureTriggerHostileNames(t *testing.T) {
 	}
 	for _, n := range names {
 		if !slices.Contains(tables, pgsql.Table{Schema: n.schema, Name: n.table}) {
-			t.Errorf("ListTriggeredTables lacks %q.%q: %v", n.schema, n.table, tables)
+			t.Errorf("List lacks %q.%q: %v", n.schema, n.table, tables)
 		}
 	}
 	for _, n := range names {
@@ -98,11 +98,11 @@ func TestEnsureTriggerHostileNames(t *testing.T) {
 	}
 	f.expect(t)
 	if tables, _ := trigger.List(t.Context(), f.db); len(tables) != 0 {
-		t.Errorf("after RemoveTrigger: %v", tables)
+		t.Errorf("after Remove: %v", tables)
 	}
 }
 
-func TestEnsureTriggerRejects(t *testing.T) {
+func TestEnsureRejects(t *testing.T) {
 	long := strings.Repeat("x", 64)
 	tests := []struct {
 		name, schema, table string
@@ -124,16 +124,16 @@ func TestEnsureTriggerRejects(t *testing.T) {
 			// A nil Querier proves nothing is sent before validation.
 			err := trigger.Ensure(t.Context(), nil, tc.schema, tc.table, tc.opts...)
 			if !errors.Is(err, pgsql.ErrInvalidIdentifier) {
-				t.Fatalf("EnsureTrigger(%q, %q) = %v, want ErrInvalidIdentifier", tc.schema, tc.table, err)
+				t.Fatalf("Ensure(%q, %q) = %v, want ErrInvalidIdentifier", tc.schema, tc.table, err)
 			}
 		})
 	}
 	for _, bad := range []string{"", "a\x00b", long} {
 		if _, err := trigger.Has(t.Context(), nil, "public", bad); !errors.Is(err, pgsql.ErrInvalidIdentifier) {
-			t.Errorf("HasTrigger(%q) = %v", bad, err)
+			t.Errorf("Has(%q) = %v", bad, err)
 		}
 		if err := trigger.Remove(t.Context(), nil, "public", bad); !errors.Is(err, pgsql.ErrInvalidIdentifier) {
-			t.Errorf("RemoveTrigger(%q) = %v", bad, err)
+			t.Errorf("Remove(%q) = %v", bad, err)
 		}
 	}
 }
@@ -141,7 +141,7 @@ func TestEnsureTriggerRejects(t *testing.T) {
 // Two long names whose trigger names truncate to the same 63 bytes each get
 // working triggers, and the TRUNCATE helper never collides with the main
 // trigger.
-func TestEnsureTriggerLongNames(t *testing.T) {
+func TestEnsureLongNames(t *testing.T) {
 	f := setupTriggers(t)
 	prefix := strings.Repeat("long_table_name_", 3) // 48 bytes: trigger names truncate within it
 	t1, t2 := prefix+"number_one", prefix+"number_two"
@@ -155,7 +155,7 @@ func TestEnsureTriggerLongNames(t *testing.T) {
 			t.Errorf("%s: triggers %q, want 2 distinct", tb, names)
 		}
 		if ok, err := trigger.Has(t.Context(), f.db, "public", tb); err != nil || !ok {
-			t.Errorf("HasTrigger = %v, %v", ok, err)
+			t.Errorf("Has = %v, %v", ok, err)
 		}
 	}
 	f.exec(t, "INSERT INTO "+qt("public", t1)+" VALUES (1)", "INSERT INTO "+qt("public", t2)+" VALUES (2)",
@@ -163,7 +163,7 @@ func TestEnsureTriggerLongNames(t *testing.T) {
 	f.expect(t, "public."+t1+":INSERT:1", "public."+t2+":INSERT:2", "public."+t1+":TRUNCATE:")
 }
 
-func TestEnsureTriggerLargeID(t *testing.T) {
+func TestEnsureLargeID(t *testing.T) {
 	f := setupTriggers(t)
 	f.exec(t, "CREATE TABLE t (id text)")
 	f.ensure(t, "public", "t")
