@@ -14,7 +14,10 @@
 //
 // A host application plugs the library into its suture supervisor tree as
 // a [Module]: [DB] is this library's module, whose Children are the PubSub
-// and the Listener. A [Registry] enables and disables modules at run time:
+// and its change source: the Listener, or with Config.Source = SourceWAL
+// the replication Source (package replication). [Config] names each
+// source's own configuration (Config.Listener, Config.WAL). A [Registry]
+// enables and disables modules at run time:
 //
 //	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url})
 //	reg := phoenixkitdb.NewRegistry(sup, logger)
@@ -45,4 +48,8 @@
 // every write notify). [FindLeftovers] reports what is left for the source
 // a Config chooses, and Start logs it once; replication.DropSlot and
 // trigger.Remove remove it.
+//
+// How the packages fit together, which goroutine owns what and the
+// invariants each layer keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md.
 package phoenixkitdb
