@@ -139,4 +139,7 @@
 // advisory lock as package trigger's installers, and bound their lock
 // waits. [DropSlot] drops the slot a Source leaves behind (a slot retains
 // WAL while nothing reads it).
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package replication

@@ -19,7 +19,7 @@ var errBadWatch = errors.New("supervisor_example: -watch wants schema.table[,sch
 // watchTable is one table the app installs a change trigger on.
 type watchTable struct {
 	Schema, Table string
-	// Opts are passed to EnsureTrigger (PerStatement for a table without id).
+	// Opts are passed to trigger.Ensure (PerStatement for a table without id).
 	Opts []trigger.Option
 }
 
@@ -78,7 +78,7 @@ func installTriggers(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logge
 
 // catalogSQL lists, with a fingerprint of each definition, the user
 // triggers on table ($1.$2) and the trigger functions in its schema: what
-// EnsureTrigger may create, replace or drop.
+// trigger.Ensure may create, replace or drop.
 const catalogSQL = `
 SELECT 'trigger ' || quote_ident(t.tgname) || ' ON ' || quote_ident($1) || '.' || quote_ident($2),
        md5(pg_get_triggerdef(t.oid))
