@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 )
@@ -130,7 +129,7 @@ const headerRoom = 512
 // id, so that a replay of it is de-duplicated like the change. It returns
 // nil for an event the stream does not carry.
 func (e *elector) prepare(termN uint64, ev pubsub.Event, enc *encoder, maxPayload int64) *outgoing {
-	wal := e.c.db.Source() == phoenixkitdb.SourceWAL
+	wal := e.c.wal != nil
 	if wal && ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonStart {
 		// The stream carries what came before this process's source
 		// started; followers have their own start Resync.

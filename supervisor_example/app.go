@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -28,8 +29,8 @@ type appConfig struct {
 	Watch []watchTable
 
 	// DB tunes the DB module; ConnString and Logger are filled in.
-	// DB.Source = SourceWAL runs the replication Source on DB.Slot and
-	// DB.Publication instead of the Listener.
+	// DB.Source = SourceWAL runs the replication Source on DB.WAL.Slot
+	// and DB.WAL.Publication instead of the Listener.
 	DB phoenixkitdb.Config
 
 	// StatusEvery and HeartbeatEvery pace the SSE stream's status frames
@@ -91,7 +92,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	}
 	leftCfg := dbCfg
 	if src := db.Replication(); src != nil {
-		leftCfg.Slot, leftCfg.Publication = src.Slot(), src.Publication()
+		leftCfg.WAL.Slot, leftCfg.WAL.Publication = src.Slot(), src.Publication()
 	}
 	logLeftovers(ctx, pool, logger, leftCfg)
 	// The host's own tree: the Registry adds module children to it, and
@@ -179,7 +180,7 @@ func (a *app) dropSlot(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	// DropSlot waits for the walsender the stopped Source leaves exiting.
-	return true, phoenixkitdb.DropSlot(ctx, a.pool, src.Slot())
+	return true, replication.DropSlot(ctx, a.pool, src.Slot())
 }
 
 // close releases the pool. Call it after the supervisor has stopped.

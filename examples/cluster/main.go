@@ -30,6 +30,7 @@ import (
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -57,7 +58,7 @@ func run(ctx context.Context, dbURL, natsURL string, n int, out io.Writer) error
 		return err
 	}
 	defer pool.Close()
-	if err := phoenixkitdb.EnsureTrigger(ctx, pool, "public", "orders"); err != nil {
+	if err := trigger.Ensure(ctx, pool, "public", "orders"); err != nil {
 		return err
 	}
 

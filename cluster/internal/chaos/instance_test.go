@@ -73,10 +73,11 @@ func newInstance(m soakMode, i int, srv *pgtest.Server, dbURL string, ns *natsSe
 	cfg := phoenixkitdb.Config{
 		ConnString: pgtest.WithApplicationName(pgProxy.URL(dbURL), in.name),
 		Logger:     in.log,
-		MinBackoff: minBackoff, MaxBackoff: maxBackoff, ProbeInterval: probeInterval,
+		Listener:   listener.Config{MinBackoff: minBackoff, MaxBackoff: maxBackoff, ProbeInterval: probeInterval},
+		WAL:        replication.Config{MinBackoff: minBackoff, MaxBackoff: maxBackoff, Slot: walSlot, Publication: walPublication},
 	}
 	if m.wal {
-		cfg.Source, cfg.Slot, cfg.Publication = phoenixkitdb.SourceWAL, walSlot, walPublication
+		cfg.Source = phoenixkitdb.SourceWAL
 	}
 	if in.db, err = phoenixkitdb.New(cfg); err != nil {
 		in.closeProxies()
