@@ -26,7 +26,7 @@ type value struct {
 	f     float64
 	d     dec
 	s     string
-	raw   string // the canonical text, for rendering (a row's text as it came)
+	raw   string  // the canonical text, for rendering (a row's text as it came)
 	arr   []value // an array's elements
 }
 
