@@ -13,7 +13,7 @@
 // conditions, literals ('strings', numbers, TRUE, FALSE, NULL) and $n
 // parameters. Keywords are case-insensitive; unquoted names fold to lower
 // case, "quoted" names keep theirs. Everything else (function calls,
-// casts, arithmetic, subqueries, comments, semicolons, E” and $$
+// casts, arithmetic, subqueries, comments, semicolons, E'...' and $$
 // strings, COLLATE, ...) is refused with an *[Error] naming the construct
 // and its byte position.
 //
