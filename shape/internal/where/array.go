@@ -88,7 +88,7 @@ func elemValue(t colType, e any) (value, error) {
 				n--
 			}
 		} else {
-			n = x.UnixMicro()
+			n = pgMicros(x)
 		}
 		return value{i: n, raw: formatDateTime(t.kind, n)}, nil
 	}

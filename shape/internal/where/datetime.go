@@ -18,12 +18,21 @@ const (
 var (
 	minDay   = time.Date(-4712, 11, 24, 0, 0, 0, 0, time.UTC).Unix() / 86400
 	maxDay   = time.Date(5874897, 12, 31, 0, 0, 0, 0, time.UTC).Unix() / 86400
-	minMicro = time.Date(-4712, 11, 24, 0, 0, 0, 0, time.UTC).UnixMicro()
-	maxMicro = time.Date(294277, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro() - 1
+	minMicro = pgMicros(time.Date(-4712, 11, 24, 0, 0, 0, 0, time.UTC))
+	maxMicro = pgMicros(time.Date(294277, 1, 1, 0, 0, 0, 0, time.UTC)) - 1
 )
 
+// pgEpoch is PostgreSQL's epoch, 2000-01-01 UTC, in Unix seconds.
+const pgEpoch = 946684800
+
+// pgMicros returns microseconds since 2000-01-01 UTC, as PostgreSQL keeps
+// timestamps (since 1970 would overflow int64 before year 294276).
+func pgMicros(t time.Time) int64 {
+	return (t.Unix()-pgEpoch)*1e6 + int64(t.Nanosecond()/1000)
+}
+
 // parseDateTime parses a date (days since 1970-01-01) or a timestamp
-// (microseconds since 1970-01-01 UTC). It takes the ISO 8601 forms
+// (microseconds since 2000-01-01 UTC). It takes the ISO 8601 forms
 // PostgreSQL prints and reads:
 //
 //	2024-02-29                      date
@@ -128,7 +137,7 @@ func parseDateTime(k kind, text string, input bool) (int64, error) {
 		}
 		return d, nil
 	}
-	us := t.UnixMicro() - int64(off)*1e6
+	us := pgMicros(t) - int64(off)*1e6
 	if us < minMicro || us > maxMicro {
 		return 0, fmt.Errorf("timestamp out of range: %q", text)
 	}
@@ -148,7 +157,7 @@ func formatDateTime(k kind, n int64) string {
 	if k == kDate {
 		t = time.Unix(n*86400, 0).UTC()
 	} else {
-		t = time.UnixMicro(n).UTC()
+		t = time.Unix(pgEpoch+n/1e6, n%1e6*1000).UTC()
 	}
 	y := t.Year()
 	bc := ""

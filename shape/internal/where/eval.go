@@ -63,7 +63,8 @@ func (p *Pred) load(i int, rv *rowVals) (value, pubsub.ColumnState) {
 	st := rv.r.State(c.Name)
 	rv.state[i] = st
 	if st != pubsub.Present {
-		return value{null: true}, st
+		rv.vals[i] = value{null: true}
+		return rv.vals[i], st
 	}
 	text, _ := rv.r.Text(c.Name)
 	var v value

@@ -17,7 +17,7 @@ import (
 //	kBool                    i: 0 or 1
 //	kUUID                    s: the 16 bytes
 //	kDate                    i: days since 1970-01-01, ±MaxInt64 for ±infinity
-//	kTimestamp(tz)           i: microseconds since 1970-01-01 UTC, likewise
+//	kTimestamp(tz)           i: microseconds since 2000-01-01 UTC, likewise
 //	kEnum                    i: the label's position
 type value struct {
 	null  bool
