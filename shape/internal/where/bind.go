@@ -466,7 +466,7 @@ func (b *binder) arrayConst(e *Expr, t colType, what string) ([]value, bool, err
 	default:
 		return nil, false, errAt(ErrType, e.Pos, describeExpr(e), "%s needs an array string or parameter", what)
 	}
-	vals, err := parseArrayText(t, text)
+	vals, err := parseArrayText(t, text, true)
 	if err != nil {
 		return nil, false, errAt(kind, e.Pos, describeExpr(e), "not a valid %s: %v", t.name(), err)
 	}

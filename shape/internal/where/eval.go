@@ -70,12 +70,7 @@ func (p *Pred) load(i int, rv *rowVals) (value, pubsub.ColumnState) {
 	var v value
 	var err error
 	if c.t.array {
-		var a any
-		if a, err = rv.r.Value(c.Name); err == nil {
-			var elems []value
-			elems, err = arrayValues(c.t.elem(), a)
-			v.arr = elems
-		}
+		v.arr, err = parseArrayText(c.t, text, false)
 	} else {
 		v, err = parseScalar(c.t, text, false)
 	}

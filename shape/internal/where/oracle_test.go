@@ -168,7 +168,7 @@ func (g *gen) cond(depth int) string {
 			}
 			if lit {
 				v = g.pick([]string{"0", "1", "-1", "42", "1.5", "7"})
-			} else if numericCols[col] && !strings.HasPrefix(v, "$") && !strings.HasPrefix(v, "'") {
+			} else if numericCols[col] && v != "NULL" && !strings.HasPrefix(v, "$") && !strings.HasPrefix(v, "'") {
 				v = "'" + v + "'"
 			}
 			vs = append(vs, v)
