@@ -375,6 +375,9 @@ func (b *binder) is(e *Expr) (*node, error) {
 		return nil, err
 	}
 	n := &node{op: nIsTri, kids: []*node{k}, not: e.Not}
+	if k.op == nBoolCol {
+		n.col = k.col // the column an index files "b IS TRUE" under
+	}
 	switch e.Op {
 	case "TRUE":
 		n.tri = True
