@@ -23,12 +23,21 @@ const (
 
 func one(t Tri) poss { return 1 << t }
 
-// rowVals holds the values of a predicate's columns read from one row.
+// cell is one column read from a row: its state and, when present, its
+// value. Predicates evaluated on the same row share cells (an Index
+// reads each column once per row).
+type cell struct {
+	loaded bool
+	state  pubsub.ColumnState
+	v      value
+	err    error // the text did not parse
+}
+
+// rowVals is the evaluation state of one row.
 type rowVals struct {
 	r      *pubsub.Row
-	loaded []bool
-	vals   []value
-	state  []pubsub.ColumnState
+	cells  []cell
+	colMap []int // predicate column -> cell; nil: the same index
 	err    error
 }
 
@@ -71,18 +80,24 @@ func (p *Pred) Holds(r *pubsub.Row) (bool, error) {
 }
 
 func (p *Pred) run(r *pubsub.Row) (poss, error) {
-	var loaded [8]bool
-	var vals [8]value
-	var state [8]pubsub.ColumnState
-	var rv rowVals
-	rv.r = r
-	if n := len(p.cols); n <= 8 {
-		rv.loaded, rv.vals, rv.state = loaded[:n], vals[:n], state[:n]
-	} else {
-		rv.loaded, rv.vals, rv.state = make([]bool, n), make([]value, n), make([]pubsub.ColumnState, n)
-	}
+	rv := rowVals{r: r, cells: make([]cell, len(p.cols))}
 	ps := p.eval(p.root, &rv)
 	return ps, rv.err
+}
+
+// holdsIn is Holds on cells shared with other predicates.
+func (p *Pred) holdsIn(rv *rowVals, colMap []int) (bool, error) {
+	rv.colMap = colMap
+	ps := p.eval(p.root, rv)
+	switch {
+	case rv.err != nil:
+		return false, rv.err
+	case ps == pT:
+		return true, nil
+	case ps&pT == 0:
+		return false, nil
+	}
+	return false, p.missingErr(rv.r)
 }
 
 // missingErr names the columns the predicate reads that r lacks.
@@ -96,32 +111,44 @@ func (p *Pred) missingErr(r *pubsub.Row) error {
 	return fmt.Errorf("%w: %s", ErrNoValue, strings.Join(names, ", "))
 }
 
-// load reads column i of the row: its state, and its value when present.
-func (p *Pred) load(i int, rv *rowVals) (value, pubsub.ColumnState) {
-	if rv.loaded[i] {
-		return rv.vals[i], rv.state[i]
+// load reads column i of the predicate from the row: its state, and its
+// value when present.
+func (p *Pred) load(i int, rv *rowVals) (*value, pubsub.ColumnState) {
+	j := i
+	if rv.colMap != nil {
+		j = rv.colMap[i]
 	}
-	rv.loaded[i] = true
-	c := &p.cols[i]
-	st := rv.r.State(c.Name)
-	rv.state[i] = st
-	if st != pubsub.Present {
-		rv.vals[i] = value{null: true}
-		return rv.vals[i], st
+	c := &rv.cells[j]
+	if !c.loaded {
+		bc := &p.cols[i]
+		rv.loadCell(c, bc.Name, &bc.t)
 	}
-	text, _ := rv.r.Text(c.Name)
-	var v value
+	if c.err != nil && rv.err == nil {
+		rv.err = c.err
+	}
+	return &c.v, c.state
+}
+
+// loadCell reads column name of type t into c.
+func (rv *rowVals) loadCell(c *cell, name string, t *colType) {
+	c.loaded, c.err = true, nil
+	text, ok := rv.r.Text(name)
+	if !ok {
+		c.state = rv.r.State(name)
+		c.v = value{null: true}
+		return
+	}
+	c.state = pubsub.Present
 	var err error
-	if c.t.array {
-		v.arr, err = parseArrayText(c.t, text, false)
+	if t.array {
+		c.v = value{}
+		c.v.arr, err = parseArrayText(*t, text, false)
 	} else {
-		v, err = parseScalar(c.t, text, false)
+		c.v, err = parseScalar(*t, text, false)
 	}
-	if err != nil && rv.err == nil {
-		rv.err = fmt.Errorf("where: column %q: %v", c.Name, err)
+	if err != nil {
+		c.err = fmt.Errorf("where: column %q: %v", name, err)
 	}
-	rv.vals[i] = v
-	return v, st
 }
 
 func (p *Pred) eval(n *node, rv *rowVals) poss {
@@ -198,12 +225,11 @@ func (p *Pred) eval(n *node, rv *rowVals) poss {
 	default:
 		return pAll
 	}
-	return one(p.leaf(n, &v, st))
+	return one(p.leaf(n, v, st))
 }
 
 // leaf evaluates a condition on one column whose value the row holds.
-func (p *Pred) leaf(n *node, vp *value, st pubsub.ColumnState) Tri {
-	v := *vp
+func (p *Pred) leaf(n *node, v *value, st pubsub.ColumnState) Tri {
 	t := &p.cols[n.col].t
 	switch n.op {
 	case nIsNull:
@@ -218,7 +244,7 @@ func (p *Pred) leaf(n *node, vp *value, st pubsub.ColumnState) Tri {
 		if v.null || c.null {
 			return Null
 		}
-		return tri(n.cmp.holds(cmpVal(t, &v, &c)))
+		return tri(n.cmp.holds(cmpVal(t, v, &c)))
 	case nIn:
 		if v.null {
 			if len(n.vals) == 0 {
@@ -233,7 +259,7 @@ func (p *Pred) leaf(n *node, vp *value, st pubsub.ColumnState) Tri {
 				res = Null
 				continue
 			}
-			if cmpVal(t, &v, c) == 0 {
+			if cmpVal(t, v, c) == 0 {
 				res = True
 				break
 			}
@@ -249,10 +275,10 @@ func (p *Pred) leaf(n *node, vp *value, st pubsub.ColumnState) Tri {
 		}
 		var a, b Tri = Null, Null
 		if !lo.null {
-			a = tri(cmpVal(t, &v, lo) >= 0)
+			a = tri(cmpVal(t, v, lo) >= 0)
 		}
 		if !hi.null {
-			b = tri(cmpVal(t, &v, hi) <= 0)
+			b = tri(cmpVal(t, v, hi) <= 0)
 		}
 		if n.not {
 			return or2(not(a), not(b))

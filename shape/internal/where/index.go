@@ -26,19 +26,35 @@ import (
 // alone, so rows above its upper bound still reach it). Only predicates in
 // the unindexed list cost something for every row.
 //
-// An Index is not safe for concurrent use: the caller serialises Add,
-// Remove and Match (Match itself does not modify the index, so
-// concurrent Match calls under a read lock are fine).
+// Columns are read from a row once per Match, whatever the number of
+// predicates evaluated on it.
+//
+// An Index is not safe for concurrent use: the caller serialises every
+// call (Match reuses a buffer of the index).
 type Index struct {
 	entries map[uint64]*entry
 	cols    map[string]*colIndex
+	colList []*colIndex
 	linear  bucket
+	slots   map[slotKey]int // a column and type -> its cell in a row's cache
+	cells   []cell
+	rv      rowVals
+}
+
+// slotKey identifies a column read with one type.
+type slotKey struct {
+	name    string
+	kind    kind
+	oid     uint32
+	array   bool
+	nlabels int
 }
 
 // entry is one predicate and where it is filed.
 type entry struct {
-	id    uint64
-	pred  *Pred
+	id     uint64
+	pred   *Pred
+	colMap []int // the predicate's columns -> cells
 	slots []slot
 	col   *colIndex  // the column it is filed under; nil for the unindexed list
 	rng   *rangeList // the sorted list it is in, if any
@@ -84,6 +100,7 @@ func (b *bucket) remove(i int) {
 type colIndex struct {
 	name  string
 	t     colType
+	slot  int
 	eq    map[hkey]*bucket // hash of values (scalar columns)
 	elem  map[hkey]*bucket // hash of elements (array columns)
 	lower rangeList        // col > v, col >= v, BETWEEN: sorted by v
@@ -104,7 +121,7 @@ type rangeEnt struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{entries: map[uint64]*entry{}, cols: map[string]*colIndex{}}
+	return &Index{entries: map[uint64]*entry{}, cols: map[string]*colIndex{}, slots: map[slotKey]int{}}
 }
 
 // Len returns the number of predicates in the index.
@@ -115,7 +132,10 @@ func (ix *Index) Add(id uint64, p *Pred) {
 	if _, ok := ix.entries[id]; ok {
 		ix.Remove(id)
 	}
-	e := &entry{id: id, pred: p}
+	e := &entry{id: id, pred: p, colMap: make([]int, len(p.cols))}
+	for i := range p.cols {
+		e.colMap[i] = ix.slot(&p.cols[i])
+	}
 	ix.entries[id] = e
 	ix.file(e)
 }
@@ -141,7 +161,24 @@ func (ix *Index) Remove(id uint64) {
 	}
 	if c := e.col; c != nil && len(c.eq) == 0 && len(c.elem) == 0 && len(c.lower.es) == 0 && len(c.upper.es) == 0 {
 		delete(ix.cols, c.name)
+		for i, x := range ix.colList {
+			if x == c {
+				ix.colList = append(ix.colList[:i], ix.colList[i+1:]...)
+				break
+			}
+		}
 	}
+}
+
+// slot returns the cell of a column in a row's cache.
+func (ix *Index) slot(c *boundCol) int {
+	k := slotKey{name: c.Name, kind: c.t.kind, oid: c.t.oid, array: c.t.array, nlabels: len(c.t.labels)}
+	n, ok := ix.slots[k]
+	if !ok {
+		n = len(ix.slots)
+		ix.slots[k] = n
+	}
+	return n
 }
 
 // column returns the index of column i of p, or nil when the index
@@ -150,8 +187,9 @@ func (ix *Index) column(p *Pred, i int) *colIndex {
 	bc := &p.cols[i]
 	c, ok := ix.cols[bc.Name]
 	if !ok {
-		c = &colIndex{name: bc.Name, t: bc.t, eq: map[hkey]*bucket{}, elem: map[hkey]*bucket{}, upper: rangeList{upper: true}}
+		c = &colIndex{name: bc.Name, t: bc.t, slot: ix.slot(bc), eq: map[hkey]*bucket{}, elem: map[hkey]*bucket{}, upper: rangeList{upper: true}}
 		ix.cols[bc.Name] = c
+		ix.colList = append(ix.colList, c)
 		return c
 	}
 	if c.t.kind != bc.t.kind || c.t.oid != bc.t.oid || c.t.array != bc.t.array || len(c.t.labels) != len(bc.t.labels) {
@@ -313,7 +351,8 @@ func (l *rangeList) remove(e *entry) {
 // candidate, or uses [Index.MatchTrue], which does). fn must not modify
 // the index.
 func (ix *Index) Match(r *pubsub.Row, fn func(id uint64)) {
-	ix.match(r, func(e *entry) { fn(e.id) })
+	rv := ix.reset(r)
+	ix.match(rv, func(e *entry) { fn(e.id) })
 }
 
 // MatchTrue calls fn(id, nil) for every predicate that is True for r, and
@@ -322,21 +361,40 @@ func (ix *Index) Match(r *pubsub.Row, fn func(id uint64)) {
 // TOAST; fetch the row and evaluate again): [Pred.Holds] on every
 // candidate of [Index.Match]. fn must not modify the index.
 func (ix *Index) MatchTrue(r *pubsub.Row, fn func(id uint64, err error)) {
-	ix.match(r, func(e *entry) {
-		ok, err := e.pred.Holds(r)
+	rv := ix.reset(r)
+	ix.match(rv, func(e *entry) {
+		ok, err := e.pred.holdsIn(rv, e.colMap)
 		if ok || err != nil {
 			fn(e.id, err)
 		}
+		rv.err = nil
 	})
 }
 
-func (ix *Index) match(r *pubsub.Row, fn func(*entry)) {
+// reset prepares the row cache for r.
+func (ix *Index) reset(r *pubsub.Row) *rowVals {
+	n := len(ix.slots)
+	if cap(ix.cells) < n {
+		ix.cells = make([]cell, n)
+	}
+	ix.cells = ix.cells[:n]
+	for i := range ix.cells {
+		ix.cells[i].loaded = false
+	}
+	ix.rv = rowVals{r: r, cells: ix.cells}
+	return &ix.rv
+}
+
+func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 	for _, e := range ix.linear.es {
 		fn(e)
 	}
-	for _, c := range ix.cols {
-		st := r.State(c.name)
-		switch st {
+	for _, c := range ix.colList {
+		cl := &rv.cells[c.slot]
+		if !cl.loaded {
+			rv.loadCell(cl, c.name, &c.t)
+		}
+		switch cl.state {
 		case pubsub.Null:
 			continue
 		case pubsub.Present:
@@ -346,16 +404,16 @@ func (ix *Index) match(r *pubsub.Row, fn func(*entry)) {
 			c.all(fn)
 			continue
 		}
-		text, _ := r.Text(c.name)
+		if cl.err != nil {
+			c.all(fn)
+			continue
+		}
+		v := &cl.v
 		if c.t.array {
 			if len(c.elem) == 0 {
 				continue
 			}
-			elems, err := parseArrayText(c.t, text, false)
-			if err != nil {
-				c.all(fn)
-				continue
-			}
+			elems := v.arr
 			et := c.t.elem()
 			var seen map[hkey]bool
 			for i := range elems {
@@ -380,13 +438,8 @@ func (ix *Index) match(r *pubsub.Row, fn func(*entry)) {
 			}
 			continue
 		}
-		v, err := parseScalar(c.t, text, false)
-		if err != nil {
-			c.all(fn)
-			continue
-		}
 		if len(c.eq) > 0 {
-			if k, ok := keyOf(&c.t, &v); ok {
+			if k, ok := keyOf(&c.t, v); ok {
 				if b := c.eq[k]; b != nil {
 					for _, e := range b.es {
 						fn(e)
@@ -396,20 +449,20 @@ func (ix *Index) match(r *pubsub.Row, fn func(*entry)) {
 		}
 		if n := len(c.lower.es); n > 0 {
 			// Bounds below v (or equal, for >=) are candidates: a prefix.
-			end := sort.Search(n, func(i int) bool { return cmpVal(&c.t, &v, &c.lower.es[i].v) < 0 })
+			end := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.lower.es[i].v) < 0 })
 			for i := 0; i < end; i++ {
 				re := &c.lower.es[i]
-				if re.strict && cmpVal(&c.t, &v, &re.v) == 0 {
+				if re.strict && cmpVal(&c.t, v, &re.v) == 0 {
 					continue
 				}
 				fn(re.e)
 			}
 		}
 		if n := len(c.upper.es); n > 0 {
-			start := sort.Search(n, func(i int) bool { return cmpVal(&c.t, &v, &c.upper.es[i].v) <= 0 })
+			start := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.upper.es[i].v) <= 0 })
 			for i := start; i < n; i++ {
 				re := &c.upper.es[i]
-				if re.strict && cmpVal(&c.t, &v, &re.v) == 0 {
+				if re.strict && cmpVal(&c.t, v, &re.v) == 0 {
 					continue
 				}
 				fn(re.e)
