@@ -55,11 +55,11 @@ type entry struct {
 	id     uint64
 	pred   *Pred
 	colMap []int // the predicate's columns -> cells
-	slots []slot
-	col   *colIndex  // the column it is filed under; nil for the unindexed list
-	rng   *rangeList // the sorted list it is in, if any
-	bound value
-	t     *colType
+	slots  []slot
+	col    *colIndex  // the column it is filed under; nil for the unindexed list
+	rng    *rangeList // the sorted list it is in, if any
+	bound  value
+	t      *colType
 }
 
 // slot is an entry's place in a bucket, and where the bucket is.
