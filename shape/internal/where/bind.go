@@ -16,7 +16,7 @@ func Bind(e *Expr, cols []Column, params []string) (*Pred, error) {
 	if e == nil {
 		return nil, errAt(ErrSyntax, 0, "clause", "no clause")
 	}
-	b := &binder{cols: cols, params: params, p: &Pred{expr: e, consts: map[*Expr]string{}}, index: map[string]int{}}
+	b := &binder{cols: cols, params: params, p: &Pred{expr: e}, index: map[string]int{}}
 	root, err := b.cond(e)
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func (b *binder) constant(e *Expr, t colType, what string) (value, error) {
 		if err != nil {
 			return value{}, errAt(ErrType, e.Pos, describeExpr(e), "%v", err)
 		}
-		b.p.consts[e] = v.render()
+		b.p.setConst(e, v.render())
 		return v, nil
 	case KindParam:
 		if e.Param > len(b.params) {
@@ -189,7 +189,7 @@ func (b *binder) constant(e *Expr, t colType, what string) (value, error) {
 		if err != nil {
 			return value{}, errAt(ErrParam, e.Pos, describeExpr(e), "not a valid %s: %v", t.name(), err)
 		}
-		b.p.consts[e] = v.render()
+		b.p.setConst(e, v.render())
 		return v, nil
 	case KindNumber:
 		d, err := parseDec(e.Text)
@@ -473,7 +473,7 @@ func (b *binder) arrayConst(e *Expr, t colType, what string) ([]value, bool, err
 	if err != nil {
 		return nil, false, errAt(kind, e.Pos, describeExpr(e), "not a valid %s: %v", t.name(), err)
 	}
-	b.p.consts[e] = renderArray(vals)
+	b.p.setConst(e, renderArray(vals))
 	return vals, false, nil
 }
 

@@ -66,14 +66,14 @@ type entry struct {
 type slot struct {
 	b *bucket
 	i int
-	m map[hkey]*bucket // nil for the unindexed list
+	m *hmap // nil for the unindexed list
 	k hkey
 }
 
 // bucket is a set of entries with O(1) removal.
 type bucket struct{ es []*entry }
 
-func (b *bucket) add(e *entry, m map[hkey]*bucket, k hkey) {
+func (b *bucket) add(e *entry, m *hmap, k hkey) {
 	e.slots = append(e.slots, slot{b: b, i: len(b.es), m: m, k: k})
 	b.es = append(b.es, e)
 }
@@ -101,10 +101,10 @@ type colIndex struct {
 	name  string
 	t     colType
 	slot  int
-	eq    map[hkey]*bucket // hash of values (scalar columns)
-	elem  map[hkey]*bucket // hash of elements (array columns)
-	lower rangeList        // col > v, col >= v, BETWEEN: sorted by v
-	upper rangeList        // col < v, col <= v: sorted by v
+	eq    hmap      // hash of values (scalar columns)
+	elem  hmap      // hash of elements (array columns)
+	lower rangeList // col > v, col >= v, BETWEEN: sorted by v
+	upper rangeList // col < v, col <= v: sorted by v
 }
 
 // rangeList is a list of entries sorted by their bound.
@@ -152,14 +152,14 @@ func (ix *Index) Remove(id uint64) {
 		s := e.slots[k]
 		s.b.remove(s.i)
 		if len(s.b.es) == 0 && s.m != nil {
-			delete(s.m, s.k)
+			s.m.del(s.k)
 		}
 	}
 	e.slots = nil
 	if e.rng != nil {
 		e.rng.remove(e)
 	}
-	if c := e.col; c != nil && len(c.eq) == 0 && len(c.elem) == 0 && len(c.lower.es) == 0 && len(c.upper.es) == 0 {
+	if c := e.col; c != nil && c.eq.len() == 0 && c.elem.len() == 0 && len(c.lower.es) == 0 && len(c.upper.es) == 0 {
 		delete(ix.cols, c.name)
 		for i, x := range ix.colList {
 			if x == c {
@@ -187,7 +187,7 @@ func (ix *Index) column(p *Pred, i int) *colIndex {
 	bc := &p.cols[i]
 	c, ok := ix.cols[bc.Name]
 	if !ok {
-		c = &colIndex{name: bc.Name, t: bc.t, slot: ix.slot(bc), eq: map[hkey]*bucket{}, elem: map[hkey]*bucket{}, upper: rangeList{upper: true}}
+		c = &colIndex{name: bc.Name, t: bc.t, slot: ix.slot(bc), upper: rangeList{upper: true}}
 		ix.cols[bc.Name] = c
 		ix.colList = append(ix.colList, c)
 		return c
@@ -224,24 +224,19 @@ func (ix *Index) file(e *entry) {
 	}
 	e.col = c
 	t := &p.cols[best.col].t
-	add := func(m map[hkey]*bucket, k hkey) {
-		b, ok := m[k]
-		if !ok {
-			b = &bucket{}
-			m[k] = b
-		}
-		b.add(e, m, k)
+	add := func(m *hmap, k hkey) {
+		m.put(k).add(e, m, k)
 	}
 	switch best.op {
 	case nBoolCol:
-		add(c.eq, hkey{n: 1})
+		add(&c.eq, hkey{n: 1})
 	case nIsTri:
-		add(c.eq, hkey{n: 1})
+		add(&c.eq, hkey{n: 1})
 	case nCmp:
 		switch best.cmp {
 		case opEq:
 			k, _ := keyOf(t, &best.vals[0])
-			add(c.eq, k)
+			add(&c.eq, k)
 		case opGt, opGe:
 			c.lower.insert(e, best.vals[0], best.cmp == opGt, t)
 		case opLt, opLe:
@@ -254,17 +249,17 @@ func (ix *Index) file(e *entry) {
 		for i := range best.vals {
 			if k, ok := keyOf(t, &best.vals[i]); ok && !seen[k] {
 				seen[k] = true
-				add(c.eq, k)
+				add(&c.eq, k)
 			}
 		}
 	case nAnyArr:
 		et := t.elem()
 		k, _ := keyOf(&et, &best.vals[0])
-		add(c.elem, k)
+		add(&c.elem, k)
 	case nContains:
 		et := t.elem()
 		k, _ := keyOf(&et, &best.vals[0])
-		add(c.elem, k)
+		add(&c.elem, k)
 	}
 }
 
@@ -410,7 +405,7 @@ func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 		}
 		v := &cl.v
 		if c.t.array {
-			if len(c.elem) == 0 {
+			if c.elem.len() == 0 {
 				continue
 			}
 			elems := v.arr
@@ -430,7 +425,7 @@ func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 					}
 					seen[k] = true
 				}
-				if b := c.elem[k]; b != nil {
+				if b := c.elem.get(k); b != nil {
 					for _, e := range b.es {
 						fn(e)
 					}
@@ -438,9 +433,9 @@ func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 			}
 			continue
 		}
-		if len(c.eq) > 0 {
+		if c.eq.len() > 0 {
 			if k, ok := keyOf(&c.t, v); ok {
-				if b := c.eq[k]; b != nil {
+				if b := c.eq.get(k); b != nil {
 					for _, e := range b.es {
 						fn(e)
 					}
@@ -473,19 +468,19 @@ func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 
 // all calls fn for every entry filed under the column.
 func (c *colIndex) all(fn func(*entry)) {
-	for _, b := range c.eq {
+	c.eq.each(func(b *bucket) {
 		for _, e := range b.es {
 			// An IN entry is in several buckets: report it once.
 			if len(e.slots) == 1 || e.slots[0].b == b {
 				fn(e)
 			}
 		}
-	}
-	for _, b := range c.elem {
+	})
+	c.elem.each(func(b *bucket) {
 		for _, e := range b.es {
 			fn(e)
 		}
-	}
+	})
 	for i := range c.lower.es {
 		fn(c.lower.es[i].e)
 	}
