@@ -153,13 +153,23 @@ func (p *parser) chain(word string, kind ExprKind, next func() (*Expr, error)) (
 	if !p.keyword(word) {
 		return first, nil
 	}
-	e := &Expr{Kind: kind, Pos: first.Pos, Args: []*Expr{first}}
+	e := &Expr{Kind: kind, Pos: first.Pos}
+	// (a AND b) AND c is a AND b AND c: one node, so that redundant
+	// parentheses do not change the rendering.
+	add := func(a *Expr) {
+		if a.Kind == kind {
+			e.Args = append(e.Args, a.Args...)
+		} else {
+			e.Args = append(e.Args, a)
+		}
+	}
+	add(first)
 	for p.accept(word) {
 		a, err := next()
 		if err != nil {
 			return nil, err
 		}
-		e.Args = append(e.Args, a)
+		add(a)
 	}
 	return e, nil
 }
