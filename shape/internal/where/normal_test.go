@@ -2,6 +2,8 @@ package where_test
 
 import (
 	"testing"
+
+	"github.com/phoenixkit/phoenixkitdb/shape/internal/where"
 )
 
 // TestNormal checks that spellings of one definition share a normal text
@@ -32,6 +34,22 @@ func TestNormal(t *testing.T) {
 		a, b := mustPred(t, c[0], params...), mustPred(t, c[1], params...)
 		if a.Normal() == b.Normal() {
 			t.Errorf("%q and %q share %q", c[0], c[1], a.Normal())
+		}
+	}
+}
+
+// TestUnreservedWordsAreColumns checks that words PostgreSQL does not
+// reserve name columns, and reserved ones are refused.
+func TestUnreservedWordsAreColumns(t *testing.T) {
+	for _, w := range []string{"json", "at", "row", "of", "document", "now", "overlaps"} {
+		e, err := where.Parse(w + " = 1")
+		if err != nil || e.Kind != where.KindCompare || e.Args[0].Name != w {
+			t.Errorf("%s = 1: %v", w, err)
+		}
+	}
+	for _, w := range []string{"select", "user", "case", "array", "current_date"} {
+		if _, err := where.Parse(w + " = 1"); err == nil {
+			t.Errorf("%s = 1 accepted", w)
 		}
 	}
 }
