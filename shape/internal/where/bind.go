@@ -367,7 +367,7 @@ func (b *binder) is(e *Expr) (*node, error) {
 		}
 		return &node{op: nIsNull, col: i, not: e.Not}, nil
 	}
-	if e.Op == "NULL" && a.isOperand() {
+	if e.Op == "NULL" && a.isOperand() && a.Kind != KindNull && a.Kind != KindBool {
 		return nil, errAt(ErrUnsupported, a.Pos, describeExpr(a)+" IS NULL", "IS NULL applies to a column or a condition")
 	}
 	k, err := b.cond(a)

@@ -74,7 +74,14 @@ func (p *Pred) leaf(n *node, v *value, st pubsub.ColumnState) Tri {
 		return tri(likeMatch(n.like, s) != n.not)
 	case nAnyArr:
 		c := &n.vals[0]
-		if v.null || c.null {
+		if v.null {
+			return Null
+		}
+		if c.null {
+			// Nothing to compare with: false for an empty array.
+			if len(v.arr) == 0 {
+				return False
+			}
 			return Null
 		}
 		res := False
