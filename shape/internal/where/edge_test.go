@@ -34,7 +34,7 @@ func TestEdgeClausesMatchPostgres(t *testing.T) {
 		{"i4 IN (7, NULL)", nil}, {"i4 BETWEEN NULL AND 10", nil}, {"i4 NOT BETWEEN NULL AND 0", nil},
 		{"tx LIKE NULL", nil}, {"tx LIKE 'a' ESCAPE NULL", nil}, {"NULL = ANY(ai)", nil}, {"ai @> NULL", nil},
 		{"ai @> '{}'", nil}, {"ai @> '{NULL}'", nil}, {"ai @> '{{7}}'", nil}, {"7 = ANY(ai)", nil}, {"3 = ANY(ai)", nil},
-		{"i4 = ANY('{}')", nil}, {"i4 = ANY('{7,NULL}')", nil}, {"i4 = ANY($1)", []string{"{NULL}"}},
+		{"i4 = ANY(NULL)", nil}, {"i4 = ANY('{}')", nil}, {"i4 = ANY('{7,NULL}')", nil}, {"i4 = ANY($1)", []string{"{NULL}"}},
 		{"tx LIKE '%'", nil}, {"tx LIKE ''", nil}, {`tx LIKE 'a\\b'`, nil}, {`tx LIKE 'a\b' ESCAPE ''`, nil},
 		{`tx LIKE 'a\%b'`, nil}, {"tx LIKE 'a#%b' ESCAPE '#'", nil}, {"tx LIKE '_%_'", nil}, {"tx ILIKE 'OPEN'", nil},
 		{"c LIKE 'open'", nil}, {"c LIKE 'open%'", nil}, {"c = 'open   '", nil}, {"c < 'b'", nil},
