@@ -109,24 +109,30 @@ func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 			}
 		}
 		if n := len(c.lower.es); n > 0 {
-			// Bounds below v (or equal, for >=) are candidates: a prefix.
-			end := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.lower.es[i].v) < 0 })
-			for i := 0; i < end; i++ {
-				re := &c.lower.es[i]
-				if re.strict && cmpVal(&c.t, v, &re.v) == 0 {
-					continue
+			// Bounds below v are candidates, bounds equal to v for >=
+			// only: a prefix of the list.
+			below := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.lower.es[i].v) <= 0 })
+			for i := 0; i < below; i++ {
+				fn(c.lower.es[i].e)
+			}
+			for i := below; i < n && cmpVal(&c.t, v, &c.lower.es[i].v) == 0; i++ {
+				if !c.lower.es[i].strict {
+					fn(c.lower.es[i].e)
 				}
-				fn(re.e)
 			}
 		}
 		if n := len(c.upper.es); n > 0 {
-			start := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.upper.es[i].v) <= 0 })
-			for i := start; i < n; i++ {
-				re := &c.upper.es[i]
-				if re.strict && cmpVal(&c.t, v, &re.v) == 0 {
-					continue
+			// Bounds above v are candidates, bounds equal to v for <=
+			// only: a suffix of the list.
+			atOrAbove := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.upper.es[i].v) <= 0 })
+			i := atOrAbove
+			for ; i < n && cmpVal(&c.t, v, &c.upper.es[i].v) == 0; i++ {
+				if !c.upper.es[i].strict {
+					fn(c.upper.es[i].e)
 				}
-				fn(re.e)
+			}
+			for ; i < n; i++ {
+				fn(c.upper.es[i].e)
 			}
 		}
 	}
