@@ -108,4 +108,3 @@ func checkName(what, s string) error {
 	}
 	return nil
 }
-

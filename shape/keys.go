@@ -165,4 +165,3 @@ func fillFrom(row, old *pubsub.Row) *pubsub.Row {
 	}
 	return out
 }
-

@@ -33,12 +33,12 @@ type Subscription struct {
 	sent     atomic.Uint64
 
 	// Router-owned.
-	sh      *shape
-	waiting bool     // waiting for a snapshot; messages go to pending
-	ownSnap bool     // the snapshot waited for is the subscription's own
-	reset   bool     // the snapshot waited for starts with Reset
-	gen     uint64   // generation of the subscription's own snapshot
-	pending []Message
+	sh       *shape
+	waiting  bool   // waiting for a snapshot; messages go to pending
+	ownSnap  bool   // the snapshot waited for is the subscription's own
+	reset    bool   // the snapshot waited for starts with Reset
+	gen      uint64 // generation of the subscription's own snapshot
+	pending  []Message
 	detached bool
 }
 
