@@ -2,23 +2,42 @@ package where
 
 import (
 	"fmt"
-	"math"
+	"strconv"
 	"strings"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
-// missing is Eval's fourth truth value inside the tree: a column the row
-// does not hold. AND and OR still decide when another operand settles the
-// result (false AND missing is false).
-const missing Tri = 3
+// poss is a set of possible truth values: one for a decided condition,
+// several when a column the condition reads is not in the row. AND and OR
+// still decide when another operand settles the result (false AND
+// unknown is false).
+type poss uint8
 
-// rowVals holds the values of a predicate's columns read from one row.
+const (
+	pF   poss = 1 << False
+	pT   poss = 1 << True
+	pN   poss = 1 << Null
+	pAll      = pF | pT | pN
+)
+
+func one(t Tri) poss { return 1 << t }
+
+// cell is one column read from a row: its state and, when present, its
+// value. Predicates evaluated on the same row share cells (an Index
+// reads each column once per row).
+type cell struct {
+	loaded bool
+	state  pubsub.ColumnState
+	v      value
+	err    error // the text did not parse
+}
+
+// rowVals is the evaluation state of one row.
 type rowVals struct {
 	r      *pubsub.Row
-	loaded []bool
-	vals   []value
-	state  []pubsub.ColumnState
+	cells  []cell
+	colMap []int // predicate column -> cell; nil: the same index
 	err    error
 }
 
@@ -28,295 +47,193 @@ type rowVals struct {
 // row and evaluates that), and an error when a column's text does not
 // parse as its type. It does not block and is safe for concurrent use.
 func (p *Pred) Eval(r *pubsub.Row) (Tri, error) {
-	var loaded [8]bool
-	var vals [8]value
-	var state [8]pubsub.ColumnState
-	rv := rowVals{r: r, loaded: loaded[:0], vals: vals[:0], state: state[:0]}
-	if n := len(p.cols); n <= 8 {
-		rv.loaded, rv.vals, rv.state = loaded[:n], vals[:n], state[:n]
-	} else {
-		rv.loaded, rv.vals, rv.state = make([]bool, n), make([]value, n), make([]pubsub.ColumnState, n)
+	ps, err := p.run(r)
+	if err != nil {
+		return Null, err
 	}
-	t := p.eval(p.root, &rv)
-	if rv.err != nil {
-		return Null, rv.err
+	switch ps {
+	case pF:
+		return False, nil
+	case pT:
+		return True, nil
+	case pN:
+		return Null, nil
 	}
-	if t == missing {
-		var names []string
-		for i, c := range p.cols {
-			if rv.loaded[i] && rv.state[i] != pubsub.Present && rv.state[i] != pubsub.Null {
-				names = append(names, fmt.Sprintf("%q (%v)", c.Name, rv.state[i]))
-			}
-		}
-		return Null, fmt.Errorf("%w: %s", ErrNoValue, strings.Join(names, ", "))
-	}
-	return t, nil
+	return Null, p.missingErr(r)
 }
 
-// load reads column i of the row: its state, and its value when present.
-func (p *Pred) load(i int, rv *rowVals) (value, pubsub.ColumnState) {
-	if rv.loaded[i] {
-		return rv.vals[i], rv.state[i]
+// Holds reports whether the predicate is True for r: true when it is,
+// false when it cannot be (false or NULL, or so whatever the columns r
+// lacks hold), and an error wrapping [ErrNoValue] when it may be True but
+// depends on a column r holds as Absent or UnchangedTOAST.
+func (p *Pred) Holds(r *pubsub.Row) (bool, error) {
+	ps, err := p.run(r)
+	switch {
+	case err != nil:
+		return false, err
+	case ps == pT:
+		return true, nil
+	case ps&pT == 0:
+		return false, nil
 	}
-	rv.loaded[i] = true
-	c := &p.cols[i]
-	st := rv.r.State(c.Name)
-	rv.state[i] = st
-	if st != pubsub.Present {
-		rv.vals[i] = value{null: true}
-		return rv.vals[i], st
+	return false, p.missingErr(r)
+}
+
+func (p *Pred) run(r *pubsub.Row) (poss, error) {
+	rv := rowVals{r: r, cells: make([]cell, len(p.cols))}
+	ps := p.eval(p.root, &rv)
+	return ps, rv.err
+}
+
+// holdsIn is Holds on cells shared with other predicates.
+func (p *Pred) holdsIn(rv *rowVals, colMap []int) (bool, error) {
+	rv.colMap = colMap
+	ps := p.eval(p.root, rv)
+	switch {
+	case rv.err != nil:
+		return false, rv.err
+	case ps == pT:
+		return true, nil
+	case ps&pT == 0:
+		return false, nil
 	}
-	text, _ := rv.r.Text(c.Name)
-	var v value
+	return false, p.missingErr(rv.r)
+}
+
+// missingErr names the columns the predicate reads that r lacks.
+func (p *Pred) missingErr(r *pubsub.Row) error {
+	var names []string
+	for _, c := range p.cols {
+		if st := r.State(c.Name); st != pubsub.Present && st != pubsub.Null {
+			names = append(names, fmt.Sprintf("%q (%v)", c.Name, st))
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrNoValue, strings.Join(names, ", "))
+}
+
+// load reads column i of the predicate from the row: its state, and its
+// value when present.
+func (p *Pred) load(i int, rv *rowVals) (*value, pubsub.ColumnState) {
+	j := i
+	if rv.colMap != nil {
+		j = rv.colMap[i]
+	}
+	c := &rv.cells[j]
+	if !c.loaded {
+		bc := &p.cols[i]
+		rv.loadCell(c, bc.Name, &bc.t)
+	}
+	if c.err != nil && rv.err == nil {
+		rv.err = c.err
+	}
+	return &c.v, c.state
+}
+
+// loadCell reads column name of type t into c.
+func (rv *rowVals) loadCell(c *cell, name string, t *colType) {
+	c.loaded, c.err = true, nil
+	text, ok := rv.r.Text(name)
+	if !ok {
+		c.state = rv.r.State(name)
+		c.v = value{null: true}
+		return
+	}
+	c.state = pubsub.Present
+	if t.kind == kInt && !t.array {
+		// The routing hot path (tenant_id = $1): set the fields integers
+		// use rather than build and copy a whole value.
+		n, err := strconv.ParseInt(text, 10, 64)
+		c.v.null, c.v.isDec, c.v.i, c.v.raw = false, false, n, text
+		if err != nil {
+			c.err = fmt.Errorf("where: column %q: %q is not an integer", name, text)
+		}
+		return
+	}
 	var err error
-	if c.t.array {
-		var a any
-		if a, err = rv.r.Value(c.Name); err == nil {
-			var elems []value
-			elems, err = arrayValues(c.t.elem(), a)
-			v.arr = elems
-		}
+	if t.array {
+		c.v = value{}
+		c.v.arr, err = parseArrayText(*t, text, false)
 	} else {
-		v, err = parseScalar(c.t, text, false)
+		c.v, err = parseScalar(*t, text, false)
 	}
-	if err != nil && rv.err == nil {
-		rv.err = fmt.Errorf("where: column %q: %v", c.Name, err)
+	if err != nil {
+		c.err = fmt.Errorf("where: column %q: %v", name, err)
 	}
-	rv.vals[i] = v
-	return v, st
 }
 
-func (p *Pred) eval(n *node, rv *rowVals) Tri {
+func (p *Pred) eval(n *node, rv *rowVals) poss {
 	switch n.op {
 	case nAnd:
-		res := True
+		// F if any is F; T if all are T; N if none is F and one is N.
+		anyF, allT, allTN, anyN := false, true, true, false
 		for _, k := range n.kids {
-			switch p.eval(k, rv) {
-			case False:
-				return False
-			case Null:
-				if res == True {
-					res = Null
-				}
-			case missing:
-				res = missing
+			ps := p.eval(k, rv)
+			if ps == pF {
+				return pF
 			}
+			anyF = anyF || ps&pF != 0
+			allT = allT && ps&pT != 0
+			allTN = allTN && ps&(pT|pN) != 0
+			anyN = anyN || ps&pN != 0
 		}
-		return res
+		var out poss
+		if anyF {
+			out |= pF
+		}
+		if allT {
+			out |= pT
+		}
+		if allTN && anyN {
+			out |= pN
+		}
+		return out
 	case nOr:
-		res := False
+		anyT, allF, allFN, anyN := false, true, true, false
 		for _, k := range n.kids {
-			switch p.eval(k, rv) {
-			case True:
-				return True
-			case Null:
-				if res == False {
-					res = Null
-				}
-			case missing:
-				res = missing
+			ps := p.eval(k, rv)
+			if ps == pT {
+				return pT
 			}
+			anyT = anyT || ps&pT != 0
+			allF = allF && ps&pF != 0
+			allFN = allFN && ps&(pF|pN) != 0
+			anyN = anyN || ps&pN != 0
 		}
-		return res
+		var out poss
+		if anyT {
+			out |= pT
+		}
+		if allF {
+			out |= pF
+		}
+		if allFN && anyN {
+			out |= pN
+		}
+		return out
 	case nNot:
-		switch t := p.eval(n.kids[0], rv); t {
-		case True:
-			return False
-		case False:
-			return True
-		default:
-			return t
-		}
+		ps := p.eval(n.kids[0], rv)
+		return ps&pN | (ps&pF)<<1 | (ps&pT)>>1
 	case nConst:
-		return n.tri
+		return one(n.tri)
 	case nIsTri:
-		t := p.eval(n.kids[0], rv)
-		if t == missing {
-			return missing
+		ps := p.eval(n.kids[0], rv)
+		var out poss
+		if ps&one(n.tri) != 0 {
+			out |= pT
 		}
-		return tri(t == n.tri != n.not)
+		if ps&^one(n.tri) != 0 {
+			out |= pF
+		}
+		if n.not {
+			out = (out&pF)<<1 | (out&pT)>>1
+		}
+		return out
 	}
 	v, st := p.load(n.col, rv)
 	switch st {
 	case pubsub.Present, pubsub.Null:
 	default:
-		return missing
+		return pAll
 	}
-	t := &p.cols[n.col].t
-	switch n.op {
-	case nIsNull:
-		return tri(st == pubsub.Null != n.not)
-	case nBoolCol:
-		if v.null {
-			return Null
-		}
-		return tri(v.i == 1)
-	case nCmp:
-		c := n.vals[0]
-		if v.null || c.null {
-			return Null
-		}
-		return tri(n.cmp.holds(cmpVal(t, &v, &c)))
-	case nIn:
-		if v.null {
-			if len(n.vals) == 0 {
-				return tri(n.not)
-			}
-			return Null
-		}
-		res := False
-		for i := range n.vals {
-			c := &n.vals[i]
-			if c.null {
-				res = Null
-				continue
-			}
-			if cmpVal(t, &v, c) == 0 {
-				res = True
-				break
-			}
-		}
-		if n.not && res != Null {
-			res = tri(res == False)
-		}
-		return res
-	case nBetween:
-		lo, hi := &n.vals[0], &n.vals[1]
-		if v.null {
-			return Null
-		}
-		var a, b Tri = Null, Null
-		if !lo.null {
-			a = tri(cmpVal(t, &v, lo) >= 0)
-		}
-		if !hi.null {
-			b = tri(cmpVal(t, &v, hi) <= 0)
-		}
-		if n.not {
-			return or2(not(a), not(b))
-		}
-		return and2(a, b)
-	case nLike:
-		if v.null {
-			return Null
-		}
-		s := v.raw
-		if n.fold {
-			s = asciiLower(s)
-		}
-		return tri(likeMatch(n.like, s) != n.not)
-	case nAnyArr:
-		c := &n.vals[0]
-		if v.null || c.null {
-			return Null
-		}
-		res := False
-		et := t.elem()
-		for i := range v.arr {
-			e := &v.arr[i]
-			if e.null {
-				res = Null
-				continue
-			}
-			if cmpVal(&et, e, c) == 0 {
-				return True
-			}
-		}
-		return res
-	case nContains:
-		if v.null || n.constNull {
-			return Null
-		}
-		et := t.elem()
-	outer:
-		for i := range n.vals {
-			c := &n.vals[i]
-			if c.null {
-				return False
-			}
-			for j := range v.arr {
-				if e := &v.arr[j]; !e.null && cmpVal(&et, e, c) == 0 {
-					continue outer
-				}
-			}
-			return False
-		}
-		return True
-	}
-	return Null
-}
-
-func tri(b bool) Tri {
-	if b {
-		return True
-	}
-	return False
-}
-
-func not(t Tri) Tri {
-	switch t {
-	case True:
-		return False
-	case False:
-		return True
-	}
-	return t
-}
-
-func and2(a, b Tri) Tri {
-	if a == False || b == False {
-		return False
-	}
-	if a == Null || b == Null {
-		return Null
-	}
-	return True
-}
-
-func or2(a, b Tri) Tri {
-	if a == True || b == True {
-		return True
-	}
-	if a == Null || b == Null {
-		return Null
-	}
-	return False
-}
-
-// cmpVal compares two non-NULL values of type t: a row's value a with a
-// constant b.
-func cmpVal(t *colType, a, b *value) int {
-	switch t.kind {
-	case kInt:
-		if b.isDec {
-			return cmpDec(decOfInt(a.i), b.d)
-		}
-		return cmpInt(a.i, b.i)
-	case kNumeric:
-		return cmpDec(a.d, b.d)
-	case kFloat4, kFloat8:
-		return cmpFloat(a.f, b.f)
-	case kText, kBpchar, kUUID:
-		return strings.Compare(a.s, b.s)
-	}
-	return cmpInt(a.i, b.i)
-}
-
-// cmpFloat compares as float8's btree operators do: NaN equals NaN and
-// sorts above everything, -0 equals 0.
-func cmpFloat(a, b float64) int {
-	an, bn := math.IsNaN(a), math.IsNaN(b)
-	switch {
-	case an && bn:
-		return 0
-	case an:
-		return 1
-	case bn:
-		return -1
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return one(p.leaf(n, v, st))
 }
