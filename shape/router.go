@@ -238,6 +238,10 @@ func (r *router) newShape(b *bound) (*shape, error) {
 		}
 		r.tables[k] = t
 	}
+	if sameColumns(t.info, b.info) {
+		// One description per table, not one per shape.
+		b.info = t.info
+	}
 	layout, err := layoutOf(b.cols)
 	if err != nil {
 		return nil, errorf("%w", err)
@@ -560,4 +564,17 @@ func (r *router) resyncTable(t *table, err error) {
 	for _, sh := range slices.Clone(t.shapes) {
 		r.startShapeSnapshot(sh, true, retryDelay)
 	}
+}
+
+// sameColumns reports whether a and b describe the same columns and key.
+func sameColumns(a, b *tableInfo) bool {
+	if len(a.cols) != len(b.cols) || !slices.Equal(a.key, b.key) {
+		return false
+	}
+	for i := range a.cols {
+		if a.cols[i].Name != b.cols[i].Name || a.cols[i].OID != b.cols[i].OID || a.cols[i].Type != b.cols[i].Type {
+			return false
+		}
+	}
+	return true
 }

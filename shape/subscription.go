@@ -45,7 +45,7 @@ type Subscription struct {
 }
 
 // chanSlots is the buffer of a subscription's channel.
-const chanSlots = 16
+const chanSlots = 8
 
 func newSubscription(m *Manager) *Subscription {
 	return &Subscription{m: m, ch: make(chan Message, chanSlots), ready: make(chan struct{}), stop: make(chan struct{})}
@@ -124,6 +124,10 @@ func (s *Subscription) push(msgs []Message, live bool, limit int) bool {
 		s.live = 0
 		return false
 	}
+	if !live && len(s.queue) == 0 && len(msgs) > cap(s.ch) {
+		// A snapshot: the queue takes the caller's slice as it is.
+		s.queue, msgs = msgs, nil
+	}
 	for _, msg := range msgs {
 		if !s.pumping && len(s.queue) == 0 && len(s.ch) < cap(s.ch) {
 			s.ch <- msg
@@ -150,6 +154,20 @@ func (s *Subscription) pump() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for !s.closed && len(s.queue) > 0 {
+		// While C has room nothing else sends to it: hand over a run of
+		// messages under one lock.
+		for len(s.queue) > 0 && len(s.ch) < cap(s.ch) {
+			s.ch <- s.queue[0]
+			s.sent.Add(1)
+			s.queue[0] = Message{}
+			s.queue = s.queue[1:]
+		}
+		if s.live > len(s.queue) {
+			s.live = len(s.queue)
+		}
+		if len(s.queue) == 0 {
+			break
+		}
 		msg := s.queue[0]
 		s.queue[0] = Message{}
 		s.queue = s.queue[1:]
