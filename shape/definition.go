@@ -2,7 +2,6 @@ package shape
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/phoenixkit/phoenixkitdb/shape/internal/where"
@@ -28,7 +27,8 @@ type Definition struct {
 	Columns []string
 }
 
-// Shape describes a shape to its subscribers. It is immutable.
+// Shape describes a shape to its subscribers. It is shared by them and
+// immutable: do not modify its slices.
 type Shape struct {
 	// Handle identifies this shape (the shared state its subscribers
 	// read): another shape of the same definition, made after this one
@@ -98,8 +98,9 @@ func bind(def Definition, info *tableInfo) (*bound, error) {
 
 // shapeInfo returns the Shape of b with handle.
 func (b *bound) shapeInfo(handle string) *Shape {
+	// Shape is immutable: it shares b's slices, which nothing changes.
 	return &Shape{Handle: handle, Schema: b.info.schema, Table: b.info.name, Where: b.norm,
-		Columns: slices.Clone(b.cols), Key: slices.Clone(b.info.key)}
+		Columns: b.cols, Key: b.info.key}
 }
 
 // checkName refuses empty names and NUL.
