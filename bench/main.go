@@ -201,6 +201,9 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		progress("9 shapes: routing changes through where.Index (go test -bench in the root module)")
 		rows, err := runShapes(ctx, e, cfg)
 		add("shapes", rows, err)
+		progress("9 shapes: snapshot of a 100,000-row shape against a plain SELECT, memory per shape and key")
+		rows, err = runShapeSnapshot(ctx, e, cfg)
+		add("shapes", rows, err)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
