@@ -1,0 +1,63 @@
+package shapehttp
+
+import (
+	"context"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// definition is a shape as the handler asks for it.
+type definition = Definition
+
+// Definition stands for shape.Definition until that package lands.
+type Definition struct {
+	Schema, Table string
+	Where         string
+	Params        []string
+	Columns       []string
+}
+
+// column is one column of a shape, in the shape's order.
+type column struct {
+	name     string
+	typeName string // pg_type.typname: int4, text, _int4 for an array
+	pkIndex  int    // position in the primary key, -1 outside it
+	notNull  bool
+}
+
+// changeKind tells what a change does.
+type changeKind uint8
+
+const (
+	kindInsert   changeKind = iota + 1 // a row enters the shape
+	kindUpdate                         // a row of the shape changes and stays
+	kindDelete                         // a row leaves the shape
+	kindUpToDate                       // everything before is applied: a consistent point
+	kindReset                          // the shape was taken again: forget every row
+)
+
+// change is one message of a shape's feed.
+type change struct {
+	kind     changeKind
+	key      string
+	row, old *pubsub.Row
+	lsn      pubsub.LSN
+	seq      uint64
+}
+
+// feed is one live shape: its columns, then its messages in order: the
+// snapshot rows as inserts, an up-to-date, then per transaction its
+// changes and an up-to-date (a reset starts over). The shape package's
+// Subscription is the one implementation; see manager.go.
+type feed interface {
+	columns() []column
+	// next blocks until the next message or until ctx ends; an error
+	// means the feed is over.
+	next(ctx context.Context) (change, error)
+	close()
+}
+
+// opener starts a feed for def. It blocks until the shape's snapshot is
+// taken; its errors are the shape package's (a bad WHERE clause, an
+// unknown column, too many shapes).
+type opener func(ctx context.Context, def definition) (feed, error)
