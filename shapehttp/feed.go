@@ -46,14 +46,16 @@ type change struct {
 }
 
 // feed is one live shape: its columns, then its messages in order: the
-// snapshot rows as inserts, an up-to-date, then per transaction its
-// changes and an up-to-date (a reset starts over). The shape package's
-// Subscription is the one implementation; see manager.go.
+// snapshot rows as inserts, an up-to-date, then the changes, a
+// transaction's changes sharing an LSN in WAL mode (a reset starts over
+// with a new snapshot and up-to-date). The shape package's Subscription is
+// the one implementation; see manager.go.
 type feed interface {
 	columns() []column
-	// next blocks until the next message or until ctx ends; an error
-	// means the feed is over.
-	next(ctx context.Context) (change, error)
+	// next returns the next message. With wait it blocks until there is
+	// one or ctx ends; without, it reports false at once when none is
+	// ready. An error means the feed is over.
+	next(ctx context.Context, wait bool) (c change, ok bool, err error)
 	close()
 }
 

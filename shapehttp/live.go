@@ -68,9 +68,13 @@ func (s *liveShape) run(full bool) {
 	close(s.opened)
 	defer f.close()
 
+	// A transaction's changes are committed together: when a change of
+	// another transaction (another LSN) arrives, and when the feed has
+	// nothing more ready, which is also what carries the last one out
+	// without waiting for the next.
 	var pending []change
 	for {
-		c, err := f.next(s.ctx)
+		c, ok, err := f.next(s.ctx, len(pending) == 0)
 		if err != nil {
 			s.mu.Lock()
 			s.dead = true
@@ -82,6 +86,11 @@ func (s *liveShape) run(full bool) {
 			}
 			return
 		}
+		if !ok {
+			s.commit(pending)
+			pending = pending[:0]
+			continue
+		}
 		switch c.kind {
 		case kindInsert, kindUpdate, kindDelete:
 			s.mu.Lock()
@@ -91,8 +100,6 @@ func (s *liveShape) run(full bool) {
 				continue
 			}
 			s.mu.Unlock()
-			// A change of another transaction: the previous one is
-			// complete.
 			if len(pending) > 0 && c.lsn != pending[0].lsn {
 				s.commit(pending)
 				pending = pending[:0]
@@ -101,6 +108,12 @@ func (s *liveShape) run(full bool) {
 		case kindUpToDate:
 			s.commit(pending)
 			pending = pending[:0]
+			s.mu.Lock()
+			if !s.ready {
+				s.ready = true
+				s.signal()
+			}
+			s.mu.Unlock()
 		case kindReset:
 			pending = pending[:0]
 			s.mu.Lock()
@@ -114,21 +127,13 @@ func (s *liveShape) run(full bool) {
 	}
 }
 
-// commit applies one transaction and wakes the waiting requests. An
-// up-to-date with nothing pending completes the snapshot.
+// commit applies one transaction and wakes the waiting requests.
 func (s *liveShape) commit(cs []change) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.ready {
-		s.ready = true
-		s.signal()
-		if len(cs) == 0 {
-			return
-		}
-	}
 	if len(cs) == 0 {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.log.commit(cs, time.Now())
 	s.signal()
 }
