@@ -3,96 +3,168 @@ package where
 import (
 	"fmt"
 	"strings"
-	"time"
-
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
-// arrayLayouts builds the one-column layout pubsub decodes an array text
-// with: array_in's syntax is array_out's, which pubsub reads.
-func arrayLayout(t colType) (*pubsub.RowLayout, error) {
-	return pubsub.NewRowLayout([]pubsub.ColumnType{{Name: "a", OID: t.arrOID}})
-}
+// maxArrayDims is PostgreSQL's MAXDIM.
+const maxArrayDims = 6
 
-// parseArrayText parses an array text of type t into its elements (NULL
-// elements included), in row-major order; dimensions do not matter to
-// @> and ANY.
-func parseArrayText(t colType, text string) ([]value, error) {
-	l, err := arrayLayout(t)
-	if err != nil {
-		return nil, err
-	}
-	r, err := pubsub.NewRow(l, []pubsub.Cell{{State: pubsub.Present, Text: []byte(text)}})
-	if err != nil {
-		return nil, err
-	}
-	v, err := r.Value("a")
-	if err != nil {
-		return nil, fmt.Errorf("malformed array literal %q", text)
-	}
-	return arrayValues(t.elem(), v)
-}
-
-// arrayValues converts pubsub's decoded array to values of element type t.
-func arrayValues(t colType, v any) ([]value, error) {
-	a, ok := v.(pubsub.Array)
-	if !ok {
-		return nil, fmt.Errorf("not an array: %T", v)
-	}
-	out := make([]value, len(a.Elems))
-	for i, e := range a.Elems {
-		x, err := elemValue(t, e)
-		if err != nil {
-			return nil, err
+// parseArrayText parses an array text of array type t (array_in's
+// syntax: nested braces, an optional [l:u]={...} bounds prefix, quoted
+// elements with backslash escapes, unquoted NULL) into its elements in
+// row-major order, each parsed by the element type's input rules (input
+// set) or as a row's output text. Dimensions do not matter to @> and ANY.
+func parseArrayText(t colType, text string, input bool) ([]value, error) {
+	et := t.elem()
+	s := text
+	i := 0
+	space := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\v' || s[i] == '\f') {
+			i++
 		}
-		out[i] = x
 	}
-	return out, nil
-}
-
-// elemValue converts one element decoded by pubsub's value table.
-func elemValue(t colType, e any) (value, error) {
-	switch x := e.(type) {
-	case nil:
-		return value{null: true}, nil
-	case int16:
-		return value{i: int64(x), raw: fmt.Sprint(x)}, nil
-	case int32:
-		return value{i: int64(x), raw: fmt.Sprint(x)}, nil
-	case int64:
-		return value{i: x, raw: fmt.Sprint(x)}, nil
-	case float32:
-		return value{f: float64(x), raw: formatFloat(float64(x), 32)}, nil
-	case float64:
-		return value{f: x, raw: formatFloat(x, 64)}, nil
-	case pubsub.Numeric:
-		return parseScalar(t, x.String(), true)
-	case bool:
-		if x {
-			return value{i: 1, raw: "true"}, nil
+	bad := func(why string) error { return fmt.Errorf("malformed array literal %q: %s", text, why) }
+	space()
+	if i < len(s) && s[i] == '[' {
+		j := strings.IndexByte(s, '=')
+		if j < 0 {
+			return nil, bad("bounds without '='")
 		}
-		return value{raw: "false"}, nil
-	case string:
-		return parseScalar(t, x, true)
-	case pubsub.Infinity:
-		n := int64(posInfinity)
-		if x == pubsub.NegInfinity {
-			n = negInfinity
-		}
-		return value{i: n, raw: x.String()}, nil
-	case time.Time:
-		var n int64
-		if t.kind == kDate {
-			n = x.Unix() / 86400
-			if x.Unix() < 0 && x.Unix()%86400 != 0 {
-				n--
+		for _, c := range s[i:j] {
+			if !(c == '[' || c == ']' || c == ':' || c == '-' || c == '+' || c >= '0' && c <= '9' || c == ' ') {
+				return nil, bad("bad bounds")
 			}
-		} else {
-			n = pgMicros(x)
 		}
-		return value{i: n, raw: formatDateTime(t.kind, n)}, nil
+		i = j + 1
+		space()
 	}
-	return value{}, fmt.Errorf("unexpected element %T", e)
+	if i >= len(s) || s[i] != '{' {
+		return nil, bad("expected '{'")
+	}
+	var out []value
+	depth, maxDepth := 0, 0
+	var elem strings.Builder
+	for {
+		space()
+		if i >= len(s) {
+			return nil, bad("unexpected end")
+		}
+		switch c := s[i]; {
+		case c == '{':
+			depth++
+			if depth > maxArrayDims {
+				return nil, bad("too many dimensions")
+			}
+			if depth > maxDepth {
+				maxDepth = depth
+			}
+			i++
+			space()
+			if i < len(s) && s[i] == '}' {
+				i++
+				depth--
+				goto after
+			}
+			continue
+		case c == '}' || c == ',':
+			return nil, bad("unexpected " + string(c))
+		}
+		if depth < maxDepth {
+			return nil, bad("elements at different depths")
+		}
+		{
+			// One element.
+			elem.Reset()
+			quoted := false
+			if s[i] == '"' {
+				quoted = true
+				i++
+				for {
+					if i >= len(s) {
+						return nil, bad("unterminated quote")
+					}
+					c := s[i]
+					if c == '"' {
+						i++
+						break
+					}
+					if c == '\\' {
+						i++
+						if i >= len(s) {
+							return nil, bad("unexpected end")
+						}
+						c = s[i]
+					}
+					elem.WriteByte(c)
+					i++
+				}
+			} else {
+				trail := 0 // unescaped trailing white space to drop
+				for i < len(s) && s[i] != ',' && s[i] != '}' {
+					c := s[i]
+					switch c {
+					case '{', '"':
+						return nil, bad("unexpected " + string(c))
+					case '\\':
+						i++
+						if i >= len(s) {
+							return nil, bad("unexpected end")
+						}
+						elem.WriteByte(s[i])
+						trail = 0
+						i++
+						continue
+					case ' ', '\t', '\n', '\r', '\v', '\f':
+						trail++
+					default:
+						trail = 0
+					}
+					elem.WriteByte(c)
+					i++
+				}
+				str := elem.String()
+				elem.Reset()
+				elem.WriteString(str[:len(str)-trail])
+			}
+			e := elem.String()
+			if !quoted && strings.EqualFold(e, "NULL") {
+				out = append(out, value{null: true})
+			} else {
+				v, err := parseScalar(et, e, input)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, v)
+			}
+			space()
+		}
+	after:
+		if depth == 0 {
+			space()
+			if i != len(s) {
+				return nil, bad("junk after closing brace")
+			}
+			return out, nil
+		}
+		if i >= len(s) {
+			return nil, bad("unexpected end")
+		}
+		switch s[i] {
+		case ',':
+			i++
+			space()
+			if i < len(s) && s[i] == '{' {
+				if depth == maxDepth {
+					return nil, bad("elements at different depths")
+				}
+			}
+		case '}':
+			i++
+			depth--
+			goto after
+		default:
+			return nil, bad("expected ',' or '}'")
+		}
+	}
 }
 
 // renderArray writes elements as an array text array_in reads.

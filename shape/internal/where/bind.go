@@ -375,6 +375,9 @@ func (b *binder) is(e *Expr) (*node, error) {
 		return nil, err
 	}
 	n := &node{op: nIsTri, kids: []*node{k}, not: e.Not}
+	if k.op == nBoolCol {
+		n.col = k.col // the column an index files "b IS TRUE" under
+	}
 	switch e.Op {
 	case "TRUE":
 		n.tri = True
@@ -466,7 +469,7 @@ func (b *binder) arrayConst(e *Expr, t colType, what string) ([]value, bool, err
 	default:
 		return nil, false, errAt(ErrType, e.Pos, describeExpr(e), "%s needs an array string or parameter", what)
 	}
-	vals, err := parseArrayText(t, text)
+	vals, err := parseArrayText(t, text, true)
 	if err != nil {
 		return nil, false, errAt(kind, e.Pos, describeExpr(e), "not a valid %s: %v", t.name(), err)
 	}

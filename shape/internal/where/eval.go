@@ -8,10 +8,20 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
-// missing is Eval's fourth truth value inside the tree: a column the row
-// does not hold. AND and OR still decide when another operand settles the
-// result (false AND missing is false).
-const missing Tri = 3
+// poss is a set of possible truth values: one for a decided condition,
+// several when a column the condition reads is not in the row. AND and OR
+// still decide when another operand settles the result (false AND
+// unknown is false).
+type poss uint8
+
+const (
+	pF   poss = 1 << False
+	pT   poss = 1 << True
+	pN   poss = 1 << Null
+	pAll      = pF | pT | pN
+)
+
+func one(t Tri) poss { return 1 << t }
 
 // rowVals holds the values of a predicate's columns read from one row.
 type rowVals struct {
@@ -28,29 +38,62 @@ type rowVals struct {
 // row and evaluates that), and an error when a column's text does not
 // parse as its type. It does not block and is safe for concurrent use.
 func (p *Pred) Eval(r *pubsub.Row) (Tri, error) {
+	ps, err := p.run(r)
+	if err != nil {
+		return Null, err
+	}
+	switch ps {
+	case pF:
+		return False, nil
+	case pT:
+		return True, nil
+	case pN:
+		return Null, nil
+	}
+	return Null, p.missingErr(r)
+}
+
+// Holds reports whether the predicate is True for r: true when it is,
+// false when it cannot be (false or NULL, or so whatever the columns r
+// lacks hold), and an error wrapping [ErrNoValue] when it may be True but
+// depends on a column r holds as Absent or UnchangedTOAST.
+func (p *Pred) Holds(r *pubsub.Row) (bool, error) {
+	ps, err := p.run(r)
+	switch {
+	case err != nil:
+		return false, err
+	case ps == pT:
+		return true, nil
+	case ps&pT == 0:
+		return false, nil
+	}
+	return false, p.missingErr(r)
+}
+
+func (p *Pred) run(r *pubsub.Row) (poss, error) {
 	var loaded [8]bool
 	var vals [8]value
 	var state [8]pubsub.ColumnState
-	rv := rowVals{r: r, loaded: loaded[:0], vals: vals[:0], state: state[:0]}
+	var rv rowVals
+	rv.r = r
 	if n := len(p.cols); n <= 8 {
 		rv.loaded, rv.vals, rv.state = loaded[:n], vals[:n], state[:n]
 	} else {
 		rv.loaded, rv.vals, rv.state = make([]bool, n), make([]value, n), make([]pubsub.ColumnState, n)
 	}
-	t := p.eval(p.root, &rv)
-	if rv.err != nil {
-		return Null, rv.err
-	}
-	if t == missing {
-		var names []string
-		for i, c := range p.cols {
-			if rv.loaded[i] && rv.state[i] != pubsub.Present && rv.state[i] != pubsub.Null {
-				names = append(names, fmt.Sprintf("%q (%v)", c.Name, rv.state[i]))
-			}
+	ps := p.eval(p.root, &rv)
+	return ps, rv.err
+}
+
+// missingErr names the columns the predicate reads that r lacks.
+func (p *Pred) missingErr(r *pubsub.Row) error {
+	var names []string
+	for _, c := range p.cols {
+		if st := r.State(c.Name); st != pubsub.Present && st != pubsub.Null {
+			names = append(names, fmt.Sprintf("%q (%v)", c.Name, st))
 		}
-		return Null, fmt.Errorf("%w: %s", ErrNoValue, strings.Join(names, ", "))
 	}
-	return t, nil
+	return fmt.Errorf("%w: %s", ErrNoValue, strings.Join(names, ", "))
 }
 
 // load reads column i of the row: its state, and its value when present.
@@ -70,12 +113,7 @@ func (p *Pred) load(i int, rv *rowVals) (value, pubsub.ColumnState) {
 	var v value
 	var err error
 	if c.t.array {
-		var a any
-		if a, err = rv.r.Value(c.Name); err == nil {
-			var elems []value
-			elems, err = arrayValues(c.t.elem(), a)
-			v.arr = elems
-		}
+		v.arr, err = parseArrayText(c.t, text, false)
 	} else {
 		v, err = parseScalar(c.t, text, false)
 	}
@@ -86,62 +124,86 @@ func (p *Pred) load(i int, rv *rowVals) (value, pubsub.ColumnState) {
 	return v, st
 }
 
-func (p *Pred) eval(n *node, rv *rowVals) Tri {
+func (p *Pred) eval(n *node, rv *rowVals) poss {
 	switch n.op {
 	case nAnd:
-		res := True
+		// F if any is F; T if all are T; N if none is F and one is N.
+		anyF, allT, allTN, anyN := false, true, true, false
 		for _, k := range n.kids {
-			switch p.eval(k, rv) {
-			case False:
-				return False
-			case Null:
-				if res == True {
-					res = Null
-				}
-			case missing:
-				res = missing
+			ps := p.eval(k, rv)
+			if ps == pF {
+				return pF
 			}
+			anyF = anyF || ps&pF != 0
+			allT = allT && ps&pT != 0
+			allTN = allTN && ps&(pT|pN) != 0
+			anyN = anyN || ps&pN != 0
 		}
-		return res
+		var out poss
+		if anyF {
+			out |= pF
+		}
+		if allT {
+			out |= pT
+		}
+		if allTN && anyN {
+			out |= pN
+		}
+		return out
 	case nOr:
-		res := False
+		anyT, allF, allFN, anyN := false, true, true, false
 		for _, k := range n.kids {
-			switch p.eval(k, rv) {
-			case True:
-				return True
-			case Null:
-				if res == False {
-					res = Null
-				}
-			case missing:
-				res = missing
+			ps := p.eval(k, rv)
+			if ps == pT {
+				return pT
 			}
+			anyT = anyT || ps&pT != 0
+			allF = allF && ps&pF != 0
+			allFN = allFN && ps&(pF|pN) != 0
+			anyN = anyN || ps&pN != 0
 		}
-		return res
+		var out poss
+		if anyT {
+			out |= pT
+		}
+		if allF {
+			out |= pF
+		}
+		if allFN && anyN {
+			out |= pN
+		}
+		return out
 	case nNot:
-		switch t := p.eval(n.kids[0], rv); t {
-		case True:
-			return False
-		case False:
-			return True
-		default:
-			return t
-		}
+		ps := p.eval(n.kids[0], rv)
+		return ps&pN | (ps&pF)<<1 | (ps&pT)>>1
 	case nConst:
-		return n.tri
+		return one(n.tri)
 	case nIsTri:
-		t := p.eval(n.kids[0], rv)
-		if t == missing {
-			return missing
+		ps := p.eval(n.kids[0], rv)
+		var out poss
+		if ps&one(n.tri) != 0 {
+			out |= pT
 		}
-		return tri(t == n.tri != n.not)
+		if ps&^one(n.tri) != 0 {
+			out |= pF
+		}
+		if n.not {
+			out = (out&pF)<<1 | (out&pT)>>1
+		}
+		return out
 	}
 	v, st := p.load(n.col, rv)
 	switch st {
 	case pubsub.Present, pubsub.Null:
 	default:
-		return missing
+		return pAll
 	}
+	return one(p.leaf(n, &v, st))
+}
+
+// leaf evaluates a condition on one column whose value the row holds.
+func (p *Pred) leaf(n *node, vp *value, st pubsub.ColumnState) Tri {
+	v := *vp
 	t := &p.cols[n.col].t
 	switch n.op {
 	case nIsNull:
@@ -283,13 +345,12 @@ func or2(a, b Tri) Tri {
 	return False
 }
 
-// cmpVal compares two non-NULL values of type t: a row's value a with a
-// constant b.
+// cmpVal compares two non-NULL values of type t.
 func cmpVal(t *colType, a, b *value) int {
 	switch t.kind {
 	case kInt:
-		if b.isDec {
-			return cmpDec(decOfInt(a.i), b.d)
+		if a.isDec || b.isDec {
+			return cmpDec(a.asDec(), b.asDec())
 		}
 		return cmpInt(a.i, b.i)
 	case kNumeric:
@@ -300,6 +361,14 @@ func cmpVal(t *colType, a, b *value) int {
 		return strings.Compare(a.s, b.s)
 	}
 	return cmpInt(a.i, b.i)
+}
+
+// asDec returns an integer column's value as a dec.
+func (v *value) asDec() dec {
+	if v.isDec {
+		return v.d
+	}
+	return decOfInt(v.i)
 }
 
 // cmpFloat compares as float8's btree operators do: NaN equals NaN and

@@ -1,0 +1,40 @@
+package where
+
+import "math"
+
+// hkey is a hash key of a value: equal for values PostgreSQL's equality
+// of the column's type calls equal (1.0 = 1 in numeric, -0 = 0 and
+// NaN = NaN in floats, trailing spaces in char(n)).
+type hkey struct {
+	n int64
+	s string
+}
+
+// keyOf returns v's hash key for type t; false for a value no row value
+// of the column can equal (1.5 against an integer column) or NULL.
+func keyOf(t *colType, v *value) (hkey, bool) {
+	if v.null {
+		return hkey{}, false
+	}
+	switch t.kind {
+	case kInt:
+		if v.isDec {
+			return hkey{}, false
+		}
+		return hkey{n: v.i}, true
+	case kNumeric:
+		return hkey{s: v.d.key()}, true
+	case kFloat4, kFloat8:
+		f := v.f
+		switch {
+		case math.IsNaN(f):
+			return hkey{s: "NaN"}, true
+		case f == 0:
+			f = 0
+		}
+		return hkey{n: int64(math.Float64bits(f))}, true
+	case kText, kBpchar, kUUID:
+		return hkey{s: v.s}, true
+	}
+	return hkey{n: v.i}, true
+}
