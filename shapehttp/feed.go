@@ -4,18 +4,15 @@ import (
 	"context"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/shape"
 )
 
 // definition is a shape as the handler asks for it.
-type definition = Definition
+type definition = shape.Definition
 
-// Definition stands for shape.Definition until that package lands.
-type Definition struct {
-	Schema, Table string
-	Where         string
-	Params        []string
-	Columns       []string
-}
+// Definition is shape.Definition, the shape an [Options.Authorize] hook
+// sees and may narrow.
+type Definition = shape.Definition
 
 // column is one column of a shape, in the shape's order.
 type column struct {
