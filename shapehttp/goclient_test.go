@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,8 @@ type goClient struct {
 
 	handle, offset, cursor string
 	live                   bool
+	expired                string      // the handle a 409 replaced, sent as the client does
+	header                 http.Header // sent with every request
 	rows                   map[string]row
 	schema                 map[string]map[string]any
 
@@ -67,6 +70,11 @@ func (c *goClient) url() string {
 	q.Set("offset", c.offset)
 	if c.offset != "-1" {
 		q.Set("handle", c.handle)
+	} else if c.expired != "" {
+		// As the official client does after a 409: a URL no cache has
+		// seen, so a cached snapshot of the old handle is not served.
+		q.Set("expired_handle", c.expired)
+		q.Set("cache-buster", strconv.FormatUint(rand.Uint64(), 36))
 	}
 	if c.live {
 		q.Set("live", "true")
@@ -81,6 +89,7 @@ func (c *goClient) poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	maps.Copy(req.Header, c.header)
 	if c.offset == "-1" {
 		c.snapshots++
 	}
@@ -98,6 +107,7 @@ func (c *goClient) poll(ctx context.Context) error {
 	case http.StatusOK:
 	case http.StatusConflict:
 		c.refetches++
+		c.expired = c.handle
 		c.handle = resp.Header.Get("electric-handle")
 		if c.handle == "" {
 			return fmt.Errorf("409 without electric-handle")
@@ -153,6 +163,7 @@ func (c *goClient) poll(ctx context.Context) error {
 	}
 	c.handle = resp.Header.Get("electric-handle")
 	c.offset = resp.Header.Get("electric-offset")
+	c.expired = ""
 	if _, up := resp.Header["Electric-Up-To-Date"]; up {
 		c.live = true
 	}

@@ -233,6 +233,13 @@ func TestOfficialClient(t *testing.T) {
 	if s := e.snapshotRequests(); s != 2 {
 		t.Errorf("%d offset=-1 requests for two clients", s)
 	}
+	sse := false
+	for _, r := range e.requests() {
+		sse = sse || strings.Contains(r.query, "live_sse=true")
+	}
+	if !sse {
+		t.Error("the SSE client never asked for SSE")
+	}
 
 	// Dropped connections: the clients come back with their offsets.
 	before := e.snapshotRequests()

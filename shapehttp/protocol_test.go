@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +222,130 @@ func TestRefused(t *testing.T) {
 				t.Errorf("%s: 400 body %s is not {message, errors}", tc.q, body)
 			}
 		}
+	}
+}
+
+// TestAuthorizeNarrows: a hook that adds the caller's tenant to the WHERE
+// clause gives each caller only their rows, answered private so that no
+// shared cache mixes callers.
+func TestAuthorizeNarrows(t *testing.T) {
+	e := setup(t, shapehttp.Options{
+		LongPollTimeout: 2 * time.Second,
+		Authorize: func(r *http.Request, def *shapehttp.Definition) error {
+			def.Where = "(" + def.Where + ") AND tenant = $" + strconv.Itoa(len(def.Params)+1)
+			def.Params = append(def.Params, r.Header.Get("X-Tenant"))
+			return nil
+		},
+	})
+	w := newWriter(e, 5)
+	w.round(10)
+	e.exec(`UPDATE items SET tenant = 'b' WHERE id % 2 = 0`)
+	narrowed := "(" + testWhere + ") AND tenant = $3"
+	ctx := context.Background()
+	for _, tenant := range []string{"a", "b"} {
+		c := newGoClient(t, e.shapeURL(), shapeParams())
+		c.header = http.Header{"X-Tenant": {tenant}}
+		want := e.oracle(testCols, narrowed, append(testParams, tenant)...)
+		if len(want) == 0 {
+			t.Fatalf("tenant %s has no rows: the test proves nothing", tenant)
+		}
+		c.converge(ctx, want, 20*time.Second)
+		if cc := c.lastHeader.Get("Cache-Control"); !strings.HasPrefix(cc, "private") {
+			t.Errorf("tenant %s: Cache-Control %q on a narrowed shape", tenant, cc)
+		}
+		w.round(10)
+		e.exec(`UPDATE items SET tenant = 'b' WHERE id % 2 = 0`)
+		c.converge(ctx, e.oracle(testCols, narrowed, append(testParams, tenant)...), 20*time.Second)
+	}
+}
+
+// TestLimits: too many shapes and too many clients are answered 429 with
+// Retry-After, which the client backs off on; a shape within the limits is
+// served meanwhile.
+func TestLimits(t *testing.T) {
+	e := setup(t, shapehttp.Options{LongPollTimeout: 5 * time.Second, MaxShapes: 1, MaxClients: 1})
+	ctx := context.Background()
+	c := newGoClient(t, e.shapeURL(), shapeParams())
+	c.converge(ctx, e.oracle(testCols, testWhere, testParams...), 20*time.Second)
+	other := newGoClient(t, e.shapeURL(), url.Values{"table": {"items"}})
+	var he *httpError
+	if err := other.poll(ctx); !errors.As(err, &he) || he.status != 429 || he.header.Get("Retry-After") == "" || !strings.Contains(he.body, "too many live shapes") {
+		t.Errorf("a second shape past MaxShapes 1: %v", err)
+	}
+	// One live request in flight fills MaxClients 1.
+	select {
+	case <-e.liveStarted:
+	default:
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.poll(ctx) }()
+	<-e.liveStarted
+	c2 := newGoClient(t, e.shapeURL(), shapeParams())
+	if err := c2.poll(ctx); !errors.As(err, &he) || he.status != 429 || !strings.Contains(he.body, "too many clients") {
+		t.Errorf("a second request past MaxClients 1: %v", err)
+	}
+	e.exec(`INSERT INTO items (id, status, n) VALUES (1000, 'open', 20)`)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	c.converge(ctx, e.oracle(testCols, testWhere, testParams...), 20*time.Second)
+}
+
+// TestCachingHeaders pins the headers a shared cache relies on: a long
+// public lifetime for offset -1 (never up-to-date), a short one for live
+// answers with a fresh cursor, ETags that a revalidation answers 304.
+func TestCachingHeaders(t *testing.T) {
+	e := setup(t, shapehttp.Options{LongPollTimeout: time.Second})
+	e.exec(`INSERT INTO items (id, status, n) VALUES (1, 'open', 20)`)
+	get := func(q url.Values, h http.Header) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, e.shapeURL()+"?"+q.Encode(), nil)
+		maps.Copy(req.Header, h)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	q := shapeParams()
+	q.Set("offset", "-1")
+	r := get(q, nil)
+	if cc := r.Header.Get("Cache-Control"); cc != "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746" {
+		t.Errorf("offset -1: Cache-Control %q", cc)
+	}
+	if _, up := r.Header["Electric-Up-To-Date"]; up {
+		t.Error("offset -1 answered up-to-date")
+	}
+	etag := r.Header.Get("ETag")
+	if r2 := get(q, http.Header{"If-None-Match": {etag}}); r2.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidation with ETag %s: %d", etag, r2.StatusCode)
+	}
+	q.Set("offset", r.Header.Get("electric-offset"))
+	q.Set("handle", r.Header.Get("electric-handle"))
+	r = get(q, nil)
+	if cc := r.Header.Get("Cache-Control"); cc != "public, max-age=60, stale-while-revalidate=300" {
+		t.Errorf("catch-up: Cache-Control %q", cc)
+	}
+	if _, up := r.Header["Electric-Up-To-Date"]; !up {
+		t.Error("catch-up at the head not up-to-date")
+	}
+	q.Set("live", "true")
+	q.Set("cursor", "")
+	r = get(q, nil)
+	if cc := r.Header.Get("Cache-Control"); cc != "public, max-age=5, stale-while-revalidate=5" || r.Header.Get("electric-cursor") == "" {
+		t.Errorf("live: Cache-Control %q, cursor %q", cc, r.Header.Get("electric-cursor"))
+	}
+	cur := r.Header.Get("electric-cursor")
+	q.Set("cursor", cur)
+	if r2 := get(q, nil); r2.Header.Get("electric-cursor") == cur {
+		t.Errorf("the next live answer repeats cursor %s: a cache would serve the client its own last answer", cur)
+	}
+	q.Set("handle", "gone")
+	q.Del("live")
+	q.Del("cursor")
+	if r := get(q, nil); r.StatusCode != 409 || r.Header.Get("Cache-Control") != "public, max-age=60, must-revalidate" || r.Header.Get("electric-handle") == "" {
+		t.Errorf("unknown handle: %d, Cache-Control %q, handle %q", r.StatusCode, r.Header.Get("Cache-Control"), r.Header.Get("electric-handle"))
 	}
 }
