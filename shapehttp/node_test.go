@@ -233,17 +233,16 @@ func TestOfficialClient(t *testing.T) {
 	if s := e.snapshotRequests(); s != 2 {
 		t.Errorf("%d offset=-1 requests for two clients", s)
 	}
-	sse := false
-	for _, r := range e.requests() {
-		sse = sse || strings.Contains(r.query, "live_sse=true")
-	}
-	if !sse {
+	sseBefore := e.sseRequests()
+	if sseBefore == 0 {
 		t.Error("the SSE client never asked for SSE")
 	}
 
-	// Dropped connections: the clients come back with their offsets.
+	// Dropped connections: the clients come back with their offsets. (Two:
+	// the client falls back from SSE to long polling after three
+	// connections shorter than a second in a row.)
 	before := e.snapshotRequests()
-	for range 3 {
+	for range 2 {
 		e.srv.CloseClientConnections()
 		w.round(5)
 	}
@@ -255,6 +254,9 @@ func TestOfficialClient(t *testing.T) {
 		if r := n.refetches(id); r != 0 {
 			t.Errorf("client %s refetched %d times after dropped connections", id, r)
 		}
+	}
+	if e.sseRequests() == sseBefore {
+		t.Error("the SSE client did not come back with SSE after the dropped connections")
 	}
 
 	// A restarted server knows none of the handles: must-refetch, then

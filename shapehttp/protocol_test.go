@@ -58,6 +58,33 @@ func TestGoClientConverges(t *testing.T) {
 	}
 }
 
+// TestGoClientConvergesNotify: in NOTIFY mode (rows fetched by key after
+// each change) the client converges with PostgreSQL's SELECT too; offsets
+// count on by the log's counter.
+func TestGoClientConvergesNotify(t *testing.T) {
+	e := setupMode(t, shapehttp.Options{LongPollTimeout: 2 * time.Second}, true)
+	w := newWriter(e, 6)
+	w.round(20)
+	c := newGoClient(t, e.shapeURL(), shapeParams())
+	ctx := context.Background()
+	for range 6 {
+		c.converge(ctx, e.oracle(testCols, testWhere, testParams...), 20*time.Second)
+		w.round(15)
+	}
+	c.converge(ctx, e.oracle(testCols, testWhere, testParams...), 20*time.Second)
+	if c.refetches != 0 {
+		t.Fatalf("%d refetches before any fault", c.refetches)
+	}
+	// The Listener's backend dies: notifications are lost, the shape
+	// starts over (Reset) and its HTTP clients are told to refetch.
+	e.exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'phoenixkitdb-listener'`)
+	w.round(15)
+	c.converge(ctx, e.oracle(testCols, testWhere, testParams...), 30*time.Second)
+	if c.refetches < 1 {
+		t.Errorf("no must-refetch after the Listener lost notifications")
+	}
+}
+
 // TestResumeAfterDroppedConnection: a live request cut off mid-wait
 // resumes from the client's offset with its handle: no refetch.
 func TestResumeAfterDroppedConnection(t *testing.T) {

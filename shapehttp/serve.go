@@ -29,10 +29,17 @@ func (rs *responder) serve(s *liveShape) bool {
 		return true
 	}
 	switch {
-	case rs.req.beforeAll:
-		return rs.snapshot(s)
-	case rs.req.now:
-		return rs.now(s)
+	case rs.req.beforeAll, rs.req.now:
+		// The shape may be reset (a fresh snapshot on its way) between
+		// waitReady and reading it: wait again then.
+		for {
+			if done, ready := rs.atHead(s); ready {
+				return done
+			}
+			if err := s.waitReady(rs.r.Context()); err != nil {
+				return true
+			}
+		}
 	case rs.req.sse:
 		return rs.sse(s)
 	}
@@ -83,15 +90,28 @@ func (rs *responder) mustRefetch(handle string) {
 	_, _ = rs.w.Write(mustRefetchBody)
 }
 
-// snapshot answers offset -1: every row of the shape as an insert, at the
-// log's head. It is never up-to-date, so caches may keep it long (the
-// client reads on from its offset).
-func (rs *responder) snapshot(s *liveShape) bool {
+// atHead answers offset -1 or now; ready is false, with nothing written,
+// when the shape's snapshot is being taken again.
+func (rs *responder) atHead(s *liveShape) (done, ready bool) {
 	s.mu.Lock()
 	if s.dead {
 		s.mu.Unlock()
-		return false
+		return false, true
 	}
+	if !s.ready {
+		s.mu.Unlock()
+		return false, false
+	}
+	if rs.req.now {
+		return rs.now(s), true
+	}
+	return rs.snapshot(s), true
+}
+
+// snapshot answers offset -1: every row of the shape as an insert, at the
+// log's head. It is never up-to-date, so caches may keep it long (the
+// client reads on from its offset). Call with s.mu held; it unlocks.
+func (rs *responder) snapshot(s *liveShape) bool {
 	l := s.log
 	head, handle := l.head, s.handle
 	rs.cols = l.cols
@@ -131,13 +151,9 @@ func (rs *responder) snapshot(s *liveShape) bool {
 	return true
 }
 
-// now answers offset=now: no rows, up-to-date at the log's head.
+// now answers offset=now: no rows, up-to-date at the log's head. Call
+// with s.mu held; it unlocks.
 func (rs *responder) now(s *liveShape) bool {
-	s.mu.Lock()
-	if s.dead {
-		s.mu.Unlock()
-		return false
-	}
 	head, handle := s.log.head, s.handle
 	rs.cols = s.log.cols
 	s.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/phoenixkit/phoenixkitdb/shape"
@@ -28,6 +30,20 @@ const testSchema = `
 CREATE TABLE items (id bigint PRIMARY KEY, status text NOT NULL, n int, note text, tenant text NOT NULL DEFAULT 'a');
 CREATE TABLE secret (id bigint PRIMARY KEY, v text);
 CREATE PUBLICATION phoenixkitdb FOR TABLE items, secret;
+`
+
+// notifySchema adds, for NOTIFY mode, triggers that send the Listener's
+// payloads (schema.table:OPERATION:id) for items.
+const notifySchema = `
+CREATE FUNCTION items_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	r items;
+BEGIN
+	IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+	PERFORM pg_notify('phoenix_kit_db_changes', 'public.items:' || TG_OP || ':' || r.id);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER items_notify AFTER INSERT OR UPDATE OR DELETE ON items FOR EACH ROW EXECUTE FUNCTION items_notify();
 `
 
 // env is a database with the test schema, a WAL source, a shape Manager
@@ -43,8 +59,9 @@ type env struct {
 	opts shapehttp.Options
 
 	cur  atomic.Pointer[shapehttp.Handler]
-	mu   sync.Mutex
-	reqs []served
+	mu      sync.Mutex
+	reqs    []served // answered
+	started []string // queries of every request as it arrived
 	// liveStarted receives a value as each live request reaches the
 	// handler (dropped when nobody reads).
 	liveStarted chan struct{}
@@ -56,9 +73,15 @@ type served struct {
 	status int
 }
 
-// setup starts an env; opts are the handler's options (Tables defaults to
-// items).
+// setup starts an env in WAL mode; opts are the handler's options
+// (Tables defaults to items).
 func setup(t *testing.T, opts shapehttp.Options) *env {
+	t.Helper()
+	return setupMode(t, opts, false)
+}
+
+// setupMode starts an env in WAL mode or, with notify, NOTIFY mode.
+func setupMode(t *testing.T, opts shapehttp.Options, notify bool) *env {
 	t.Helper()
 	srv := pgtest.Require(t, pg)
 	e := &env{t: t, url: pgtest.NewDB(t, srv), liveStarted: make(chan struct{}, 1)}
@@ -71,6 +94,11 @@ func setup(t *testing.T, opts shapehttp.Options) *env {
 	if _, err := conn.Exec(ctx, testSchema); err != nil {
 		t.Fatal(err)
 	}
+	if notify {
+		if _, err := conn.Exec(ctx, notifySchema); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_ = conn.Close(ctx)
 	if e.pool, err = pgxpool.New(ctx, e.url); err != nil {
 		t.Fatal(err)
@@ -80,19 +108,33 @@ func setup(t *testing.T, opts shapehttp.Options) *env {
 		logger = slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ps := pubsub.New(logger)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	slot := "t_" + hex.EncodeToString(b[:])
-	src, err := replication.New(replication.Config{ConnString: e.url, Slot: slot, PubSub: ps, Logger: logger, MaxBackoff: time.Second})
-	if err != nil {
-		t.Fatal(err)
+	var source interface {
+		Serve(context.Context) error
+		WaitReady(context.Context) error
 	}
-	if e.m, err = shape.New(shape.Config{Pool: e.pool, Changes: ps, Logger: logger}); err != nil {
+	slot := ""
+	if notify {
+		l, err := listener.New(listener.Config{ConnString: e.url, PubSub: ps, Logger: logger, MaxBackoff: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		source = l
+	} else {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		slot = "t_" + hex.EncodeToString(b[:])
+		src, err := replication.New(replication.Config{ConnString: e.url, Slot: slot, PubSub: ps, Logger: logger, MaxBackoff: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		source = src
+	}
+	if e.m, err = shape.New(shape.Config{Pool: e.pool, Changes: ps, Notify: notify, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, svc := range []interface{ Serve(context.Context) error }{ps, src, e.m} {
+	for _, svc := range []interface{ Serve(context.Context) error }{ps, source, e.m} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -109,6 +151,9 @@ func setup(t *testing.T, opts shapehttp.Options) *env {
 	e.start()
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		e.mu.Lock()
+		e.started = append(e.started, r.URL.RawQuery)
+		e.mu.Unlock()
 		if r.URL.Query().Get("live") == "true" {
 			select {
 			case e.liveStarted <- struct{}{}:
@@ -127,10 +172,12 @@ func setup(t *testing.T, opts shapehttp.Options) *env {
 		stop()
 		wg.Wait()
 		e.pool.Close()
-		dropSlot(t, e.url, slot)
+		if slot != "" {
+			dropSlot(t, e.url, slot)
+		}
 	})
-	if err := src.WaitReady(ctx); err != nil {
-		t.Fatalf("WAL source not ready: %v", err)
+	if err := source.WaitReady(ctx); err != nil {
+		t.Fatalf("change source not ready: %v", err)
 	}
 	return e
 }
@@ -160,6 +207,19 @@ func (e *env) requests() []served {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]served(nil), e.reqs...)
+}
+
+// sseRequests counts the SSE requests that reached the handler so far.
+func (e *env) sseRequests() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, q := range e.started {
+		if strings.Contains(q, "live_sse=true") {
+			n++
+		}
+	}
+	return n
 }
 
 // exec runs SQL on the database.
