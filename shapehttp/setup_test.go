@@ -58,7 +58,7 @@ type env struct {
 	srv  *httptest.Server
 	opts shapehttp.Options
 
-	cur  atomic.Pointer[shapehttp.Handler]
+	cur     atomic.Pointer[shapehttp.Handler]
 	mu      sync.Mutex
 	reqs    []served // answered
 	started []string // queries of every request as it arrived
