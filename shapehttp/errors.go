@@ -58,7 +58,8 @@ func writeError(w http.ResponseWriter, e *Error) {
 		Message string              `json:"message"`
 		Errors  map[string][]string `json:"errors,omitempty"`
 	}{e.Message, e.Fields}
-	b, _ := json.Marshal(body)
 	w.WriteHeader(e.Status)
-	_, _ = w.Write(b)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // a JSON body, never HTML: keep "<=" readable
+	_ = enc.Encode(body)
 }
