@@ -19,6 +19,8 @@ const (
 	DefaultBuffer = 4096
 	// DefaultFetchBatch is Config.FetchBatch's default.
 	DefaultFetchBatch = 1000
+	// DefaultSnapshots is Config.Snapshots's default.
+	DefaultSnapshots = 4
 	// DefaultPublication is Config.Publication's default, the WAL
 	// source's own default.
 	DefaultPublication = "phoenixkitdb"
@@ -58,6 +60,9 @@ type Config struct {
 	// FetchBatch bounds the keys fetched by one query (NOTIFY mode, and
 	// rows whose changed columns the WAL did not carry). Default 1,000.
 	FetchBatch int
+	// Snapshots bounds the snapshot queries that run at once (after a
+	// Resync every shape takes one). Default 4.
+	Snapshots int
 	// Logger receives the Manager's log lines. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -70,8 +75,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Changes == nil {
 		return c, fmt.Errorf("%w: Changes is nil", ErrInvalidConfig)
 	}
-	if c.MaxShapes < 0 || c.Grace < 0 || c.Buffer < 0 || c.FetchBatch < 0 {
-		return c, fmt.Errorf("%w: negative MaxShapes, Grace, Buffer or FetchBatch", ErrInvalidConfig)
+	if c.MaxShapes < 0 || c.Grace < 0 || c.Buffer < 0 || c.FetchBatch < 0 || c.Snapshots < 0 {
+		return c, fmt.Errorf("%w: negative MaxShapes, Grace, Buffer, FetchBatch or Snapshots", ErrInvalidConfig)
 	}
 	if c.Publication == "" {
 		c.Publication = DefaultPublication
@@ -87,6 +92,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.FetchBatch == 0 {
 		c.FetchBatch = DefaultFetchBatch
+	}
+	if c.Snapshots == 0 {
+		c.Snapshots = DefaultSnapshots
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

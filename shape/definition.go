@@ -90,8 +90,9 @@ func bind(def Definition, info *tableInfo) (*bound, error) {
 			names = append(names, c.Name)
 		}
 	}
-	// NUL cannot occur in identifiers or parameters PostgreSQL accepts.
-	b.id = strings.Join([]string{info.schema, info.name, strings.Join(names, "\x01"), b.norm, strings.Join(def.Params, "\x01")}, "\x00")
+	// The normal form has the parameters substituted. NUL cannot occur
+	// in identifiers.
+	b.id = strings.Join([]string{info.schema, info.name, strings.Join(names, "\x01"), b.norm}, "\x00")
 	return b, nil
 }
 

@@ -59,7 +59,7 @@ func (r *replica) run() {
 		switch msg.Kind {
 		case shape.Insert:
 			if _, dup := r.rows[msg.Key]; dup && r.upToDate && !r.lenient() {
-				r.bad = append(r.bad, "insert of a key held: "+msg.Key)
+				r.bad = append(r.bad, fmt.Sprintf("insert of a key held: %s at %v/%d resets %d", msg.Key, msg.LSN, msg.Seq, r.resets))
 			}
 			r.rows[msg.Key] = render(msg.Row, r.cols, r.rows[msg.Key])
 		case shape.Update:
@@ -69,7 +69,7 @@ func (r *replica) run() {
 			r.rows[msg.Key] = render(msg.Row, r.cols, r.rows[msg.Key])
 		case shape.Delete:
 			if _, ok := r.rows[msg.Key]; !ok && !r.lenient() {
-				r.bad = append(r.bad, "delete of a key not held: "+msg.Key)
+				r.bad = append(r.bad, fmt.Sprintf("delete of a key not held: %s at %v/%d resets %d", msg.Key, msg.LSN, msg.Seq, r.resets))
 			}
 			delete(r.rows, msg.Key)
 		case shape.Reset:

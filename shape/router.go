@@ -71,6 +71,8 @@ type router struct {
 	ctx     context.Context
 	jobs    sync.WaitGroup
 	results chan snapResult
+	// sem bounds the snapshot queries running at once.
+	sem chan struct{}
 	// nb collects a batch's NOTIFY changes per table, in order.
 	nb      map[*table][]pubsub.Event
 	nbOrder []*table
@@ -81,6 +83,7 @@ func (r *router) init(m *Manager) {
 	r.tables = map[tkey]*table{}
 	r.shapes = map[string]*shape{}
 	r.results = make(chan snapResult)
+	r.sem = make(chan struct{}, m.cfg.Snapshots)
 	r.nb = map[*table][]pubsub.Event{}
 }
 
@@ -343,7 +346,14 @@ func (r *router) startJob(res snapResult, q *query, delay time.Duration) {
 				return
 			}
 		}
+		select {
+		case r.sem <- struct{}{}:
+		case <-ctx.Done():
+			r.m.snapshots.Add(-1)
+			return
+		}
 		res.s, res.err = q.take(ctx, pool, notify)
+		<-r.sem
 		select {
 		case r.results <- res:
 		case <-ctx.Done():
@@ -371,11 +381,14 @@ func (r *router) snapshotDone(res snapResult) {
 			return
 		}
 		r.deliverSnapshot(sub, res.s)
+		// Until the stream passes the snapshot, changes it saw may still
+		// arrive: the subscription skips them (see emit).
+		sub.snap = res.s.snap
 		pending := sub.pending
 		sub.pending = nil
 		kept := pending[:0]
 		for _, msg := range pending {
-			if !res.s.snap.sees(msg.LSN, msg.xid) {
+			if !sub.skips(&msg) {
 				kept = append(kept, msg)
 			}
 		}
@@ -404,6 +417,7 @@ func (r *router) snapshotDone(res snapResult) {
 	for _, sub := range sh.subs {
 		if sub.waiting && !sub.ownSnap {
 			r.deliverSnapshot(sub, res.s)
+			sub.snap = nil // the shape's own filter covers it
 		}
 	}
 	pending := sh.pending
@@ -464,10 +478,26 @@ func (r *router) emit(sh *shape, msg Message) {
 			}
 			continue
 		}
+		if sub.snap != nil && sub.skips(&msg) {
+			continue
+		}
 		if !sub.push([]Message{msg}, true, r.m.cfg.Buffer) {
 			r.startSubSnapshot(sub, true, 0)
 		}
 	}
+}
+
+// skips reports whether msg comes from a transaction the subscription's
+// own snapshot saw, and forgets that snapshot once the stream passed it.
+func (sub *Subscription) skips(msg *Message) bool {
+	if sub.snap == nil {
+		return false
+	}
+	if sub.snap.passed(msg.LSN) {
+		sub.snap = nil
+		return false
+	}
+	return sub.snap.sees(msg.LSN, msg.xid)
 }
 
 // handle routes a batch of events from the mailbox.

@@ -76,7 +76,12 @@ func setup(t *testing.T, o options) *bundle {
 		t.Fatal(err)
 	}
 	conn.Close(ctx)
-	b.pool, err = pgxpool.New(ctx, b.url)
+	pcfg, err := pgxpool.ParseConfig(b.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg.MaxConns = 12
+	b.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,8 +62,11 @@ type snapshot struct {
 }
 
 // take runs the query in a REPEATABLE READ READ ONLY transaction that
-// first records pg_current_snapshot() and pg_current_wal_lsn() (unless
-// notify), so that the rows are exactly what that snapshot shows.
+// first records pg_current_snapshot() and pg_current_wal_insert_lsn()
+// (unless notify), so that the rows are exactly what that snapshot shows.
+// The insert position, not pg_current_wal_lsn()'s write position: with
+// synchronous_commit off a transaction is visible before its commit
+// record is written.
 func (q *query) take(ctx context.Context, pool *pgxpool.Pool, notify bool) (*snapshot, error) {
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -74,7 +77,7 @@ func (q *query) take(ctx context.Context, pool *pgxpool.Pool, notify bool) (*sna
 	if !notify {
 		// The first statement fixes the transaction's snapshot.
 		var s, l string
-		if err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, pg_current_wal_lsn()::text`).Scan(&s, &l); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text`).Scan(&s, &l); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 		}
 		lsn, err := pubsub.ParseLSN(l)
