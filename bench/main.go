@@ -22,7 +22,7 @@ import (
 )
 
 // defaultSections are the sections a run without -sections measures.
-const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal,cluster"
+const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal,cluster,shapes"
 
 // config holds the sizes of one run; -quick shrinks them.
 type config struct {
@@ -184,6 +184,11 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		progress("8 cluster: embedded NATS, %v instances", cfg.clusterSizes)
 		rows, err := runCluster(ctx, e, cfg)
 		add("cluster", rows, err)
+	}
+	if want("shapes") {
+		progress("9 shapes: routing changes through where.Index (go test -bench in the root module)")
+		rows, err := runShapes(ctx, e, cfg)
+		add("shapes", rows, err)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

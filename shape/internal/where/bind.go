@@ -16,7 +16,7 @@ func Bind(e *Expr, cols []Column, params []string) (*Pred, error) {
 	if e == nil {
 		return nil, errAt(ErrSyntax, 0, "clause", "no clause")
 	}
-	b := &binder{cols: cols, params: params, p: &Pred{expr: e, consts: map[*Expr]string{}}, index: map[string]int{}}
+	b := &binder{cols: cols, params: params, p: &Pred{expr: e}, index: map[string]int{}}
 	root, err := b.cond(e)
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func (b *binder) constant(e *Expr, t colType, what string) (value, error) {
 		if err != nil {
 			return value{}, errAt(ErrType, e.Pos, describeExpr(e), "%v", err)
 		}
-		b.p.consts[e] = v.render()
+		b.p.setConst(e, v.render())
 		return v, nil
 	case KindParam:
 		if e.Param > len(b.params) {
@@ -189,7 +189,7 @@ func (b *binder) constant(e *Expr, t colType, what string) (value, error) {
 		if err != nil {
 			return value{}, errAt(ErrParam, e.Pos, describeExpr(e), "not a valid %s: %v", t.name(), err)
 		}
-		b.p.consts[e] = v.render()
+		b.p.setConst(e, v.render())
 		return v, nil
 	case KindNumber:
 		d, err := parseDec(e.Text)
@@ -367,7 +367,7 @@ func (b *binder) is(e *Expr) (*node, error) {
 		}
 		return &node{op: nIsNull, col: i, not: e.Not}, nil
 	}
-	if e.Op == "NULL" && a.isOperand() {
+	if e.Op == "NULL" && a.isOperand() && a.Kind != KindNull && a.Kind != KindBool {
 		return nil, errAt(ErrUnsupported, a.Pos, describeExpr(a)+" IS NULL", "IS NULL applies to a column or a condition")
 	}
 	k, err := b.cond(a)
@@ -387,97 +387,4 @@ func (b *binder) is(e *Expr) (*node, error) {
 		n.tri = Null
 	}
 	return n, nil
-}
-
-func (b *binder) any(e *Expr) (*node, error) {
-	l, r := e.Args[0], e.Args[1]
-	if r.Kind == KindColumn {
-		// const = ANY(array_col)
-		i, t, err := b.subject(r, "= ANY")
-		if err != nil {
-			return nil, err
-		}
-		if !t.array {
-			return nil, errAt(ErrType, r.Pos, "column "+quoteIdent(r.Name), "= ANY (column) needs an array column, the column is %s", t.name())
-		}
-		if l.Kind == KindNumber && t.kind == kInt {
-			if _, ok := mustDec(l.Text).int64(); !ok {
-				return nil, errAt(ErrUnsupported, l.Pos, describeExpr(l), "only integer literals compare with an integer array")
-			}
-		}
-		v, err := b.constant(l, t.elem(), "= ANY")
-		if err != nil {
-			return nil, err
-		}
-		n := &node{op: nAnyArr, col: i, vals: []value{v}, constNull: v.null}
-		return n, nil
-	}
-	// col = ANY(const array): an IN list.
-	i, t, err := b.subject(l, "= ANY")
-	if err != nil {
-		return nil, err
-	}
-	if t.array {
-		return nil, errAt(ErrUnsupported, l.Pos, "column "+quoteIdent(l.Name), "= ANY on an array column compares arrays, which is not supported")
-	}
-	at, err := t.arrayOf()
-	if err != nil {
-		return nil, errAt(ErrType, l.Pos, "column "+quoteIdent(l.Name), "%v", err)
-	}
-	vals, null, err := b.arrayConst(r, at, "= ANY")
-	if err != nil {
-		return nil, err
-	}
-	if null {
-		return &node{op: nConst, tri: Null}, nil
-	}
-	return &node{op: nIn, col: i, vals: vals}, nil
-}
-
-func (b *binder) contains(e *Expr) (*node, error) {
-	l, r := e.Args[0], e.Args[1]
-	i, t, err := b.subject(l, "@>")
-	if err != nil {
-		return nil, err
-	}
-	if !t.array {
-		return nil, errAt(ErrType, l.Pos, "column "+quoteIdent(l.Name), "@> needs an array column, the column is %s", t.name())
-	}
-	vals, null, err := b.arrayConst(r, t, "@>")
-	if err != nil {
-		return nil, err
-	}
-	return &node{op: nContains, col: i, vals: vals, constNull: null}, nil
-}
-
-// arrayConst binds an array literal or parameter of array type t.
-func (b *binder) arrayConst(e *Expr, t colType, what string) ([]value, bool, error) {
-	var text string
-	kind := ErrType
-	switch e.Kind {
-	case KindNull:
-		return nil, true, nil
-	case KindString:
-		text = e.Text
-	case KindParam:
-		if e.Param > len(b.params) {
-			return nil, false, errAt(ErrParam, e.Pos, describeExpr(e), "missing: %d parameters given", len(b.params))
-		}
-		text, kind = b.params[e.Param-1], ErrParam
-	case KindColumn:
-		return nil, false, errAt(ErrUnsupported, e.Pos, describeExpr(e), "comparing two columns is not supported in %s", what)
-	default:
-		return nil, false, errAt(ErrType, e.Pos, describeExpr(e), "%s needs an array string or parameter", what)
-	}
-	vals, err := parseArrayText(t, text, true)
-	if err != nil {
-		return nil, false, errAt(kind, e.Pos, describeExpr(e), "not a valid %s: %v", t.name(), err)
-	}
-	b.p.consts[e] = renderArray(vals)
-	return vals, false, nil
-}
-
-func mustDec(s string) dec {
-	d, _ := parseDec(s)
-	return d
 }

@@ -54,9 +54,21 @@
 //
 // An [Index] holds many predicates of one table and finds, for a row,
 // the ones that may hold, through hash tables (equality, IN, = ANY and @>
-// conjuncts), sorted bounds (range conjuncts) and a list of the rest.
+// conjuncts), sorted bounds (range conjuncts) and a list of the rest:
+// [Index.Match] yields candidates, [Index.MatchTrue] exactly the
+// predicates that are True (and those that need the full row).
 //
-// Every value in the package is immutable once built and safe for
-// concurrent use, except [Index], which needs external synchronisation
-// for Add and Remove against Match.
+// # Rows with missing columns
+//
+// An old key tuple lacks the columns outside the replica identity, and an
+// UPDATE may leave a TOASTed value out. [Pred.Eval] fails with
+// [ErrNoValue] when its exact result depends on such a column;
+// [Pred.Holds] answers whether the predicate is True whenever the missing
+// columns cannot change that (a = 1 AND body LIKE 'x%' is not True for
+// a = 2 whatever body holds).
+//
+// # Concurrency
+//
+// [Expr] and [Pred] are immutable once built and safe for concurrent use.
+// An [Index] is not: the caller serialises every call on it.
 package where

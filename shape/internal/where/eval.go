@@ -2,7 +2,6 @@ package where
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -23,12 +22,21 @@ const (
 
 func one(t Tri) poss { return 1 << t }
 
-// rowVals holds the values of a predicate's columns read from one row.
+// cell is one column read from a row: its state and, when present, its
+// value. Predicates evaluated on the same row share cells (an Index
+// reads each column once per row).
+type cell struct {
+	loaded bool
+	state  pubsub.ColumnState
+	v      value
+	err    error // the text did not parse
+}
+
+// rowVals is the evaluation state of one row.
 type rowVals struct {
 	r      *pubsub.Row
-	loaded []bool
-	vals   []value
-	state  []pubsub.ColumnState
+	cells  []cell
+	colMap []int // predicate column -> cell; nil: the same index
 	err    error
 }
 
@@ -71,18 +79,24 @@ func (p *Pred) Holds(r *pubsub.Row) (bool, error) {
 }
 
 func (p *Pred) run(r *pubsub.Row) (poss, error) {
-	var loaded [8]bool
-	var vals [8]value
-	var state [8]pubsub.ColumnState
-	var rv rowVals
-	rv.r = r
-	if n := len(p.cols); n <= 8 {
-		rv.loaded, rv.vals, rv.state = loaded[:n], vals[:n], state[:n]
-	} else {
-		rv.loaded, rv.vals, rv.state = make([]bool, n), make([]value, n), make([]pubsub.ColumnState, n)
-	}
+	rv := rowVals{r: r, cells: make([]cell, len(p.cols))}
 	ps := p.eval(p.root, &rv)
 	return ps, rv.err
+}
+
+// holdsIn is Holds on cells shared with other predicates.
+func (p *Pred) holdsIn(rv *rowVals, colMap []int) (bool, error) {
+	rv.colMap = colMap
+	ps := p.eval(p.root, rv)
+	switch {
+	case rv.err != nil:
+		return false, rv.err
+	case ps == pT:
+		return true, nil
+	case ps&pT == 0:
+		return false, nil
+	}
+	return false, p.missingErr(rv.r)
 }
 
 // missingErr names the columns the predicate reads that r lacks.
@@ -96,32 +110,44 @@ func (p *Pred) missingErr(r *pubsub.Row) error {
 	return fmt.Errorf("%w: %s", ErrNoValue, strings.Join(names, ", "))
 }
 
-// load reads column i of the row: its state, and its value when present.
-func (p *Pred) load(i int, rv *rowVals) (value, pubsub.ColumnState) {
-	if rv.loaded[i] {
-		return rv.vals[i], rv.state[i]
+// load reads column i of the predicate from the row: its state, and its
+// value when present.
+func (p *Pred) load(i int, rv *rowVals) (*value, pubsub.ColumnState) {
+	j := i
+	if rv.colMap != nil {
+		j = rv.colMap[i]
 	}
-	rv.loaded[i] = true
-	c := &p.cols[i]
-	st := rv.r.State(c.Name)
-	rv.state[i] = st
-	if st != pubsub.Present {
-		rv.vals[i] = value{null: true}
-		return rv.vals[i], st
+	c := &rv.cells[j]
+	if !c.loaded {
+		bc := &p.cols[i]
+		rv.loadCell(c, bc.Name, &bc.t)
 	}
-	text, _ := rv.r.Text(c.Name)
-	var v value
+	if c.err != nil && rv.err == nil {
+		rv.err = c.err
+	}
+	return &c.v, c.state
+}
+
+// loadCell reads column name of type t into c.
+func (rv *rowVals) loadCell(c *cell, name string, t *colType) {
+	c.loaded, c.err = true, nil
+	text, ok := rv.r.Text(name)
+	if !ok {
+		c.state = rv.r.State(name)
+		c.v = value{null: true}
+		return
+	}
+	c.state = pubsub.Present
 	var err error
-	if c.t.array {
-		v.arr, err = parseArrayText(c.t, text, false)
+	if t.array {
+		c.v = value{}
+		c.v.arr, err = parseArrayText(*t, text, false)
 	} else {
-		v, err = parseScalar(c.t, text, false)
+		c.v, err = parseScalar(*t, text, false)
 	}
-	if err != nil && rv.err == nil {
-		rv.err = fmt.Errorf("where: column %q: %v", c.Name, err)
+	if err != nil {
+		c.err = fmt.Errorf("where: column %q: %v", name, err)
 	}
-	rv.vals[i] = v
-	return v, st
 }
 
 func (p *Pred) eval(n *node, rv *rowVals) poss {
@@ -198,194 +224,5 @@ func (p *Pred) eval(n *node, rv *rowVals) poss {
 	default:
 		return pAll
 	}
-	return one(p.leaf(n, &v, st))
-}
-
-// leaf evaluates a condition on one column whose value the row holds.
-func (p *Pred) leaf(n *node, vp *value, st pubsub.ColumnState) Tri {
-	v := *vp
-	t := &p.cols[n.col].t
-	switch n.op {
-	case nIsNull:
-		return tri(st == pubsub.Null != n.not)
-	case nBoolCol:
-		if v.null {
-			return Null
-		}
-		return tri(v.i == 1)
-	case nCmp:
-		c := n.vals[0]
-		if v.null || c.null {
-			return Null
-		}
-		return tri(n.cmp.holds(cmpVal(t, &v, &c)))
-	case nIn:
-		if v.null {
-			if len(n.vals) == 0 {
-				return tri(n.not)
-			}
-			return Null
-		}
-		res := False
-		for i := range n.vals {
-			c := &n.vals[i]
-			if c.null {
-				res = Null
-				continue
-			}
-			if cmpVal(t, &v, c) == 0 {
-				res = True
-				break
-			}
-		}
-		if n.not && res != Null {
-			res = tri(res == False)
-		}
-		return res
-	case nBetween:
-		lo, hi := &n.vals[0], &n.vals[1]
-		if v.null {
-			return Null
-		}
-		var a, b Tri = Null, Null
-		if !lo.null {
-			a = tri(cmpVal(t, &v, lo) >= 0)
-		}
-		if !hi.null {
-			b = tri(cmpVal(t, &v, hi) <= 0)
-		}
-		if n.not {
-			return or2(not(a), not(b))
-		}
-		return and2(a, b)
-	case nLike:
-		if v.null {
-			return Null
-		}
-		s := v.raw
-		if n.fold {
-			s = asciiLower(s)
-		}
-		return tri(likeMatch(n.like, s) != n.not)
-	case nAnyArr:
-		c := &n.vals[0]
-		if v.null || c.null {
-			return Null
-		}
-		res := False
-		et := t.elem()
-		for i := range v.arr {
-			e := &v.arr[i]
-			if e.null {
-				res = Null
-				continue
-			}
-			if cmpVal(&et, e, c) == 0 {
-				return True
-			}
-		}
-		return res
-	case nContains:
-		if v.null || n.constNull {
-			return Null
-		}
-		et := t.elem()
-	outer:
-		for i := range n.vals {
-			c := &n.vals[i]
-			if c.null {
-				return False
-			}
-			for j := range v.arr {
-				if e := &v.arr[j]; !e.null && cmpVal(&et, e, c) == 0 {
-					continue outer
-				}
-			}
-			return False
-		}
-		return True
-	}
-	return Null
-}
-
-func tri(b bool) Tri {
-	if b {
-		return True
-	}
-	return False
-}
-
-func not(t Tri) Tri {
-	switch t {
-	case True:
-		return False
-	case False:
-		return True
-	}
-	return t
-}
-
-func and2(a, b Tri) Tri {
-	if a == False || b == False {
-		return False
-	}
-	if a == Null || b == Null {
-		return Null
-	}
-	return True
-}
-
-func or2(a, b Tri) Tri {
-	if a == True || b == True {
-		return True
-	}
-	if a == Null || b == Null {
-		return Null
-	}
-	return False
-}
-
-// cmpVal compares two non-NULL values of type t.
-func cmpVal(t *colType, a, b *value) int {
-	switch t.kind {
-	case kInt:
-		if a.isDec || b.isDec {
-			return cmpDec(a.asDec(), b.asDec())
-		}
-		return cmpInt(a.i, b.i)
-	case kNumeric:
-		return cmpDec(a.d, b.d)
-	case kFloat4, kFloat8:
-		return cmpFloat(a.f, b.f)
-	case kText, kBpchar, kUUID:
-		return strings.Compare(a.s, b.s)
-	}
-	return cmpInt(a.i, b.i)
-}
-
-// asDec returns an integer column's value as a dec.
-func (v *value) asDec() dec {
-	if v.isDec {
-		return v.d
-	}
-	return decOfInt(v.i)
-}
-
-// cmpFloat compares as float8's btree operators do: NaN equals NaN and
-// sorts above everything, -0 equals 0.
-func cmpFloat(a, b float64) int {
-	an, bn := math.IsNaN(a), math.IsNaN(b)
-	switch {
-	case an && bn:
-		return 0
-	case an:
-		return 1
-	case bn:
-		return -1
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return one(p.leaf(n, v, st))
 }

@@ -38,3 +38,57 @@ func keyOf(t *colType, v *value) (hkey, bool) {
 	}
 	return hkey{n: v.i}, true
 }
+
+// hmap is a hash table of buckets by hkey: integer-like keys in a map of
+// int64 (cheaper to hash), the others by string.
+type hmap struct {
+	n map[int64]*bucket
+	s map[string]*bucket
+}
+
+func (m *hmap) len() int { return len(m.n) + len(m.s) }
+
+func (m *hmap) get(k hkey) *bucket {
+	if k.s == "" {
+		return m.n[k.n]
+	}
+	return m.s[k.s]
+}
+
+// put returns the bucket of k, made if missing.
+func (m *hmap) put(k hkey) *bucket {
+	if b := m.get(k); b != nil {
+		return b
+	}
+	b := &bucket{}
+	if k.s == "" {
+		if m.n == nil {
+			m.n = map[int64]*bucket{}
+		}
+		m.n[k.n] = b
+	} else {
+		if m.s == nil {
+			m.s = map[string]*bucket{}
+		}
+		m.s[k.s] = b
+	}
+	return b
+}
+
+func (m *hmap) del(k hkey) {
+	if k.s == "" {
+		delete(m.n, k.n)
+	} else {
+		delete(m.s, k.s)
+	}
+}
+
+// each calls fn for every bucket.
+func (m *hmap) each(fn func(*bucket)) {
+	for _, b := range m.n {
+		fn(b)
+	}
+	for _, b := range m.s {
+		fn(b)
+	}
+}

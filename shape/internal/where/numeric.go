@@ -6,13 +6,13 @@ import (
 )
 
 // dec is an exact decimal: numeric's values and every integer, compared
-// without rounding. A finite value is sign × 0.digits × 10^exp with no
-// leading or trailing zero in digits (zero has sign 0 and no digits).
+// without rounding. A finite value is sign × ip.fp, with no leading zero
+// in ip and no trailing zero in fp (zero has sign 0, ip and fp empty).
+// Parsing a row's text needs no allocation: ip and fp are substrings.
 type dec struct {
 	special decSpecial
 	sign    int8
-	digits  string
-	exp     int
+	ip, fp  string
 }
 
 type decSpecial uint8
@@ -24,65 +24,61 @@ const (
 	decNegInf
 )
 
-// maxDecExp bounds the exponent of an input value: numeric holds 131072
-// digits before the point and 16383 after.
+// Bounds of an input value: numeric holds 131072 digits before the point
+// and 16383 after.
 const (
-	maxDecExp = 131072
-	minDecExp = -16383
+	maxIntDigits  = 131072
+	maxFracDigits = 16383
 )
 
 // parseDec parses text as numeric_in does: surrounding white space, a
 // sign, digits with an optional point, an optional exponent, or NaN and
 // [+-]Infinity/inf in any case.
 func parseDec(text string) (dec, error) {
-	s := strings.TrimSpace(text)
-	switch strings.ToLower(s) {
-	case "nan":
-		return dec{special: decNaN}, nil
-	case "infinity", "+infinity", "inf", "+inf":
-		return dec{special: decPosInf}, nil
-	case "-infinity", "-inf":
-		return dec{special: decNegInf}, nil
+	s := text
+	if len(s) > 0 && (s[0] == ' ' || s[len(s)-1] == ' ' || s[0] == '\t' || s[0] == '\n' || s[len(s)-1] == '\n' || s[len(s)-1] == '\t') {
+		s = strings.TrimSpace(s)
 	}
-	bad := fmt.Errorf("invalid input syntax for type numeric: %q", text)
-	i := 0
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
-	var digits []byte
-	pointExp := 0 // digits before the point
-	seenPoint, any := false, false
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case isDigit(c):
-			any = true
-			if len(digits) == 0 && c == '0' {
-				if seenPoint {
-					pointExp--
-				}
-				continue
-			}
-			digits = append(digits, c)
-			if !seenPoint {
-				pointExp++
-			}
-		case c == '.' && !seenPoint:
-			seenPoint = true
-		default:
-			goto exp
+	if len(s) > 0 && (s[len(s)-1] < '0' || s[len(s)-1] > '9') && s[len(s)-1] != '.' {
+		switch strings.ToLower(s) {
+		case "nan":
+			return dec{special: decNaN}, nil
+		case "infinity", "+infinity", "inf", "+inf":
+			return dec{special: decPosInf}, nil
+		case "-infinity", "-inf":
+			return dec{special: decNegInf}, nil
 		}
 	}
-exp:
-	if !any {
-		return dec{}, bad
+	bad := func() (dec, error) { return dec{}, fmt.Errorf("invalid input syntax for type numeric: %q", text) }
+	i := 0
+	var x dec
+	x.sign = 1
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		if s[i] == '-' {
+			x.sign = -1
+		}
+		i++
 	}
-	e := 0
+	is := i
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	ip := s[is:i]
+	fp := ""
+	if i < len(s) && s[i] == '.' {
+		i++
+		fs := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		fp = s[fs:i]
+	}
+	if ip == "" && fp == "" {
+		return bad()
+	}
 	if i < len(s) {
 		if s[i] != 'e' && s[i] != 'E' {
-			return dec{}, bad
+			return bad()
 		}
 		i++
 		eneg := false
@@ -91,11 +87,12 @@ exp:
 			i++
 		}
 		if i >= len(s) {
-			return dec{}, bad
+			return bad()
 		}
+		e := 0
 		for ; i < len(s); i++ {
 			if !isDigit(s[i]) {
-				return dec{}, bad
+				return bad()
 			}
 			e = e*10 + int(s[i]-'0')
 			if e > 1000000 {
@@ -105,16 +102,24 @@ exp:
 		if eneg {
 			e = -e
 		}
+		// Move the point by e: all digits, then the point's new place.
+		all := ip + fp
+		pos := len(ip) + e
+		switch {
+		case pos <= 0:
+			ip, fp = "", strings.Repeat("0", -pos)+all
+		case pos >= len(all):
+			ip, fp = all+strings.Repeat("0", pos-len(all)), ""
+		default:
+			ip, fp = all[:pos], all[pos:]
+		}
 	}
-	d := strings.TrimRight(string(digits), "0")
-	if d == "" {
+	x.ip = strings.TrimLeft(ip, "0")
+	x.fp = strings.TrimRight(fp, "0")
+	if x.ip == "" && x.fp == "" {
 		return dec{}, nil
 	}
-	x := dec{sign: 1, digits: d, exp: pointExp + e}
-	if neg {
-		x.sign = -1
-	}
-	if x.exp > maxDecExp || x.exp < minDecExp-len(d) {
+	if len(x.ip) > maxIntDigits || len(fp) > maxFracDigits+1000 {
 		return dec{}, fmt.Errorf("value overflows numeric format: %q", text)
 	}
 	return x, nil
@@ -125,8 +130,7 @@ func decOfInt(n int64) dec {
 	if n == 0 {
 		return dec{}
 	}
-	var x dec
-	x.sign = 1
+	x := dec{sign: 1}
 	u := uint64(n)
 	if n < 0 {
 		x.sign = -1
@@ -139,34 +143,20 @@ func decOfInt(n int64) dec {
 		buf[i] = byte('0' + u%10)
 		u /= 10
 	}
-	x.exp = len(buf) - i
-	x.digits = strings.TrimRight(string(buf[i:]), "0")
+	x.ip = string(buf[i:])
 	return x
 }
 
 // int64 returns x as an int64 when it is an integer in range.
 func (x dec) int64() (int64, bool) {
-	if x.special != decFinite {
-		return 0, false
-	}
-	if x.sign == 0 {
-		return 0, true
-	}
-	if x.exp < len(x.digits) || x.exp > 19 {
+	if x.special != decFinite || x.fp != "" || len(x.ip) > 19 {
 		return 0, false
 	}
 	var u uint64
-	for i := 0; i < x.exp; i++ {
-		c := byte('0')
-		if i < len(x.digits) {
-			c = x.digits[i]
-		}
-		if u > (1<<64-1)/10 {
-			return 0, false
-		}
-		u = u*10 + uint64(c-'0')
+	for i := 0; i < len(x.ip); i++ {
+		u = u*10 + uint64(x.ip[i]-'0')
 	}
-	if x.sign > 0 {
+	if x.sign >= 0 {
 		if u > 1<<63-1 {
 			return 0, false
 		}
@@ -203,12 +193,12 @@ func cmpDec(a, b dec) int {
 	if a.sign == 0 {
 		return 0
 	}
-	m := 0
-	switch {
-	case a.exp != b.exp:
-		m = cmpInt(int64(a.exp), int64(b.exp))
-	default:
-		m = strings.Compare(a.digits, b.digits)
+	m := cmpInt(int64(len(a.ip)), int64(len(b.ip)))
+	if m == 0 {
+		m = strings.Compare(a.ip, b.ip)
+	}
+	if m == 0 {
+		m = strings.Compare(a.fp, b.fp)
 	}
 	return m * int(a.sign)
 }
@@ -236,24 +226,17 @@ func (x dec) String() string {
 	if x.sign == 0 {
 		return "0"
 	}
-	var b strings.Builder
+	s := x.ip
+	if s == "" {
+		s = "0"
+	}
+	if x.fp != "" {
+		s += "." + x.fp
+	}
 	if x.sign < 0 {
-		b.WriteByte('-')
+		s = "-" + s
 	}
-	switch {
-	case x.exp <= 0:
-		b.WriteString("0.")
-		b.WriteString(strings.Repeat("0", -x.exp))
-		b.WriteString(x.digits)
-	case x.exp >= len(x.digits):
-		b.WriteString(x.digits)
-		b.WriteString(strings.Repeat("0", x.exp-len(x.digits)))
-	default:
-		b.WriteString(x.digits[:x.exp])
-		b.WriteByte('.')
-		b.WriteString(x.digits[x.exp:])
-	}
-	return b.String()
+	return s
 }
 
 // key returns a text equal for equal values (the hash key of an index).
@@ -266,8 +249,5 @@ func (x dec) key() string {
 	case decNegInf:
 		return "-I"
 	}
-	if x.sign == 0 {
-		return "0"
-	}
-	return fmt.Sprintf("%d:%d:%s", x.sign, x.exp, x.digits)
+	return x.String()
 }

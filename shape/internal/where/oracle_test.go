@@ -252,7 +252,6 @@ func TestEvalMatchesPostgres(t *testing.T) {
 	t.Logf("seed %d (WHERE_SEED reproduces)", seed)
 	r := rand.New(rand.NewPCG(seed, 1))
 	conn := connect(t)
-	ctx := t.Context()
 	exec(t, conn, oracleTable)
 
 	// Rows: every column a random pool value or NULL.
@@ -273,7 +272,6 @@ func TestEvalMatchesPostgres(t *testing.T) {
 	rows := loadRows(t, conn)
 
 	cols := oracleColumns()
-	quote := func(s string) string { return pgx.Identifier{s}.Sanitize() }
 	const nPreds = 400
 	pairs, refused := 0, 0
 	counts := map[where.Tri]int{}
@@ -293,40 +291,7 @@ func TestEvalMatchesPostgres(t *testing.T) {
 			t.Logf("refused %q %q: %v", clause, g.params, err)
 			continue
 		}
-		sql, args := p.SQL(quote, 1)
-		q := "SELECT id, (" + sql + ") FROM t ORDER BY id"
-		res, err := conn.Query(ctx, q, args...)
-		if err != nil {
-			t.Fatalf("%s %q: %v", q, args, err)
-		}
-		i := 0
-		for res.Next() {
-			var id int
-			var want *bool
-			if err := res.Scan(&id, &want); err != nil {
-				t.Fatal(err)
-			}
-			got, err := p.Eval(rows[i])
-			if err != nil {
-				t.Fatalf("row %d: Eval(%q): %v", id, clause, err)
-			}
-			w := where.Null
-			if want != nil {
-				w = where.False
-				if *want {
-					w = where.True
-				}
-			}
-			counts[w]++
-			if got != w {
-				t.Errorf("clause %q params %q\nSQL %s args %q\nrow %s\nEval %v, PostgreSQL %v", clause, g.params, sql, args, rowText(rows[i]), got, w)
-			}
-			i++
-			pairs++
-		}
-		if res.Err() != nil || i != nRows {
-			t.Fatalf("%s: %v (%d rows)", q, res.Err(), i)
-		}
+		pairs += compareWithServer(t, conn, p, clause, g.params, rows, counts)
 		if t.Failed() {
 			break
 		}
@@ -338,6 +303,48 @@ func TestEvalMatchesPostgres(t *testing.T) {
 	if counts[where.True] < pairs/20 || counts[where.False] < pairs/20 || counts[where.Null] < pairs/50 {
 		t.Errorf("poor mix of results: %v", counts)
 	}
+}
+
+// compareWithServer evaluates p on rows (the rows of t, by id) with Eval
+// and with the server, failing the test where they differ; it returns the
+// number of rows compared and counts the server's answers.
+func compareWithServer(t *testing.T, conn *pgx.Conn, p *where.Pred, clause string, params []string, rows []*pubsub.Row, counts map[where.Tri]int) int {
+	t.Helper()
+	sql, args := p.SQL(func(s string) string { return pgx.Identifier{s}.Sanitize() }, 1)
+	q := "SELECT id, (" + sql + ") FROM t ORDER BY id"
+	res, err := conn.Query(t.Context(), q, args...)
+	if err != nil {
+		t.Fatalf("%s %q: %v", q, args, err)
+	}
+	defer res.Close()
+	i := 0
+	for res.Next() {
+		var id int
+		var want *bool
+		if err := res.Scan(&id, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Eval(rows[i])
+		if err != nil {
+			t.Fatalf("row %d: Eval(%q): %v", id, clause, err)
+		}
+		w := where.Null
+		if want != nil {
+			w = where.False
+			if *want {
+				w = where.True
+			}
+		}
+		counts[w]++
+		if got != w {
+			t.Errorf("clause %q params %q\nSQL %s args %q\nrow %s\nEval %v, PostgreSQL %v", clause, params, sql, args, rowText(rows[i]), got, w)
+		}
+		i++
+	}
+	if res.Err() != nil || i != len(rows) {
+		t.Fatalf("%s: %v (%d rows)", q, res.Err(), i)
+	}
+	return i
 }
 
 func connect(t *testing.T) *pgx.Conn {

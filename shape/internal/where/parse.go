@@ -105,27 +105,6 @@ func (p *parser) unexpected(t token) error {
 	return errAt(ErrSyntax, t.pos, describe(t), "unexpected %s", describe(t))
 }
 
-// unsupportedWords are keywords of constructs the package refuses.
-var unsupportedWords = map[string]string{
-	"select": "subquery", "exists": "EXISTS", "case": "CASE", "cast": "CAST", "collate": "COLLATE",
-	"similar": "SIMILAR TO", "distinct": "IS DISTINCT FROM", "all": "ALL (...)", "array": "ARRAY constructor",
-	"row": "row constructor", "interval": "interval literal", "at": "AT TIME ZONE", "overlaps": "OVERLAPS",
-	"escape": "ESCAPE", "symmetric": "BETWEEN SYMMETRIC", "current_date": "CURRENT_DATE",
-	"current_timestamp": "CURRENT_TIMESTAMP", "now": "function call now", "localtimestamp": "LOCALTIMESTAMP",
-	"current_user": "CURRENT_USER", "session_user": "SESSION_USER", "user": "USER", "default": "DEFAULT",
-	"document": "IS DOCUMENT", "normalized": "IS NORMALIZED", "json": "IS JSON", "of": "IS OF",
-}
-
-// reserved are the words that cannot name a column unquoted.
-var reserved = map[string]bool{
-	"and": true, "or": true, "not": true, "is": true, "null": true, "true": true, "false": true,
-	"in": true, "like": true, "ilike": true, "between": true, "escape": true, "any": true, "some": true,
-	"all": true, "case": true, "select": true, "exists": true, "cast": true, "collate": true,
-	"similar": true, "distinct": true, "array": true, "symmetric": true, "unknown": true, "isnull": true,
-	"notnull": true, "where": true, "from": true, "current_date": true, "current_timestamp": true,
-	"localtimestamp": true, "current_user": true, "session_user": true, "user": true, "default": true,
-}
-
 func (p *parser) enter() error {
 	p.depth++
 	if p.depth > maxDepth {
@@ -153,13 +132,23 @@ func (p *parser) chain(word string, kind ExprKind, next func() (*Expr, error)) (
 	if !p.keyword(word) {
 		return first, nil
 	}
-	e := &Expr{Kind: kind, Pos: first.Pos, Args: []*Expr{first}}
+	e := &Expr{Kind: kind, Pos: first.Pos}
+	// (a AND b) AND c is a AND b AND c: one node, so that redundant
+	// parentheses do not change the rendering.
+	add := func(a *Expr) {
+		if a.Kind == kind {
+			e.Args = append(e.Args, a.Args...)
+		} else {
+			e.Args = append(e.Args, a)
+		}
+	}
+	add(first)
 	for p.accept(word) {
 		a, err := next()
 		if err != nil {
 			return nil, err
 		}
-		e.Args = append(e.Args, a)
+		add(a)
 	}
 	return e, nil
 }
@@ -403,8 +392,10 @@ func (p *parser) primary() (*Expr, error) {
 		case "null":
 			return &Expr{Kind: KindNull, Pos: t.pos}, nil
 		}
-		if c, ok := unsupportedWords[t.text]; ok {
-			return nil, errAt(ErrUnsupported, t.pos, c, "not supported")
+		if reserved[t.text] {
+			if c, ok := unsupportedWords[t.text]; ok {
+				return nil, errAt(ErrUnsupported, t.pos, c, "not supported")
+			}
 		}
 		if p.peek().kind == tLParen {
 			return nil, errAt(ErrUnsupported, t.pos, "function call "+t.text, "function calls are not supported")

@@ -121,8 +121,33 @@ type Pred struct {
 	expr   *Expr
 	cols   []boundCol
 	root   *node
-	consts map[*Expr]string // literal or parameter -> bound text (the argument)
+	consts []boundConst // literal or parameter -> bound text (the argument)
 	normal string
+}
+
+// boundConst is the text a literal or parameter is bound to.
+type boundConst struct {
+	e    *Expr
+	text string
+}
+
+func (p *Pred) setConst(e *Expr, text string) {
+	for i := range p.consts {
+		if p.consts[i].e == e {
+			p.consts[i].text = text
+			return
+		}
+	}
+	p.consts = append(p.consts, boundConst{e, text})
+}
+
+func (p *Pred) constText(e *Expr) (string, bool) {
+	for i := range p.consts {
+		if p.consts[i].e == e {
+			return p.consts[i].text, true
+		}
+	}
+	return "", false
 }
 
 // Columns returns the names of the columns the predicate reads, in order
@@ -148,7 +173,7 @@ func (p *Pred) SQL(quoteIdent func(string) string, firstArg int) (string, []any)
 	p.expr.render(&b, quoteIdent, func(e *Expr) string {
 		switch e.Kind {
 		case KindString, KindParam:
-			t, ok := p.consts[e]
+			t, ok := p.constText(e)
 			if !ok {
 				return ""
 			}
@@ -171,7 +196,7 @@ func (p *Pred) computeNormal() string {
 	p.expr.render(&b, quoteIdent, func(e *Expr) string {
 		switch e.Kind {
 		case KindString, KindParam:
-			if t, ok := p.consts[e]; ok {
+			if t, ok := p.constText(e); ok {
 				return quoteString(t)
 			}
 		}

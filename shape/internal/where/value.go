@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // value is one scalar value of a column's kind, or NULL.
@@ -15,7 +16,7 @@ import (
 //	kFloat4, kFloat8         f
 //	kText, kEnum label       s (kBpchar: trailing spaces dropped; raw keeps them)
 //	kBool                    i: 0 or 1
-//	kUUID                    s: the 16 bytes
+//	kUUID                    s: the canonical text (sorts as the bytes do)
 //	kDate                    i: days since 1970-01-01, ±MaxInt64 for ±infinity
 //	kTimestamp(tz)           i: microseconds since 2000-01-01 UTC, likewise
 //	kEnum                    i: the label's position
@@ -43,6 +44,15 @@ func parseInput(t colType, text string) (value, error) {
 // parseScalar parses text as a value of t; input is set for a caller's
 // text (PostgreSQL's input rules), unset for a row's text (its output).
 func parseScalar(t colType, text string, input bool) (value, error) {
+	v, err := parseScalarOf(t, text, input)
+	if !input {
+		// A row's text is its own canonical form: no need to print again.
+		v.raw = text
+	}
+	return v, err
+}
+
+func parseScalarOf(t colType, text string, input bool) (value, error) {
 	switch t.kind {
 	case kInt:
 		s := text
@@ -64,11 +74,17 @@ func parseScalar(t colType, text string, input bool) (value, error) {
 			}
 			return value{}, fmt.Errorf("invalid input syntax for type %s: %q", t.name(), text)
 		}
+		if !input {
+			return value{i: n}, nil
+		}
 		return value{i: n, raw: strconv.FormatInt(n, 10)}, nil
 	case kNumeric:
 		d, err := parseDec(text)
 		if err != nil {
 			return value{}, err
+		}
+		if !input {
+			return value{d: d}, nil
 		}
 		return value{d: d, raw: d.String()}, nil
 	case kFloat4, kFloat8:
@@ -80,14 +96,17 @@ func parseScalar(t colType, text string, input bool) (value, error) {
 		if err != nil {
 			return value{}, fmt.Errorf("%v for type %s", err, t.name())
 		}
+		if !input {
+			return value{f: f}, nil
+		}
 		return value{f: f, raw: formatFloat(f, bits)}, nil
 	case kText:
-		if !validUTF8(text) {
+		if input && !validUTF8(text) {
 			return value{}, fmt.Errorf("invalid byte sequence for encoding UTF8")
 		}
 		return value{s: text, raw: text}, nil
 	case kBpchar:
-		if !validUTF8(text) {
+		if input && !validUTF8(text) {
 			return value{}, fmt.Errorf("invalid byte sequence for encoding UTF8")
 		}
 		return value{s: trimPad(text), raw: text}, nil
@@ -108,15 +127,24 @@ func parseScalar(t colType, text string, input bool) (value, error) {
 		}
 		return v, nil
 	case kUUID:
+		// Compared as the canonical text: lower-case hex with hyphens at
+		// fixed places sorts as the 16 bytes do. A row's text is that.
+		if !input && canonicalUUID(text) {
+			return value{s: text}, nil
+		}
 		u, ok := parseUUID(text)
 		if !ok {
 			return value{}, fmt.Errorf("invalid input syntax for type uuid: %q", text)
 		}
-		return value{s: u, raw: formatUUID(u)}, nil
+		c := formatUUID(u)
+		return value{s: c, raw: c}, nil
 	case kDate, kTimestamp, kTimestamptz:
 		n, err := parseDateTime(t.kind, text, input)
 		if err != nil {
 			return value{}, err
+		}
+		if !input {
+			return value{i: n}, nil
 		}
 		return value{i: n, raw: formatDateTime(t.kind, n)}, nil
 	}
@@ -126,7 +154,28 @@ func parseScalar(t colType, text string, input bool) (value, error) {
 // validUTF8 reports whether s is valid UTF-8 without NUL (text cannot
 // hold a zero byte).
 func validUTF8(s string) bool {
-	return strings.IndexByte(s, 0) < 0 && strings.ToValidUTF8(s, "\ufffd") == s
+	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
+}
+
+// canonicalUUID reports whether s is in uuid_out's form.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // parseFloatInput parses float4in/float8in's input: decimal and exponent
