@@ -120,8 +120,18 @@ func (l *shapeLog) commit(cs []change, now time.Time) {
 	if lsn := uint64(cs[0].lsn); lsn >= tx {
 		tx = lsn
 	}
+	// In WAL mode the offset is the change's own (LSN, Seq); otherwise
+	// (NOTIFY mode, or a transaction whose first part was committed
+	// already) the change's place in the batch.
+	bySeq := tx == uint64(cs[0].lsn)
+	for i := 1; bySeq && i < len(cs); i++ {
+		bySeq = cs[i].lsn == cs[0].lsn && cs[i].seq > cs[i-1].seq
+	}
 	for i, c := range cs {
 		off := offset{tx: tx, op: uint64(i)}
+		if bySeq {
+			off.op = c.seq
+		}
 		b := l.apply(c, off)
 		if b == nil {
 			continue

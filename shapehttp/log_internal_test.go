@@ -64,8 +64,8 @@ func TestShapeLogMessagesAndBounds(t *testing.T) {
 		{kind: kindUpdate, key: "1", row: testRow(t, sp("1"), sp("paid"), sp("\x00u")), lsn: 100, seq: 1},
 		{kind: kindInsert, key: "2", row: testRow(t, sp("2"), nil, nil), lsn: 100, seq: 2},
 	}, now)
-	if l.head != (offset{100, 1}) {
-		t.Fatalf("head %v, want 100_1", l.head)
+	if l.head != (offset{100, 2}) {
+		t.Fatalf("head %v, want 100_2: (LSN, Seq) of the last change", l.head)
 	}
 	es, upToDate, gone := l.after(offset{}, 1<<20)
 	if gone || !upToDate || len(es) != 2 {
@@ -74,7 +74,7 @@ func TestShapeLogMessagesAndBounds(t *testing.T) {
 	msgs := decodeEntries(t, es)
 	// The update carries the key and the changed column only; the
 	// unchanged TOASTed note keeps its value in the rows.
-	if msgs[0].Headers["operation"] != "update" || len(msgs[0].Value) != 2 || *msgs[0].Value["status"] != "paid" || msgs[0].Headers["offset"] != "100_0" {
+	if msgs[0].Headers["operation"] != "update" || len(msgs[0].Value) != 2 || *msgs[0].Value["status"] != "paid" || msgs[0].Headers["offset"] != "100_1" {
 		t.Errorf("update message %+v", msgs[0])
 	}
 	if got := l.rows["1"][2]; got != (cell{text: "long text"}) {
