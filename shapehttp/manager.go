@@ -3,6 +3,7 @@ package shapehttp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -10,9 +11,13 @@ import (
 )
 
 // New returns a Handler serving the shapes of m (which must be served, as
-// a suture.Service, for as long as the handler is used). It fails only
-// for invalid options. Close the handler when done.
+// a suture.Service, for as long as the handler is used). It fails, with
+// ErrInvalidOptions, for a nil m or invalid options. Close the handler
+// when done.
 func New(m *shape.Manager, opts Options) (*Handler, error) {
+	if m == nil {
+		return nil, fmt.Errorf("%w: nil shape.Manager", ErrInvalidOptions)
+	}
 	return newHandler(managerOpener(m), opts)
 }
 

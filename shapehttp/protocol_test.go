@@ -376,3 +376,17 @@ func TestCachingHeaders(t *testing.T) {
 		t.Errorf("unknown handle: %d, Cache-Control %q, handle %q", r.StatusCode, r.Header.Get("Cache-Control"), r.Header.Get("electric-handle"))
 	}
 }
+
+// TestNewValidates: New refuses a nil Manager, negative limits and a table
+// name it cannot parse, with ErrInvalidOptions.
+func TestNewValidates(t *testing.T) {
+	if _, err := shapehttp.New(nil, shapehttp.Options{}); !errors.Is(err, shapehttp.ErrInvalidOptions) {
+		t.Errorf("nil Manager: %v", err)
+	}
+	e := setup(t, shapehttp.Options{})
+	for _, o := range []shapehttp.Options{{MaxShapes: -1}, {LogAge: -time.Second}, {Tables: []string{"a.b.c"}}} {
+		if _, err := shapehttp.New(e.m, o); !errors.Is(err, shapehttp.ErrInvalidOptions) {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+}
