@@ -1,6 +1,7 @@
 package shapehttp_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -135,30 +136,8 @@ func (c *goClient) poll(ctx context.Context) error {
 		return fmt.Errorf("body %q: %v", body, err)
 	}
 	for _, m := range msgs {
-		if ctl, ok := m.Headers["control"]; ok {
-			if ctl == "must-refetch" {
-				c.rows = map[string]row{}
-			}
-			continue
-		}
-		switch m.Headers["operation"] {
-		case "insert":
-			c.rows[m.Key] = m.Value
-		case "update":
-			old, ok := c.rows[m.Key]
-			if !ok {
-				return fmt.Errorf("update of %q, which the client does not have", m.Key)
-			}
-			nr := maps.Clone(old)
-			maps.Copy(nr, m.Value)
-			c.rows[m.Key] = nr
-		case "delete":
-			if _, ok := c.rows[m.Key]; !ok {
-				return fmt.Errorf("delete of %q, which the client does not have", m.Key)
-			}
-			delete(c.rows, m.Key)
-		default:
-			return fmt.Errorf("message %+v", m)
+		if err := c.apply(m); err != nil {
+			return err
 		}
 	}
 	c.handle = resp.Header.Get("electric-handle")
@@ -169,6 +148,39 @@ func (c *goClient) poll(ctx context.Context) error {
 	}
 	if cur := resp.Header.Get("electric-cursor"); cur != "" {
 		c.cursor = cur
+	}
+	return nil
+}
+
+// apply applies one message to the client's rows.
+func (c *goClient) apply(m message) error {
+	if ctl, ok := m.Headers["control"]; ok {
+		if ctl == "must-refetch" {
+			c.rows = map[string]row{}
+		}
+		return nil
+	}
+	switch m.Headers["operation"] {
+	case "insert":
+		if _, ok := c.rows[m.Key]; ok {
+			return fmt.Errorf("insert of %q, which the client has", m.Key)
+		}
+		c.rows[m.Key] = m.Value
+	case "update":
+		old, ok := c.rows[m.Key]
+		if !ok {
+			return fmt.Errorf("update of %q, which the client does not have", m.Key)
+		}
+		nr := maps.Clone(old)
+		maps.Copy(nr, m.Value)
+		c.rows[m.Key] = nr
+	case "delete":
+		if _, ok := c.rows[m.Key]; !ok {
+			return fmt.Errorf("delete of %q, which the client does not have", m.Key)
+		}
+		delete(c.rows, m.Key)
+	default:
+		return fmt.Errorf("message %+v", m)
 	}
 	return nil
 }
@@ -333,4 +345,90 @@ func (w *writer) round(n int) {
 			w.e.t.Fatal(err)
 		}
 	}
+}
+
+// sseConverge follows the shape in SSE mode, as the official client does
+// once up to date: it reads events, applies each batch at its up-to-date
+// and takes "<global_last_seen_lsn>_0" as its offset, reconnecting when
+// the server ends the stream, until its rows equal want.
+func (c *goClient) sseConverge(ctx context.Context, want map[string]row, timeout time.Duration) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if !c.live {
+		c.t.Fatal("sseConverge needs a client that is up to date")
+	}
+	for {
+		if rowsEqual(c.rows, want) {
+			return
+		}
+		if err := c.sseStream(ctx, want); err != nil {
+			c.t.Fatalf("SSE: %v\n%s", err, diffRows(c.rows, want))
+		}
+	}
+}
+
+// sseStream reads one SSE response until the rows equal want or the
+// server ends it.
+func (c *goClient) sseStream(ctx context.Context, want map[string]row) error {
+	u := c.url() + "&live_sse=true"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return &httpError{status: resp.StatusCode, body: string(b), header: resp.Header}
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		return fmt.Errorf("Content-Type %q", ct)
+	}
+	if resp.Header.Get("electric-cursor") == "" || resp.Header.Get("electric-handle") == "" {
+		return fmt.Errorf("SSE answer without electric-cursor or electric-handle: %v", resp.Header)
+	}
+	c.cursor = resp.Header.Get("electric-cursor")
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var batch []message
+	for sc.Scan() {
+		line := sc.Text()
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			continue
+		}
+		var m message
+		if err := json.Unmarshal([]byte(data), &m); err != nil {
+			return fmt.Errorf("event %q: %v", data, err)
+		}
+		batch = append(batch, m)
+		if m.Headers["control"] != "up-to-date" {
+			continue
+		}
+		for _, m := range batch {
+			if err := c.apply(m); err != nil {
+				return err
+			}
+		}
+		batch = nil
+		lsn, _ := m.Headers["global_last_seen_lsn"].(string)
+		if lsn == "" {
+			return fmt.Errorf("up-to-date without global_last_seen_lsn: %s", data)
+		}
+		c.offset = lsn + "_0"
+		if rowsEqual(c.rows, want) {
+			return nil
+		}
+	}
+	if len(batch) > 0 {
+		// A batch cut off before its up-to-date is dropped, as the
+		// official client drops it: it is read again from the offset.
+		batch = nil
+	}
+	return sc.Err()
 }

@@ -177,11 +177,9 @@ func (l *shapeLog) trim(now time.Time) {
 func (l *shapeLog) apply(c change, off offset) []byte {
 	prev, had := l.rows[c.key]
 	switch c.kind {
-	case kindInsert:
-		v := l.values(c.row, prev)
-		l.rows[c.key] = v
-		return l.message(c, "insert", off, v, nil, nil)
-	case kindUpdate:
+	case kindInsert, kindUpdate:
+		// Clients see an insert only for a key they do not have, and an
+		// update only for one they have, whatever the feed calls it.
 		if !had {
 			v := l.values(c.row, nil)
 			l.rows[c.key] = v

@@ -58,6 +58,29 @@ func TestGoClientConverges(t *testing.T) {
 	}
 }
 
+// TestSSE: in SSE mode each change is an event and each transaction ends
+// with an up-to-date whose global_last_seen_lsn, as "<lsn>_0", is where
+// the client reconnects from: no change is read twice or skipped across
+// the server's ends of the stream.
+func TestSSE(t *testing.T) {
+	e := setup(t, shapehttp.Options{LongPollTimeout: 2 * time.Second, SSETimeout: time.Second})
+	w := newWriter(e, 9)
+	w.round(10)
+	c := newGoClient(t, e.shapeURL(), shapeParams())
+	ctx := context.Background()
+	c.converge(ctx, e.oracle(testCols, testWhere, testParams...), 20*time.Second)
+	for range 6 {
+		w.round(10)
+		c.sseConverge(ctx, e.oracle(testCols, testWhere, testParams...), 20*time.Second)
+	}
+	// Long polling goes on from the offset SSE left.
+	w.round(10)
+	c.converge(ctx, e.oracle(testCols, testWhere, testParams...), 20*time.Second)
+	if c.snapshots != 1 || c.refetches != 0 {
+		t.Errorf("%d snapshots, %d refetches", c.snapshots, c.refetches)
+	}
+}
+
 // TestGoClientConvergesNotify: in NOTIFY mode (rows fetched by key after
 // each change) the client converges with PostgreSQL's SELECT too; offsets
 // count on by the log's counter.
