@@ -413,3 +413,36 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestChangesOnlyAndNow: log=changes_only answers offset -1 without rows
+// and then sends only later changes; offset=now starts at the head,
+// up-to-date, without rows.
+func TestChangesOnlyAndNow(t *testing.T) {
+	e := setup(t, shapehttp.Options{LongPollTimeout: 2 * time.Second})
+	e.exec(`INSERT INTO items (id, status, n) VALUES (1, 'open', 20), (2, 'open', 30)`)
+	ctx := context.Background()
+	q := shapeParams()
+	q.Set("log", "changes_only")
+	c := newGoClient(t, e.shapeURL(), q)
+	c.strict = false
+	if err := c.poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.rows) != 0 {
+		t.Fatalf("changes_only snapshot has %d rows", len(c.rows))
+	}
+	e.exec(`INSERT INTO items (id, status, n) VALUES (3, 'open', 40)`)
+	c.converge(ctx, e.oracle(testCols, testWhere+" AND id = 3", testParams...), 20*time.Second)
+
+	now := newGoClient(t, e.shapeURL(), shapeParams())
+	now.offset, now.strict = "now", false
+	if err := now.poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !now.live || len(now.rows) != 0 || now.offset == "now" {
+		t.Fatalf("offset=now: live %v, %d rows, offset %s", now.live, len(now.rows), now.offset)
+	}
+	e.exec(`UPDATE items SET n = 5 WHERE id = 1`) // moves out: a delete of a key this client never had
+	e.exec(`INSERT INTO items (id, status, n) VALUES (4, 'open', 50)`)
+	now.converge(ctx, e.oracle(testCols, testWhere+" AND id = 4", testParams...), 20*time.Second)
+}
