@@ -11,7 +11,7 @@ import (
 
 func subscribe(t *testing.T, m *shape.Manager, def shape.Definition) *shape.Subscription {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	sub, err := m.Subscribe(ctx, def)
 	if err != nil {

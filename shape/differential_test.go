@@ -90,7 +90,7 @@ func writer(t *testing.T, pool *pgxpool.Pool, seed uint64, stop <-chan struct{},
 		select {
 		case <-stop:
 			return
-		default:
+		case <-time.After(pace(r)): // a pace the router keeps up with on a shared machine
 		}
 		tx, err := pool.Begin(ctx)
 		if err != nil {
@@ -188,4 +188,12 @@ func TestDifferentialNotify(t *testing.T) {
 			t.Errorf("terminating the listener: %v", err)
 		}
 	})
+}
+
+// pace is a writer's pause between transactions.
+func pace(r *rand.Rand) time.Duration {
+	if raceEnabled {
+		return time.Duration(5+r.IntN(10)) * time.Millisecond
+	}
+	return time.Duration(r.IntN(3)) * time.Millisecond
 }

@@ -24,6 +24,7 @@ type table struct {
 	byID   map[uint64]*shape
 	nopred []*shape // shapes without a WHERE clause, not in ix
 	ix     *where.Index
+	stamp  uint64 // the last change's stamp (see change.stamp)
 	// subscribed says the router's mailbox holds the table's topic.
 	subscribed bool
 }
@@ -47,6 +48,7 @@ type shape struct {
 	idleSince time.Time // when its last subscriber left; zero while it has some
 	dropped   bool
 	indexed   bool
+	mark      uint64 // the stamp of the last change the index named it for
 
 	proj, oldProj, fullProj projection
 }
@@ -147,6 +149,7 @@ func (r *router) run(ctx context.Context) error {
 				_ = r.mb.Ack(batch[len(batch)-1])
 			}
 			clear(batch)
+			r.serveWaiting()
 		case req := <-r.m.reqs:
 			r.subscribe(req)
 		case res := <-r.results:
@@ -155,6 +158,21 @@ func (r *router) run(ctx context.Context) error {
 			r.reap()
 		case now := <-ticker.C:
 			r.expire(now)
+		}
+	}
+}
+
+// serveWaiting handles the Subscribe calls and snapshot results that are
+// ready, so that a busy change stream does not keep subscribers waiting.
+func (r *router) serveWaiting() {
+	for {
+		select {
+		case req := <-r.m.reqs:
+			r.subscribe(req)
+		case res := <-r.results:
+			r.snapshotDone(res)
+		default:
+			return
 		}
 	}
 }

@@ -17,6 +17,9 @@ type change struct {
 	complete       bool
 	fetched        bool
 	full           *pubsub.Row // the row fetched by key (nil: gone)
+	// stamp, when not 0, marks (shape.mark) the shapes the index names
+	// for row: the others cannot match it.
+	stamp uint64
 }
 
 // walEvent routes a change that carries its row and transaction id (the
@@ -54,19 +57,30 @@ func (r *router) walEvent(t *table, ev *pubsub.Event, only *shape) {
 		return
 	}
 	c := r.prepare(t, ev)
-	if ev.Operation == pubsub.Insert && c.complete && only == nil {
-		// Only shapes whose predicate the new row may match are touched.
+	if c.row != nil && c.complete && only == nil {
+		// The index names the shapes the new row may match; the others
+		// need no evaluation.
+		t.stamp++
+		c.stamp = t.stamp
 		t.ix.Match(c.row, func(id uint64) {
-			if sh := t.byID[id]; sh != nil && applies(sh) {
-				r.derive(t, sh, c)
+			if sh := t.byID[id]; sh != nil {
+				sh.mark = c.stamp
 			}
 		})
-		for _, sh := range t.nopred {
-			if applies(sh) {
-				r.derive(t, sh, c)
+		if ev.Operation == pubsub.Insert {
+			// A new key is in no key set: only candidates are touched.
+			t.ix.Match(c.row, func(id uint64) {
+				if sh := t.byID[id]; sh != nil && applies(sh) {
+					r.derive(t, sh, c)
+				}
+			})
+			for _, sh := range t.nopred {
+				if applies(sh) {
+					r.derive(t, sh, c)
+				}
 			}
+			return
 		}
-		return
 	}
 	for _, sh := range r.targets(t, only) {
 		if applies(sh) {
@@ -135,6 +149,9 @@ func (r *router) matches(t *table, sh *shape, c *change) bool {
 	}
 	if sh.b.pred == nil {
 		return true
+	}
+	if c.stamp != 0 && sh.mark != c.stamp {
+		return false
 	}
 	row := c.row
 	if c.full != nil {

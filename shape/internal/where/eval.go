@@ -2,6 +2,7 @@ package where
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -138,6 +139,16 @@ func (rv *rowVals) loadCell(c *cell, name string, t *colType) {
 		return
 	}
 	c.state = pubsub.Present
+	if t.kind == kInt && !t.array {
+		// The routing hot path (tenant_id = $1): set the fields integers
+		// use rather than build and copy a whole value.
+		n, err := strconv.ParseInt(text, 10, 64)
+		c.v.null, c.v.isDec, c.v.i, c.v.raw = false, false, n, text
+		if err != nil {
+			c.err = fmt.Errorf("where: column %q: %q is not an integer", name, text)
+		}
+		return
+	}
 	var err error
 	if t.array {
 		c.v = value{}

@@ -2,7 +2,7 @@ package where
 
 // Index routes rows of one table to the predicates (shapes) they may
 // satisfy. Each predicate is filed under one conjunct of its top-level
-// AND, chosen in this order:
+// AND:
 //
 //   - col = v, col IN (...), col = ANY('{...}'), a boolean column, b IS
 //     TRUE: in a hash table of the column, under each value;
@@ -13,12 +13,19 @@ package where
 //   - anything else (OR at the top, NOT, IS NULL, LIKE, <>): in a list
 //     checked for every row.
 //
+// Of its indexable conjuncts a predicate is filed under the one that, as
+// the index stands, adds the fewest candidates: the least crowded hash
+// bucket (tenant_id = 7 rather than status = 'open' when many shapes
+// share 'open'), a bound when buckets are crowded.
+//
 // A row costs one lookup per indexed column plus the candidates it
 // yields: a predicate filed under a hash value or an element is a
 // candidate only for rows with that value; one filed under a bound only
 // for rows beyond the bound (a BETWEEN is filed under its lower bound
 // alone, so rows above its upper bound still reach it). Only predicates in
-// the unindexed list cost something for every row.
+// the unindexed list cost something for every row. Adding or removing a
+// bound moves the sorted list's tail (a copy of up to 16 bytes per
+// entry).
 //
 // Columns are read from a row once per Match, whatever the number of
 // predicates evaluated on it.
@@ -161,10 +168,10 @@ func (ix *Index) file(e *entry) {
 	if p.root.op == nAnd {
 		conj = p.root.kids
 	}
-	// Rank the conjuncts: hash (fewest keys first), element, range.
+	// The conjunct that adds the fewest candidates wins.
 	best, bestRank := (*node)(nil), 1<<30
 	for _, n := range conj {
-		r := rank(p, n)
+		r := ix.cost(p, n)
 		if r < bestRank {
 			best, bestRank = n, r
 		}
@@ -219,16 +226,48 @@ func (ix *Index) file(e *entry) {
 	}
 }
 
-// rank scores how well conjunct n narrows the rows (lower is better);
-// 1<<30 means not indexable.
-func rank(p *Pred, n *node) int {
+// cost estimates how many candidates filing e under conjunct n adds to
+// the rows that reach it: the entries already in the buckets it would
+// join (so a value many shapes share, status = 'open', loses to a rarer
+// one), half a sorted list for a bound; 1<<30 means not indexable.
+func (ix *Index) cost(p *Pred, n *node) int {
 	const no = 1 << 30
 	switch n.op {
+	case nAnd, nOr, nNot, nConst, nIsNull, nLike:
+		return no
+	case nIsTri:
+		if n.kids[0].op != nBoolCol {
+			return no
+		}
+	}
+	c := ix.cols[p.cols[n.col].Name]
+	t := &p.cols[n.col].t
+	size := func(m func(*colIndex) *hmap, k hkey) int {
+		if c == nil {
+			return 1
+		}
+		if b := m(c).get(k); b != nil {
+			return len(b.es) + 1
+		}
+		return 1
+	}
+	eq := func(c *colIndex) *hmap { return &c.eq }
+	elem := func(c *colIndex) *hmap { return &c.elem }
+	bound := func(upper bool) int {
+		if c == nil {
+			return 1
+		}
+		if upper {
+			return len(c.upper.es)/2 + 1
+		}
+		return len(c.lower.es)/2 + 1
+	}
+	switch n.op {
 	case nBoolCol:
-		return 2
+		return size(eq, hkey{n: 1})
 	case nIsTri:
 		if k := n.kids[0]; k.op == nBoolCol && n.tri == True && !n.not {
-			return 2
+			return size(eq, hkey{n: 1})
 		}
 	case nCmp:
 		v := &n.vals[0]
@@ -237,38 +276,43 @@ func rank(p *Pred, n *node) int {
 		}
 		switch n.cmp {
 		case opEq:
-			if _, ok := keyOf(&p.cols[n.col].t, v); ok {
-				return 1
+			if k, ok := keyOf(t, v); ok {
+				return size(eq, k)
 			}
-		case opGt, opGe, opLt, opLe:
-			return 1000
+		case opGt, opGe:
+			return bound(false)
+		case opLt, opLe:
+			return bound(true)
 		}
 	case nBetween:
 		if !n.not && !n.vals[0].null && !n.vals[1].null {
-			return 1000
+			return bound(false)
 		}
 	case nIn:
 		if n.not {
 			return no
 		}
-		t := &p.cols[n.col].t
-		k := 0
+		sum, any := 0, false
 		for i := range n.vals {
-			if _, ok := keyOf(t, &n.vals[i]); ok {
-				k++
+			if k, ok := keyOf(t, &n.vals[i]); ok {
+				sum += size(eq, k)
+				any = true
 			}
 		}
-		if k == 0 {
-			return no
+		if any {
+			return sum
 		}
-		return k
 	case nAnyArr:
 		if !n.vals[0].null {
-			return 100
+			et := t.elem()
+			k, _ := keyOf(&et, &n.vals[0])
+			return size(elem, k)
 		}
 	case nContains:
 		if !n.constNull && len(n.vals) > 0 && !n.vals[0].null {
-			return 100
+			et := t.elem()
+			k, _ := keyOf(&et, &n.vals[0])
+			return size(elem, k)
 		}
 	}
 	return no

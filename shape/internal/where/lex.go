@@ -127,7 +127,8 @@ func (l *lexer) next() (token, error) {
 		if l.i < len(s) && s[l.i] == '&' && strings.EqualFold(word, "u") {
 			return token{}, errAt(ErrUnsupported, start, "unicode escape U&", "unicode escapes are not supported")
 		}
-		return token{kind: tIdent, text: strings.ToLower(word), pos: start}, nil
+		// PostgreSQL folds ASCII letters only: "É" stays "É".
+		return token{kind: tIdent, text: asciiLower(word), pos: start}, nil
 	case c == '(':
 		l.i++
 		return token{kind: tLParen, text: "(", pos: start}, nil

@@ -53,3 +53,14 @@ func TestUnreservedWordsAreColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentifierFolding checks that unquoted names fold ASCII letters
+// only, as PostgreSQL does.
+func TestIdentifierFolding(t *testing.T) {
+	for src, want := range map[string]string{"ÉtAt = 1": "État", `"ÉtAt" = 1`: "ÉtAt", "STATUS = 1": "status", `"STATUS" = 1`: "STATUS"} {
+		e, err := where.Parse(src)
+		if err != nil || e.Args[0].Name != want {
+			t.Errorf("%s: %v %q, want %q", src, err, e.Args[0].Name, want)
+		}
+	}
+}

@@ -60,8 +60,6 @@ const (
 
 var cmpOps = map[string]cmpOp{"=": opEq, "<>": opNe, "<": opLt, "<=": opLe, ">": opGt, ">=": opGe}
 
-var cmpNames = [...]string{"=", "<>", "<", "<=", ">", ">="}
-
 // flip returns the operator with its operands swapped (5 < c is c > 5).
 func (o cmpOp) flip() cmpOp {
 	switch o {
