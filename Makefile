@@ -56,6 +56,8 @@ test: ## go vet, then every test with the race detector against a real PostgreSQ
 	cd metrics && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	@echo '== cluster module (real NATS in process)'
 	cd cluster && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	@echo '== examples/cluster (its own module): three instances over embedded NATS'
+	cd examples/cluster && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 .PHONY: test-matrix
 # The binaries come from an npm package (see .ci/pg-versions), installed
@@ -81,6 +83,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
 	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd metrics && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd examples/cluster && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd cluster && $(GO) vet ./... && $(GO) vet -tags chaos ./internal/chaos && $(GO) run $(STATICCHECK) ./... && $(GO) run $(STATICCHECK) -tags chaos ./internal/chaos
 
 .PHONY: fuzz
@@ -101,7 +104,7 @@ fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutp
 	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzAckReply$$' -fuzztime $(FUZZTIME) .
 
 .PHONY: bench
-bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory and the WAL source (see docs/performance.md)
+bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory, the WAL source and the cluster; writes results, a chart and (with -out ../docs/performance.json) the published page's goals (see docs/performance.md)
 	cd bench && $(GO) run . $(ARGS)
 
 .PHONY: chaos

@@ -46,4 +46,7 @@
 // every write notify). [FindLeftovers] reports what is left for the source
 // a Config chooses, and Start logs it once; [DropSlot] and [RemoveTrigger]
 // remove it.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package phoenixkitdb

@@ -4,8 +4,12 @@
 // memory, the WAL change source (on a second server with
 // wal_level=logical) and the cluster module (over an embedded NATS
 // server), each the median of several interleaved repetitions with the
-// spread. The same rows are written as JSON to -out. `make bench` runs it;
-// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains every row.
+// spread. The same rows are written as JSON to -out, a chart of the
+// headline comparisons beside it as SVG, and the goals table into the
+// Markdown page beside it if there is one (-chart-from redraws both from a
+// results file without measuring). `make bench` runs it;
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains the sections
+// and publishes a run: -out ../docs/performance.json.
 package main
 
 import (
@@ -92,8 +96,16 @@ func main() {
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
 	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
+	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
 	flag.Parse()
 	cfg.setSizes()
+	if *chartFrom != "" {
+		if err := chartOf(*chartFrom); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -221,6 +233,13 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		return err
 	}
 	progress("wrote %s", out)
+	if err := os.WriteFile(chartPath(out), renderChart(rep), 0o644); err != nil {
+		return err
+	}
+	progress("wrote %s", chartPath(out))
+	if err := writeGoals(out, rep); err != nil {
+		return err
+	}
 	if len(rep.Errors) > 0 {
 		return fmt.Errorf("%d section(s) failed", len(rep.Errors))
 	}

@@ -126,4 +126,7 @@
 // Setup errors (wal_level not logical, a role without REPLICATION, a
 // missing publication) are logged at ERROR with a hint and retried with
 // backoff, since they can be fixed while the Source runs.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package replication

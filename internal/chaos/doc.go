@@ -28,4 +28,7 @@
 // ([Writer]), the fence ([CommitFence]) and the committed log
 // ([ReadCommitted]), in plain files so that another module's soak can use
 // them.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package chaos

@@ -20,4 +20,7 @@
 //
 // run from the cluster module's directory; `make chaos` runs it after the
 // core soaks. docs/reliability.md describes what it checks.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package chaos
