@@ -59,6 +59,8 @@ type app struct {
 	web  *web
 	// cluster holds the instances of cluster mode; nil otherwise.
 	cluster *clusterSet
+	// shapes serves /v1/shape; nil in cluster mode.
+	shapes *shapeAPI
 }
 
 // newApp connects the example's pool, creates what cfg asks for (the demo
@@ -127,11 +129,19 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		pool.Close()
 		return nil, err
 	}
-	var rec *recent
+	var (
+		rec    *recent
+		shapes *shapeAPI
+	)
 	if cs == nil {
 		// Beside the module's children, as a host's own services are.
 		rec = newRecent(db.Changes())
 		sup.Add(rec)
+		if shapes, err = newShapeAPI(pool, db, publication, logger); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		sup.Add(shapes)
 	}
 	if cfg.Demo {
 		interval := cfg.DemoInterval
@@ -149,7 +159,9 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		sup:     sup,
 		reg:     reg,
 		cluster: cs,
+		shapes:  shapes,
 		web: &web{
+			Shapes:         shapes,
 			DB:             db,
 			Cluster:        cs,
 			Registry:       reg,
@@ -184,7 +196,12 @@ func (a *app) dropSlot(ctx context.Context) (bool, error) {
 }
 
 // close releases the pool. Call it after the supervisor has stopped.
-func (a *app) close() { a.pool.Close() }
+func (a *app) close() {
+	if a.shapes != nil {
+		a.shapes.close()
+	}
+	a.pool.Close()
+}
 
 // installAsked creates the demo schema (cfg.DemoSchema or cfg.Demo) and
 // watches the tables of cfg.Watch, and nothing else: with triggers in
