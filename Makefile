@@ -38,24 +38,51 @@ run: ## Run the example host app (embedded PostgreSQL unless -database-url/DATAB
 	@cd $(EXAMPLE) && $(GO) build -o ../$(EXAMPLE_BIN) .
 	exec ./$(EXAMPLE_BIN) $(ARGS)
 
-.PHONY: test
+.PHONY: test test-core test-example test-bench test-metrics test-cluster test-examples-cluster
+# The modules' suites run side by side: the tests mostly wait on
+# PostgreSQL, NATS and the go command, so one module's compiling and
+# testing fill the other modules' waits. Each suite's output is printed
+# in one piece when it ends (--output-sync); the first to fail fails the
+# run after the others have finished. TEST_P is how many of the core
+# module's packages run at once (go test -p; its default is the number of
+# CPUs, which leaves the CPUs idle while listener/ and replication/ wait).
+# On a machine loaded by other work, timing-sensitive tests fare better
+# with less at once: `make test TEST_JOBS=1 TEST_P=2` is the old sequence.
+TEST_JOBS ?= 6
+TEST_P ?= 4
+test: ## go vet, then every test with the race detector against a real PostgreSQL (the modules side by side)
+	@$(GO) run ./internal/cmd/pgcheck
+	@echo '== the six modules side by side ($(TEST_JOBS) at once); each prints its vet and tests when it ends'
+	@$(MAKE) --no-print-directory -k -j$(TEST_JOBS) --output-sync=target test-core test-cluster test-metrics test-example test-examples-cluster test-bench
+
 # The root module is tested with GOWORK=off: with the build list of its own
 # go.mod, as its users get it, not the workspace's (go.work), which raises
 # shared dependencies to what the other modules require. The other modules
 # build against the working tree's root through go.work.
-test: ## go vet, then every test with the race detector against a real PostgreSQL
-	@$(GO) run ./internal/cmd/pgcheck
-	@echo '== core module: go vet, then compiling with -race and running every package (the first build takes about two minutes)'
+test-core:
+	@echo '== core module: go vet, then every package with -race'
 	GOWORK=off $(GO) vet ./...
-	GOWORK=off $(GO) test -race -count=1 ./...
+	GOWORK=off $(GO) test -race -count=1 -p $(TEST_P) ./...
+
+test-example:
 	@echo '== the example host app (its own module)'
 	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+test-bench:
 	@echo '== bench (its own module): the harness compiles and its checks pass'
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+test-metrics:
 	@echo '== metrics module'
 	cd metrics && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+test-cluster:
 	@echo '== cluster module (real NATS in process)'
 	cd cluster && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+test-examples-cluster:
+	@echo '== examples/cluster (its own module): three instances over embedded NATS'
+	cd examples/cluster && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 .PHONY: test-matrix
 # The binaries come from an npm package (see .ci/pg-versions), installed
@@ -81,6 +108,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) vet -tags e2e ./... && $(GO) run $(STATICCHECK) -tags e2e ./...
 	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd metrics && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd examples/cluster && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd cluster && $(GO) vet ./... && $(GO) vet -tags chaos ./internal/chaos && $(GO) run $(STATICCHECK) ./... && $(GO) run $(STATICCHECK) -tags chaos ./internal/chaos
 
 .PHONY: fuzz
@@ -101,7 +129,7 @@ fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutp
 	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzAckReply$$' -fuzztime $(FUZZTIME) .
 
 .PHONY: bench
-bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory and the WAL source (see docs/performance.md)
+bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory, the WAL source and the cluster; writes results, a chart and (with -out ../docs/performance.json) the published page's goals (see docs/performance.md)
 	cd bench && $(GO) run . $(ARGS)
 
 .PHONY: chaos

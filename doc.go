@@ -14,7 +14,10 @@
 //
 // A host application plugs the library into its suture supervisor tree as
 // a [Module]: [DB] is this library's module, whose Children are the PubSub
-// and the Listener. A [Registry] enables and disables modules at run time:
+// and its change source: the Listener, or with Config.Source = SourceWAL
+// the replication Source (package replication). [Config] names each
+// source's own configuration (Config.Listener, Config.WAL). A [Registry]
+// enables and disables modules at run time:
 //
 //	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url})
 //	reg := phoenixkitdb.NewRegistry(sup, logger)
@@ -32,11 +35,10 @@
 //
 // # Triggers
 //
-// EnsureTrigger installs PhoenixKit-compatible triggers so that a Go
-// service and a PhoenixKit application can share one database. It only
-// uses notify functions owned by the installing role, a superuser or a
-// role named with WithTrustedOwners, and bounds its lock waits
-// (WithLockTimeout). See
+// Package trigger installs PhoenixKit-compatible triggers (trigger.Ensure)
+// so that a Go service and a PhoenixKit application can share one
+// database; package replication administers the WAL source's publication
+// and slot (replication.EnsurePublication, replication.DropSlot). See
 // https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/triggers.md.
 //
 // # Switching change sources
@@ -44,6 +46,10 @@
 // Each source leaves something the other does not use: the WAL source a
 // replication slot (which retains WAL), the Listener triggers (which make
 // every write notify). [FindLeftovers] reports what is left for the source
-// a Config chooses, and Start logs it once; [DropSlot] and [RemoveTrigger]
-// remove it.
+// a Config chooses, and Start logs it once; replication.DropSlot and
+// trigger.Remove remove it.
+//
+// How the packages fit together, which goroutine owns what and the
+// invariants each layer keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md.
 package phoenixkitdb

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/replication"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // Leftovers is what the other change source left in the database when an
@@ -18,17 +20,17 @@ import (
 // notify, for nobody.
 type Leftovers struct {
 	// Slot is set in NOTIFY mode when the replication slot WAL mode uses
-	// (Config.Slot, default "phoenixkitdb") exists in this database and
-	// nothing streams from it. Remove it with DropSlot.
+	// (Config.WAL.Slot, default "phoenixkitdb") exists in this database and
+	// nothing streams from it. Remove it with replication.DropSlot.
 	Slot string
 	// SlotRetainedBytes is the WAL that Slot keeps from being removed;
 	// -1 when the server cannot say (a standby).
 	SlotRetainedBytes int64
 	// Triggered are, in WAL mode, the tables of the publication
-	// (Config.Publication, default "phoenixkitdb") that carry a change
-	// trigger. Remove them with RemoveTrigger (or RemoveAllTriggers),
+	// (Config.WAL.Publication, default "phoenixkitdb") that carry a change
+	// trigger. Remove them with trigger.Remove (or trigger.RemoveAll),
 	// once no instance runs in NOTIFY mode any more.
-	Triggered []Table
+	Triggered []pgsql.Table
 }
 
 // Empty reports whether nothing is left.
@@ -43,27 +45,27 @@ WHERE slot_name = $1 AND database = pg_catalog.current_database() AND NOT active
 
 // FindLeftovers reports what the change source cfg does not choose left
 // in the database q is connected to: in NOTIFY mode, the WAL source's
-// slot (cfg.Slot) when nothing streams from it; in WAL mode, change
-// triggers on the tables of the publication (cfg.Publication). It reads
+// slot (cfg.WAL.Slot) when nothing streams from it; in WAL mode, change
+// triggers on the tables of the publication (cfg.WAL.Publication). It reads
 // the catalog only (one or two queries) and changes nothing; the role
 // needs no privilege beyond connecting. cfg is not validated beyond what
 // the queries need; its connection settings are not used.
-func FindLeftovers(ctx context.Context, q Querier, cfg Config) (Leftovers, error) {
+func FindLeftovers(ctx context.Context, q pgsql.Querier, cfg Config) (Leftovers, error) {
 	var l Leftovers
 	if cfg.Source == SourceWAL {
-		publication := cfg.Publication
+		publication := cfg.WAL.Publication
 		if publication == "" {
 			publication = replication.DefaultPublication
 		}
-		triggered, err := ListTriggeredTables(ctx, q)
+		triggered, err := trigger.List(ctx, q)
 		if err != nil || len(triggered) == 0 {
 			return l, err
 		}
-		published, err := ListPublishedTables(ctx, q, publication)
+		published, err := replication.ListPublishedTables(ctx, q, publication)
 		if err != nil {
 			return l, err
 		}
-		in := make(map[Table]bool, len(published))
+		in := make(map[pgsql.Table]bool, len(published))
 		for _, t := range published {
 			in[t] = true
 		}
@@ -74,7 +76,7 @@ func FindLeftovers(ctx context.Context, q Querier, cfg Config) (Leftovers, error
 		}
 		return l, nil
 	}
-	slot := cfg.Slot
+	slot := cfg.WAL.Slot
 	if slot == "" {
 		slot = replication.DefaultSlot
 	}
@@ -105,10 +107,12 @@ func logLeftovers(ctx context.Context, cfg Config, logger *slog.Logger) {
 		conn *pgx.Conn
 		err  error
 	)
-	if cfg.ConnString == "" && cfg.Connect != nil {
-		conn, err = cfg.Connect(ctx)
+	if lc := cfg.listenerConfig(); cfg.Source == SourceNotify && lc.ConnString == "" && lc.Connect != nil {
+		conn, err = lc.Connect(ctx)
+	} else if cfg.Source == SourceNotify {
+		conn, err = pgx.Connect(ctx, lc.ConnString)
 	} else {
-		conn, err = pgx.Connect(ctx, cfg.ConnString)
+		conn, err = pgx.Connect(ctx, cfg.walConfig().ConnString)
 	}
 	if err != nil {
 		logger.Debug("phoenixkitdb: looking for what another change source left: connect failed", "err", err)
@@ -123,16 +127,16 @@ func logLeftovers(ctx context.Context, cfg Config, logger *slog.Logger) {
 	if l.Slot != "" {
 		logger.Warn("phoenixkitdb: replication slot left by WAL mode, unused in NOTIFY mode: it retains WAL and "+
 			"keeps PostgreSQL from starting with wal_level below logical; unless you will switch back, drop it "+
-			"with phoenixkitdb.DropSlot (or SELECT pg_drop_replication_slot(name))",
+			"with replication.DropSlot (or SELECT pg_drop_replication_slot(name))",
 			"slot", l.Slot, "retained_bytes", l.SlotRetainedBytes)
 	}
 	if len(l.Triggered) > 0 {
 		names := make([]string, len(l.Triggered))
 		for i, t := range l.Triggered {
-			names[i] = quoteTable(t.Schema, t.Name)
+			names[i] = t.Quoted()
 		}
 		logger.Info("phoenixkitdb: change triggers left by NOTIFY mode on tables the WAL source streams: they notify "+
 			"for nobody and cost every write; once no instance runs in NOTIFY mode, remove them with "+
-			"phoenixkitdb.RemoveTrigger (or RemoveAllTriggers)", "tables", names)
+			"trigger.Remove (or trigger.RemoveAll)", "tables", names)
 	}
 }

@@ -10,12 +10,15 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
+	"github.com/phoenixkit/phoenixkitdb/replication"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // Switching modes leaves things behind. Start in NOTIFY mode warns about
 // the WAL source's unused slot and names DropSlot; Start in WAL mode says
 // which published tables still carry change triggers and names
-// RemoveTrigger. Once removed, nothing is logged. FindLeftovers agrees
+// trigger.Remove. Once removed, nothing is logged. FindLeftovers agrees
 // with the catalog.
 func TestStartReportsLeftovers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -41,8 +44,8 @@ func TestStartReportsLeftovers(t *testing.T) {
 		}
 		return logs.String()
 	}
-	notify := phoenixkitdb.Config{Slot: "pkdb_left"}
-	wal := phoenixkitdb.Config{Source: phoenixkitdb.SourceWAL, Slot: "pkdb_wal", Publication: "pkdb_pub"}
+	notify := phoenixkitdb.Config{WAL: replication.Config{Slot: "pkdb_left"}}
+	wal := phoenixkitdb.Config{Source: phoenixkitdb.SourceWAL, WAL: replication.Config{Slot: "pkdb_wal", Publication: "pkdb_pub"}}
 
 	// NOTIFY mode after WAL mode: the slot is there and unused.
 	exec(`SELECT pg_create_logical_replication_slot('pkdb_left', 'pgoutput')`)
@@ -51,14 +54,14 @@ func TestStartReportsLeftovers(t *testing.T) {
 		t.Fatalf("FindLeftovers in NOTIFY mode = %+v, %v; want the slot pkdb_left", l, err)
 	}
 	logs := start(notify)
-	if !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "slot=pkdb_left") || !strings.Contains(logs, "phoenixkitdb.DropSlot") {
+	if !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "slot=pkdb_left") || !strings.Contains(logs, "replication.DropSlot") {
 		t.Fatalf("Start in NOTIFY mode with an unused slot logged:\n%s\nwant a WARN naming the slot and DropSlot", logs)
 	}
 	// Another slot's name is not ours.
 	if l, err := phoenixkitdb.FindLeftovers(ctx, conn, phoenixkitdb.Config{}); err != nil || !l.Empty() {
 		t.Fatalf("FindLeftovers with the default slot = %+v, %v; want nothing", l, err)
 	}
-	if err := phoenixkitdb.DropSlot(ctx, conn, "pkdb_left"); err != nil {
+	if err := replication.DropSlot(ctx, conn, "pkdb_left"); err != nil {
 		t.Fatal(err)
 	}
 	if logs := start(notify); strings.Contains(logs, "slot") {
@@ -70,15 +73,15 @@ func TestStartReportsLeftovers(t *testing.T) {
 	exec(`CREATE TABLE public.items (id int PRIMARY KEY)`)
 	exec(`CREATE TABLE public.other (id int PRIMARY KEY)`)
 	for _, tbl := range []string{"items", "other"} {
-		if err := phoenixkitdb.EnsureTrigger(ctx, conn, "public", tbl); err != nil {
+		if err := trigger.Ensure(ctx, conn, "public", tbl); err != nil {
 			t.Fatal(err)
 		}
 	}
-	items := phoenixkitdb.Table{Schema: "public", Name: "items"}
-	if err := phoenixkitdb.EnsurePublication(ctx, conn, "pkdb_pub", items); err != nil {
+	items := pgsql.Table{Schema: "public", Name: "items"}
+	if err := replication.EnsurePublication(ctx, conn, "pkdb_pub", items); err != nil {
 		t.Fatal(err)
 	}
-	var want []phoenixkitdb.Table // what the catalog says: triggered and published
+	var want []pgsql.Table // what the catalog says: triggered and published
 	rows, err := conn.Query(ctx, `SELECT n.nspname, c.relname FROM pg_trigger tg
 		JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_publication_tables pt ON pt.schemaname = n.nspname AND pt.tablename = c.relname AND pt.pubname = 'pkdb_pub'
@@ -87,7 +90,7 @@ func TestStartReportsLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for rows.Next() {
-		var tb phoenixkitdb.Table
+		var tb pgsql.Table
 		if err := rows.Scan(&tb.Schema, &tb.Name); err != nil {
 			t.Fatal(err)
 		}
@@ -98,16 +101,16 @@ func TestStartReportsLeftovers(t *testing.T) {
 	}
 	logs = start(wal)
 	if !strings.Contains(logs, "level=INFO") || !strings.Contains(logs, `public\".\"items`) ||
-		strings.Contains(logs, "other") || !strings.Contains(logs, "phoenixkitdb.RemoveTrigger") {
-		t.Fatalf("Start in WAL mode with a triggered published table logged:\n%s\nwant an INFO naming public.items (only) and RemoveTrigger", logs)
+		strings.Contains(logs, "other") || !strings.Contains(logs, "trigger.Remove") {
+		t.Fatalf("Start in WAL mode with a triggered published table logged:\n%s\nwant an INFO naming public.items (only) and trigger.Remove", logs)
 	}
-	if err := phoenixkitdb.RemoveTrigger(ctx, conn, "public", "items"); err != nil {
+	if err := trigger.Remove(ctx, conn, "public", "items"); err != nil {
 		t.Fatal(err)
 	}
 	if logs := start(wal); strings.Contains(logs, "trigger") {
-		t.Fatalf("Start logged about triggers after RemoveTrigger:\n%s", logs)
+		t.Fatalf("Start logged about triggers after trigger.Remove:\n%s", logs)
 	}
-	if err := phoenixkitdb.DropSlot(ctx, conn, "pkdb_wal"); err != nil {
+	if err := replication.DropSlot(ctx, conn, "pkdb_wal"); err != nil {
 		t.Fatal(err)
 	}
 }

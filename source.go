@@ -2,7 +2,6 @@ package phoenixkitdb
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 
 	"github.com/phoenixkit/phoenixkitdb/listener"
@@ -70,45 +69,17 @@ var (
 )
 
 // Changes returns the active change source: the Listener, or the
-// replication Source in WAL mode, or what SetChanges installed (the
-// cluster module's follower). Never nil.
+// replication Source in WAL mode, or, under the cluster module, its
+// follower, which feeds the PubSub from the stream. Never nil.
 func (db *DB) Changes() ChangeSource {
-	if cs := db.hook.get(); cs != nil {
+	if cs := db.pl.Override(); cs != nil {
 		return cs
 	}
-	if db.src != nil {
-		return db.src
-	}
-	return db.l
+	return db.src
 }
 
 // Replication returns the module's replication Source; nil in NOTIFY mode.
-func (db *DB) Replication() *replication.Source { return db.src }
-
-// walSourceConfig is the replication Source's configuration for cfg,
-// publishing to ps.
-func walSourceConfig(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) replication.Config {
-	return replication.Config{
-		ConnString:  cfg.ConnString,
-		Slot:        cfg.Slot,
-		Publication: cfg.Publication,
-		PubSub:      ps,
-		Logger:      logger,
-		MinBackoff:  cfg.MinBackoff,
-		MaxBackoff:  cfg.MaxBackoff,
-
-		Timeout:        cfg.WALTimeout,
-		StatusInterval: cfg.WALStatusInterval,
-		Messages:       cfg.WALMessages,
-		FailoverSlot:   cfg.WALFailoverSlot,
-	}
-}
-
-// newWAL builds the DB module in WAL mode.
-func newWAL(cfg Config, ps *pubsub.PubSub, logger *slog.Logger) (*DB, error) {
-	src, err := replication.New(walSourceConfig(cfg, ps, logger))
-	if err != nil {
-		return nil, err
-	}
-	return &DB{ps: ps, src: src, cfg: cfg}, nil
+func (db *DB) Replication() *replication.Source {
+	src, _ := db.src.(*replication.Source)
+	return src
 }

@@ -7,8 +7,10 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/listener"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // serveService runs a service's Serve until the test ends.
@@ -46,13 +48,13 @@ CREATE TABLE b (id bigint PRIMARY KEY, uuid uuid NOT NULL DEFAULT gen_random_uui
 ALTER TABLE b REPLICA IDENTITY FULL`); err != nil {
 		t.Fatal(err)
 	}
-	tables := []phoenixkitdb.Table{{Schema: "public", Name: "a"}, {Schema: "public", Name: "b"}}
+	tables := []pgsql.Table{{Schema: "public", Name: "a"}, {Schema: "public", Name: "b"}}
 	for _, tb := range tables {
-		if err := phoenixkitdb.EnsureTrigger(ctx, conn, tb.Schema, tb.Name); err != nil {
+		if err := trigger.Ensure(ctx, conn, tb.Schema, tb.Name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := phoenixkitdb.EnsurePublication(ctx, conn, "phoenixkitdb", tables...); err != nil {
+	if err := replication.EnsurePublication(ctx, conn, "phoenixkitdb", tables...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -75,7 +77,7 @@ ALTER TABLE b REPLICA IDENTITY FULL`); err != nil {
 		t.Fatal(err)
 	}
 	serveService(t, l.Serve)
-	t.Cleanup(func() { _ = phoenixkitdb.DropSlot(context.Background(), conn, replication.DefaultSlot) })
+	t.Cleanup(func() { _ = replication.DropSlot(context.Background(), conn, replication.DefaultSlot) })
 	serveService(t, src.Serve) // stops before the slot is dropped
 	for _, s := range []phoenixkitdb.ChangeSource{l, src} {
 		if err := s.WaitReady(ctx); err != nil {

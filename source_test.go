@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
@@ -20,7 +21,7 @@ func TestChangesPicksTheSource(t *testing.T) {
 	if notify.Changes() != phoenixkitdb.ChangeSource(notify.Listener()) || notify.Replication() != nil {
 		t.Fatal("NOTIFY mode: Changes is not the Listener, or Replication is set")
 	}
-	wal, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x", Source: phoenixkitdb.SourceWAL, Slot: "s1", Publication: "p1"})
+	wal, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x", Source: phoenixkitdb.SourceWAL, WAL: replication.Config{Slot: "s1", Publication: "p1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestChangesPicksTheSource(t *testing.T) {
 	if len(kids) != 2 || kids[0] != suture.Service(wal.PubSub()) || kids[1] != suture.Service(src) {
 		t.Fatalf("Children() = %v", kids)
 	}
-	if _, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x", Source: phoenixkitdb.SourceWAL, Slot: "Bad"}); !errors.Is(err, replication.ErrInvalidConfig) {
+	if _, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x", Source: phoenixkitdb.SourceWAL, WAL: replication.Config{Slot: "Bad"}}); !errors.Is(err, replication.ErrInvalidConfig) {
 		t.Fatalf("bad slot: %v", err)
 	}
 	if _, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: "postgres://localhost/x", Source: 7}); err == nil {
@@ -55,10 +56,10 @@ func TestDBModuleWALMode(t *testing.T) {
 	if _, err := conn.Exec(ctx, `CREATE TABLE t (id bigint PRIMARY KEY, name text)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := phoenixkitdb.EnsurePublication(ctx, conn, "phoenixkitdb", phoenixkitdb.Table{Schema: "public", Name: "t"}); err != nil {
+	if err := replication.EnsurePublication(ctx, conn, "phoenixkitdb", pgsql.Table{Schema: "public", Name: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url, Source: phoenixkitdb.SourceWAL, WALMessages: true, Logger: quietLogger()})
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: url, Source: phoenixkitdb.SourceWAL, WAL: replication.Config{Messages: true}, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,17 +94,17 @@ func TestDBModuleWALMode(t *testing.T) {
 	} else if name, _ := ev.New.Text("name"); name != "seven" {
 		t.Fatalf("got name %q", name)
 	}
-	// Config.WALMessages reaches the Source.
+	// Config.WAL.Messages reaches the Source.
 	if ev := wait(t, mb.C(), "message"); ev.Kind != pubsub.Message || ev.Prefix != "app" || string(ev.Content) != "hello" || ev.Seq != 2 {
 		t.Fatalf("got %+v", ev)
 	}
 	// The running Source's slot is in use: DropSlot waits, then refuses,
 	// without making the server raise an error.
 	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
-	err = phoenixkitdb.DropSlot(short, conn, replication.DefaultSlot)
+	err = replication.DropSlot(short, conn, replication.DefaultSlot)
 	cancelShort()
-	if !errors.Is(err, phoenixkitdb.ErrSlotActive) {
-		t.Fatalf("DropSlot of an active slot = %v, want ErrSlotActive", err)
+	if !errors.Is(err, replication.ErrSlotInUse) {
+		t.Fatalf("DropSlot of an active slot = %v, want replication.ErrSlotInUse", err)
 	}
 	if err := reg.Disable("db"); err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func TestDBModuleWALMode(t *testing.T) {
 	stop()
 	// Right after the Source stopped its walsender may still be exiting:
 	// DropSlot waits for it.
-	if err := phoenixkitdb.DropSlot(ctx, conn, replication.DefaultSlot); err != nil {
+	if err := replication.DropSlot(ctx, conn, replication.DefaultSlot); err != nil {
 		t.Fatal(err)
 	}
 }

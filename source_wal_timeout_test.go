@@ -8,10 +8,12 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
-// TestDBWALTimeoutReachesTheSource checks that Config.WALTimeout tunes the
+// TestDBWALTimeoutReachesTheSource checks that Config.WAL.Timeout tunes the
 // DB's WAL source: a frozen network path is given up within a few seconds
 // of a 1.5 s timeout, where the replication package's default (15 s) would
 // still be waiting. The cluster module builds its leader's source from the
@@ -23,7 +25,7 @@ func TestDBWALTimeoutReachesTheSource(t *testing.T) {
 	if _, err := conn.Exec(ctx, `CREATE TABLE t (id bigint PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := phoenixkitdb.EnsurePublication(ctx, conn, "phoenixkitdb", phoenixkitdb.Table{Schema: "public", Name: "t"}); err != nil {
+	if err := replication.EnsurePublication(ctx, conn, "phoenixkitdb", pgsql.Table{Schema: "public", Name: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	proxy, err := pgtest.NewProxy(srv.Host() + ":" + strconv.Itoa(srv.Port()))
@@ -34,7 +36,7 @@ func TestDBWALTimeoutReachesTheSource(t *testing.T) {
 
 	db, err := phoenixkitdb.New(phoenixkitdb.Config{
 		ConnString: proxy.URL(url), Source: phoenixkitdb.SourceWAL, Logger: quietLogger(),
-		WALTimeout: 1500 * time.Millisecond, WALStatusInterval: 500 * time.Millisecond,
+		WAL: replication.Config{Timeout: 1500 * time.Millisecond, StatusInterval: 500 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +66,7 @@ func TestDBWALTimeoutReachesTheSource(t *testing.T) {
 	deadline := frozen.Add(10 * time.Second) // the 15 s default would not get there
 	for db.Replication().Connected() {
 		if time.Now().After(deadline) {
-			t.Fatal("the frozen replication connection was not given up within 10 s; WALTimeout did not reach the source")
+			t.Fatal("the frozen replication connection was not given up within 10 s; WAL.Timeout did not reach the source")
 		}
 		time.Sleep(20 * time.Millisecond) // polling a state, with a deadline
 	}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -43,8 +42,15 @@ func WithReadyTimeout(d time.Duration) StartOption {
 // application that does not run suture: see [Start]. A host that does
 // plugs the [DB] module into its tree through a [Registry] instead.
 //
+// It embeds the module's change source ([DB.Changes]), so Subscribe,
+// SubscribeAll, Unsubscribe, UnsubscribeAll, Ready, WaitReady and the rest
+// of [ChangeSource] are Standalone's own. Subscribe first, then load what
+// you show, and reload on every Resync event (package pubsub).
+//
 // All methods are safe for concurrent use.
 type Standalone struct {
+	ChangeSource
+
 	db     *DB
 	cancel context.CancelFunc
 	errc   <-chan error   // the supervisor's Serve result
@@ -86,11 +92,8 @@ func Start(ctx context.Context, cfg Config, opts ...StartOption) (*Standalone, e
 	if err != nil {
 		return nil, err
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	s := &Standalone{db: db}
+	logger := cfg.logger()
+	s := &Standalone{ChangeSource: db.Changes(), db: db}
 	sup := suture.New("phoenixkitdb", suture.Spec{EventHook: logEvents(logger)})
 	for _, child := range db.Children() {
 		sup.Add(&counted{Service: child, runs: &s.runs})
@@ -132,39 +135,9 @@ func (s *Standalone) Close() error {
 	return s.closeErr
 }
 
-// DB returns the module, for what Standalone does not forward: its
+// DB returns the module, for what Standalone does not offer itself: its
 // PubSub, Listener or replication Source, or metrics.DB.
 func (s *Standalone) DB() *DB { return s.db }
-
-// Changes returns the active change source (see [DB.Changes]).
-func (s *Standalone) Changes() ChangeSource { return s.db.Changes() }
-
-// Subscribe subscribes mb to the changes of schema.table. Subscribe first,
-// then load what you show, and reload on every [pubsub.Resync].
-func (s *Standalone) Subscribe(mb *pubsub.Mailbox, schema, table string) error {
-	return s.db.Changes().Subscribe(mb, schema, table)
-}
-
-// Unsubscribe removes mb from the changes of schema.table.
-func (s *Standalone) Unsubscribe(mb *pubsub.Mailbox, schema, table string) error {
-	return s.db.Changes().Unsubscribe(mb, schema, table)
-}
-
-// SubscribeAll subscribes mb to every table's changes.
-func (s *Standalone) SubscribeAll(mb *pubsub.Mailbox) error {
-	return s.db.Changes().SubscribeAll(mb)
-}
-
-// UnsubscribeAll removes mb from every table's changes.
-func (s *Standalone) UnsubscribeAll(mb *pubsub.Mailbox) error {
-	return s.db.Changes().UnsubscribeAll(mb)
-}
-
-// Ready reports whether changes flow right now.
-func (s *Standalone) Ready() bool { return s.db.Ready() }
-
-// WaitReady blocks until changes flow or ctx ends (see [DB.WaitReady]).
-func (s *Standalone) WaitReady(ctx context.Context) error { return s.db.WaitReady(ctx) }
 
 // counted runs a child of the module and counts its Serve calls in
 // progress, so that Close can wait for a child the supervisor stopped

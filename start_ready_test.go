@@ -8,6 +8,7 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
 // When changes do not flow in time, Start's error says so once, names the
@@ -32,7 +33,7 @@ func TestStartNotReadyNamesTheWaitingComponent(t *testing.T) {
 		{
 			// The shared server runs with wal_level=replica.
 			name:      "wal",
-			cfg:       phoenixkitdb.Config{ConnString: url, Source: phoenixkitdb.SourceWAL, Slot: "pkdb_ready_msg"},
+			cfg:       phoenixkitdb.Config{ConnString: url, Source: phoenixkitdb.SourceWAL, WAL: replication.Config{Slot: "pkdb_ready_msg"}},
 			waiting:   `replication: the WAL source has not started streaming from slot "pkdb_ready_msg" (publication "phoenixkitdb") yet: `,
 			other:     "Listener",
 			lastError: "wal_level",

@@ -10,7 +10,9 @@ import (
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/listener"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
 // startFixture is a database with a Standalone on it, under an
@@ -66,7 +68,7 @@ func TestStartDeliversThenCloses(t *testing.T) {
 		t.Fatalf("Start returned before changes flow: ready %v, listener %v, pubsub %v",
 			db.Ready(), db.DB().Listener().Running(), db.DB().PubSub().Serving())
 	}
-	if db.Changes() != phoenixkitdb.ChangeSource(db.DB().Listener()) {
+	if db.ChangeSource != phoenixkitdb.ChangeSource(db.DB().Listener()) {
 		t.Fatal("Changes() is not the module's Listener")
 	}
 	one, all := pubsub.NewMailbox(16), pubsub.NewMailbox(16)
@@ -200,15 +202,15 @@ func TestStartWALMode(t *testing.T) {
 	if _, err := conn.Exec(ctx, `CREATE TABLE t (id bigint PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := phoenixkitdb.EnsurePublication(ctx, conn, "phoenixkitdb", phoenixkitdb.Table{Schema: "public", Name: "t"}); err != nil {
+	if err := replication.EnsurePublication(ctx, conn, "phoenixkitdb", pgsql.Table{Schema: "public", Name: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	db, err := phoenixkitdb.Start(ctx, phoenixkitdb.Config{ConnString: url, Source: phoenixkitdb.SourceWAL, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if db.Changes() != phoenixkitdb.ChangeSource(db.DB().Replication()) || !db.Ready() {
-		t.Fatalf("Start in WAL mode: source %T, ready %v", db.Changes(), db.Ready())
+	if db.ChangeSource != phoenixkitdb.ChangeSource(db.DB().Replication()) || !db.Ready() {
+		t.Fatalf("Start in WAL mode: source %T, ready %v", db.ChangeSource, db.Ready())
 	}
 	mb := pubsub.NewMailbox(16)
 	defer mb.Close()
@@ -227,7 +229,7 @@ func TestStartWALMode(t *testing.T) {
 	if db.DB().Replication().Running() {
 		t.Fatal("the replication Source still runs after Close returned")
 	}
-	if err := phoenixkitdb.DropSlot(ctx, conn, "phoenixkitdb"); err != nil {
+	if err := replication.DropSlot(ctx, conn, "phoenixkitdb"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // clusterSection names section 8 in the table.
@@ -68,7 +68,7 @@ func openClusterEnv(ctx context.Context, e *env) (*clusterEnv, error) {
 			ce.close()
 			return nil, err
 		}
-		if err := phoenixkitdb.EnsureTrigger(ctx, conn, "public", clusterTable); err != nil {
+		if err := trigger.Ensure(ctx, conn, "public", clusterTable); err != nil {
 			ce.close()
 			return nil, err
 		}

@@ -4,8 +4,12 @@
 // memory, the WAL change source (on a second server with
 // wal_level=logical) and the cluster module (over an embedded NATS
 // server), each the median of several interleaved repetitions with the
-// spread. The same rows are written as JSON to -out. `make bench` runs it;
-// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains every row.
+// spread. The same rows are written as JSON to -out, a chart of the
+// headline comparisons beside it as SVG, and the goals table into the
+// Markdown page beside it if there is one (-chart-from redraws both from a
+// results file without measuring). `make bench` runs it;
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/performance.md explains the sections
+// and publishes a run: -out ../docs/performance.json.
 package main
 
 import (
@@ -22,7 +26,7 @@ import (
 )
 
 // defaultSections are the sections a run without -sections measures.
-const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal,cluster"
+const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal,cluster,shapes"
 
 // config holds the sizes of one run; -quick shrinks them.
 type config struct {
@@ -92,8 +96,16 @@ func main() {
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
 	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
+	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
 	flag.Parse()
 	cfg.setSizes()
+	if *chartFrom != "" {
+		if err := chartOf(*chartFrom); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -185,6 +197,14 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		rows, err := runCluster(ctx, e, cfg)
 		add("cluster", rows, err)
 	}
+	if want("shapes") {
+		progress("9 shapes: routing changes through where.Index (go test -bench in the root module)")
+		rows, err := runShapes(ctx, e, cfg)
+		add("shapes", rows, err)
+		progress("9 shapes: snapshot of a 100,000-row shape against a plain SELECT, memory per shape and key")
+		rows, err = runShapeSnapshot(ctx, e, cfg)
+		add("shapes", rows, err)
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -216,6 +236,13 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		return err
 	}
 	progress("wrote %s", out)
+	if err := os.WriteFile(chartPath(out), renderChart(rep), 0o644); err != nil {
+		return err
+	}
+	progress("wrote %s", chartPath(out))
+	if err := writeGoals(out, rep); err != nil {
+		return err
+	}
 	if len(rep.Errors) > 0 {
 		return fmt.Errorf("%d section(s) failed", len(rep.Errors))
 	}

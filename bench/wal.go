@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // Section 7 measures the WAL change source (package replication) on a
@@ -103,17 +105,17 @@ FROM generate_series(1, %d) g`, rows),
 			return err
 		}
 	}
-	var tables []phoenixkitdb.Table
+	var tables []pgsql.Table
 	for _, t := range walTables {
-		tables = append(tables, phoenixkitdb.Table{Schema: "public", Name: t})
+		tables = append(tables, pgsql.Table{Schema: "public", Name: t})
 	}
 	// wc_trg is published too, so that its writes cost what a published
 	// table's do; no Source runs while it is measured.
-	if err := phoenixkitdb.EnsurePublication(ctx, conn, walPublication, tables...); err != nil {
+	if err := replication.EnsurePublication(ctx, conn, walPublication, tables...); err != nil {
 		return err
 	}
 	for _, t := range []string{"wal_lat", "wc_trg"} {
-		if err := phoenixkitdb.EnsureTrigger(ctx, conn, "public", t); err != nil {
+		if err := trigger.Ensure(ctx, conn, "public", t); err != nil {
 			return err
 		}
 	}

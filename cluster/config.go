@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/phoenixkit/phoenixkitdb/internal/configerr"
 )
 
 // Defaults for the zero values of Config.
@@ -25,8 +26,10 @@ const (
 
 // Errors; match them with errors.Is.
 var (
-	// ErrInvalidConfig wraps every configuration error New reports.
-	ErrInvalidConfig = errors.New("cluster: invalid config")
+	// ErrInvalidConfig wraps every configuration error New reports. It
+	// wraps pgsql.ErrInvalidConfig, the target shared by every package's
+	// configuration errors.
+	ErrInvalidConfig = configerr.New("cluster")
 	// ErrAlreadyRunning is returned (wrapped with suture.ErrDoNotRestart)
 	// by a second concurrent Serve of one of the module's services.
 	ErrAlreadyRunning = errors.New("cluster: already running")

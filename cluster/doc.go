@@ -100,4 +100,7 @@
 // JSON values' text with unknown types (OID 0).
 //
 // Logical messages (pubsub.Message) travel on <Subject>._message.<prefix>.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package cluster

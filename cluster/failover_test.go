@@ -1,8 +1,6 @@
 package cluster_test
 
 import (
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
-
 	"context"
 	"fmt"
 	"slices"
@@ -12,6 +10,9 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
 // takeover is the failover bound the module promises.
@@ -144,7 +145,7 @@ func walDB(t *testing.T) (string, func(sql string, args ...any)) {
 	url := srv.URL("postgres")
 	conn := connect(t, url)
 	exec(t, conn, `CREATE TABLE items (id bigint PRIMARY KEY, name text)`)
-	if err := phoenixkitdb.EnsurePublication(ctx, conn, "phoenixkitdb", phoenixkitdb.Table{Schema: "public", Name: "items"}); err != nil {
+	if err := replication.EnsurePublication(ctx, conn, "phoenixkitdb", pgsql.Table{Schema: "public", Name: "items"}); err != nil {
 		t.Fatal(err)
 	}
 	return url, func(sql string, args ...any) { exec(t, conn, sql, args...) }

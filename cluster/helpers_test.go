@@ -19,6 +19,7 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/cluster"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -266,7 +267,7 @@ type instanceOpts struct {
 	dbURL   func(string) string // rewrites the database URL (through a proxy, say)
 	cluster cluster.Config      // NATSOptions are appended to
 	mbCap   int
-	// messages asks the WAL source for logical messages (WALMessages).
+	// messages asks the WAL source for logical messages (Config.WAL.Messages).
 	messages bool
 	// wrapLog, if set, wraps the instance's log handler (to watch or hold
 	// a log call).
@@ -287,8 +288,9 @@ func newInstance(t *testing.T, ns *server.Server, dbURL string, o instanceOpts) 
 		dbURL = o.dbURL(dbURL)
 	}
 	db, err := phoenixkitdb.New(phoenixkitdb.Config{
-		ConnString: dbURL, Logger: logger, Source: o.source, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		WALMessages: o.messages,
+		ConnString: dbURL, Logger: logger, Source: o.source,
+		Listener: listener.Config{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		WAL:      replication.Config{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Messages: o.messages},
 	})
 	if err != nil {
 		t.Fatal(err)

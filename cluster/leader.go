@@ -384,7 +384,7 @@ func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream, n uint6
 	// Subscribed before the source runs, so that its first Resync and
 	// every change after it reach the relay.
 	_ = e.c.private.Subscribe(mb, pubsub.TopicAll())
-	// Logical messages (Config.WALMessages) travel in the stream too.
+	// Logical messages (Config.WAL.Messages of the DB module) travel in the stream too.
 	_ = e.c.private.Subscribe(mb, pubsub.TopicMessages())
 	e.relay.beginTerm(e.c.wal, mb)
 	srcCtx, cancelSrc := context.WithCancel(ctx)

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/internal/changesource"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
@@ -46,7 +47,7 @@ type Cluster struct {
 	id      string // this instance, in the lease and in message ids
 	slot    string // WAL mode: the replication slot, in message ids
 	private *pubsub.PubSub
-	src     phoenixkitdb.ServiceChangeSource
+	src     changesource.Service
 	wal     *replication.Source // src in WAL mode, nil otherwise
 	changed signal
 
@@ -71,8 +72,9 @@ func New(cfg Config, db *phoenixkitdb.DB) (*Cluster, error) {
 	}
 	c := &Cluster{cfg: cfg, log: cfg.Logger, db: db, id: newID()}
 	c.private = pubsub.New(cfg.Logger)
-	var opts phoenixkitdb.ChangeSourceOptions
-	if db.Source() == phoenixkitdb.SourceWAL {
+	plumbing := changesource.Of(db)
+	var opts changesource.Options
+	if plumbing.WAL() {
 		// The slot confirms only what the stream stored: a leader that
 		// dies with changes in its relay leaves them to the next one.
 		opts.ConfirmLimit = c.confirmLimit
@@ -81,7 +83,7 @@ func New(cfg Config, db *phoenixkitdb.DB) (*Cluster, error) {
 		// would keep it until wal_sender_timeout (docs/cluster.md).
 		opts.TakeOverSlot = true
 	}
-	if c.src, err = db.NewChangeSourceWith(c.private, opts); err != nil {
+	if c.src, err = plumbing.Build(c.private, opts); err != nil {
 		return nil, err
 	}
 	if rs, ok := c.src.(*replication.Source); ok {
@@ -89,7 +91,7 @@ func New(cfg Config, db *phoenixkitdb.DB) (*Cluster, error) {
 	}
 	c.elector = &elector{c: c}
 	c.follower = &Follower{c: c, ps: db.PubSub(), check: make(chan struct{}, 1)}
-	db.SetChanges(c.follower)
+	plumbing.SetOverride(c.follower)
 	return c, nil
 }
 
@@ -100,7 +102,9 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// Key returns "db": the module takes the DB module's place.
+// Key returns "db": the module is a drop-in replacement for the DB
+// module, so a host's lookups of "db" in its Registry (Enable("db"),
+// Disable("db")) keep working whichever of the two it registered.
 func (c *Cluster) Key() string { return "db" }
 
 // Name returns "DB (cluster)".
@@ -134,8 +138,9 @@ func (c *Cluster) Leader() string {
 
 // Source returns the change source the leader runs (a Listener or a
 // replication Source built from the DB's Config, publishing into a
-// private PubSub). It runs only while this instance leads.
-func (c *Cluster) Source() phoenixkitdb.ServiceChangeSource { return c.src }
+// private PubSub): a *listener.Listener or a *replication.Source. It runs
+// only while this instance leads.
+func (c *Cluster) Source() phoenixkitdb.ChangeSource { return c.src }
 
 // Follower returns the module's Follower (also what db.Changes returns).
 func (c *Cluster) Follower() *Follower { return c.follower }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // notifyDB creates a database with table public.items and its trigger.
@@ -16,7 +16,7 @@ func notifyDB(t *testing.T) (string, func(sql string, args ...any)) {
 	url := pgtest.NewDB(t, pg)
 	conn := connect(t, url)
 	exec(t, conn, `CREATE TABLE items (id bigint PRIMARY KEY, name text)`)
-	if err := phoenixkitdb.EnsureTrigger(context.Background(), conn, "public", "items"); err != nil {
+	if err := trigger.Ensure(context.Background(), conn, "public", "items"); err != nil {
 		t.Fatal(err)
 	}
 	return url, func(sql string, args ...any) { exec(t, conn, sql, args...) }

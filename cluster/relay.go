@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 )
@@ -132,7 +131,7 @@ const headerRoom = 512
 // this is the rule for one change). It returns nil for an event the
 // stream does not carry.
 func (e *elector) prepare(termN uint64, evs []pubsub.Event, enc *encoder, maxPayload int64) *outgoing {
-	wal := e.c.db.Source() == phoenixkitdb.SourceWAL
+	wal := e.c.wal != nil
 	ev := &evs[0]
 	if wal && ev.Kind == pubsub.Resync && ev.Reason == pubsub.ReasonStart {
 		// The stream carries what came before this process's source

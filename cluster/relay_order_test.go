@@ -8,9 +8,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // setMaxMsgSize sets the stream's MaxMsgSize (-1: no limit).
@@ -39,7 +39,7 @@ func TestRelayKeepsOrderWhenAMessageIsRefused(t *testing.T) {
 	url := pgtest.NewDB(t, pg)
 	conn := connect(t, url)
 	exec(t, conn, `CREATE TABLE texts (id text PRIMARY KEY)`)
-	if err := phoenixkitdb.EnsureTrigger(context.Background(), conn, "public", "texts"); err != nil {
+	if err := trigger.Ensure(context.Background(), conn, "public", "texts"); err != nil {
 		t.Fatal(err)
 	}
 	ins := []*instance{newInstance(t, ns, url, instanceOpts{}), newInstance(t, ns, url, instanceOpts{})}

@@ -7,7 +7,9 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
 // sameRowsWrites is a workload of values that JSON or float64 would
@@ -51,8 +53,8 @@ func TestWALRowsSameThroughTheCluster(t *testing.T) {
 	// sends it as unchanged TOAST.
 	run(`ALTER TABLE vals ALTER COLUMN big SET STORAGE EXTERNAL`)
 	conn := connect(t, dbURL)
-	if err := phoenixkitdb.EnsurePublication(context.Background(), conn, "phoenixkitdb",
-		phoenixkitdb.Table{Schema: "public", Name: "vals"}); err != nil {
+	if err := replication.EnsurePublication(context.Background(), conn, "phoenixkitdb",
+		pgsql.Table{Schema: "public", Name: "vals"}); err != nil {
 		t.Fatal(err)
 	}
 	ins := []*instance{

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/phoenixkit/phoenixkitdb/internal/configerr"
 	"github.com/phoenixkit/phoenixkitdb/internal/connstr"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
@@ -35,8 +36,10 @@ const maxIdentifierBytes = 63
 // Errors returned by New and Serve; match them with errors.Is.
 var (
 	// ErrInvalidConfig is wrapped by every configuration error that
-	// retrying cannot fix, such as a connection string that does not parse.
-	ErrInvalidConfig = errors.New("listener: invalid config")
+	// retrying cannot fix, such as a connection string that does not
+	// parse. It wraps pgsql.ErrInvalidConfig, the target shared by every
+	// package's configuration errors.
+	ErrInvalidConfig = configerr.New("listener")
 	// ErrConfigFile is wrapped by connection errors about a file the
 	// connection string names (sslrootcert, sslcert, sslkey) that cannot
 	// be read or used. Serve retries them with backoff: the file may

@@ -74,4 +74,7 @@
 // Log lines never contain the connection password: errors are logged as
 // they are, and none quotes the connection string. Invalid payloads are
 // counted in Stats.Invalid and logged at most once per second.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package listener

@@ -51,6 +51,7 @@ func TestRecoversFromTerminatedBackend(t *testing.T) {
 }
 
 func TestRecoversFromServerRestartAndOutage(t *testing.T) {
+	t.Parallel() // a server of its own; mostly waits on reconnections
 	srv := ownServer(t)
 	url := srv.URL("postgres")
 	b := setup(t, options{url: url, cfg: listener.Config{MinBackoff: 50 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}})

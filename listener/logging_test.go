@@ -16,21 +16,13 @@ import (
 // A role that authenticates with SCRAM on a private server, to see what
 // the log says about wrong passwords and whether a password reaches it.
 func TestLogsKeepTheirTextAndNeverThePassword(t *testing.T) {
-	srv := ownServer(t)
+	t.Parallel() // a role of its own; mostly waits on failed connection attempts
 	const (
 		role     = "pkdb_pw"
 		password = "Right-Pw-7f3a" // the role's password
 		wrong    = "Wrong-Pw-91c2"
 	)
-	admin := connect(t, srv.URL("postgres"))
-	if _, err := admin.Exec(context.Background(), fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", role, password)); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.PrependHBA(ctx, "host all "+role+" 127.0.0.1/32 scram-sha-256"); err != nil {
-		t.Fatal(err)
-	}
+	srv := passwordRole(t, role, password)
 	url := func(pw string) string {
 		return fmt.Sprintf("postgres://%s:%s@%s:%d/postgres?sslmode=disable", role, pw, srv.Host(), srv.Port())
 	}

@@ -52,17 +52,9 @@ func TestWaitReady(t *testing.T) {
 // to ERROR with a hint after a few attempts, and show in Stats and in
 // WaitReady's error, never with the password.
 func TestConnectFailuresEscalate(t *testing.T) {
-	srv := ownServer(t)
+	t.Parallel() // a role of its own; mostly waits on failed connection attempts
 	const role, password, wrong = "pkdb_esc", "Esc-Right-55aa", "Esc-Wrong-66bb"
-	admin := connect(t, srv.URL("postgres"))
-	if _, err := admin.Exec(context.Background(), fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", role, password)); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.PrependHBA(ctx, "host all "+role+" 127.0.0.1/32 scram-sha-256"); err != nil {
-		t.Fatal(err)
-	}
+	srv := passwordRole(t, role, password)
 	for _, tc := range []struct {
 		name, url, cause, hint string
 	}{

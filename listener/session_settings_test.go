@@ -19,6 +19,7 @@ import (
 // PostgreSQL 13 has no idle_session_timeout: there the other two are
 // tested alone.
 func TestIdleSessionTimeoutDoesNotEndTheSession(t *testing.T) {
+	t.Parallel() // a database of its own; six quiet seconds of waiting
 	settings := map[string]string{
 		"idle_session_timeout":                "1.5s",
 		"statement_timeout":                   "100ms",

@@ -204,3 +204,33 @@ func ownServer(t *testing.T) *pgtest.Server {
 	t.Cleanup(func() { _ = srv.Close() })
 	return srv
 }
+
+// passwordRole creates a LOGIN role with password, which must
+// authenticate with scram-sha-256 over TCP, and returns the server it is
+// on: the package's, dropping the role when the test ends (an initdb and
+// a start saved), or a private one when the package's is external and
+// its pg_hba.conf out of reach.
+func passwordRole(t *testing.T, role, password string) *pgtest.Server {
+	t.Helper()
+	srv := pgtest.Require(t, pg)
+	if srv.DataDir() == "" {
+		srv = ownServer(t)
+	}
+	admin := connect(t, srv.URL("postgres"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", role, password)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.Exec(ctx, "DROP ROLE "+role); err != nil {
+			t.Errorf("dropping role %s: %v", role, err)
+		}
+	})
+	if err := srv.PrependHBA(ctx, "host all "+role+" 127.0.0.1/32 scram-sha-256"); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}

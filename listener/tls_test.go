@@ -117,6 +117,7 @@ var fastRetry = listener.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 2
 // sslmode=verify-full end to end: connect, deliver, lose the backend,
 // reconnect over TLS, deliver again.
 func TestTLSVerifyFullSurvivesAKilledBackend(t *testing.T) {
+	t.Parallel() // a server of its own; mostly waits on reconnections
 	e, _ := newTLSEnv(t)
 	b := setup(t, options{url: verifyFull(t, e.plain, e.bundle), cfg: fastRetry})
 	expectResync(t, b.mb, 10*time.Second)
@@ -136,6 +137,7 @@ func TestTLSVerifyFullSurvivesAKilledBackend(t *testing.T) {
 // signed by it; the running Listener reads the bundle again when it
 // reconnects, as a fresh process would.
 func TestTLSCARotationReachesTheRunningListener(t *testing.T) {
+	t.Parallel() // a server of its own; mostly waits on reconnections
 	e, _ := newTLSEnv(t)
 	b := setup(t, options{url: verifyFull(t, e.plain, e.bundle), cfg: fastRetry})
 	expectResync(t, b.mb, 10*time.Second)
@@ -158,6 +160,7 @@ func TestTLSCARotationReachesTheRunningListener(t *testing.T) {
 // string, Serve logs the real cause and retries, and connects once the
 // file appears.
 func TestMissingRootCertIsRetriedUntilItAppears(t *testing.T) {
+	t.Parallel() // a server of its own; mostly waits on reconnections
 	e, ca := newTLSEnv(t)
 	missing := filepath.Join(t.TempDir(), "later.crt")
 	b := setup(t, options{url: verifyFull(t, e.plain, missing), cfg: fastRetry})

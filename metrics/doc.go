@@ -55,4 +55,7 @@
 // docs/alerts.yml holds Prometheus alerting rules over these metrics;
 // the tests check them with promtool (check rules, and test rules with a
 // firing case and a near miss for each alert).
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package metrics

@@ -8,6 +8,7 @@ import (
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/metrics"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -90,7 +91,7 @@ phoenixkitdb_source_received_total{channel="",slot="app_slot",source="wal"} 9
 // invalid-payload series, which would always read 0.
 func TestDBInWALMode(t *testing.T) {
 	// Nothing listens on port 1: the read fails at once.
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{Source: phoenixkitdb.SourceWAL, ConnString: "postgres://app@127.0.0.1:1/app", Slot: "app_slot"})
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{Source: phoenixkitdb.SourceWAL, ConnString: "postgres://app@127.0.0.1:1/app", WAL: replication.Config{Slot: "app_slot"}})
 	if err != nil {
 		t.Fatal(err)
 	}

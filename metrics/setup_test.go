@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/metrics"
 )
 
@@ -34,11 +35,9 @@ func setup(t *testing.T, subscribe func(db *phoenixkitdb.DB)) *bundle {
 	b := &bundle{url: pgtest.NewDB(t, pg), app: fmt.Sprintf("pkdb-metrics-%d", appSeq.Add(1))}
 	logs := &pgtest.LogBuffer{}
 	db, err := phoenixkitdb.New(phoenixkitdb.Config{
-		ConnString:    pgtest.WithApplicationName(b.url, b.app),
-		Logger:        slog.New(slog.NewTextHandler(logs, nil)),
-		MinBackoff:    10 * time.Millisecond,
-		MaxBackoff:    200 * time.Millisecond,
-		ProbeInterval: time.Second,
+		ConnString: pgtest.WithApplicationName(b.url, b.app),
+		Logger:     slog.New(slog.NewTextHandler(logs, nil)),
+		Listener:   listener.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, ProbeInterval: time.Second},
 	})
 	if err != nil {
 		t.Fatalf("phoenixkitdb.New: %v", err)

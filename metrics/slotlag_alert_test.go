@@ -83,7 +83,7 @@ func TestSlotLagRisesWhileSourceStopped(t *testing.T) {
 			labels: map[string]string{"severity": "warning", "slot": slot},
 			annotations: map[string]string{
 				"summary":     "replication slot " + slot + " exists but no instance runs its WAL source",
-				"description": "Enable the module, or drop the slot (phoenixkitdb.DropSlot) if WAL mode is no longer used.",
+				"description": "Enable the module, or drop the slot (replication.DropSlot) if WAL mode is no longer used.",
 			},
 		}},
 		// Stopped on purpose: not a lost connection.

@@ -13,10 +13,10 @@
 // A [Mailbox] is a subscriber's identity and inbox, the Go counterpart of
 // an Elixir process mailbox: a channel with a small buffer and, behind it,
 // a queue that grows by chunks while the consumer is behind and shrinks
-// back as it catches up, so an idle mailbox of the default capacity costs
-// under 1 KiB. While that queue holds events, a goroutine of the mailbox
-// hands them to the channel in order; it ends when the queue is empty or
-// the mailbox is closed. Close a mailbox you stop reading: a goroutine
+// back as it catches up, so an idle mailbox costs little memory. While
+// that queue holds events, a goroutine of the mailbox hands them to the
+// channel in order; it ends when the queue is empty or the mailbox is
+// closed. Close a mailbox you stop reading: a goroutine
 // waiting for room in its channel would otherwise wait for ever.
 // Publishing never waits for a subscriber. When a mailbox is full (its
 // capacity counts the queue), new events are dropped, counted by
@@ -58,8 +58,7 @@
 // one leaves) and keeps the answers in a routing table, which every
 // publication then reads under the same lock. EventBus is not called per
 // publication: its Publish copies the handler slice and calls the handler
-// through reflect, two heap allocations and a few hundred nanoseconds per
-// call, more than a whole single-change fan-out to one mailbox costs
+// through reflect, which costs more than a whole fan-out to one mailbox
 // without it. So EventBus decides which topics exist and where they route;
 // the table only remembers its answer, and is refreshed whenever the
 // answer can change.
@@ -68,4 +67,7 @@
 // (its Unsubscribe matches handlers by code pointer), one typed argument
 // (it panics on a type mismatch), handlers that never call back into the
 // bus and never block (it holds its lock while they run).
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package pubsub

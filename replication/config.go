@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/phoenixkit/phoenixkitdb/internal/configerr"
 	"github.com/phoenixkit/phoenixkitdb/internal/connstr"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -34,14 +36,13 @@ const (
 	DefaultSlotCreateTimeout = 5 * time.Minute
 )
 
-// maxIdentifierBytes is PostgreSQL's NAMEDATALEN-1.
-const maxIdentifierBytes = 63
-
 // Errors returned by New and Serve; match them with errors.Is.
 var (
 	// ErrInvalidConfig is wrapped by every configuration error that
-	// retrying cannot fix, such as a connection string that does not parse.
-	ErrInvalidConfig = errors.New("replication: invalid config")
+	// retrying cannot fix, such as a connection string that does not
+	// parse. It wraps pgsql.ErrInvalidConfig, the target shared by every
+	// package's configuration errors.
+	ErrInvalidConfig = configerr.New("replication")
 	// ErrAlreadyRunning is returned by a second concurrent Serve (wrapped
 	// with suture.ErrDoNotRestart).
 	ErrAlreadyRunning = errors.New("replication: already running")
@@ -65,7 +66,7 @@ type Config struct {
 
 	// Publication names the publication whose tables are streamed.
 	// Default DefaultPublication ("phoenixkitdb"). It must exist
-	// (phoenixkitdb.EnsurePublication creates it); while it does not, the
+	// (EnsurePublication creates it); while it does not, the
 	// Source logs an ERROR and retries with backoff. 1 to 63 bytes, no NUL;
 	// it is quoted as an identifier, so case matters.
 	Publication string
@@ -257,31 +258,20 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// validSlot applies PostgreSQL's rule for slot names
-// (ReplicationSlotValidateName), so a bad name fails in New and the name
-// never needs quoting in replication commands.
+// validSlot applies PostgreSQL's rule for slot names (see
+// pgsql.CheckSlotName), so a bad name fails in New and the name never
+// needs quoting in replication commands.
 func validSlot(s string) error {
-	if len(s) == 0 || len(s) > maxIdentifierBytes {
-		return fmt.Errorf("%w: slot name must be 1 to %d bytes, got %d", ErrInvalidConfig, maxIdentifierBytes, len(s))
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return fmt.Errorf("%w: slot name %q may hold only lower-case letters, digits and underscores", ErrInvalidConfig, s)
-		}
+	if err := pgsql.CheckSlotName(s); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return nil
 }
 
 // validIdentifier refuses names PostgreSQL cannot take intact.
 func validIdentifier(kind, s string) error {
-	if len(s) == 0 || len(s) > maxIdentifierBytes {
-		return fmt.Errorf("%w: %s name must be 1 to %d bytes, got %d", ErrInvalidConfig, kind, maxIdentifierBytes, len(s))
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return fmt.Errorf("%w: %s name contains a NUL byte", ErrInvalidConfig, kind)
-		}
+	if err := pgsql.CheckIdentifier(kind, s); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return nil
 }

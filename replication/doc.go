@@ -126,4 +126,20 @@
 // Setup errors (wal_level not logical, a role without REPLICATION, a
 // missing publication) are logged at ERROR with a hint and retried with
 // backoff, since they can be fixed while the Source runs.
+//
+// # Publications and slots
+//
+// [EnsurePublication] (and [EnsurePublicationWith], with
+// [PublishInsertsOnly], [SetReplicaIdentityFull] or
+// [WithPublicationLockTimeout]) creates the publication and adds tables to
+// it, refusing a table without a replica identity whose UPDATE and DELETE
+// publishing would break ([ErrNoReplicaIdentity]);
+// [RemoveFromPublication] and [ListPublishedTables] go with it. They take
+// a pgsql.Querier, run in a transaction of their own under the same
+// advisory lock as package trigger's installers, and bound their lock
+// waits. [DropSlot] drops the slot a Source leaves behind (a slot retains
+// WAL while nothing reads it).
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package replication

@@ -57,7 +57,7 @@ func escalation(err error) (hint string, setup bool) {
 	case errors.Is(err, ErrWALLevel):
 		return "set wal_level = logical in postgresql.conf and restart the server", true
 	case errors.Is(err, ErrNoPublication):
-		return "create it with phoenixkitdb.EnsurePublication (CREATE PUBLICATION ... FOR TABLE ...)", true
+		return "create it with replication.EnsurePublication (CREATE PUBLICATION ... FOR TABLE ...)", true
 	case errors.Is(err, ErrSlotOtherDatabase):
 		return "choose another Config.Slot, or drop the slot with pg_drop_replication_slot", true
 	case errors.Is(err, ErrMessagesUnsupported):

@@ -198,6 +198,7 @@ func waitSynced(t *testing.T, r *failoverRig, b *bundle, c *collector, last int6
 // new primary's changes. Before 17, FailoverSlot set gives a WARN and an
 // ordinary slot.
 func TestFailoverWithoutFailoverSlotResyncs(t *testing.T) {
+	t.Parallel() // servers of its own; mostly waits on their starts, restarts and reconnections
 	r := newFailoverRig(t)
 	failover := r.version < failoverVersion // only warns there
 	b := setup(t, options{srv: r.primary, url: r.url, cfg: replication.Config{FailoverSlot: failover}})

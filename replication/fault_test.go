@@ -97,6 +97,7 @@ func TestPartialTransactionReplayed(t *testing.T) {
 }
 
 func TestExactlyOnceAcrossServerRestarts(t *testing.T) {
+	t.Parallel() // a server of its own; mostly waits on their starts, restarts and reconnections
 	srv := ownServer(t)
 	b := setup(t, options{srv: srv, url: srv.URL("postgres")})
 	waitReady(t, b.src)

@@ -20,6 +20,7 @@ import (
 // the new server (made there beforehand, as a failover tool or a
 // snapshot would), one does not.
 func TestServerWithLowerLSNs(t *testing.T) {
+	t.Parallel() // servers of its own; mostly waits on their starts, restarts and reconnections
 	first, second := ownServer(t), ownServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

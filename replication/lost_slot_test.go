@@ -12,6 +12,7 @@ import (
 // A slot invalidated by max_slot_wal_keep_size (wal_status 'lost') is
 // dropped and recreated, with an ERROR and a Resync "slot".
 func TestInvalidatedSlotRecreated(t *testing.T) {
+	t.Parallel() // a server of its own; mostly waits on their starts, restarts and reconnections
 	srv := ownServer(t)
 	b := setup(t, options{srv: srv, url: srv.URL("postgres")})
 	waitReady(t, b.src)

@@ -137,7 +137,7 @@ func slotConfirmed(ctx context.Context, conn *pgconn.PgConn, slot string) (pglog
 }
 
 // MinServerVersion is the oldest PostgreSQL major version the Source
-// supports; phoenixkitdb.MinServerVersion is the same. 13 reached its end
+// supports, and the oldest the publication functions accept. 13 reached its end
 // of life in November 2025, and its pgoutput lacks the messages, streaming
 // and binary options.
 const MinServerVersion = 14

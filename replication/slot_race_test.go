@@ -38,7 +38,7 @@ func TestCreateSlotLostRaceReportsTheSlotsPosition(t *testing.T) {
 
 // The Source accepts the server it runs on when that is supported, and
 // refuses an older one (PHOENIXKITDB_PG_BINDIR pointing at PostgreSQL 13)
-// with ErrUnsupportedServer.
+// with replication.ErrUnsupportedServer.
 func TestServerVersionCheck(t *testing.T) {
 	url := pgtest.NewDB(t, pgtest.Require(t, pg))
 	conn := connect(t, url)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 	"github.com/thejerf/suture/v4"
 )
 
@@ -28,8 +29,8 @@ type appConfig struct {
 	Watch []watchTable
 
 	// DB tunes the DB module; ConnString and Logger are filled in.
-	// DB.Source = SourceWAL runs the replication Source on DB.Slot and
-	// DB.Publication instead of the Listener.
+	// DB.Source = SourceWAL runs the replication Source on DB.WAL.Slot
+	// and DB.WAL.Publication instead of the Listener.
 	DB phoenixkitdb.Config
 
 	// StatusEvery and HeartbeatEvery pace the SSE stream's status frames
@@ -58,6 +59,8 @@ type app struct {
 	web  *web
 	// cluster holds the instances of cluster mode; nil otherwise.
 	cluster *clusterSet
+	// shapes serves /v1/shape; nil in cluster mode.
+	shapes *shapeAPI
 }
 
 // newApp connects the example's pool, creates what cfg asks for (the demo
@@ -91,7 +94,7 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 	}
 	leftCfg := dbCfg
 	if src := db.Replication(); src != nil {
-		leftCfg.Slot, leftCfg.Publication = src.Slot(), src.Publication()
+		leftCfg.WAL.Slot, leftCfg.WAL.Publication = src.Slot(), src.Publication()
 	}
 	logLeftovers(ctx, pool, logger, leftCfg)
 	// The host's own tree: the Registry adds module children to it, and
@@ -126,11 +129,19 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		pool.Close()
 		return nil, err
 	}
-	var rec *recent
+	var (
+		rec    *recent
+		shapes *shapeAPI
+	)
 	if cs == nil {
 		// Beside the module's children, as a host's own services are.
 		rec = newRecent(db.Changes())
 		sup.Add(rec)
+		if shapes, err = newShapeAPI(pool, db, publication, logger); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		sup.Add(shapes)
 	}
 	if cfg.Demo {
 		interval := cfg.DemoInterval
@@ -148,7 +159,9 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		sup:     sup,
 		reg:     reg,
 		cluster: cs,
+		shapes:  shapes,
 		web: &web{
+			Shapes:         shapes,
 			DB:             db,
 			Cluster:        cs,
 			Registry:       reg,
@@ -179,11 +192,16 @@ func (a *app) dropSlot(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	// DropSlot waits for the walsender the stopped Source leaves exiting.
-	return true, phoenixkitdb.DropSlot(ctx, a.pool, src.Slot())
+	return true, replication.DropSlot(ctx, a.pool, src.Slot())
 }
 
 // close releases the pool. Call it after the supervisor has stopped.
-func (a *app) close() { a.pool.Close() }
+func (a *app) close() {
+	if a.shapes != nil {
+		a.shapes.close()
+	}
+	a.pool.Close()
+}
 
 // installAsked creates the demo schema (cfg.DemoSchema or cfg.Demo) and
 // watches the tables of cfg.Watch, and nothing else: with triggers in

@@ -7,9 +7,9 @@ import (
 	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/connstr"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // embeddedDatabase is the database the embedded server creates.
@@ -113,7 +113,7 @@ var demoReplicaIdentity = []string{
 var demoTables = []watchTable{
 	{Schema: "demo", Table: "users"},
 	{Schema: "demo", Table: "orders"},
-	{Schema: "demo", Table: "events_log", Opts: []phoenixkitdb.TriggerOption{phoenixkitdb.PerStatement()}},
+	{Schema: "demo", Table: "events_log", Opts: []trigger.Option{trigger.PerStatement()}},
 }
 
 // setupDemoSchema creates the demo schema if missing and makes its tables

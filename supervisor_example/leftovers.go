@@ -9,6 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/lmittmann/tint"
 	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
+	"github.com/phoenixkit/phoenixkitdb/replication"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // Switching modes leaves things behind: after WAL mode, an unused slot
@@ -32,12 +35,12 @@ func logLeftovers(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, 
 	if l.Slot != "" {
 		logger.Warn("leftover: replication slot from WAL mode, unused in NOTIFY mode: it retains WAL and keeps "+
 			"PostgreSQL from starting with wal_level below logical; unless you will switch back, run once with "+
-			"-drop-slot (or call phoenixkitdb.DropSlot)", "slot", l.Slot, "retained_bytes", l.SlotRetainedBytes)
+			"-drop-slot (or call replication.DropSlot)", "slot", l.Slot, "retained_bytes", l.SlotRetainedBytes)
 	}
 	if len(l.Triggered) > 0 {
 		logger.Info("leftover: change triggers from NOTIFY mode on tables the WAL source streams: they notify for "+
 			"nobody and cost every write; once no instance runs in NOTIFY mode, run once with -remove-triggers "+
-			"(or call phoenixkitdb.RemoveTrigger)", "tables", tableNames(l.Triggered), "publication", cfg.Publication)
+			"(or call trigger.Remove)", "tables", tableNames(l.Triggered), "publication", cfg.WAL.Publication)
 	}
 }
 
@@ -58,7 +61,7 @@ func cleanUp(ctx context.Context, opts options, logger *slog.Logger) error {
 		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1)`, opts.slot).Scan(&existed); err != nil {
 			return fmt.Errorf("supervisor_example: -drop-slot: %w", err)
 		}
-		if err := phoenixkitdb.DropSlot(ctx, pool, opts.slot); err != nil {
+		if err := replication.DropSlot(ctx, pool, opts.slot); err != nil {
 			return fmt.Errorf("supervisor_example: -drop-slot: %w", err)
 		}
 		if existed {
@@ -68,19 +71,19 @@ func cleanUp(ctx context.Context, opts options, logger *slog.Logger) error {
 		}
 	}
 	if opts.removeTriggers {
-		tables := make([]phoenixkitdb.Table, len(opts.watch))
+		tables := make([]pgsql.Table, len(opts.watch))
 		for i, w := range opts.watch {
-			tables[i] = phoenixkitdb.Table{Schema: w.Schema, Name: w.Table}
+			tables[i] = pgsql.Table{Schema: w.Schema, Name: w.Table}
 		}
 		if len(tables) == 0 {
-			l, err := phoenixkitdb.FindLeftovers(ctx, pool, phoenixkitdb.Config{Source: phoenixkitdb.SourceWAL, Publication: opts.publication})
+			l, err := phoenixkitdb.FindLeftovers(ctx, pool, phoenixkitdb.Config{Source: phoenixkitdb.SourceWAL, WAL: replication.Config{Publication: opts.publication}})
 			if err != nil {
 				return fmt.Errorf("supervisor_example: -remove-triggers: %w", err)
 			}
 			tables = l.Triggered
 		}
 		for _, t := range tables {
-			if err := phoenixkitdb.RemoveTrigger(ctx, pool, t.Schema, t.Name); err != nil {
+			if err := trigger.Remove(ctx, pool, t.Schema, t.Name); err != nil {
 				return fmt.Errorf("supervisor_example: -remove-triggers: %w", err)
 			}
 		}
@@ -90,7 +93,7 @@ func cleanUp(ctx context.Context, opts options, logger *slog.Logger) error {
 }
 
 // tableNames spells tables as schema.table for a log line.
-func tableNames(tables []phoenixkitdb.Table) []string {
+func tableNames(tables []pgsql.Table) []string {
 	names := make([]string, len(tables))
 	for i, t := range tables {
 		names[i] = t.Schema + "." + t.Name

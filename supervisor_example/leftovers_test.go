@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // Switching modes: in NOTIFY mode the app warns about the slot WAL mode
@@ -48,7 +48,7 @@ func TestLeftoversNamedAndRemoved(t *testing.T) {
 	// WAL mode after NOTIFY mode: orders is published and triggered;
 	// secrets is triggered only, which is not WAL mode's business.
 	for _, tbl := range []string{"orders", "secrets"} {
-		if err := phoenixkitdb.EnsureTrigger(ctx, n.conn, "public", tbl); err != nil {
+		if err := trigger.Ensure(ctx, n.conn, "public", tbl); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -61,7 +61,7 @@ func TestLeftoversNamedAndRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	for tbl, want := range map[string]bool{"orders": false, "secrets": true} {
-		if has, err := phoenixkitdb.HasTrigger(ctx, n.conn, "public", tbl); err != nil || has != want {
+		if has, err := trigger.Has(ctx, n.conn, "public", tbl); err != nil || has != want {
 			t.Errorf("after -remove-triggers: trigger on public.%s %v (%v), want %v", tbl, has, err, want)
 		}
 	}

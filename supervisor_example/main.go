@@ -151,7 +151,7 @@ func parseFlags(args []string, out io.Writer, getenv func(string) string) (optio
 	fs.StringVar(&o.logFormat, "log-format", "text", "log `format`: text or json")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	source := fs.String("source", "notify", "change `source`: notify (Listener and row triggers) or wal (logical replication; -watch and -demo then fill a publication)")
-	fs.StringVar(&o.slot, "slot", replication.DefaultSlot, "replication `slot` in WAL mode (kept on a database you name: drop it with phoenixkitdb.DropSlot when done)")
+	fs.StringVar(&o.slot, "slot", replication.DefaultSlot, "replication `slot` in WAL mode (kept on a database you name: drop it with replication.DropSlot when done)")
 	fs.StringVar(&o.publication, "publication", replication.DefaultPublication, "`publication` whose tables WAL mode streams")
 	fs.BoolVar(&o.cluster, "cluster", false, "run three instances in this process behind the cluster module (leader election, NATS JetStream); the page shows the leader and can stop it")
 	fs.Func("allow-host", "comma-separated host `names` the page answers to besides 127.0.0.1, localhost and -addr's host (\"*\" for any; others get 421, which defeats DNS rebinding)", func(v string) error {

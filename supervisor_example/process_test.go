@@ -128,10 +128,22 @@ func runProgram(t *testing.T, cmd *exec.Cmd) *program {
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
+			if cmd.SysProcAttr != nil && cmd.SysProcAttr.Setpgid {
+				// make's children (the app and its watchdog) outlive a
+				// killed make: end the whole group.
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			}
 			_ = cmd.Wait()
 		}
-		<-p.done
+		// A child still holding the log pipe (a failed test's) must not
+		// hang the run: stop reading after a while.
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("the program's log pipe still open 30 s after it was killed")
+		}
 		_ = stderr.Close()
+		<-p.done
 		if t.Failed() {
 			t.Logf("program logs:\n%s", p.allLogs())
 		}

@@ -7,12 +7,13 @@ import (
 	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
 // WAL mode (-source=wal) watches tables through a publication instead of
 // triggers: -watch and -demo add their tables to it with
-// phoenixkitdb.EnsurePublication, and the app logs what that changed, as it
+// replication.EnsurePublication, and the app logs what that changed, as it
 // does for triggers. No trigger is installed in WAL mode: the WAL already
 // holds every change, so writers pay nothing extra.
 
@@ -28,22 +29,22 @@ func installPublication(ctx context.Context, pool *pgxpool.Pool, logger *slog.Lo
 	if err != nil {
 		return fmt.Errorf("supervisor_example: publication %q: %w", publication, err)
 	}
-	before, err := phoenixkitdb.ListPublishedTables(ctx, pool, publication)
+	before, err := replication.ListPublishedTables(ctx, pool, publication)
 	if err != nil {
 		return fmt.Errorf("supervisor_example: publication %q: %w", publication, err)
 	}
-	want := make([]phoenixkitdb.Table, len(tables))
+	want := make([]pgsql.Table, len(tables))
 	for i, t := range tables {
-		want[i] = phoenixkitdb.Table{Schema: t.Schema, Name: t.Table}
+		want[i] = pgsql.Table{Schema: t.Schema, Name: t.Table}
 	}
-	if err := phoenixkitdb.EnsurePublication(ctx, pool, publication, want...); err != nil {
+	if err := replication.EnsurePublication(ctx, pool, publication, want...); err != nil {
 		return fmt.Errorf("supervisor_example: %w", err)
 	}
 	if !existed {
 		logger.Info("watch: created publication", "publication", publication)
 	}
 	for _, t := range tables {
-		if slices.Contains(before, phoenixkitdb.Table{Schema: t.Schema, Name: t.Table}) {
+		if slices.Contains(before, pgsql.Table{Schema: t.Schema, Name: t.Table}) {
 			logger.Info("watch: table already in the publication; nothing written", "table", t.String(), "publication", publication)
 			continue
 		}

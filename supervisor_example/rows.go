@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
 )
 
 // The table view reads rows of watched tables only: a name from the URL
@@ -57,7 +57,7 @@ func (p poolTables) Watched(ctx context.Context, schema, table string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	return slices.Contains(ts, phoenixkitdb.Table{Schema: schema, Name: table}), nil
+	return slices.Contains(ts, pgsql.Table{Schema: schema, Name: table}), nil
 }
 
 // columnsSQL lists a table's columns in order.

@@ -13,6 +13,7 @@ import (
 	"github.com/lmittmann/tint"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 )
 
 // httpShutdownTimeout bounds the HTTP server's Shutdown. SSE streams end
@@ -91,7 +92,7 @@ func serve(ctx context.Context, opts options, logger *slog.Logger) (err error) {
 		Demo:            opts.demo,
 		Watch:           opts.watch,
 		DemoInterval:    opts.demoInterval,
-		DB:              phoenixkitdb.Config{Source: opts.source, Slot: opts.slot, Publication: opts.publication},
+		DB:              phoenixkitdb.Config{Source: opts.source, WAL: replication.Config{Slot: opts.slot, Publication: opts.publication}},
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -173,7 +174,7 @@ func endSlot(a *app, opts options, logger *slog.Logger) {
 	}
 	if opts.databaseURL != "" {
 		logger.Info("shutdown: replication slot kept: the next run resumes from it; while it is unused it retains WAL, "+
-			"so drop it when you are done (run once with -drop-slot, or phoenixkitdb.DropSlot)", "slot", src.Slot())
+			"so drop it when you are done (run once with -drop-slot, or replication.DropSlot)", "slot", src.Slot())
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)

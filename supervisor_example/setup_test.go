@@ -20,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/listener"
+	"github.com/phoenixkit/phoenixkitdb/replication"
 	"go.uber.org/goleak"
 )
 
@@ -98,13 +100,16 @@ func setup(t *testing.T, o setupOptions) *bundle {
 	defer cancel()
 
 	logger := slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	dbCfg := phoenixkitdb.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	dbCfg := phoenixkitdb.Config{
+		Listener: listener.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		WAL:      replication.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+	}
 	if o.wal {
 		// Slots are per server, not per database: each bundle its own.
 		b.slot = strings.ReplaceAll(b.app, "-", "_")
-		dbCfg.Source, dbCfg.Slot = phoenixkitdb.SourceWAL, b.slot
+		dbCfg.Source, dbCfg.WAL.Slot = phoenixkitdb.SourceWAL, b.slot
 	} else {
-		dbCfg.Slot = o.slot
+		dbCfg.WAL.Slot = o.slot
 	}
 	natsURL := ""
 	if o.cluster {

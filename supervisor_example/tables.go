@@ -6,7 +6,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/pgsql"
+	"github.com/phoenixkit/phoenixkitdb/replication"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // countCap bounds row counting: the page shows "10000+" rather than scan
@@ -35,11 +37,11 @@ type poolTables struct {
 }
 
 // watched returns the watched tables, sorted.
-func (p poolTables) watched(ctx context.Context) ([]phoenixkitdb.Table, error) {
+func (p poolTables) watched(ctx context.Context) ([]pgsql.Table, error) {
 	if p.publication != "" {
-		return phoenixkitdb.ListPublishedTables(ctx, p.pool, p.publication)
+		return replication.ListPublishedTables(ctx, p.pool, p.publication)
 	}
-	return phoenixkitdb.ListTriggeredTables(ctx, p.pool)
+	return trigger.List(ctx, p.pool)
 }
 
 // Tables returns every watched table, sorted, with its row count up to

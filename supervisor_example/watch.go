@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // errBadWatch is returned for a -watch list that does not parse.
@@ -19,8 +19,8 @@ var errBadWatch = errors.New("supervisor_example: -watch wants schema.table[,sch
 // watchTable is one table the app installs a change trigger on.
 type watchTable struct {
 	Schema, Table string
-	// Opts are passed to EnsureTrigger (PerStatement for a table without id).
-	Opts []phoenixkitdb.TriggerOption
+	// Opts are passed to trigger.Ensure (PerStatement for a table without id).
+	Opts []trigger.Option
 }
 
 func (w watchTable) String() string { return w.Schema + "." + w.Table }
@@ -57,7 +57,7 @@ func installTriggers(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logge
 		if err != nil {
 			return fmt.Errorf("supervisor_example: trigger on %s: %w", t, err)
 		}
-		if err := phoenixkitdb.EnsureTrigger(ctx, pool, t.Schema, t.Table, t.Opts...); err != nil {
+		if err := trigger.Ensure(ctx, pool, t.Schema, t.Table, t.Opts...); err != nil {
 			return fmt.Errorf("supervisor_example: trigger on %s: %w", t, err)
 		}
 		after, err := catalogObjects(ctx, pool, t)
@@ -78,7 +78,7 @@ func installTriggers(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logge
 
 // catalogSQL lists, with a fingerprint of each definition, the user
 // triggers on table ($1.$2) and the trigger functions in its schema: what
-// EnsureTrigger may create, replace or drop.
+// trigger.Ensure may create, replace or drop.
 const catalogSQL = `
 SELECT 'trigger ' || quote_ident(t.tgname) || ' ON ' || quote_ident($1) || '.' || quote_ident($2),
        md5(pg_get_triggerdef(t.oid))

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 func TestParseWatch(t *testing.T) {
@@ -85,7 +85,7 @@ func TestWatchInstallsOnlyNamedTables(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for table, want := range map[string]bool{"orders": true, "users": true, "secrets": false} {
-		has, err := phoenixkitdb.HasTrigger(ctx, b.conn, "public", table)
+		has, err := trigger.Has(ctx, b.conn, "public", table)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -48,6 +48,8 @@ type web struct {
 	// the /cluster/ POSTs stop and start them. DB then only names the
 	// slot and publication.
 	Cluster *clusterSet
+	// Shapes, when set, serves Electric's shape API at GET /v1/shape.
+	Shapes *shapeAPI
 	// Recent, when set, holds the latest changes: each SSE stream starts
 	// with those it wants (a history frame). Unused in -cluster mode.
 	Recent *recent
@@ -76,6 +78,7 @@ type web struct {
 //	GET  /api/status                the status frame as JSON
 //	GET  /healthz                   200 when the change source is connected, else 503
 //	GET  /metrics                   Prometheus metrics (docs/operations.md), when Metrics is set
+//	GET  /v1/shape                  Electric's shape API for the demo tables (docs/http.md); not in -cluster mode
 //	POST /modules/{key}/enable      enable the module through the Registry
 //	POST /modules/{key}/disable     disable it
 //	POST /cluster/...               -cluster mode only: see clusterRoutes
@@ -99,6 +102,9 @@ func (w *web) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", w.healthz)
 	if w.Metrics != nil {
 		mux.Handle("GET /metrics", w.Metrics)
+	}
+	if w.Shapes != nil {
+		mux.Handle("GET /v1/shape", w.Shapes)
 	}
 	mux.HandleFunc("POST /modules/{key}/enable", w.toggle(true))
 	mux.HandleFunc("POST /modules/{key}/disable", w.toggle(false))

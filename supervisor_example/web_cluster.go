@@ -47,7 +47,7 @@ func (w *web) clusterFrame(dropped uint64, serving int) statusFrame {
 
 // changeSourceStatus returns the kind and stats of a change source the
 // cluster module runs.
-func changeSourceStatus(src phoenixkitdb.ServiceChangeSource) (string, sourceStats) {
+func changeSourceStatus(src phoenixkitdb.ChangeSource) (string, sourceStats) {
 	switch s := src.(type) {
 	case *replication.Source:
 		return phoenixkitdb.SourceWAL.String(), fromReplicationStats(s)

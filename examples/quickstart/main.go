@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 func main() {
@@ -39,7 +40,7 @@ func run(ctx context.Context, url string) error {
 		return err
 	}
 	defer pool.Close()
-	if err := phoenixkitdb.EnsureTrigger(ctx, pool, "public", "orders"); err != nil {
+	if err := trigger.Ensure(ctx, pool, "public", "orders"); err != nil {
 		return err // idempotent: safe from every instance at start-up
 	}
 

@@ -179,7 +179,7 @@ func (a *app) event(e suture.Event) {
 // start runs the supervisor and every consumer.
 func (a *app) start() {
 	for _, c := range a.readers {
-		go c.read()
+		go c.Read()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
@@ -203,13 +203,13 @@ func (a *app) shutdown() error {
 		errs = append(errs, fmt.Errorf("%s: services not stopped: %v %v", a.name, report, err))
 	}
 	for _, c := range a.readers {
-		c.mb.Close()
+		c.MB.Close()
 	}
 	for _, c := range a.readers {
 		select {
-		case <-c.done:
+		case <-c.Done():
 		case <-time.After(30 * time.Second):
-			errs = append(errs, fmt.Errorf("%s: reader %s did not end", a.name, c.name))
+			errs = append(errs, fmt.Errorf("%s: reader %s did not end", a.name, c.Name))
 		}
 	}
 	// Closed mailboxes leave nothing behind in the PubSub, however often

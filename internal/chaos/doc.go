@@ -23,9 +23,20 @@
 //	go test -tags chaos -race -v -parallel 2 -run Chaos ./internal/chaos -chaos.duration=60s
 //
 // `make chaos` runs exactly that, then the cluster module's soak
-// (cluster/internal/chaos), which shares this package's checker and its
-// workload: the schemas ([SetupSchema], [SetupWALSchema]), the writers
-// ([Writer]), the fence ([CommitFence]) and the committed log
-// ([ReadCommitted]), in plain files so that another module's soak can use
-// them.
+// (cluster/internal/chaos).
+//
+// # What the soaks share
+//
+// Both soaks use this package's plain files, so that there is one copy of
+// the machinery: the checker, the workload (the schemas [SetupSchema] and
+// [SetupWALSchema], the writers [Writer], the committed log
+// [ReadCommitted]), the fault loop ([FaultLoop]: first every kind once,
+// then weighted picks; the soak supplies what each fault does), the
+// mailbox recorder ([Consumer]), the fence ([CommitFence], [FenceAll])
+// and the summary's tallies ([Tally], [FaultText], [CountTxs]). What stays
+// in each soak's test files is what differs: the apps or instances, the
+// faults themselves and the summary line's own figures.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package chaos

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phoenixkit/phoenixkitdb/internal/chaos"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 )
@@ -46,87 +47,35 @@ const (
 	restartTimeout = 90 * time.Second
 )
 
-// injector injects faults at seeded random intervals until stopped.
+// injector applies the soak's faults; its FaultLoop decides when and
+// which.
 type injector struct {
+	*chaos.FaultLoop
 	srv   *pgtest.Server
 	apps  []*app
 	dbURL string
-	rng   *rand.Rand
-	kinds []string
-	wal   bool // the apps run WAL Sources
+	rng   *rand.Rand // the loop's: used from the loop's goroutine only
+	wal   bool       // the apps run WAL Sources
 
 	mu        sync.Mutex
-	counts    map[string]int
-	skipped   map[string]string // kinds the server cannot do, and why
-	problems  []string          // promises broken by the library (detection, restart)
-	errs      []string          // faults that could not be injected (not library failures)
-	maxDetect time.Duration     // slowest frozen-connection detection
-	maxStop   time.Duration     // slowest Serve return after removal
-	garbage   int               // invalid payloads sent (WAL: rows and messages written outside the publication)
-	slotDrops map[*app]int      // WAL: slots dropped, by app
+	maxDetect time.Duration // slowest frozen-connection detection
+	maxStop   time.Duration // slowest Serve return after removal
+	garbage   int           // invalid payloads sent (WAL: rows and messages written outside the publication)
+	slotDrops map[*app]int  // WAL: slots dropped, by app
 }
 
 func newInjector(srv *pgtest.Server, apps []*app, dbURL string, rng *rand.Rand, m soakMode) *injector {
-	return &injector{
-		srv: srv, apps: apps, dbURL: dbURL, rng: rng,
-		kinds:     append([]string(nil), m.kinds...),
-		wal:       m.wal,
-		counts:    map[string]int{},
-		skipped:   map[string]string{},
-		slotDrops: map[*app]int{},
+	in := &injector{srv: srv, apps: apps, dbURL: dbURL, rng: rng, wal: m.wal, slotDrops: map[*app]int{}}
+	in.FaultLoop = &chaos.FaultLoop{
+		Kinds: append([]string(nil), m.kinds...), Weights: faultWeights,
+		GapMin: faultGapMin, GapMax: faultGapMax, Rng: rng, Inject: in.inject,
 	}
-}
-
-// run injects faults until stop is closed: first one of every kind in a
-// random order, so that even a short run sees each, then weighted random
-// picks. A fault in progress always completes (a frozen proxy is thawed).
-func (in *injector) run(stop <-chan struct{}) {
-	queue := append([]string(nil), in.kinds...)
-	in.rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
-	for {
-		gapMax := faultGapMax
-		if in.wal && len(queue) > 0 {
-			// Ten kinds, some of them slow (a freeze lasts Timeout): short
-			// gaps let the 20 s CI run see each once.
-			gapMax = walFirstGapMax
-		}
-		gap := faultGapMin + time.Duration(in.rng.Int64N(int64(gapMax-faultGapMin)))
-		select {
-		case <-stop:
-			return
-		case <-time.After(gap):
-		}
-		var kind string
-		if len(queue) > 0 {
-			kind, queue = queue[0], queue[1:]
-		} else {
-			kind = in.weighted()
-		}
-		if _, ok := in.skipped[kind]; ok {
-			continue
-		}
-		err := in.inject(kind)
-		in.mu.Lock()
-		in.counts[kind]++
-		if err != nil {
-			in.errs = append(in.errs, fmt.Sprintf("%s: %v", kind, err))
-		}
-		in.mu.Unlock()
+	if m.wal {
+		// Ten kinds, some of them slow (a freeze lasts Timeout): short
+		// gaps let the 20 s CI run see each once.
+		in.FirstGapMax = walFirstGapMax
 	}
-}
-
-func (in *injector) weighted() string {
-	total := 0
-	for _, k := range in.kinds {
-		total += faultWeights[k]
-	}
-	n := in.rng.IntN(total)
-	for _, k := range in.kinds {
-		if n -= faultWeights[k]; n < 0 {
-			return k
-		}
-	}
-	return in.kinds[0]
+	return in
 }
 
 func (in *injector) inject(kind string) error {
@@ -168,8 +117,8 @@ func (in *injector) restart(mode string) error {
 	defer cancel()
 	err := in.srv.StopContext(ctx, mode)
 	if errors.Is(err, pgtest.ErrExternal) {
-		in.skipped[faultRestartFast] = "external server"
-		in.skipped[faultRestartImmediate] = "external server"
+		in.Skip(faultRestartFast, "external server")
+		in.Skip(faultRestartImmediate, "external server")
 		return err
 	}
 	time.Sleep(time.Duration(in.rng.Int64N(int64(2 * time.Second))))
@@ -213,8 +162,8 @@ func (in *injector) freeze(a *app) error {
 		time.Sleep(2 * probeInterval)
 		return nil
 	}
-	if !waitFor(detectTimeout, func() bool { return !a.src.Connected() }) {
-		in.problem(fmt.Sprintf("%s: frozen connection not given up within %v", a.name, detectTimeout))
+	if !chaos.WaitFor(detectTimeout, func() bool { return !a.src.Connected() }) {
+		in.Problem(fmt.Sprintf("%s: frozen connection not given up within %v", a.name, detectTimeout))
 		return nil
 	}
 	in.mu.Lock()
@@ -243,11 +192,11 @@ func (in *injector) panicOnce(a *app) error {
 	deadline := time.Now().Add(panicTimeout)
 	for !seen() && time.Now().Before(deadline) {
 		a.proxy.CutAll()
-		waitFor(2*time.Second, seen)
+		chaos.WaitFor(2*time.Second, seen)
 	}
 	if !seen() {
 		armed.Store(false)
-		in.problem(fmt.Sprintf("%s: armed panic not seen by the supervisor within %v", a.name, panicTimeout))
+		in.Problem(fmt.Sprintf("%s: armed panic not seen by the supervisor within %v", a.name, panicTimeout))
 	}
 	return nil
 }
@@ -259,18 +208,18 @@ func (in *injector) panicOnce(a *app) error {
 func (in *injector) stopStart(a *app) error {
 	start := time.Now()
 	if err := a.sup.RemoveAndWait(a.lToken, stopTimeout); err != nil {
-		in.problem(fmt.Sprintf("%s: Listener not stopped within %v: %v", a.name, stopTimeout, err))
+		in.Problem(fmt.Sprintf("%s: Listener not stopped within %v: %v", a.name, stopTimeout, err))
 	}
 	took := time.Since(start)
 	in.mu.Lock()
 	in.maxStop = max(in.maxStop, took)
 	in.mu.Unlock()
 	if a.src.Running() || a.src.Connected() {
-		in.problem(fmt.Sprintf("%s: Listener still running=%v connected=%v after its removal returned",
+		in.Problem(fmt.Sprintf("%s: Listener still running=%v connected=%v after its removal returned",
 			a.name, a.src.Running(), a.src.Connected()))
 	}
-	if !waitFor(detectTimeout, func() bool { return len(backends(in.srv, a.name)) == 0 }) {
-		in.problem(fmt.Sprintf("%s: backends %v left after the Listener stopped", a.name, backends(in.srv, a.name)))
+	if !chaos.WaitFor(detectTimeout, func() bool { return len(backends(in.srv, a.name)) == 0 }) {
+		in.Problem(fmt.Sprintf("%s: backends %v left after the Listener stopped", a.name, backends(in.srv, a.name)))
 	}
 	time.Sleep(time.Duration(in.rng.Int64N(int64(time.Second))))
 	a.lToken = a.sup.Add(a.src)
@@ -322,22 +271,4 @@ func garbagePayload(rng *rand.Rand, i int) string {
 		suffix := fmt.Sprintf(" %d", i)
 		return strings.Repeat("x", 7999-len(suffix)) + suffix // just under NOTIFY's limit
 	}
-}
-
-func (in *injector) problem(s string) {
-	in.mu.Lock()
-	in.problems = append(in.problems, s)
-	in.mu.Unlock()
-}
-
-// waitFor polls cond every 20 ms until it holds or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
 }

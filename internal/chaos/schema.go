@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // The soaks' tables. Every row carries a per-table sequence number, and
@@ -86,13 +86,13 @@ func SetupSchema(ctx context.Context, conn *pgx.Conn) error {
 	if _, err := conn.Exec(ctx, schemaSQL); err != nil {
 		return fmt.Errorf("schema: %w", err)
 	}
-	if err := phoenixkitdb.EnsureTrigger(ctx, conn, "public", "chaos_a"); err != nil {
+	if err := trigger.Ensure(ctx, conn, "public", "chaos_a"); err != nil {
 		return err
 	}
-	if err := phoenixkitdb.EnsureTrigger(ctx, conn, "public", "chaos_b"); err != nil {
+	if err := trigger.Ensure(ctx, conn, "public", "chaos_b"); err != nil {
 		return err
 	}
-	return phoenixkitdb.EnsureTrigger(ctx, conn, "public", "chaos_s", phoenixkitdb.PerStatement())
+	return trigger.Ensure(ctx, conn, "public", "chaos_s", trigger.PerStatement())
 }
 
 // ReadCommitted returns what the committed transactions owe the listeners,

@@ -24,6 +24,3 @@ func setupSchema(ctx context.Context, conn *pgx.Conn) error { return chaos.Setup
 func readCommitted(ctx context.Context, conn *pgx.Conn, fold bool) ([]chaos.Entry, error) {
 	return chaos.ReadCommitted(ctx, conn, fold)
 }
-
-// tableOf returns the "schema.table" part of a payload.
-func tableOf(payload string) string { return chaos.TableOf(payload) }

@@ -92,7 +92,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 		apps = append(apps, a)
 		a.start()
 	}
-	if !waitFor(recoverTimeout, func() bool { return allConnected(apps) }) {
+	if !chaos.WaitFor(recoverTimeout, func() bool { return allConnected(apps) }) {
 		t.Fatalf("sources not connected at the start: %s", connState(apps))
 	}
 
@@ -119,7 +119,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	}
 	in := newInjector(srv, apps, dbURL, sub(), m)
 	var faultsDone sync.WaitGroup
-	faultsDone.Go(func() { in.run(stopFaults) })
+	faultsDone.Go(func() { in.Run(stopFaults) })
 
 	time.Sleep(d)
 	close(stopFaults)
@@ -142,7 +142,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 
 	// Healing: every Listener connected again, every mailbox drained, then
 	// the fence: the last commit, which every mailbox must read.
-	if !waitFor(recoverTimeout, func() bool { return allConnected(apps) }) {
+	if !chaos.WaitFor(recoverTimeout, func() bool { return allConnected(apps) }) {
 		t.Errorf("sources not connected again within %v: %s", recoverTimeout, connState(apps))
 	}
 	if m.wal {
@@ -150,10 +150,10 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 		// overflow the slow mailboxes again, and they would miss the fence.
 		checkSlotsConfirmed(t, dbURL, apps)
 	}
-	if !waitFor(recoverTimeout, func() bool { return allDrained(apps) }) {
+	if !chaos.WaitFor(recoverTimeout, func() bool { return allDrained(apps) }) {
 		t.Errorf("mailboxes not drained within %v", recoverTimeout)
 	}
-	fenceAll(t, dbURL, clock, apps)
+	chaos.FenceAll(t, dbURL, clock, appConsumers(apps), recoverTimeout)
 	if m.wal {
 		checkSlotsConfirmed(t, dbURL, apps)
 	}
@@ -161,7 +161,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	// Exactly one backend per running Listener: no connection leaked by
 	// a fault; none at all once the Listeners are stopped.
 	for _, a := range apps {
-		if !waitFor(recoverTimeout, func() bool { return len(backends(srv, a.name)) == 1 }) {
+		if !chaos.WaitFor(recoverTimeout, func() bool { return len(backends(srv, a.name)) == 1 }) {
 			t.Errorf("%s: backends while running %v, want exactly one", a.name, backends(srv, a.name))
 		}
 	}
@@ -180,7 +180,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	}
 	shutdownAll()
 	for _, a := range apps {
-		if !waitFor(recoverTimeout, func() bool { return len(backends(srv, a.name)) == 0 }) {
+		if !chaos.WaitFor(recoverTimeout, func() bool { return len(backends(srv, a.name)) == 0 }) {
 			t.Errorf("%s: backends left after its Listener stopped: %v", a.name, backends(srv, a.name))
 		}
 	}
@@ -197,8 +197,8 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed), resyncs: map[pubsub.Reason]int{}, stats: stats}
-	sum.txs = countTxs(committed)
+	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed), stats: stats}
+	sum.txs = chaos.CountTxs(committed)
 	in.mu.Lock()
 	slotDrops := maps.Clone(in.slotDrops)
 	in.mu.Unlock()
@@ -208,12 +208,12 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 			checkSlotLosses(t, a, slotDrops[a], listens[a])
 		}
 		for _, c := range a.readers {
-			mb := c.mailbox()
+			mb := c.Mailbox()
 			if m.wal {
 				mb.Allowed = walAllowed
 			}
 			r := chaos.Check(committed, mb)
-			sum.add(r)
+			sum.Add(r)
 			if !r.OK() {
 				t.Errorf("%s: %d lost, %d disordered, %d phantoms, %d unexpected Resyncs:\n  %s", r.Name, r.Lost, r.Disordered, r.Phantoms,
 					r.Unexpected, strings.Join(r.Problems, "\n  "))
@@ -231,11 +231,11 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 			}
 			// An overflow may be reported by a Resync already waiting
 			// unread, whatever its reason, so only these directions hold.
-			if r.Resyncs[pubsub.ReasonOverflow] > 0 && c.mb.Dropped() == 0 {
+			if r.Resyncs[pubsub.ReasonOverflow] > 0 && c.MB.Dropped() == 0 {
 				t.Errorf("%s read %d overflow Resyncs but its mailbox dropped nothing", r.Name, r.Resyncs[pubsub.ReasonOverflow])
 			}
-			if c.mb.Dropped() > 0 && len(r.Resyncs) == 0 {
-				t.Errorf("%s dropped %d events and read no Resync", r.Name, c.mb.Dropped())
+			if c.MB.Dropped() > 0 && len(r.Resyncs) == 0 {
+				t.Errorf("%s dropped %d events and read no Resync", r.Name, c.MB.Dropped())
 			}
 			for reason := range r.Resyncs {
 				if !m.wal && reason != pubsub.ReasonListen && reason != pubsub.ReasonOverflow {
@@ -246,58 +246,32 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 				r.Name, r.Expected, r.Owed, r.Delivered, r.Covered, r.Resyncs)))
 		}
 	}
+	res := in.Results()
 	in.mu.Lock()
-	sum.faults, sum.maxDetect, sum.maxStop, sum.garbage = in.counts, in.maxDetect, in.maxStop, in.garbage
-	for _, p := range in.problems {
+	sum.maxDetect, sum.maxStop, sum.garbage = in.maxDetect, in.maxStop, in.garbage
+	in.mu.Unlock()
+	sum.faults = res.Counts
+	for _, p := range res.Problems {
 		t.Error(p)
 	}
-	for _, e := range in.errs {
+	for _, e := range res.Errs {
 		logs.Write([]byte("chaos: fault not injected: " + e + "\n"))
 	}
-	in.mu.Unlock()
 	for _, w := range writers {
 		sum.writerFailures += w.Failures.Load()
 	}
 	return sum
 }
 
-// fenceAll commits the fence and waits until every mailbox has read it. If
-// a Listener reconnected meanwhile the fence may be lost (with a Resync), so
-// it tries three times; the checker has the last word either way.
-func fenceAll(t *testing.T, dbURL string, clock *atomic.Int64, apps []*app) {
-	t.Helper()
-	for round := range 3 {
-		marks := map[*consumer]int{}
-		for _, a := range apps {
-			for _, c := range a.readers {
-				marks[c] = c.itemCount()
-			}
+// appConsumers returns every app's consumers.
+func appConsumers(apps []*app) []*chaos.Consumer {
+	var cs []*chaos.Consumer
+	for _, a := range apps {
+		for _, c := range a.readers {
+			cs = append(cs, c.Consumer)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
-		fence, err := commitFence(ctx, dbURL, clock)
-		cancel()
-		if err != nil {
-			t.Errorf("fence: %v", err)
-			continue
-		}
-		if waitFor(20*time.Second, func() bool {
-			for c, from := range marks {
-				if all, _ := c.seen(from, fence); !all {
-					return false
-				}
-			}
-			return true
-		}) {
-			return
-		}
-		var missing []string
-		for c, from := range marks {
-			if all, resync := c.seen(from, fence); !all {
-				missing = append(missing, fmt.Sprintf("%s (resync since: %v)", c.name, resync))
-			}
-		}
-		t.Logf("fence round %d not read by %s", round, strings.Join(missing, ", "))
 	}
+	return cs
 }
 
 func allConnected(apps []*app) bool {
@@ -320,7 +294,7 @@ func connState(apps []*app) string {
 func allDrained(apps []*app) bool {
 	for _, a := range apps {
 		for _, c := range a.readers {
-			if c.mb.Len() > 0 { // counts the events queued behind C
+			if c.MB.Len() > 0 { // counts the events queued behind C
 				return false
 			}
 		}
@@ -337,16 +311,6 @@ func backends(srv *pgtest.Server, app string) []int {
 		return []int{-1}
 	}
 	return pids
-}
-
-func countTxs(entries []chaos.Entry) int {
-	n := 0
-	for i, e := range entries {
-		if i == 0 || e.Seq != entries[i-1].Seq {
-			n++
-		}
-	}
-	return n
 }
 
 // liveHeap returns the bytes of live heap objects after two collections.

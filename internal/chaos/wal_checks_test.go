@@ -35,7 +35,7 @@ func checkSlotsConfirmed(t *testing.T, dbURL string, apps []*app) {
 		slots = append(slots, a.slot)
 	}
 	var behind []string
-	if !waitFor(30*time.Second, func() bool {
+	if !chaos.WaitFor(30*time.Second, func() bool {
 		b, ok := slotsConfirmed(ctx, dbURL, slots, lsn)
 		behind = b
 		return ok && len(b) == 0
@@ -73,7 +73,7 @@ func checkWALResyncs(t *testing.T, r chaos.Report, c *consumer, resyncs uint64, 
 	if n := uint64(r.Resyncs[pubsub.ReasonSlot]); resyncs > 0 && n > resyncs-1 {
 		t.Errorf("%s read %d slot Resyncs, its Source sent %d Resyncs in all (one for the start)", r.Name, n, resyncs)
 	}
-	if drops > 0 && c.mb.Dropped() == 0 && r.Resyncs[pubsub.ReasonSlot] == 0 {
+	if drops > 0 && c.MB.Dropped() == 0 && r.Resyncs[pubsub.ReasonSlot] == 0 {
 		t.Errorf("%s: %d slots of its Source dropped, and it read no slot Resync", r.Name, drops)
 	}
 }

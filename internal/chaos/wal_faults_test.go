@@ -66,7 +66,7 @@ func (in *injector) slotDrop(a *app) error {
 // on its first connection.
 func (in *injector) slotDropStopped(a *app) error {
 	if err := a.sup.RemoveAndWait(a.lToken, stopTimeout); err != nil {
-		in.problem(fmt.Sprintf("%s: Source not stopped within %v: %v", a.name, stopTimeout, err))
+		in.Problem(fmt.Sprintf("%s: Source not stopped within %v: %v", a.name, stopTimeout, err))
 	}
 	defer func() { a.lToken = a.sup.Add(a.src) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

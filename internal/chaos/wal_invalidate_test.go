@@ -31,7 +31,7 @@ const padSQL = `INSERT INTO chaos_pad (pad) SELECT repeat(md5(g::text), 64) FROM
 // recreate the slot and send a Resync (reason slot).
 func (in *injector) slotInvalidate(a *app) error {
 	if err := a.sup.RemoveAndWait(a.lToken, stopTimeout); err != nil {
-		in.problem(fmt.Sprintf("%s: Source not stopped within %v: %v", a.name, stopTimeout, err))
+		in.Problem(fmt.Sprintf("%s: Source not stopped within %v: %v", a.name, stopTimeout, err))
 	}
 	defer func() { a.lToken = a.sup.Add(a.src) }()
 	ctx, cancel := context.WithTimeout(context.Background(), invalidateTimeout)

@@ -3,4 +3,7 @@
 // browser test's dependencies, nor the metrics module's client_golang,
 // into its module graph (they live in supervisor_example's and metrics'
 // own go.mod).
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package modgraph

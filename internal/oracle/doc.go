@@ -41,4 +41,7 @@
 // The package is for tests (of the replication package, the root module
 // and the cluster module); nothing in it is safe to point at a database
 // whose data matters: the workload creates and truncates tables.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package oracle

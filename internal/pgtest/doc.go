@@ -74,4 +74,7 @@
 // The postmaster is started with Pdeathsig=SIGQUIT from an OS thread locked
 // for the whole life of the process, so a test binary that is killed (even
 // with SIGKILL) takes its server down with it.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package pgtest

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/phoenixkit/phoenixkitdb"
@@ -87,14 +88,26 @@ func TestGoGetEachModule(t *testing.T) {
 	checksums := dedupLines(sums)
 
 	// The build list depends on the set of modules gotten, not on the
-	// order: each set's programs are type-checked once.
+	// order: each set's programs are type-checked once, by the first
+	// order that reaches the set. The orders run in parallel: each waits
+	// mostly on the go command's I/O, and the go command locks the shared
+	// module cache itself.
+	var vetMu sync.Mutex
 	vetted := make(map[string]bool)
+	firstToVet := func(key string) bool {
+		vetMu.Lock()
+		defer vetMu.Unlock()
+		first := !vetted[key]
+		vetted[key] = true
+		return first
+	}
 	for _, order := range permutations(len(modules)) {
 		var names []string
 		for _, i := range order {
 			names = append(names, orRoot(modules[i].dir))
 		}
 		t.Run(strings.Join(names, ","), func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			write(t, filepath.Join(dir, "go.mod"), []byte("module example.com/user\n\ngo 1.25.0\n"))
 			write(t, filepath.Join(dir, "go.sum"), checksums)
@@ -108,9 +121,8 @@ func TestGoGetEachModule(t *testing.T) {
 				}
 				write(t, filepath.Join(dir, filepath.FromSlash(m.dest)), body)
 				set = append(set, names[len(set)])
-				if key := strings.Join(slices.Sorted(slices.Values(set)), ","); !vetted[key] {
+				if firstToVet(strings.Join(slices.Sorted(slices.Values(set)), ",")) {
 					goOut(t, goBin, dir, env, "vet", "./...")
-					vetted[key] = true
 				}
 			}
 			// Each module at exactly the tagged version.

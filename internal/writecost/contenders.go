@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/phoenixkit/phoenixkitdb"
+	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
 // Contender is one way of notifying on writes, measured against the others.
@@ -18,8 +18,8 @@ const (
 	ExceptionBlocks  Contender = "exception"    // PhoenixKit's form: nested BEGIN ... EXCEPTION per row
 	JSONB            Contender = "to_jsonb"     // row id read through to_jsonb(NEW)
 	DirectRead       Contender = "direct"       // NEW.uuid (NEW.id with NoUUID) read directly (not robust: the lower bound)
-	LibraryRow       Contender = "library-row"  // phoenixkitdb.EnsureTrigger
-	LibraryStatement Contender = "library-stmt" // phoenixkitdb.EnsureTrigger with PerStatement
+	LibraryRow       Contender = "library-row"  // trigger.Ensure
+	LibraryStatement Contender = "library-stmt" // trigger.Ensure with PerStatement
 )
 
 // AllContenders is the default set, in report order.
@@ -104,9 +104,9 @@ func install(ctx context.Context, conn *pgx.Conn, c Contender, schema, table, ch
 		}
 		return baseline("writecost_direct_notify")
 	case LibraryRow:
-		return phoenixkitdb.EnsureTrigger(ctx, conn, schema, table, phoenixkitdb.WithChannel(channel))
+		return trigger.Ensure(ctx, conn, schema, table, trigger.WithChannel(channel))
 	case LibraryStatement:
-		return phoenixkitdb.EnsureTrigger(ctx, conn, schema, table, phoenixkitdb.WithChannel(channel), phoenixkitdb.PerStatement())
+		return trigger.Ensure(ctx, conn, schema, table, trigger.WithChannel(channel), trigger.PerStatement())
 	}
 	return nil
 }

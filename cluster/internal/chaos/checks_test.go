@@ -5,8 +5,6 @@ package chaos_test
 import (
 	"context"
 	"fmt"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,8 +29,8 @@ func checkResyncs(t *testing.T, m soakMode, r chaos.Report, c *consumer, sourceR
 	if n := r.Resyncs[pubsub.ReasonStart]; n > 1 {
 		t.Errorf("%s read %d start Resyncs, want at most 1 (its follower's first run)", r.Name, n)
 	}
-	if c.mb.Dropped() > 0 && len(r.Resyncs) == 0 {
-		t.Errorf("%s dropped %d events and read no Resync", r.Name, c.mb.Dropped())
+	if c.MB.Dropped() > 0 && len(r.Resyncs) == 0 {
+		t.Errorf("%s dropped %d events and read no Resync", r.Name, c.MB.Dropped())
 	}
 	if m.wal {
 		return
@@ -64,51 +62,12 @@ func allReady(ins []*instance) error {
 func allDrained(ins []*instance) bool {
 	for _, x := range ins {
 		for _, c := range x.readers {
-			if c.mb.Len() > 0 {
+			if c.MB.Len() > 0 {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-// fenceAll commits the fence and waits until every mailbox has read it.
-// A mailbox may miss it with a Resync (a Listener that reconnected, an
-// overflow), so it tries three times; the checker has the last word.
-func fenceAll(t *testing.T, dbURL string, clock *atomic.Int64, ins []*instance) {
-	t.Helper()
-	for round := range 3 {
-		marks := map[*consumer]int{}
-		for _, x := range ins {
-			for _, c := range x.readers {
-				marks[c] = c.itemCount()
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), recoverTimeout)
-		fence, err := chaos.CommitFence(ctx, dbURL, clock)
-		cancel()
-		if err != nil {
-			t.Errorf("fence: %v", err)
-			continue
-		}
-		if waitFor(20*time.Second, func() bool {
-			for c, from := range marks {
-				if !c.seen(from, fence) {
-					return false
-				}
-			}
-			return true
-		}) {
-			return
-		}
-		var missing []string
-		for c, from := range marks {
-			if !c.seen(from, fence) {
-				missing = append(missing, c.name)
-			}
-		}
-		t.Logf("fence round %d not read by %s", round, strings.Join(missing, ", "))
-	}
 }
 
 // checkSlotConfirmed waits until the cluster's slot has confirmed the WAL
@@ -132,7 +91,7 @@ func checkSlotConfirmed(t *testing.T, dbURL string) {
 	}
 	var behind []string
 	// The source confirms every StatusInterval (10 s by default).
-	if !waitFor(45*time.Second, func() bool {
+	if !chaos.WaitFor(45*time.Second, func() bool {
 		b, ok := chaos.SlotsConfirmed(ctx, dbURL, []string{walSlot}, lsn)
 		behind = b
 		return ok && len(b) == 0
@@ -169,12 +128,13 @@ func sumOf(m map[string]int) int {
 	return n
 }
 
-func countTxs(entries []chaos.Entry) int {
-	n := 0
-	for i, e := range entries {
-		if i == 0 || e.Seq != entries[i-1].Seq {
-			n++
+// consumers returns every instance's consumers.
+func consumers(ins []*instance) []*chaos.Consumer {
+	var cs []*chaos.Consumer
+	for _, x := range ins {
+		for _, c := range x.readers {
+			cs = append(cs, c.Consumer)
 		}
 	}
-	return n
+	return cs
 }

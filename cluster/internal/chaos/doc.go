@@ -7,10 +7,12 @@
 // crashed or partitioned from NATS, a follower partitioned from NATS for
 // a while, the NATS server restarted on its file storage).
 //
-// Every mailbox of every instance is then judged by the core soak's
-// checker (github.com/phoenixkit/phoenixkitdb/internal/chaos): with the
-// NOTIFY source nothing is lost silently (Resyncs, at failovers among
-// others, cover every gap); with the WAL source every change arrives
+// The fault loop, the mailbox recorder, the fence and the summary's
+// tallies are the core soak's (github.com/phoenixkit/phoenixkitdb/internal/chaos);
+// this package holds the instances, the faults and the checks of its own.
+// Every mailbox of every instance is judged by the core soak's checker:
+// with the NOTIFY source nothing is lost silently (Resyncs, at failovers
+// among others, cover every gap); with the WAL source every change arrives
 // exactly once and in commit order, with no Resync but a follower's start
 // and a mailbox's own overflow.
 //
@@ -20,4 +22,7 @@
 //
 // run from the cluster module's directory; `make chaos` runs it after the
 // core soaks. docs/reliability.md describes what it checks.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package chaos

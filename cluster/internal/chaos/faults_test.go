@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/phoenixkit/phoenixkitdb/internal/chaos"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 )
 
@@ -66,79 +67,29 @@ func selectedKinds() ([]string, error) {
 	return out, nil
 }
 
-// injector injects faults at seeded random intervals until stopped.
+// injector applies the soak's faults; its FaultLoop decides when and
+// which.
 type injector struct {
-	srv   *pgtest.Server
-	ns    *natsServer
-	ins   []*instance
-	rng   *rand.Rand
-	wal   bool
-	log   *slog.Logger
-	kinds []string // faultKinds, or those -chaos.faults names
+	*chaos.FaultLoop
+	srv *pgtest.Server
+	ns  *natsServer
+	ins []*instance
+	rng *rand.Rand // the loop's: used from the loop's goroutine only
+	wal bool
 
 	mu          sync.Mutex
-	counts      map[string]int
-	problems    []string                 // promises broken by the module
-	errs        []string                 // faults that could not be applied (not module failures)
 	takeovers   int                      // leader faults that moved the lease
 	maxTakeover map[string]time.Duration // slowest of them by fault kind, from the fault to another instance leading
 	maxDetect   time.Duration            // slowest frozen-connection detection (NOTIFY)
-	slowest     time.Duration            // the longest fault, from its start to its end (healed)
-	slowestKind string
 }
 
-// run injects faults until stop is closed: first one of every kind in a
-// random order, then weighted random picks. A fault in progress always
-// completes, healing what it broke.
-func (in *injector) run(stop <-chan struct{}) {
-	queue := append([]string(nil), in.kinds...)
-	in.rng.Shuffle(len(queue), func(i, j int) { queue[i], queue[j] = queue[j], queue[i] })
-	for {
-		gapMax := faultGapMax
-		if len(queue) > 0 {
-			gapMax = firstGapMax
-		}
-		gap := faultGapMin + time.Duration(in.rng.Int64N(int64(gapMax-faultGapMin)))
-		select {
-		case <-stop:
-			return
-		case <-time.After(gap):
-		}
-		var kind string
-		if len(queue) > 0 {
-			kind, queue = queue[0], queue[1:]
-		} else {
-			kind = in.weighted()
-		}
-		in.log.Info("chaos: fault", "kind", kind)
-		start := time.Now()
-		err := in.inject(kind)
-		took := time.Since(start)
-		in.log.Info("chaos: fault done", "kind", kind, "took", took, "err", err)
-		in.mu.Lock()
-		in.counts[kind]++
-		if took > in.slowest {
-			in.slowest, in.slowestKind = took, kind
-		}
-		if err != nil {
-			in.errs = append(in.errs, fmt.Sprintf("%s: %v", kind, err))
-		}
-		in.mu.Unlock()
+func newInjector(kinds []string, srv *pgtest.Server, ns *natsServer, ins []*instance, rng *rand.Rand, wal bool, log *slog.Logger) *injector {
+	in := &injector{srv: srv, ns: ns, ins: ins, rng: rng, wal: wal, maxTakeover: map[string]time.Duration{}}
+	in.FaultLoop = &chaos.FaultLoop{
+		Kinds: kinds, Weights: faultWeights, GapMin: faultGapMin, GapMax: faultGapMax, FirstGapMax: firstGapMax,
+		Rng: rng, Inject: in.inject, Log: log,
 	}
-}
-
-func (in *injector) weighted() string {
-	total := 0
-	for _, k := range in.kinds {
-		total += faultWeights[k]
-	}
-	n := in.rng.IntN(total)
-	for _, k := range in.kinds {
-		if n -= faultWeights[k]; n < 0 {
-			return k
-		}
-	}
-	return in.kinds[0]
+	return in
 }
 
 func (in *injector) inject(kind string) error {
@@ -208,8 +159,8 @@ func (in *injector) pgFreeze(l *instance) error {
 		}
 		return nil
 	}
-	if !waitFor(detectTimeout, func() bool { return !l.reading() }) {
-		in.problem(fmt.Sprintf("%s: frozen PostgreSQL connection not given up within %v", l.name, detectTimeout))
+	if !chaos.WaitFor(detectTimeout, func() bool { return !l.reading() }) {
+		in.Problem(fmt.Sprintf("%s: frozen PostgreSQL connection not given up within %v", l.name, detectTimeout))
 		return nil
 	}
 	in.mu.Lock()
@@ -248,7 +199,7 @@ func (in *injector) leaderStop(l *instance) error {
 	go func() { disabled <- l.disable() }()
 	in.awaitTakeover(kind, l, start)
 	if err := <-disabled; err != nil {
-		in.problem(fmt.Sprintf("%s: Disable: %v", l.name, err))
+		in.Problem(fmt.Sprintf("%s: Disable: %v", l.name, err))
 	}
 	time.Sleep(time.Duration(in.rng.Int64N(int64(1500 * time.Millisecond))))
 	return l.enable()
@@ -266,8 +217,8 @@ func (in *injector) leaderCrash(l *instance) error {
 	l.pgProxy.Freeze()
 	l.natsProxy.Freeze()
 	defer l.thaw()
-	if !waitFor(stepDownTimeout, func() bool { return !l.cl.Leading() }) {
-		in.problem(fmt.Sprintf("%s: cut-off leader still leading after %v", l.name, stepDownTimeout))
+	if !chaos.WaitFor(stepDownTimeout, func() bool { return !l.cl.Leading() }) {
+		in.Problem(fmt.Sprintf("%s: cut-off leader still leading after %v", l.name, stepDownTimeout))
 	}
 	l.pgProxy.CutAll()
 	l.natsProxy.CutAll()
@@ -284,8 +235,8 @@ func (in *injector) leaderPartition(l *instance) error {
 	start := time.Now()
 	l.natsProxy.Freeze()
 	defer l.natsProxy.Thaw()
-	if !waitFor(stepDownTimeout, func() bool { return !l.cl.Leading() }) {
-		in.problem(fmt.Sprintf("%s: leader partitioned from NATS still leading after %v", l.name, stepDownTimeout))
+	if !chaos.WaitFor(stepDownTimeout, func() bool { return !l.cl.Leading() }) {
+		in.Problem(fmt.Sprintf("%s: leader partitioned from NATS still leading after %v", l.name, stepDownTimeout))
 	}
 	l.natsProxy.CutAll()
 	in.awaitTakeover(kind, l, start)
@@ -319,7 +270,7 @@ func (in *injector) followerPartition() error {
 // awaitTakeover waits for an instance other than old to lead and records
 // how long that took from start, under kind.
 func (in *injector) awaitTakeover(kind string, old *instance, start time.Time) {
-	ok := waitFor(takeoverTimeout, func() bool {
+	ok := chaos.WaitFor(takeoverTimeout, func() bool {
 		for _, x := range in.ins {
 			if x != old && x.cl.Leading() {
 				return true
@@ -329,17 +280,11 @@ func (in *injector) awaitTakeover(kind string, old *instance, start time.Time) {
 	})
 	took := time.Since(start)
 	if !ok {
-		in.problem(fmt.Sprintf("no instance took over from %s within %v: %s", old.name, takeoverTimeout, state(in.ins)))
+		in.Problem(fmt.Sprintf("no instance took over from %s within %v: %s", old.name, takeoverTimeout, state(in.ins)))
 		return
 	}
 	in.mu.Lock()
 	in.takeovers++
 	in.maxTakeover[kind] = max(in.maxTakeover[kind], took)
-	in.mu.Unlock()
-}
-
-func (in *injector) problem(s string) {
-	in.mu.Lock()
-	in.problems = append(in.problems, s)
 	in.mu.Unlock()
 }

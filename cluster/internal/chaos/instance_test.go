@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
+	"github.com/phoenixkit/phoenixkitdb/internal/chaos"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/replication"
@@ -72,10 +73,11 @@ func newInstance(m soakMode, i int, srv *pgtest.Server, dbURL string, ns *natsSe
 	cfg := phoenixkitdb.Config{
 		ConnString: pgtest.WithApplicationName(pgProxy.URL(dbURL), in.name),
 		Logger:     in.log,
-		MinBackoff: minBackoff, MaxBackoff: maxBackoff, ProbeInterval: probeInterval,
+		Listener:   listener.Config{MinBackoff: minBackoff, MaxBackoff: maxBackoff, ProbeInterval: probeInterval},
+		WAL:        replication.Config{MinBackoff: minBackoff, MaxBackoff: maxBackoff, Slot: walSlot, Publication: walPublication},
 	}
 	if m.wal {
-		cfg.Source, cfg.Slot, cfg.Publication = phoenixkitdb.SourceWAL, walSlot, walPublication
+		cfg.Source = phoenixkitdb.SourceWAL
 	}
 	if in.db, err = phoenixkitdb.New(cfg); err != nil {
 		in.closeProxies()
@@ -123,7 +125,7 @@ func newInstance(m soakMode, i int, srv *pgtest.Server, dbURL string, ns *natsSe
 // start runs the supervisor, enables the module and starts the readers.
 func (in *instance) start() error {
 	for _, c := range in.readers {
-		go c.read()
+		go c.Read()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in.stop = cancel
@@ -177,13 +179,13 @@ func (in *instance) shutdown() error {
 		errs = append(errs, fmt.Errorf("%s: services not stopped: %v %v", in.name, report, err))
 	}
 	for _, c := range in.readers {
-		c.mb.Close()
+		c.MB.Close()
 	}
 	for _, c := range in.readers {
 		select {
-		case <-c.done:
+		case <-c.Done():
 		case <-time.After(30 * time.Second):
-			errs = append(errs, fmt.Errorf("%s: reader %s did not end", in.name, c.name))
+			errs = append(errs, fmt.Errorf("%s: reader %s did not end", in.name, c.Name))
 		}
 	}
 	return errors.Join(errs...)
@@ -203,7 +205,7 @@ func (in *instance) thaw() {
 // leader returns the instance that leads, waiting up to timeout for one.
 func leader(ins []*instance, timeout time.Duration) *instance {
 	var l *instance
-	waitFor(timeout, func() bool {
+	chaos.WaitFor(timeout, func() bool {
 		for _, in := range ins {
 			if in.cl.Leading() {
 				l = in

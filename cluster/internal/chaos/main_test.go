@@ -30,17 +30,3 @@ func TestMain(m *testing.M) { os.Exit(pgtest.RunMain(m, &pg)) }
 
 // ring is the soak's log sink: the last lines, printed when it fails.
 type ring = chaos.LogRing
-
-func newRing(n int) *ring { return chaos.NewLogRing(n, nil) }
-
-// waitFor polls cond every 10 ms until it holds or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
-}

@@ -3,8 +3,6 @@
 package chaos_test
 
 import (
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
-
 	"context"
 	"fmt"
 	"io"
@@ -173,9 +171,9 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	if err != nil {
 		t.Fatal(err)
 	}
-	inj := &injector{kinds: kinds, srv: srv, ns: ns, ins: ins, rng: sub(), wal: m.wal, log: slog.New(slog.NewTextHandler(logs, nil)), counts: map[string]int{}, maxTakeover: map[string]time.Duration{}}
+	inj := newInjector(kinds, srv, ns, ins, sub(), m.wal, slog.New(slog.NewTextHandler(logs, nil)))
 	var faultsDone sync.WaitGroup
-	faultsDone.Go(func() { inj.run(stopFaults) })
+	faultsDone.Go(func() { inj.Run(stopFaults) })
 	var maxReaders atomic.Int64
 	var maxLeaderless time.Duration // written by the sampler, read after sampling.Wait
 	var lateRelays int              // likewise
@@ -226,10 +224,10 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	if err := allReady(ins); err != nil {
 		t.Errorf("not ready again within %v: %v", recoverTimeout, err)
 	}
-	if !waitFor(recoverTimeout, func() bool { return allDrained(ins) }) {
+	if !chaos.WaitFor(recoverTimeout, func() bool { return allDrained(ins) }) {
 		t.Errorf("mailboxes not drained within %v", recoverTimeout)
 	}
-	fenceAll(t, dbURL, clock, ins)
+	chaos.FenceAll(t, dbURL, clock, consumers(ins), recoverTimeout)
 	if m.wal {
 		checkSlotConfirmed(t, dbURL)
 	}
@@ -241,7 +239,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	// One reading backend for the whole cluster (a Listener's probe may
 	// add a short-lived second one: wait for it to go).
 	var held map[string]int
-	if !waitFor(recoverTimeout, func() bool { held = backendsOf(srv, ins); return sumOf(held) == 1 }) {
+	if !chaos.WaitFor(recoverTimeout, func() bool { held = backendsOf(srv, ins); return sumOf(held) == 1 }) {
 		t.Errorf("backends of the instances' change sources: %v, want exactly one in all", held)
 	}
 	var sourceResyncs uint64
@@ -255,7 +253,7 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 		streamResyncs = max(streamResyncs, st.Resyncs-1)
 	}
 	shutdownAll()
-	if !waitFor(recoverTimeout, func() bool { held = backendsOf(srv, ins); return sumOf(held) == 0 }) {
+	if !chaos.WaitFor(recoverTimeout, func() bool { held = backendsOf(srv, ins); return sumOf(held) == 0 }) {
 		t.Errorf("backends left after every instance stopped: %v", held)
 	}
 
@@ -271,40 +269,42 @@ func soak(t *testing.T, srv *pgtest.Server, m soakMode, seed uint64, d time.Dura
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed), resyncs: map[pubsub.Reason]int{},
+	sum := &summary{mode: m, seed: seed, duration: loadTime, committed: len(committed),
 		maxReaders: int(maxReaders.Load()), failovers: int(terms) - 1, streamResyncs: streamResyncs,
 		maxLeaderless: maxLeaderless, lateRelays: lateRelays}
-	sum.txs = countTxs(committed)
+	sum.txs = chaos.CountTxs(committed)
 	for _, x := range ins {
 		for _, c := range x.readers {
-			mb := c.mailbox()
+			mb := c.Mailbox()
 			if m.wal {
 				// Exactly once, in order: only the follower's start and
 				// the mailbox's own overflow may cover a gap.
 				mb.Allowed = walAllowed
 			}
 			r := chaos.Check(committed, mb)
-			sum.add(r)
+			sum.Add(r)
 			if !r.OK() {
 				t.Errorf("%s: %d lost, %d disordered, %d phantoms, %d unexpected Resyncs:\n  %s", r.Name, r.Lost, r.Disordered, r.Phantoms,
 					r.Unexpected, strings.Join(r.Problems, "\n  "))
 			}
 			checkResyncs(t, m, r, c, sourceResyncs)
 			sum.mailboxes = append(sum.mailboxes, fmt.Sprintf("%s: mailbox %s: owed=%d delivered=%d covered_by_resync=%d dropped=%d resyncs=%v",
-				m.name, r.Name, r.Owed, r.Delivered, r.Covered, c.mb.Dropped(), r.Resyncs))
+				m.name, r.Name, r.Owed, r.Delivered, r.Covered, c.MB.Dropped(), r.Resyncs))
 		}
 	}
+	res := inj.Results()
 	inj.mu.Lock()
-	sum.faults, sum.takeovers, sum.maxTakeover, sum.maxDetect = inj.counts, inj.takeovers, inj.maxTakeover, inj.maxDetect
-	sum.slowest = fmt.Sprintf("%s:%v", inj.slowestKind, inj.slowest.Round(10*time.Millisecond))
-	for _, p := range inj.problems {
+	sum.takeovers, sum.maxTakeover, sum.maxDetect = inj.takeovers, inj.maxTakeover, inj.maxDetect
+	inj.mu.Unlock()
+	sum.faults = res.Counts
+	sum.slowest = fmt.Sprintf("%s:%v", res.SlowestKind, res.Slowest.Round(10*time.Millisecond))
+	for _, p := range res.Problems {
 		t.Error(p)
 	}
-	for _, e := range inj.errs {
+	for _, e := range res.Errs {
 		logs.Write([]byte("chaos: fault not applied: " + e + "\n"))
 	}
-	sum.notApplied = len(inj.errs)
-	inj.mu.Unlock()
+	sum.notApplied = len(res.Errs)
 	for _, w := range writers {
 		sum.writerFailures += w.Failures.Load()
 	}

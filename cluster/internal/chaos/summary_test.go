@@ -3,10 +3,7 @@
 package chaos_test
 
 import (
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
-
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -21,11 +18,8 @@ type summary struct {
 	txs       int           // committed writing transactions
 	committed int           // changes they owe (folded as NOTIFY folds them)
 
-	delivered, owed, covered             int
-	resyncs                              map[pubsub.Reason]int
-	lost, disordered, phantoms, unexpect int
-	checked                              int // mailboxes judged
-	mailboxes                            []string
+	chaos.Tally          // the checker's Reports over every mailbox
+	mailboxes   []string // a line per mailbox
 
 	faults         map[string]int
 	notApplied     int
@@ -42,40 +36,12 @@ type summary struct {
 	failed         bool
 }
 
-func (s *summary) add(r chaos.Report) {
-	s.checked++
-	s.delivered += r.Delivered
-	s.owed += r.Owed
-	s.covered += r.Covered
-	s.lost += r.Lost
-	s.disordered += r.Disordered
-	s.phantoms += r.Phantoms
-	s.unexpect += r.Unexpected
-	for k, v := range r.Resyncs {
-		s.resyncs[k] += v
-	}
-}
-
 // line formats the summary that `make chaos` prints and
 // docs/reliability.md quotes.
 func (s *summary) line() string {
-	verdict := "PASS"
-	if s.failed {
-		verdict = "FAIL"
-	}
-	var faults []string
-	total := 0
-	for _, k := range faultKinds {
-		faults = append(faults, fmt.Sprintf("%s=%d", k, s.faults[k]))
-		total += s.faults[k]
-	}
-	var reasons []string
-	resyncs := 0
-	for k, v := range s.resyncs {
-		reasons = append(reasons, fmt.Sprintf("%s=%d", k, v))
-		resyncs += v
-	}
-	sort.Strings(reasons)
+	verdict := chaos.Verdict(s.failed)
+	total, faults := chaos.FaultText(faultKinds, s.faults)
+	resyncs, reasons := s.ResyncText()
 	var takeovers []string
 	for _, k := range faultKinds {
 		if d, ok := s.maxTakeover[k]; ok {
@@ -85,8 +51,8 @@ func (s *summary) line() string {
 	return fmt.Sprintf("%s: %s instances=%d mailboxes=%d committed=%d (in %d tx) owed=%d delivered=%d resyncs=%d (%s) covered_by_resync=%d "+
 		"faults=%d (%s) not_applied=%d slowest_fault=%s failovers=%d takeovers=%d (%s) leaderless_max=%v late_relay_samples=%d stream_resyncs=%d freeze_detect_max=%v max_readers=%d "+
 		"silent_losses=%d disordered=%d phantoms=%d unexpected_resyncs=%d writer_errors=%d duration=%v seed=%d",
-		s.mode.name, verdict, numInstances, s.checked, s.committed, s.txs, s.owed, s.delivered, resyncs, strings.Join(reasons, " "), s.covered,
-		total, strings.Join(faults, " "), s.notApplied, s.slowest, s.failovers, s.takeovers, strings.Join(takeovers, " "), s.maxLeaderless.Round(time.Millisecond), s.lateRelays, s.streamResyncs,
+		s.mode.name, verdict, numInstances, s.Checked, s.committed, s.txs, s.Owed, s.Delivered, resyncs, reasons, s.Covered,
+		total, faults, s.notApplied, s.slowest, s.failovers, s.takeovers, strings.Join(takeovers, " "), s.maxLeaderless.Round(time.Millisecond), s.lateRelays, s.streamResyncs,
 		s.maxDetect.Round(10*time.Millisecond), s.maxReaders,
-		s.lost, s.disordered, s.phantoms, s.unexpect, s.writerFailures, s.duration.Round(time.Second), s.seed)
+		s.Lost, s.Disordered, s.Phantoms, s.Unexpected, s.writerFailures, s.duration.Round(time.Second), s.seed)
 }

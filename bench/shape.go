@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// shapesPackage holds the routing benchmarks of section "shapes". It is
+// internal to the shape package, so this module cannot import it: the
+// section runs its BenchmarkShapes* functions with go test instead.
+const shapesPackage = "./shape/internal/where"
+
+// benchLine is one result line of go test -bench: ns/op and the custom
+// metrics (ns/shape, B/pred, B/shape).
+type benchLine struct {
+	name    string
+	metrics map[string]float64
+}
+
+// runShapes measures section "shapes" in process (in a go test child of
+// the root module, with the bench's server as the test server): routing a
+// change through where.Index, each figure next to a hand-written baseline
+// of the same run, and the heap a "tenant_id = $1" shape holds.
+func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
+	benchtime, count := "1s", cfg.reps
+	if cfg.quick {
+		benchtime = "100ms"
+	}
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkShapes", "-benchmem",
+		"-benchtime", benchtime, "-count", strconv.Itoa(count), shapesPackage)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "GOWORK=off", "PHOENIXKITDB_TEST_DATABASE_URL="+e.url)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("shapes: go test: %v\n%s%s", err, out, stderr.Bytes())
+	}
+	lines := parseBench(out)
+	samples := func(name, metric string) []float64 {
+		var xs []float64
+		for _, l := range lines {
+			if l.name == name {
+				if v, ok := l.metrics[metric]; ok {
+					xs = append(xs, v)
+				}
+			}
+		}
+		return xs
+	}
+	const sec = "shapes"
+	var rows []Row
+	pair := func(meas, name, baseName, metric, unit string, goalNs float64, goalText string) {
+		base := sample(sec, meas, "hand-written baseline", unit, samples(baseName, metric))
+		r := sample(sec, meas, "where.Index", unit, samples(name, metric))
+		if base.NA == "" && r.NA == "" && base.Median > 0 {
+			r.Ratio = r.Median / base.Median
+			base.Ratio = 1
+		}
+		if r.NA == "" && goalText != "" {
+			r.goal(goalText, r.Median <= goalNs)
+		}
+		rows = append(rows, r, base)
+	}
+	for _, n := range []int{1000, 10_000, 100_000} {
+		pair(fmt.Sprintf("change matching none of %d shapes tenant_id = $1", n),
+			fmt.Sprintf("BenchmarkShapesNoMatch/shapes=%d", n), "BenchmarkShapesBaselineLookup", "ns/op", "ns", 500, "≤ 0.5 µs")
+	}
+	for _, n := range []int{1000, 100_000} {
+		pair(fmt.Sprintf("change matching one of %d shapes (routing and predicate)", n),
+			fmt.Sprintf("BenchmarkShapesMatchOne/shapes=%d", n), "BenchmarkShapesBaselineLookup", "ns/op", "ns", 2000, "≤ 2 µs with delivery")
+	}
+	pair("1,000 shapes status = 'open' AND total > $1 matched by one change, per shape",
+		"BenchmarkShapesOverlap", "BenchmarkShapesBaselineOverlap", "ns/shape", "ns", 1000, "≤ 1 µs per shape")
+	for _, m := range []struct{ metric, meas string }{
+		{"B/pred", "heap per parsed and bound Pred tenant_id = $1"},
+		{"B/shape", "heap per Pred filed in the index"},
+	} {
+		r := sample(sec, m.meas, "where", "B", samples("BenchmarkShapesMemory", m.metric))
+		if m.metric == "B/shape" && r.NA == "" {
+			r.goal("part of ≤ 2 KiB per idle shape", r.Median <= 2048)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// parseBench reads go test -bench output: "BenchmarkX-2  N  12.5 ns/op
+// 3.1 ns/shape  0 B/op  0 allocs/op" (the -GOMAXPROCS suffix dropped).
+func parseBench(out []byte) []benchLine {
+	var lines []benchLine
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		l := benchLine{name: name, metrics: map[string]float64{}}
+		for i := 2; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				l.metrics[f[i+1]] = v
+			}
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}

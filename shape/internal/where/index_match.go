@@ -1,0 +1,162 @@
+package where
+
+import (
+	"sort"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// Match calls fn once with the id of every predicate that may be True for
+// r: a superset of those for which [Pred.Holds] is true or fails (the
+// index decides one conjunct of each; the caller evaluates each
+// candidate, or uses [Index.MatchTrue], which does). fn must not modify
+// the index.
+func (ix *Index) Match(r *pubsub.Row, fn func(id uint64)) {
+	rv := ix.reset(r)
+	ix.match(rv, func(e *entry) { fn(e.id) })
+}
+
+// MatchTrue calls fn(id, nil) for every predicate that is True for r, and
+// fn(id, err) for every one that may be True but cannot be decided on r
+// (err wraps [ErrNoValue]: a column it reads is absent or unchanged
+// TOAST; fetch the row and evaluate again): [Pred.Holds] on every
+// candidate of [Index.Match]. fn must not modify the index.
+func (ix *Index) MatchTrue(r *pubsub.Row, fn func(id uint64, err error)) {
+	rv := ix.reset(r)
+	ix.match(rv, func(e *entry) {
+		ok, err := e.pred.holdsIn(rv, e.colMap)
+		if ok || err != nil {
+			fn(e.id, err)
+		}
+		rv.err = nil
+	})
+}
+
+// reset prepares the row cache for r.
+func (ix *Index) reset(r *pubsub.Row) *rowVals {
+	n := len(ix.slots)
+	if cap(ix.cells) < n {
+		ix.cells = make([]cell, n)
+	}
+	ix.cells = ix.cells[:n]
+	for i := range ix.cells {
+		ix.cells[i].loaded = false
+	}
+	ix.rv = rowVals{r: r, cells: ix.cells}
+	return &ix.rv
+}
+
+func (ix *Index) match(rv *rowVals, fn func(*entry)) {
+	for _, e := range ix.linear.es {
+		fn(e)
+	}
+	for _, c := range ix.colList {
+		cl := &rv.cells[c.slot]
+		if !cl.loaded {
+			rv.loadCell(cl, c.name, &c.t)
+		}
+		switch cl.state {
+		case pubsub.Null:
+			continue
+		case pubsub.Present:
+		default:
+			// The value is not in the row: every predicate filed under
+			// this column may hold.
+			c.all(fn)
+			continue
+		}
+		if cl.err != nil {
+			c.all(fn)
+			continue
+		}
+		v := &cl.v
+		if c.t.array {
+			if c.elem.len() == 0 {
+				continue
+			}
+			elems := v.arr
+			et := c.t.elem()
+			var seen map[hkey]bool
+			for i := range elems {
+				k, ok := keyOf(&et, &elems[i])
+				if !ok {
+					continue
+				}
+				if len(elems) > 1 {
+					if seen == nil {
+						seen = make(map[hkey]bool, len(elems))
+					}
+					if seen[k] {
+						continue
+					}
+					seen[k] = true
+				}
+				if b := c.elem.get(k); b != nil {
+					for _, e := range b.es {
+						fn(e)
+					}
+				}
+			}
+			continue
+		}
+		if c.eq.len() > 0 {
+			if k, ok := keyOf(&c.t, v); ok {
+				if b := c.eq.get(k); b != nil {
+					for _, e := range b.es {
+						fn(e)
+					}
+				}
+			}
+		}
+		if n := len(c.lower.es); n > 0 {
+			// Bounds below v are candidates, bounds equal to v for >=
+			// only: a prefix of the list.
+			below := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.lower.es[i].v) <= 0 })
+			for i := 0; i < below; i++ {
+				fn(c.lower.es[i].e)
+			}
+			for i := below; i < n && cmpVal(&c.t, v, &c.lower.es[i].v) == 0; i++ {
+				if !c.lower.es[i].strict {
+					fn(c.lower.es[i].e)
+				}
+			}
+		}
+		if n := len(c.upper.es); n > 0 {
+			// Bounds above v are candidates, bounds equal to v for <=
+			// only: a suffix of the list.
+			atOrAbove := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.upper.es[i].v) <= 0 })
+			i := atOrAbove
+			for ; i < n && cmpVal(&c.t, v, &c.upper.es[i].v) == 0; i++ {
+				if !c.upper.es[i].strict {
+					fn(c.upper.es[i].e)
+				}
+			}
+			for ; i < n; i++ {
+				fn(c.upper.es[i].e)
+			}
+		}
+	}
+}
+
+// all calls fn for every entry filed under the column.
+func (c *colIndex) all(fn func(*entry)) {
+	c.eq.each(func(b *bucket) {
+		for _, e := range b.es {
+			// An IN entry is in several buckets: report it once.
+			if len(e.slots) == 1 || e.slots[0].b == b {
+				fn(e)
+			}
+		}
+	})
+	c.elem.each(func(b *bucket) {
+		for _, e := range b.es {
+			fn(e)
+		}
+	})
+	for i := range c.lower.es {
+		fn(c.lower.es[i].e)
+	}
+	for i := range c.upper.es {
+		fn(c.upper.es[i].e)
+	}
+}

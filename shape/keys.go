@@ -1,0 +1,167 @@
+package shape
+
+import (
+	"unsafe"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// formatKey forms a row's key from its key columns' texts as the WAL
+// source forms Event.RowID: one column's text as it is, several as a JSON
+// array of their texts.
+func formatKey(texts []string) string {
+	if len(texts) == 1 {
+		return texts[0]
+	}
+	var b []byte
+	b = append(b, '[')
+	for i, t := range texts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, t)
+	}
+	b = append(b, ']')
+	return string(b)
+}
+
+// appendJSONString appends s as a JSON string with the WAL source's
+// escaping: `"` and `\` with a backslash, \n \r \t \b \f short, other
+// control characters as \u00XX, every other byte as it is.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c == '\b':
+			b = append(b, '\\', 'b')
+		case c == '\f':
+			b = append(b, '\\', 'f')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// rowKey returns the key of row from its columns named key, and the
+// columns' texts; ok is false when one of them is not present.
+func rowKey(row *pubsub.Row, key []string) (k string, texts []string, ok bool) {
+	if row == nil {
+		return "", nil, false
+	}
+	texts = make([]string, len(key))
+	for i, c := range key {
+		t, present := row.Text(c)
+		if !present {
+			return "", nil, false
+		}
+		texts[i] = t
+	}
+	return formatKey(texts), texts, true
+}
+
+// projection maps the columns of one row layout onto a shape's columns.
+type projection struct {
+	from *pubsub.RowLayout
+	pos  []int // pos[i]: the column of from for shape column i, -1 if none
+	same bool  // from is the shape's column list itself
+}
+
+// project returns row with the columns of to (in to's order), reusing p
+// while rows keep the same layout. Columns row does not have are Absent.
+func (p *projection) project(row *pubsub.Row, to *pubsub.RowLayout) *pubsub.Row {
+	if row == nil {
+		return nil
+	}
+	l := row.Layout()
+	if l == to {
+		return row
+	}
+	if p.from != l {
+		p.from, p.pos, p.same = l, make([]int, to.Len()), l.Len() == to.Len()
+		for i := range p.pos {
+			p.pos[i] = -1
+			name := to.Column(i).Name
+			for j := 0; j < l.Len(); j++ {
+				if l.Column(j).Name == name {
+					p.pos[i] = j
+					break
+				}
+			}
+			if p.pos[i] != i {
+				p.same = false
+			}
+		}
+	}
+	if p.same {
+		return row
+	}
+	cells := make([]pubsub.Cell, len(p.pos))
+	for i, j := range p.pos {
+		if j < 0 {
+			continue
+		}
+		st, text := row.At(j)
+		cells[i].State = st
+		if st == pubsub.Present {
+			// NewRow copies the texts and never writes to them.
+			cells[i].Text = unsafe.Slice(unsafe.StringData(text), len(text))
+		}
+	}
+	out, err := pubsub.NewRow(to, cells)
+	if err != nil {
+		return row
+	}
+	return out
+}
+
+// complete reports whether row has a value (or NULL) for every column.
+func complete(row *pubsub.Row) bool {
+	for i := 0; i < row.Len(); i++ {
+		if st, _ := row.At(i); st == pubsub.Absent || st == pubsub.UnchangedTOAST {
+			return false
+		}
+	}
+	return true
+}
+
+// fillFrom returns row with its missing columns (absent or unchanged
+// TOAST) taken from old where old has them (REPLICA IDENTITY FULL).
+func fillFrom(row, old *pubsub.Row) *pubsub.Row {
+	if old == nil || old.Layout() != row.Layout() {
+		return row
+	}
+	cells := make([]pubsub.Cell, row.Len())
+	changed := false
+	for i := range cells {
+		st, text := row.At(i)
+		if st == pubsub.Absent || st == pubsub.UnchangedTOAST {
+			if ost, otext := old.At(i); ost == pubsub.Present || ost == pubsub.Null {
+				st, text, changed = ost, otext, true
+			}
+		}
+		cells[i].State = st
+		if st == pubsub.Present {
+			cells[i].Text = unsafe.Slice(unsafe.StringData(text), len(text))
+		}
+	}
+	if !changed {
+		return row
+	}
+	out, err := pubsub.NewRow(row.Layout(), cells)
+	if err != nil {
+		return row
+	}
+	return out
+}

@@ -1,0 +1,43 @@
+package shape_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"go.uber.org/goleak"
+)
+
+// pg is the package's shared server, started with wal_level=logical.
+var pg *pgtest.Server
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+// run starts a logical server and hands it to RunMain as an external one,
+// as the replication package's tests do.
+func run(m *testing.M) int {
+	flag.Parse()
+	if os.Getenv(pgtest.EnvDatabaseURL) == "" {
+		if _, err := pgtest.FindBinaries(); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			srv, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{
+				"wal_level": "logical", "max_replication_slots": "20", "max_wal_senders": "20",
+			}})
+			cancel()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer srv.Close()
+			if err := os.Setenv(pgtest.EnvDatabaseURL, srv.URL("postgres")); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+	}
+	return pgtest.RunMain(m, &pg, goleak.IgnoreCurrent())
+}

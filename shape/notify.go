@@ -1,0 +1,92 @@
+package shape
+
+import (
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// flushNotify applies the NOTIFY changes collected from a batch, one
+// fetch per table per FetchBatch keys.
+func (r *router) flushNotify() {
+	for _, t := range r.nbOrder {
+		evs := r.nb[t]
+		delete(r.nb, t)
+		if t.dropped() {
+			continue
+		}
+		var live []*shape
+		for _, sh := range t.shapes {
+			if sh.live {
+				live = append(live, sh)
+			}
+		}
+		if len(live) > 0 {
+			r.notifyApply(t, evs, live)
+		}
+	}
+	r.nbOrder = r.nbOrder[:0]
+}
+
+// dropped reports whether t has no shape left.
+func (t *table) dropped() bool { return len(t.shapes) == 0 }
+
+// notifyApply applies changes that carry ids only to shapes: the changed
+// rows are fetched by key and each shape's key set says what they mean.
+// A TRUNCATE empties the shapes at its place in the order.
+func (r *router) notifyApply(t *table, evs []pubsub.Event, shapes []*shape) {
+	var keys []string
+	seen := map[string]bool{}
+	flush := func() {
+		for len(keys) > 0 {
+			n := min(len(keys), r.m.cfg.FetchBatch)
+			r.notifyKeys(t, keys[:n], shapes)
+			keys = keys[n:]
+		}
+		keys = nil
+		clear(seen)
+	}
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Operation == pubsub.Truncate {
+			flush()
+			for _, sh := range shapes {
+				if sh.live {
+					r.truncate(sh, ev)
+				}
+			}
+			continue
+		}
+		if ev.RowID == "" || seen[ev.RowID] {
+			continue
+		}
+		seen[ev.RowID] = true
+		keys = append(keys, ev.RowID)
+	}
+	flush()
+}
+
+// notifyKeys fetches keys and applies what they now are to shapes.
+func (r *router) notifyKeys(t *table, keys []string, shapes []*shape) {
+	texts := make([][]string, len(keys))
+	for i, k := range keys {
+		texts[i] = []string{k}
+	}
+	rows, err := t.fetchq.fetch(r.ctx, r.m.pool, texts)
+	if err != nil {
+		if r.ctx.Err() == nil {
+			r.resyncTable(t, err)
+		}
+		return
+	}
+	for _, k := range keys {
+		row := rows[k]
+		c := &change{ev: &pubsub.Event{Operation: pubsub.Update}, newKey: k, oldKey: k, row: row, complete: true, fetched: true, full: row}
+		if row == nil {
+			c.ev = &pubsub.Event{Operation: pubsub.Delete}
+		}
+		for _, sh := range shapes {
+			if sh.live {
+				r.derive(t, sh, c)
+			}
+		}
+	}
+}

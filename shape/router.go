@@ -1,0 +1,580 @@
+package shape
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/shape/internal/where"
+)
+
+// tkey identifies a table.
+type tkey struct{ schema, table string }
+
+// table is the router's state for one table with shapes.
+type table struct {
+	key    tkey
+	info   *tableInfo        // of the table's first shape
+	layout *pubsub.RowLayout // every column of info, for fetched rows
+	fetchq *fetchQuery
+	shapes []*shape
+	byID   map[uint64]*shape
+	nopred []*shape // shapes without a WHERE clause, not in ix
+	ix     *where.Index
+	stamp  uint64 // the last change's stamp (see change.stamp)
+	// subscribed says the router's mailbox holds the table's topic.
+	subscribed bool
+}
+
+// shape is the router's state for one shape.
+type shape struct {
+	id     uint64
+	b      *bound
+	tbl    *table
+	info   *Shape
+	layout *pubsub.RowLayout
+	q      *query
+	keys   map[string]struct{}
+
+	live    bool        // snapshot applied: changes are routed to it
+	gen     uint64      // generation of its current snapshot
+	snap    *pgSnapshot // nil once the stream passed it
+	pending []pubsub.Event
+
+	subs      []*Subscription
+	idleSince time.Time // when its last subscriber left; zero while it has some
+	dropped   bool
+	indexed   bool
+	mark      uint64 // the stamp of the last change the index named it for
+
+	proj, oldProj, fullProj projection
+}
+
+// snapResult is the outcome of a snapshot query for a shape (sub nil) or
+// for one subscriber of it.
+type snapResult struct {
+	sh  *shape
+	sub *Subscription
+	gen uint64
+	s   *snapshot
+	err error
+}
+
+// router is the Manager's state, owned by the goroutine running Serve.
+type router struct {
+	m       *Manager
+	tables  map[tkey]*table
+	shapes  map[string]*shape
+	nextID  uint64
+	mb      *pubsub.Mailbox
+	ctx     context.Context
+	jobs    sync.WaitGroup
+	results chan snapResult
+	// sem bounds the snapshot queries running at once.
+	sem chan struct{}
+	// nb collects a batch's NOTIFY changes per table, in order.
+	nb      map[*table][]pubsub.Event
+	nbOrder []*table
+}
+
+func (r *router) init(m *Manager) {
+	r.m = m
+	r.tables = map[tkey]*table{}
+	r.shapes = map[string]*shape{}
+	r.results = make(chan snapResult)
+	r.sem = make(chan struct{}, m.cfg.Snapshots)
+	r.nb = map[*table][]pubsub.Event{}
+}
+
+// batchMax bounds the events the router takes from its mailbox at once.
+const batchMax = 512
+
+// run is Serve's body.
+func (r *router) run(ctx context.Context) error {
+	defer r.jobs.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.ctx = ctx
+	opts := []pubsub.MailboxOption{pubsub.WithName("shape")}
+	if !r.m.cfg.Notify {
+		// The WAL source waits for the router instead of dropping.
+		opts = append(opts, pubsub.WithAck())
+	}
+	r.mb = pubsub.NewMailbox(1<<14, opts...)
+	defer func() {
+		r.mb.Close()
+		r.mb = nil
+		for _, t := range r.tables {
+			t.subscribed = false
+		}
+	}()
+	for _, t := range r.tables {
+		if err := r.subscribeTable(t); err != nil {
+			return err
+		}
+	}
+	for _, sh := range r.shapes {
+		r.startShapeSnapshot(sh, true, 0)
+	}
+	tick := min(max(r.m.cfg.Grace/4, 5*time.Millisecond), time.Second)
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	batch := make([]pubsub.Event, 0, batchMax)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-r.mb.C():
+			if !ok {
+				return errorf("mailbox closed")
+			}
+			batch = append(batch[:0], ev)
+		drain:
+			for len(batch) < batchMax {
+				select {
+				case ev, ok := <-r.mb.C():
+					if !ok {
+						break drain
+					}
+					batch = append(batch, ev)
+				default:
+					break drain
+				}
+			}
+			r.handle(batch)
+			if r.mb.AckMode() {
+				_ = r.mb.Ack(batch[len(batch)-1])
+			}
+			clear(batch)
+			r.serveWaiting()
+		case req := <-r.m.reqs:
+			r.subscribe(req)
+		case res := <-r.results:
+			r.snapshotDone(res)
+		case <-r.m.wake:
+			r.reap()
+		case now := <-ticker.C:
+			r.expire(now)
+		}
+	}
+}
+
+// serveWaiting handles the Subscribe calls and snapshot results that are
+// ready, so that a busy change stream does not keep subscribers waiting.
+func (r *router) serveWaiting() {
+	for {
+		select {
+		case req := <-r.m.reqs:
+			r.subscribe(req)
+		case res := <-r.results:
+			r.snapshotDone(res)
+		default:
+			return
+		}
+	}
+}
+
+// subscribeTable makes the router's mailbox receive t's changes.
+func (r *router) subscribeTable(t *table) error {
+	if t.subscribed || r.mb == nil {
+		return nil
+	}
+	if err := r.m.ps.SubscribeTable(r.mb, t.key.schema, t.key.table); err != nil {
+		return errorf("subscribing to %s: %w", quoteTable(t.key.schema, t.key.table), err)
+	}
+	t.subscribed = true
+	return nil
+}
+
+// subscribe attaches a Subscribe call's subscription to its shape,
+// creating the shape when needed.
+func (r *router) subscribe(req *request) {
+	b, sub := req.b, req.sub
+	if sub.isClosed() {
+		sub.finish(ErrClosed)
+		return
+	}
+	sh := r.shapes[b.id]
+	if sh == nil {
+		if len(r.shapes) >= r.m.cfg.MaxShapes && !r.evictIdle() {
+			sub.finish(fmt.Errorf("%w: %d shapes are live and none is idle (Config.MaxShapes)", ErrTooManyShapes, len(r.shapes)))
+			return
+		}
+		var err error
+		if sh, err = r.newShape(b); err != nil {
+			sub.finish(err)
+			return
+		}
+		r.startShapeSnapshot(sh, false, 0)
+	}
+	sub.sh, sub.info = sh, sh.info
+	sh.subs = append(sh.subs, sub)
+	sh.idleSince = time.Time{}
+	r.m.subsLive.Add(1)
+	if sh.live {
+		r.startSubSnapshot(sub, false, 0)
+	} else {
+		sub.waiting, sub.ownSnap = true, false
+	}
+}
+
+// newShape creates the shape of b, subscribing to its table's changes
+// before anything is read.
+func (r *router) newShape(b *bound) (*shape, error) {
+	k := tkey{b.info.schema, b.info.name}
+	t := r.tables[k]
+	if t == nil {
+		layout, err := layoutOf(b.info.cols)
+		if err != nil {
+			return nil, errorf("%w", err)
+		}
+		t = &table{key: k, info: b.info, layout: layout, byID: map[uint64]*shape{}, ix: where.NewIndex()}
+		t.fetchq = newFetchQuery(b.info, layout)
+		if err := r.subscribeTable(t); err != nil {
+			return nil, err
+		}
+		r.tables[k] = t
+	}
+	if sameColumns(t.info, b.info) {
+		// One description per table, not one per shape.
+		b.info = t.info
+	}
+	layout, err := layoutOf(b.cols)
+	if err != nil {
+		return nil, errorf("%w", err)
+	}
+	r.nextID++
+	sh := &shape{id: r.nextID, b: b, tbl: t, layout: layout, q: newQuery(b, layout), keys: map[string]struct{}{}}
+	sh.info = b.shapeInfo(fmt.Sprintf("%d-%d", sh.id, time.Now().UnixMicro()))
+	t.shapes = append(t.shapes, sh)
+	t.byID[sh.id] = sh
+	if b.pred == nil {
+		t.nopred = append(t.nopred, sh)
+	}
+	r.shapes[b.id] = sh
+	r.m.shapesLive.Add(1)
+	return sh, nil
+}
+
+// drop forgets sh, and its table when it was the last shape there.
+func (r *router) drop(sh *shape) {
+	sh.dropped = true
+	t := sh.tbl
+	delete(r.shapes, sh.b.id)
+	delete(t.byID, sh.id)
+	t.shapes = slices.DeleteFunc(t.shapes, func(s *shape) bool { return s == sh })
+	t.nopred = slices.DeleteFunc(t.nopred, func(s *shape) bool { return s == sh })
+	if sh.indexed {
+		t.ix.Remove(sh.id)
+	}
+	for _, sub := range sh.subs {
+		sub.detached = true
+		r.m.subsLive.Add(-1)
+	}
+	sh.subs, sh.keys, sh.pending = nil, nil, nil
+	r.m.shapesLive.Add(-1)
+	if len(t.shapes) == 0 {
+		delete(r.tables, t.key)
+		if t.subscribed && r.mb != nil {
+			_ = r.m.ps.UnsubscribeTable(r.mb, t.key.schema, t.key.table)
+		}
+	}
+}
+
+// evictIdle drops the shape idle the longest; false when none is idle.
+func (r *router) evictIdle() bool {
+	var oldest *shape
+	for _, sh := range r.shapes {
+		if len(sh.subs) == 0 && (oldest == nil || sh.idleSince.Before(oldest.idleSince)) {
+			oldest = sh
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	r.drop(oldest)
+	return true
+}
+
+// expire drops the shapes idle for longer than Grace.
+func (r *router) expire(now time.Time) {
+	for _, sh := range r.shapes {
+		if len(sh.subs) == 0 && !sh.idleSince.IsZero() && now.Sub(sh.idleSince) >= r.m.cfg.Grace {
+			r.drop(sh)
+		}
+	}
+}
+
+// reap detaches the subscriptions closed since the last call.
+func (r *router) reap() {
+	for _, sub := range r.m.takeClosed() {
+		sh := sub.sh
+		if sh == nil || sub.detached {
+			continue
+		}
+		sub.detached = true
+		sub.pending = nil
+		r.m.subsLive.Add(-1)
+		sh.subs = slices.DeleteFunc(sh.subs, func(s *Subscription) bool { return s == sub })
+		if len(sh.subs) == 0 {
+			sh.idleSince = time.Now()
+		}
+	}
+}
+
+// startShapeSnapshot (re)takes sh's snapshot after delay; every
+// subscriber waits for it, and gets Reset first when reset.
+func (r *router) startShapeSnapshot(sh *shape, reset bool, delay time.Duration) {
+	sh.live = false
+	sh.gen++
+	sh.pending = nil
+	for _, sub := range sh.subs {
+		sub.waiting, sub.ownSnap = true, false
+		sub.reset = sub.reset || reset
+		sub.gen++
+		sub.pending = nil
+	}
+	r.startJob(snapResult{sh: sh, gen: sh.gen}, sh.q, delay)
+}
+
+// startSubSnapshot takes a snapshot for sub alone (a late subscriber, or
+// one that fell behind: reset), while the shape goes on.
+func (r *router) startSubSnapshot(sub *Subscription, reset bool, delay time.Duration) {
+	sub.waiting, sub.ownSnap = true, true
+	sub.reset = sub.reset || reset
+	sub.gen++
+	sub.pending = nil
+	r.startJob(snapResult{sh: sub.sh, sub: sub, gen: sub.gen}, sub.sh.q, delay)
+}
+
+// startJob runs q in a goroutine of its own and hands the result to the
+// router.
+func (r *router) startJob(res snapResult, q *query, delay time.Duration) {
+	ctx, pool, notify := r.ctx, r.m.pool, r.m.cfg.Notify
+	r.jobs.Add(1)
+	r.m.snapshots.Add(1)
+	go func() {
+		defer r.jobs.Done()
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				r.m.snapshots.Add(-1)
+				return
+			}
+		}
+		select {
+		case r.sem <- struct{}{}:
+		case <-ctx.Done():
+			r.m.snapshots.Add(-1)
+			return
+		}
+		res.s, res.err = q.take(ctx, pool, notify)
+		<-r.sem
+		select {
+		case r.results <- res:
+		case <-ctx.Done():
+			r.m.snapshots.Add(-1)
+		}
+	}()
+}
+
+// retryDelay is how long a failed snapshot waits before it is retried.
+const retryDelay = time.Second
+
+// snapshotDone applies a snapshot query's result.
+func (r *router) snapshotDone(res snapResult) {
+	r.m.snapshots.Add(-1)
+	sh := res.sh
+	if sh.dropped {
+		return
+	}
+	if sub := res.sub; sub != nil {
+		if sub.detached || res.gen != sub.gen || !sub.waiting || !sub.ownSnap {
+			return
+		}
+		if res.err != nil {
+			r.snapshotFailed(sh, []*Subscription{sub}, res.err, func() { r.startSubSnapshot(sub, false, retryDelay) })
+			return
+		}
+		r.deliverSnapshot(sub, res.s)
+		// Until the stream passes the snapshot, changes it saw may still
+		// arrive: the subscription skips them (see emit).
+		sub.snap = res.s.snap
+		pending := sub.pending
+		sub.pending = nil
+		kept := pending[:0]
+		for _, msg := range pending {
+			if !sub.skips(&msg) {
+				kept = append(kept, msg)
+			}
+		}
+		if len(kept) > 0 && !sub.push(kept, true, r.m.cfg.Buffer) {
+			r.startSubSnapshot(sub, true, 0)
+		}
+		return
+	}
+	if res.gen != sh.gen || sh.live {
+		return
+	}
+	if res.err != nil {
+		r.snapshotFailed(sh, sh.subs, res.err, func() { r.startShapeSnapshot(sh, false, retryDelay) })
+		return
+	}
+	sh.keys = make(map[string]struct{}, len(res.s.keys))
+	for _, k := range res.s.keys {
+		sh.keys[k] = struct{}{}
+	}
+	sh.snap = res.s.snap
+	sh.live = true
+	if !sh.indexed && sh.b.pred != nil {
+		sh.tbl.ix.Add(sh.id, sh.b.pred)
+		sh.indexed = true
+	}
+	for _, sub := range sh.subs {
+		if sub.waiting && !sub.ownSnap {
+			r.deliverSnapshot(sub, res.s)
+			sub.snap = nil // the shape's own filter covers it
+		}
+	}
+	pending := sh.pending
+	sh.pending = nil
+	if r.m.cfg.Notify {
+		r.notifyApply(sh.tbl, pending, []*shape{sh})
+		return
+	}
+	for i := range pending {
+		r.walEvent(sh.tbl, &pending[i], sh)
+	}
+}
+
+// snapshotFailed fails the Subscribe calls still waiting among subs and,
+// when some subscriber already had its rows, retries.
+func (r *router) snapshotFailed(sh *shape, subs []*Subscription, err error, retry func()) {
+	if r.ctx.Err() != nil {
+		return
+	}
+	r.m.log.Warn("shape: snapshot failed", "table", quoteTable(sh.b.info.schema, sh.b.info.name), "err", err)
+	keep := false
+	for _, sub := range slices.Clone(subs) {
+		select {
+		case <-sub.ready:
+			keep = true
+		default:
+			sub.finish(err)
+		}
+	}
+	if keep {
+		retry()
+	}
+}
+
+// deliverSnapshot queues a snapshot's rows and UpToDate for sub (after
+// Reset when it had rows before) and ends its wait.
+func (r *router) deliverSnapshot(sub *Subscription, s *snapshot) {
+	msgs := make([]Message, 0, len(s.rows)+2)
+	if sub.reset {
+		msgs = append(msgs, Message{Kind: Reset})
+		r.m.resets.Add(1)
+	}
+	for i, row := range s.rows {
+		msgs = append(msgs, Message{Kind: Insert, Key: s.keys[i], Row: row, Seq: uint64(i + 1)})
+	}
+	msgs = append(msgs, Message{Kind: UpToDate})
+	sub.push(msgs, false, 0)
+	sub.waiting, sub.ownSnap, sub.reset = false, false, false
+	sub.finish(nil)
+}
+
+// emit hands msg to sh's subscribers.
+func (r *router) emit(sh *shape, msg Message) {
+	for _, sub := range sh.subs {
+		if sub.waiting {
+			if sub.ownSnap {
+				sub.pending = append(sub.pending, msg)
+			}
+			continue
+		}
+		if sub.snap != nil && sub.skips(&msg) {
+			continue
+		}
+		if !sub.push([]Message{msg}, true, r.m.cfg.Buffer) {
+			r.startSubSnapshot(sub, true, 0)
+		}
+	}
+}
+
+// skips reports whether msg comes from a transaction the subscription's
+// own snapshot saw, and forgets that snapshot once the stream passed it.
+func (sub *Subscription) skips(msg *Message) bool {
+	if sub.snap == nil {
+		return false
+	}
+	if sub.snap.passed(msg.LSN) {
+		sub.snap = nil
+		return false
+	}
+	return sub.snap.sees(msg.LSN, msg.xid)
+}
+
+// handle routes a batch of events from the mailbox.
+func (r *router) handle(evs []pubsub.Event) {
+	for i := range evs {
+		ev := &evs[i]
+		switch ev.Kind {
+		case pubsub.Resync:
+			r.flushNotify()
+			r.m.log.Info("shape: changes may have been missed; every shape takes a fresh snapshot", "reason", ev.Reason)
+			for _, sh := range r.shapes {
+				r.startShapeSnapshot(sh, true, 0)
+			}
+		case pubsub.TableChanged:
+			t := r.tables[tkey{ev.Schema, ev.Table}]
+			if t == nil {
+				continue
+			}
+			if r.m.cfg.Notify {
+				if _, ok := r.nb[t]; !ok {
+					r.nbOrder = append(r.nbOrder, t)
+				}
+				r.nb[t] = append(r.nb[t], *ev)
+				for _, sh := range t.shapes {
+					if !sh.live {
+						sh.pending = append(sh.pending, *ev)
+					}
+				}
+				continue
+			}
+			r.walEvent(t, ev, nil)
+		}
+	}
+	r.flushNotify()
+}
+
+// resyncTable makes every shape of t take a fresh snapshot, after a
+// failure that may have lost some of its changes.
+func (r *router) resyncTable(t *table, err error) {
+	r.m.log.Warn("shape: fetching rows failed; the table's shapes take a fresh snapshot",
+		"table", quoteTable(t.key.schema, t.key.table), "err", err)
+	for _, sh := range slices.Clone(t.shapes) {
+		r.startShapeSnapshot(sh, true, retryDelay)
+	}
+}
+
+// sameColumns reports whether a and b describe the same columns and key.
+func sameColumns(a, b *tableInfo) bool {
+	if len(a.cols) != len(b.cols) || !slices.Equal(a.key, b.key) {
+		return false
+	}
+	for i := range a.cols {
+		if a.cols[i].Name != b.cols[i].Name || a.cols[i].OID != b.cols[i].OID || a.cols[i].Type != b.cols[i].Type {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,229 @@
+package shape
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// pinSettings makes values print as the WAL source's walsender prints them
+// (see replication's "Session settings"), for the current transaction.
+const pinSettings = `SELECT set_config('DateStyle', 'ISO, YMD', true), set_config('IntervalStyle', 'postgres', true),
+	set_config('extra_float_digits', '3', true), set_config('bytea_output', 'hex', true), set_config('TimeZone', 'UTC', true)`
+
+// query is a shape's snapshot query, built once: only identifiers from the
+// catalog (quoted) and the predicate's SQL with bound arguments.
+type query struct {
+	sql    string
+	args   []any
+	layout *pubsub.RowLayout
+	keyPos []int // positions of the key columns in layout
+}
+
+// newQuery builds the snapshot query of b with the shape's layout.
+func newQuery(b *bound, layout *pubsub.RowLayout) *query {
+	var sb strings.Builder
+	sb.WriteString("SELECT ")
+	for i, c := range b.cols {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(quoteIdent(c.Name))
+	}
+	sb.WriteString(" FROM ")
+	sb.WriteString(quoteTable(b.info.schema, b.info.name))
+	q := &query{layout: layout}
+	if b.pred != nil {
+		where, args := b.pred.SQL(quoteIdent, 1)
+		sb.WriteString(" WHERE ")
+		sb.WriteString(where)
+		q.args = args
+	}
+	q.sql = sb.String()
+	for _, k := range b.info.key {
+		for i, c := range b.cols {
+			if c.Name == k {
+				q.keyPos = append(q.keyPos, i)
+			}
+		}
+	}
+	return q
+}
+
+// snapshot is what a snapshot query returned.
+type snapshot struct {
+	snap *pgSnapshot // nil in NOTIFY mode
+	rows []*pubsub.Row
+	keys []string
+}
+
+// take runs the query in a REPEATABLE READ READ ONLY transaction that
+// first records pg_current_snapshot() and pg_current_wal_insert_lsn()
+// (unless notify), so that the rows are exactly what that snapshot shows.
+// The insert position, not pg_current_wal_lsn()'s write position: with
+// synchronous_commit off a transaction is visible before its commit
+// record is written.
+func (q *query) take(ctx context.Context, pool *pgxpool.Pool, notify bool) (*snapshot, error) {
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	out := &snapshot{}
+	if !notify {
+		// The first statement fixes the transaction's snapshot.
+		var s, l string
+		if err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text`).Scan(&s, &l); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+		}
+		lsn, err := pubsub.ParseLSN(l)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+		}
+		if out.snap, err = parseSnapshot(s, lsn); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, pinSettings); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	args := append([]any{pgx.QueryResultFormats{pgx.TextFormatCode}}, q.args...)
+	rows, err := tx.Query(ctx, q.sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	out.rows, out.keys, err = readRows(rows, q.layout, q.keyPos)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
+	return out, nil
+}
+
+// readRows reads text-format rows into Rows of layout and their keys.
+func readRows(rows pgx.Rows, layout *pubsub.RowLayout, keyPos []int) ([]*pubsub.Row, []string, error) {
+	defer rows.Close()
+	var (
+		out   []*pubsub.Row
+		keys  []string
+		cells = make([]pubsub.Cell, layout.Len())
+		texts = make([]string, len(keyPos))
+	)
+	for rows.Next() {
+		raw := rows.RawValues()
+		if len(raw) != len(cells) {
+			return nil, nil, fmt.Errorf("%d columns for %d", len(raw), len(cells))
+		}
+		for i, v := range raw {
+			if v == nil {
+				cells[i] = pubsub.Cell{State: pubsub.Null}
+			} else {
+				cells[i] = pubsub.Cell{State: pubsub.Present, Text: v}
+			}
+		}
+		row, err := pubsub.NewRow(layout, cells)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, p := range keyPos {
+			_, texts[i] = row.At(p)
+		}
+		out = append(out, row)
+		keys = append(keys, formatKey(texts))
+	}
+	return out, keys, rows.Err()
+}
+
+// fetchQuery fetches rows of a table by key: every column, for keys
+// given as their columns' texts.
+type fetchQuery struct {
+	sql    string
+	layout *pubsub.RowLayout
+	keyPos []int
+}
+
+// newFetchQuery builds the fetch by key of the table info describes.
+func newFetchQuery(info *tableInfo, layout *pubsub.RowLayout) *fetchQuery {
+	var sb strings.Builder
+	sb.WriteString("SELECT ")
+	for i, c := range info.cols {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("t." + quoteIdent(c.Name))
+	}
+	sb.WriteString(" FROM " + quoteTable(info.schema, info.name) + " t WHERE (")
+	for i, k := range info.key {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("t." + quoteIdent(k))
+	}
+	sb.WriteString(") IN (SELECT ")
+	for i, k := range info.key {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		// The type is the catalog's format_type, not caller text.
+		fmt.Fprintf(&sb, "u.k%d::%s", i, info.typeOf[k])
+	}
+	sb.WriteString(" FROM unnest(")
+	for i := range info.key {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "$%d::text[]", i+1)
+	}
+	sb.WriteString(") AS u(")
+	for i := range info.key {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "k%d", i)
+	}
+	sb.WriteString("))")
+	f := &fetchQuery{sql: sb.String(), layout: layout}
+	for _, k := range info.key {
+		f.keyPos = append(f.keyPos, info.colIndex(k))
+	}
+	return f
+}
+
+// fetch returns the current rows of keys (each its key columns' texts)
+// by their formatted key; keys whose row is gone are missing.
+func (f *fetchQuery) fetch(ctx context.Context, pool *pgxpool.Pool, keys [][]string) (map[string]*pubsub.Row, error) {
+	cols := make([][]string, len(f.keyPos))
+	for _, k := range keys {
+		for i := range cols {
+			cols[i] = append(cols[i], k[i])
+		}
+	}
+	args := []any{pgx.QueryResultFormats{pgx.TextFormatCode}}
+	for _, c := range cols {
+		args = append(args, c)
+	}
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, pinSettings); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, f.sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	got, gotKeys, err := readRows(rows, f.layout, f.keyPos)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*pubsub.Row, len(got))
+	for i, r := range got {
+		out[gotKeys[i]] = r
+	}
+	return out, nil
+}

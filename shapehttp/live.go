@@ -1,0 +1,218 @@
+package shapehttp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// liveShape is one shape served over HTTP: its feed, its log and the
+// handles clients know it by. One goroutine (run, owned by the Handler)
+// reads the feed and writes the log; request goroutines read the log under
+// mu and wait on changed.
+type liveShape struct {
+	h   *Handler
+	key string
+	def definition
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	opened chan struct{} // closed when the feed is open or failed
+
+	lastUsed atomic.Int64 // unix nanoseconds of the last request
+	active   atomic.Int32 // requests using the shape now
+
+	mu         sync.Mutex
+	openErr    error    // set before opened is closed
+	cols       []column // set before opened is closed
+	log        *shapeLog
+	ready      bool     // the snapshot is complete (an up-to-date arrived)
+	handle     string   // the current handle
+	oldHandles []string // handles given out before a must-refetch, still valid for offsets in the log
+	dead       bool     // the feed ended: every request must refetch
+	changed    chan struct{}
+}
+
+// maxOldHandles bounds the handles a shape keeps accepting after it
+// rotated its handle.
+const maxOldHandles = 8
+
+// newHandle returns a fresh handle: a random part, so that handles of an
+// earlier process are never taken for this one's, and the time.
+func newHandle(now time.Time) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:]) + "-" + strconv.FormatInt(now.UnixMilli(), 10)
+}
+
+// run opens the feed and copies its messages into the log until the feed
+// ends or the shape is dropped. It is the shape's one writer.
+func (s *liveShape) run(full bool) {
+	f, err := s.h.open(s.ctx, s.def)
+	s.mu.Lock()
+	if err != nil {
+		s.openErr = err
+		s.dead = true
+		s.mu.Unlock()
+		close(s.opened)
+		s.h.forget(s)
+		return
+	}
+	s.cols = f.columns()
+	s.log = newShapeLog(s.def.Schema, s.def.Table, s.cols, full, s.h.opts.LogBytes, s.h.opts.LogAge)
+	s.mu.Unlock()
+	close(s.opened)
+	defer f.close()
+
+	// A transaction's changes are committed together: when a change of
+	// another transaction (another LSN) arrives, and when the feed has
+	// nothing more ready, which is also what carries the last one out
+	// without waiting for the next.
+	var pending []change
+	for {
+		c, ok, err := f.next(s.ctx, len(pending) == 0)
+		if err != nil {
+			s.mu.Lock()
+			s.dead = true
+			s.signal()
+			s.mu.Unlock()
+			s.h.forget(s)
+			if s.ctx.Err() == nil {
+				s.h.log.Warn("shapehttp: shape feed ended", "table", s.def.Schema+"."+s.def.Table, "error", err)
+			}
+			return
+		}
+		if !ok {
+			s.commit(pending)
+			pending = pending[:0]
+			continue
+		}
+		switch c.kind {
+		case kindInsert, kindUpdate, kindDelete:
+			s.mu.Lock()
+			if !s.ready {
+				s.log.load(c)
+				s.mu.Unlock()
+				continue
+			}
+			s.mu.Unlock()
+			if len(pending) > 0 && c.lsn != pending[0].lsn {
+				s.commit(pending)
+				pending = pending[:0]
+			}
+			pending = append(pending, c)
+		case kindUpToDate:
+			s.commit(pending)
+			pending = pending[:0]
+			s.mu.Lock()
+			if !s.ready {
+				s.ready = true
+				s.signal()
+			}
+			s.mu.Unlock()
+		case kindReset:
+			pending = pending[:0]
+			s.mu.Lock()
+			s.log.reset()
+			s.ready = false
+			s.handle = newHandle(time.Now())
+			s.oldHandles = nil
+			s.signal()
+			s.mu.Unlock()
+		}
+	}
+}
+
+// commit applies one transaction and wakes the waiting requests.
+func (s *liveShape) commit(cs []change) {
+	if len(cs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log.commit(cs, time.Now())
+	s.signal()
+}
+
+// signal wakes every request waiting on changed. Call with mu held.
+func (s *liveShape) signal() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// use marks a request using the shape; done undoes it.
+func (s *liveShape) use() {
+	s.active.Add(1)
+	s.lastUsed.Store(time.Now().UnixNano())
+}
+
+func (s *liveShape) done() {
+	s.lastUsed.Store(time.Now().UnixNano())
+	s.active.Add(-1)
+}
+
+// idle reports whether no request used the shape for d.
+func (s *liveShape) idle(now time.Time, d time.Duration) bool {
+	return s.active.Load() == 0 && now.Sub(time.Unix(0, s.lastUsed.Load())) >= d
+}
+
+// waitReady blocks until the shape's snapshot is complete, the feed
+// failed, or ctx ends.
+func (s *liveShape) waitReady(ctx context.Context) error {
+	select {
+	case <-s.opened:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	for {
+		s.mu.Lock()
+		if s.openErr != nil {
+			s.mu.Unlock()
+			return s.openErr
+		}
+		if s.ready || s.dead {
+			s.mu.Unlock()
+			return nil
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// validHandle reports whether handle names this shape for a client at o.
+// Call with mu held.
+func (s *liveShape) validHandle(handle string) bool {
+	if s.dead {
+		return false
+	}
+	if handle == s.handle {
+		return true
+	}
+	for _, h := range s.oldHandles {
+		if h == handle {
+			return true
+		}
+	}
+	return false
+}
+
+// rotate gives the shape a new handle after a client's offset fell out of
+// the log, so that the must-refetch names a handle the client has not
+// marked expired; the old one stays valid for clients still inside the
+// log. Call with mu held.
+func (s *liveShape) rotate() {
+	s.oldHandles = append(s.oldHandles, s.handle)
+	if len(s.oldHandles) > maxOldHandles {
+		s.oldHandles = s.oldHandles[1:]
+	}
+	s.handle = newHandle(time.Now())
+}
