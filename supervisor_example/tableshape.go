@@ -49,7 +49,7 @@ type shapeStatsFrame struct {
 //	event: reset       data: {}               (forget the rows; a fresh snapshot follows)
 //	event: up-to-date  data: {}               (every row of the snapshot was sent)
 //	event: stats       data: shapeStatsFrame  (after up-to-date, then every StatusEvery)
-//	event: error       data: {"error": ...}   (the filter was refused, with the byte position; the stream ends)
+//	event: refused     data: {"error": ...}   (the filter was refused, with the byte position; the stream ends)
 //
 // A table that is not watched answers 404; in -cluster mode (no shape
 // Manager) every table does.
@@ -87,7 +87,7 @@ func (w *web) filtered(rw http.ResponseWriter, r *http.Request) {
 		}
 		// A refused filter is not worth reconnecting for: the page closes
 		// the stream on this frame.
-		_ = s.event("error", map[string]string{"error": err.Error()})
+		_ = s.event("refused", map[string]string{"error": err.Error()})
 		return
 	}
 	defer sub.Close()

@@ -99,7 +99,7 @@ func TestFilteredRows(t *testing.T) {
 			}
 
 			bad := openFiltered(t, b, "status = 'open' AND amount_cents >")
-			if f := next(t, bad); f.event != "error" || !strings.Contains(f.data, "at byte ") {
+			if f := next(t, bad); f.event != "refused" || !strings.Contains(f.data, "at byte ") {
 				t.Fatalf("bad WHERE: %s %s, want an error naming the byte position", f.event, f.data)
 			}
 			b.exec(t, `CREATE TABLE public.untriggered (id int PRIMARY KEY)`)
