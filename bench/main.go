@@ -209,6 +209,9 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		progress("10 http: initial sync of a %d-row shape over shapehttp against COPY TO STDOUT", snapRows)
 		rows, err := runHTTPSync(ctx, e, cfg)
 		add("http", rows, err)
+		progress("10 http: %d long-poll clients on one shape at %d changes/s", liveClients, liveRate)
+		rows, err = runHTTPLive(ctx, e, cfg)
+		add("http", rows, err)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
