@@ -26,7 +26,7 @@ import (
 )
 
 // defaultSections are the sections a run without -sections measures.
-const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal,cluster,shapes"
+const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal,cluster,shapes,http"
 
 // config holds the sizes of one run; -quick shrinks them.
 type config struct {
@@ -204,6 +204,14 @@ func run(ctx context.Context, cfg config, dbURL, out string) error {
 		progress("9 shapes: snapshot of a 100,000-row shape against a plain SELECT, memory per shape and key")
 		rows, err = runShapeSnapshot(ctx, e, cfg)
 		add("shapes", rows, err)
+	}
+	if want("http") {
+		progress("10 http: initial sync of a %d-row shape over shapehttp against COPY TO STDOUT", snapRows)
+		rows, err := runHTTPSync(ctx, e, cfg)
+		add("http", rows, err)
+		progress("10 http: %d long-poll clients on one shape at %d changes/s", liveClients, liveRate)
+		rows, err = runHTTPLive(ctx, e, cfg)
+		add("http", rows, err)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -75,6 +75,7 @@ type web struct {
 //	GET  /api/tables                watched tables (triggered; published in WAL mode) with row counts
 //	GET  /api/tables/{s}/{t}/rows       the table view's rows, newest first (404 unless watched)
 //	GET  /api/tables/{s}/{t}/rows/{id}  one row by the id a change carried (404 when gone)
+//	GET  /api/tables/{s}/{t}/shape      SSE: the live shape of its rows matching ?where= (the filter box; not in -cluster mode)
 //	GET  /api/status                the status frame as JSON
 //	GET  /healthz                   200 when the change source is connected, else 503
 //	GET  /metrics                   Prometheus metrics (docs/operations.md), when Metrics is set
@@ -98,6 +99,7 @@ func (w *web) routes() http.Handler {
 	mux.HandleFunc("GET /api/tables", w.tables)
 	mux.HandleFunc("GET /api/tables/{schema}/{table}/rows", w.rows)
 	mux.HandleFunc("GET /api/tables/{schema}/{table}/rows/{id}", w.row)
+	mux.HandleFunc("GET /api/tables/{schema}/{table}/shape", w.filtered)
 	mux.HandleFunc("GET /api/status", w.statusJSON)
 	mux.HandleFunc("GET /healthz", w.healthz)
 	if w.Metrics != nil {

@@ -8,6 +8,13 @@
 // In WAL mode (-source=wal) a change carries the row itself: the view
 // applies it without asking the server (data-row-fetches counts the rows
 // it did ask for); a Resync still reloads everything.
+//
+// The filter box (?where=... in the URL) switches the view to a live
+// shape: an SSE stream of its own (/api/tables/{s}/{t}/shape) sends the
+// matching rows, then each row moving in (insert), changing (update) or
+// moving out (delete), and the number of live shapes; the page's change
+// stream then only feeds the Activity list. An empty filter goes back to
+// the newest rows.
 "use strict";
 (function () {
   var m = location.pathname.match(/^\/tables\/([^/]+)\/([^/]+)\/?$/);
@@ -18,9 +25,12 @@
   var view = $("table-view"), body = $("tv-rows");
   var st = { key: "", columns: [], limit: 50, loads: 0, loaded: "", fetches: 0, objs: {} };
   var queue = Promise.resolve();
+  var shapeStream = null; // the filter's EventSource, when a filter is on
 
+  // enqueue runs fn after what is queued, unless a filter is on by then:
+  // the filter's shape owns the rows.
   function enqueue(fn) {
-    queue = queue.then(fn).catch(function (err) { note("Could not read the table: " + err.message); });
+    queue = queue.then(function () { if (!view.dataset.filter) return fn(); }).catch(function (err) { note("Could not read the table: " + err.message); });
   }
   function note(text) { $("tv-note").textContent = text; }
   // hms writes d as 24-hour HH:MM:SS, as the Activity list does.
@@ -76,11 +86,10 @@
 
   function load(reason) {
     return getJSON(api).then(function (d) {
+      if (view.dataset.filter) return; // a filter came on meanwhile
       if (!d) throw new Error("the table is no longer watched");
       st.key = d.key; st.columns = d.columns; st.limit = d.limit;
-      var head = document.createDocumentFragment();
-      st.columns.forEach(function (c) { head.appendChild(el("th", c === st.key ? "key" : "", c)); });
-      $("tv-head").replaceChildren(head);
+      header();
       var frag = document.createDocumentFragment();
       st.objs = {};
       d.rows.forEach(function (r) { frag.appendChild(rowEl(r)); });
@@ -125,6 +134,7 @@
     var known = fromEvent(c);
     var got = known ? Promise.resolve({ row: known }) : fetchRow(c.row_id);
     return got.then(function (d) {
+      if (view.dataset.filter) return; // a filter came on meanwhile
       var tr = find(c.row_id);
       if (!d) {
         if (tr) drop(c.row_id);
@@ -153,9 +163,95 @@
     return getJSON(api + "/" + encodeURIComponent(id));
   }
 
-  document.addEventListener("pkdb:open", function () { enqueue(function () { return load("page opened"); }); });
-  document.addEventListener("pkdb:change", function (e) { var c = e.detail; enqueue(function () { return refresh(c); }); });
+  // header writes the column names, the key column marked.
+  function header() {
+    var head = document.createDocumentFragment();
+    st.columns.forEach(function (c) { head.appendChild(el("th", c === st.key ? "key" : "", c)); });
+    $("tv-head").replaceChildren(head);
+  }
+
+  // shapeRow applies one row frame of the filter's shape by its key.
+  function shapeRow(f) {
+    var tr = find(f.key);
+    if (f.kind === "delete") { drop(f.key); counted(); return; }
+    var obj = f.row;
+    if (f.kind === "update") { // keep what an update left out (unchanged TOASTed values)
+      obj = Object.assign({}, st.objs[f.key] || {}, f.row);
+    }
+    var fresh = rowEl(obj);
+    fresh.dataset.key = f.key;
+    st.objs[f.key] = obj;
+    if (tr) tr.replaceWith(fresh);
+    else body.insertBefore(fresh, body.firstChild);
+    if (st.upToDate) { fresh.dataset.op = f.kind; flash(fresh); }
+    counted();
+  }
+
+  // filter shows the rows matching where (live), or the newest rows when
+  // where is empty.
+  function filter(where) {
+    if (shapeStream) { shapeStream.close(); shapeStream = null; }
+    var err = $("tv-filter-error");
+    err.hidden = true; err.textContent = "";
+    delete view.dataset.filterError;
+    $("tv-where").value = where;
+    var u = new URL(location.href);
+    if (where) u.searchParams.set("where", where); else u.searchParams.delete("where");
+    history.replaceState(null, "", u.pathname + u.search);
+    view.dataset.filter = where;
+    view.dataset.upToDate = "0";
+    if (!where) {
+      $("tv-shapes").textContent = "";
+      enqueue(function () { return load("filter cleared"); });
+      return;
+    }
+    st.upToDate = false;
+    var es = new EventSource(api.replace(/\/rows$/, "/shape") + "?where=" + encodeURIComponent(where));
+    shapeStream = es;
+    function on(name, fn) {
+      es.addEventListener(name, function (e) { if (shapeStream === es) fn(JSON.parse(e.data)); });
+    }
+    on("shape", function (d) {
+      st.key = d.key; st.columns = d.columns; st.limit = Infinity; st.objs = {}; st.upToDate = false;
+      header();
+      body.replaceChildren();
+      st.loaded = "live where " + d.where;
+      view.dataset.upToDate = "0";
+      counted();
+    });
+    on("row", shapeRow);
+    on("reset", function () { body.replaceChildren(); st.objs = {}; st.upToDate = false; view.dataset.upToDate = "0"; counted(); });
+    on("up-to-date", function () { st.upToDate = true; view.dataset.upToDate = "1"; counted(); });
+    on("stats", function (d) {
+      view.dataset.shapes = d.shapes;
+      $("tv-shapes").textContent = d.shapes + (d.shapes === 1 ? " live shape" : " live shapes") +
+        " · " + d.subscriptions + (d.subscriptions === 1 ? " subscriber" : " subscribers");
+    });
+    es.addEventListener("error", function () {
+      // A refused request (not 200) ends the EventSource for good.
+      if (shapeStream === es && es.readyState === EventSource.CLOSED) note("The filter's stream was refused (see the log).");
+    });
+    on("refused", function (d) {
+      es.close(); shapeStream = null;
+      err.textContent = d.error; err.hidden = false;
+      view.dataset.filterError = d.error;
+    });
+  }
+
+  var initial = new URLSearchParams(location.search).get("where") || "";
+  $("tv-filter").addEventListener("submit", function (e) {
+    e.preventDefault();
+    filter($("tv-where").value.trim());
+  });
+  document.addEventListener("pkdb:open", function () {
+    if (!shapeStream && !view.dataset.filter) enqueue(function () { return load("page opened"); });
+  });
+  document.addEventListener("pkdb:change", function (e) {
+    if (view.dataset.filter) return;
+    var c = e.detail; enqueue(function () { return refresh(c); });
+  });
   document.addEventListener("pkdb:resync", function (e) {
+    if (view.dataset.filter) return;
     var r = e.detail;
     enqueue(function () { return load("Resync: " + r.reason); });
   });
@@ -163,5 +259,7 @@
   $("tv-title").textContent = schema + "." + table;
   view.dataset.loads = 0;
   view.dataset.rowFetches = 0;
+  view.dataset.filter = "";
   view.hidden = false;
+  if (initial) filter(initial);
 })();
