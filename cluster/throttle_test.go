@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	execpkg "os/exec"
@@ -20,7 +21,8 @@ import (
 
 // A cluster instance in a child process: the test binary started again
 // with these variables set runs one instance (WAL source, default
-// LeaseTTL) until SIGTERM, logging to stderr. A process of its own can be
+// LeaseTTL) until SIGTERM or the end of its stdin (the parent gone),
+// logging to stderr. A process of its own can be
 // stopped and continued with SIGSTOP and SIGCONT, which starve it the way
 // a container's CPU limit does (nothing of it runs, its sockets stay open).
 const (
@@ -37,6 +39,10 @@ func runChild() (code int, ran bool) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		stop()
+	}()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: dbURL, Logger: logger, Source: phoenixkitdb.SourceWAL,
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
@@ -65,8 +71,9 @@ func runChild() (code int, ran bool) {
 
 // child is a cluster instance in a process of its own.
 type child struct {
-	cmd  *execpkg.Cmd
-	logs *syncBuffer
+	cmd   *execpkg.Cmd
+	logs  *syncBuffer
+	stdin io.WriteCloser // held open while the child should run
 }
 
 // startChild starts a child instance on the NATS server at natsURL and the
@@ -77,6 +84,10 @@ func startChild(t *testing.T, natsURL, dbURL string) *child {
 	c := &child{cmd: execpkg.Command(os.Args[0], "-test.run=^$"), logs: &syncBuffer{}}
 	c.cmd.Env = append(os.Environ(), childNATSEnv+"="+natsURL, childDBEnv+"="+dbURL)
 	c.cmd.Stderr = c.logs
+	var err error
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
