@@ -84,7 +84,21 @@ func (f *Follower) Serve(ctx context.Context) error {
 	}
 	defer f.running.Store(false)
 	defer f.c.changed.notify()
+	for {
+		// A reset stream is read on a new connection: the consumer of the
+		// old one may be stuck in the client's own consumer reset, which
+		// ignores a Stop that comes while it creates the next consumer
+		// (the cut-off follower then waited forever); closing the
+		// connection ends it for sure.
+		if err := f.serveConn(ctx); !errors.Is(err, errStreamReset) {
+			return err
+		}
+	}
+}
 
+// serveConn is one run of Serve on one NATS connection. It returns
+// errStreamReset when the stream was found deleted and created again.
+func (f *Follower) serveConn(ctx context.Context) error {
 	var nc *nats.Conn
 	var stream jetstream.Stream
 	var first *jetstream.StreamInfo
@@ -133,13 +147,7 @@ func (f *Follower) Serve(ctx context.Context) error {
 	} else {
 		f.gap(first)
 	}
-	for {
-		info, err := f.consume(ctx, nc, stream)
-		if !errors.Is(err, errStreamReset) {
-			return err
-		}
-		f.restart(info)
-	}
+	return f.consume(ctx, nc, stream)
 }
 
 // errStreamReset ends a consume whose stream was deleted and created again.
@@ -203,9 +211,9 @@ func (f *Follower) gap(info *jetstream.StreamInfo) {
 const pullMessages = 4096
 
 // consume runs one ordered consumer from the last sequence handed over.
-// It returns errStreamReset, with the new stream's info, when its watcher
-// finds the stream deleted and created again.
-func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.Stream) (*jetstream.StreamInfo, error) {
+// It returns errStreamReset when its watcher finds the stream deleted and
+// created again; the watcher then has closed nc.
+func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.Stream) error {
 	cctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	cons, err := stream.OrderedConsumer(cctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{f.c.cfg.Subject + ".>"},
@@ -214,18 +222,18 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 	})
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("cluster: ordered consumer: %w", err)
+		return fmt.Errorf("cluster: ordered consumer: %w", err)
 	}
 	// Larger pulls than the client's default (500 messages): during a
 	// burst a follower asks the server for more less often, which halved
 	// its pauses between batches (docs/performance.md, section 8).
 	it, err := cons.Messages(jetstream.PullMaxMessages(pullMessages))
 	if err != nil {
-		return nil, fmt.Errorf("cluster: consume: %w", err)
+		return fmt.Errorf("cluster: consume: %w", err)
 	}
 	stopped := make(chan struct{})
 	watchDone := make(chan struct{})
-	var resetInfo atomic.Pointer[jetstream.StreamInfo]
+	var reset atomic.Bool
 	go func() {
 		defer close(watchDone)
 		defer it.Stop()
@@ -251,9 +259,11 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 				continue // a missing stream is created again by the leader
 			}
 			if f.reset(info) {
-				// Stopping the iterator ends the consume loop, which then
-				// moves onto the new stream.
-				resetInfo.Store(info)
+				// Closing the connection ends the consume loop (Stop alone
+				// may not: see Serve); Serve then reads the new stream
+				// on a new connection.
+				reset.Store(true)
+				nc.Close()
 				return
 			}
 			f.gap(info)
@@ -269,17 +279,17 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 		msg, err := it.Next()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return ctx.Err()
+			}
+			if reset.Load() {
+				return errStreamReset
 			}
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				if info := resetInfo.Load(); info != nil {
-					return info, errStreamReset
-				}
-				return nil, errors.New("cluster: consumer closed")
+				return errors.New("cluster: consumer closed")
 			}
-			return nil, fmt.Errorf("cluster: consume: %w", err)
+			return fmt.Errorf("cluster: consume: %w", err)
 		}
-		if resetInfo.Load() != nil {
+		if reset.Load() {
 			// The watcher found the stream reset: what this consumer
 			// still delivers may belong to either stream.
 			continue

@@ -269,6 +269,8 @@ type instanceOpts struct {
 	mbCap   int
 	// messages asks the WAL source for logical messages (Config.WAL.Messages).
 	messages bool
+	// dbConfig, if set, edits the DB module's configuration.
+	dbConfig func(*phoenixkitdb.Config)
 	// wrapLog, if set, wraps the instance's log handler (to watch or hold
 	// a log call).
 	wrapLog func(slog.Handler) slog.Handler
@@ -287,11 +289,15 @@ func newInstance(t *testing.T, ns *server.Server, dbURL string, o instanceOpts) 
 	if o.dbURL != nil {
 		dbURL = o.dbURL(dbURL)
 	}
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{
+	dbCfg := phoenixkitdb.Config{
 		ConnString: dbURL, Logger: logger, Source: o.source,
 		Listener: listener.Config{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		WAL:      replication.Config{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Messages: o.messages},
-	})
+	}
+	if o.dbConfig != nil {
+		o.dbConfig(&dbCfg)
+	}
+	db, err := phoenixkitdb.New(dbCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -49,17 +48,18 @@ func streamState(t *testing.T, js jetstream.JetStream) jetstream.StreamState {
 // stream, with no lag. Before, followers skipped every new sequence up to
 // their old position as a redelivery and reported healthy.
 //
-// It fails often (1 run in 4 or more, also on a quiet machine): the
-// follower cut off while the stream was deleted sometimes receives nothing
-// after it is back. Until that is fixed it runs only when
-// PHOENIXKITDB_STREAM_RESET_TEST=1 (issue 20 item 2 stays open).
+// The cut-off follower's client resets its consumer when it reconnects,
+// at the moment the follower finds the stream reset: it once waited
+// forever on a consumer created after its Stop (1 run in 4).
 func TestStreamDeletedAndRecreated(t *testing.T) {
-	if os.Getenv("PHOENIXKITDB_STREAM_RESET_TEST") != "1" {
-		t.Skip("not reliable yet: set PHOENIXKITDB_STREAM_RESET_TEST=1 to run it (see its doc comment)")
-	}
 	ns := startNATS(t)
 	leader, follower, run := twoInstances(t, ns, cluster.Config{MaxAge: 30 * time.Minute})
 	both := []*instance{leader, follower}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("follower's log:\n%s\nleader's log:\n%s", follower.logs.String(), leader.logs.String())
+		}
+	})
 	for i := range 10 {
 		run(`INSERT INTO items VALUES ($1, 'x')`, i)
 	}

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -69,7 +68,7 @@ func TestTooLargeChangeBecomesResync(t *testing.T) {
 		t.Fatalf("source %T", leader.cl.Source())
 	}
 	conn := connect(t, dbURL)
-	lsn := fmt.Sprintf("%X/%X", last.LSN>>32, uint32(last.LSN))
+	lsn := last.LSN.String()
 	poll(t, "the slot to be confirmed past the large changes", func() bool {
 		var past bool
 		err := conn.QueryRow(context.Background(),

@@ -102,7 +102,7 @@ func (mb *Mailbox) Ack(ev Event) error {
 		return nil
 	}
 	if !a.seen || a.newest.less(k) {
-		return fmt.Errorf("%w: LSN %X/%X seq %d", ErrAckUnknown, ev.LSN>>32, uint32(ev.LSN), ev.Seq)
+		return fmt.Errorf("%w: LSN %s seq %d", ErrAckUnknown, ev.LSN, ev.Seq)
 	}
 	if a.ackThrough(k) > 0 {
 		// Lock order: a mailbox's mu, then a PubSub's acks.mu.

@@ -29,9 +29,13 @@ const (
 	DefaultLagWarnBytes    = 1 << 30
 	// DefaultBatchDelay is Config.BatchDelay's default.
 	DefaultBatchDelay = time.Millisecond
-	// DefaultSlotRetry is how often a Source whose slot another reader
-	// holds tries to take it over.
-	DefaultSlotRetry = 200 * time.Millisecond
+	// DefaultSlotRetry and DefaultSlotRetryMax bound how often a Source
+	// whose slot another reader holds tries to take it over: after
+	// DefaultSlotRetry at first, then twice as long each time up to
+	// DefaultSlotRetryMax (jittered). A TakeOverSlot Source, which ends
+	// the holder, retries every DefaultSlotRetry.
+	DefaultSlotRetry    = 200 * time.Millisecond
+	DefaultSlotRetryMax = 2 * time.Second
 	// DefaultSlotCreateTimeout is Config.SlotCreateTimeout's default.
 	DefaultSlotCreateTimeout = 5 * time.Minute
 )

@@ -90,8 +90,9 @@
 // # Operation
 //
 // One reader per slot: a second Source on the same slot waits (Connected
-// false, one INFO line naming the holder's PID) and retries every 200 ms,
-// so it takes over within moments of the first one stopping. Between
+// false, one INFO line naming the holder's PID) and retries, backing off
+// from 200 ms to 2 s, so it takes over within about 2 s of the first one
+// stopping. Between
 // transactions the Source confirms the server's WAL position from
 // keepalives, so writes to tables outside the publication do not make the
 // slot retain WAL; Stats.LagBytes shows what it retains, and a WARN past

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pglogrepl"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 )
@@ -70,11 +71,20 @@ func TestDroppedSlotResyncsAndRecreates(t *testing.T) {
 	}
 }
 
+// A second Source on the slot (an app's standby process) waits, backing
+// off between its tries (it tried every 200 ms, five replication
+// connections a second for as long as the first one ran), and takes over
+// within DefaultSlotRetryMax of the first one stopping.
 func TestSecondSourceTakesOver(t *testing.T) {
 	a := setup(t, options{})
 	waitReady(t, a.src)
 	expectResync(t, a.mb, pubsub.ReasonStart, 10*time.Second)
-	b := setup(t, options{url: a.url, noSchema: true, cfg: replication.Config{Slot: a.cfg.Slot}})
+	proxy, err := pgtest.NewProxy(a.srv.Host() + ":" + itoa(a.srv.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	b := setup(t, options{url: a.url, noSchema: true, cfg: replication.Config{Slot: a.cfg.Slot, ConnString: proxy.URL(a.url)}})
 	eventually(t, 10*time.Second, "the standby waiting", func() bool {
 		return b.logs.Count("in use by another reader") == 1
 	})
@@ -85,8 +95,16 @@ func TestSecondSourceTakesOver(t *testing.T) {
 	c := &collector{t: t, next: 1}
 	insert(t, conn, 1, 5, 1)
 	c.take(a.mb, 5, 30*time.Second)
-	// Wait for a few more retries: still one INFO line.
-	time.Sleep(500 * time.Millisecond)
+	// Count the standby's tries for a while (a measurement, not a wait
+	// for something): 200 ms, 400 ms, 800 ms, then 1 to 2 s apart.
+	const window = 6 * time.Second
+	before := proxy.Accepted()
+	time.Sleep(window)
+	tries := proxy.Accepted() - before
+	t.Logf("the standby tried %d times in %v", tries, window)
+	if tries < 2 || tries > 8 {
+		t.Errorf("the standby tried %d times in %v; want 2 to 8 (retrying every 200 ms made 14 or more)", tries, window)
+	}
 	if n := b.logs.Count("in use by another reader"); n != 1 || !strings.Contains(b.logs.String(), "holder_pid=") {
 		t.Fatalf("%d INFO lines:\n%s", n, b.logs)
 	}
@@ -95,8 +113,8 @@ func TestSecondSourceTakesOver(t *testing.T) {
 	}
 	stopped := time.Now()
 	insert(t, conn, 6, 10, 1)
-	eventually(t, 5*time.Second, "the standby streaming", b.src.Connected)
-	if d := time.Since(stopped); d > 2*time.Second {
+	eventually(t, 10*time.Second, "the standby streaming", b.src.Connected)
+	if d := time.Since(stopped); d > replication.DefaultSlotRetryMax+time.Second {
 		t.Errorf("took over after %v", d)
 	}
 	expectResync(t, b.mb, pubsub.ReasonStart, 10*time.Second)

@@ -215,7 +215,8 @@ func (s *Source) Stats() Stats {
 // Setup problems a person can fix while it runs (wal_level, the role's
 // REPLICATION attribute, a missing publication, the server down) are
 // logged at ERROR and retried with backoff. While another reader holds
-// the slot, Serve waits and retries every 200 ms. A second concurrent
+// the slot, Serve waits and retries after 200 ms, then backs off up to
+// 2 s (DefaultSlotRetry, DefaultSlotRetryMax). A second concurrent
 // Serve returns ErrAlreadyRunning at once, wrapped with
 // suture.ErrDoNotRestart.
 func (s *Source) Serve(ctx context.Context) error {
@@ -233,6 +234,7 @@ func (s *Source) Serve(ctx context.Context) error {
 	streamed := false // a connection streamed during this Serve
 	attempt := 0
 	var busyPID uint32 // the holder last logged, 0 when not waiting
+	busyTries := 0     // attempts that found the slot held, since the last that did not
 	lastErrorMsg := ""
 	for {
 		if ctx.Err() != nil {
@@ -253,12 +255,20 @@ func (s *Source) Serve(ctx context.Context) error {
 				busyPID = busy.pid
 			}
 			attempt = 0
-			if !sleep(ctx, DefaultSlotRetry) {
+			busyTries++
+			// A standby waiting for the active reader backs off (each try
+			// is a replication connection); one that ends the holder
+			// finds the slot free within a moment.
+			delay := DefaultSlotRetry
+			if !s.cfg.TakeOverSlot {
+				delay = backoff(busyTries, DefaultSlotRetry, DefaultSlotRetryMax)
+			}
+			if !sleep(ctx, delay) {
 				return ctx.Err()
 			}
 			continue
 		}
-		busyPID = 0
+		busyPID, busyTries = 0, 0
 		s.recordError(err)
 		if sess.streaming && time.Since(began) >= s.cfg.Timeout {
 			attempt = 0

@@ -28,6 +28,8 @@ type Proxy struct {
 	thawed chan struct{} // nil when not frozen; closed by Thaw
 	conns  map[*proxyConn]struct{}
 	closed bool
+	// accepted counts the connections accepted since NewProxy.
+	accepted int
 }
 
 // proxyConn is one proxied connection: the client side and, once dialled,
@@ -149,6 +151,14 @@ func (p *Proxy) Conns() int {
 	return len(p.conns)
 }
 
+// Accepted returns the number of connections accepted since NewProxy
+// (connection attempts, whether they lasted or not).
+func (p *Proxy) Accepted() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted
+}
+
 // Close stops accepting, closes every connection (releasing frozen ones) and
 // returns once all of the proxy's goroutines have ended. It is safe to call
 // twice.
@@ -189,6 +199,7 @@ func (p *Proxy) acceptLoop() {
 			return
 		}
 		p.conns[c] = struct{}{}
+		p.accepted++
 		p.wg.Add(1)
 		p.mu.Unlock()
 		go p.serve(c)
