@@ -100,7 +100,7 @@ func TestDBModuleWALMode(t *testing.T) {
 	}
 	// The running Source's slot is in use: DropSlot waits, then refuses,
 	// without making the server raise an error.
-	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	short, cancelShort := context.WithTimeout(ctx, 2*time.Second)
 	err = replication.DropSlot(short, conn, replication.DefaultSlot)
 	cancelShort()
 	if !errors.Is(err, replication.ErrSlotInUse) {

@@ -13,7 +13,10 @@ import (
 // reconnection attempt is immediate; a connection that dies young backs
 // off instead.
 func TestBackoffResetsAfterAHealthyPeriod(t *testing.T) {
-	const healthy = 300 * time.Millisecond
+	// Long enough that the second, "young" connection is still young
+	// when it is killed, on a loaded machine too (finding its backend and
+	// terminating it takes a few hundred milliseconds there).
+	const healthy = 2 * time.Second
 	b := setup(t, options{cfg: listener.Config{HealthyAfter: healthy, MinBackoff: 200 * time.Millisecond}})
 	expectResync(t, b.mb, 10*time.Second)
 	kill := func() {
@@ -35,7 +38,7 @@ func TestBackoffResetsAfterAHealthyPeriod(t *testing.T) {
 	}
 
 	// Healthy for longer than HealthyAfter: reconnect at once.
-	time.Sleep(2 * healthy) // the connection must age; this is the condition under test, not synchronisation
+	time.Sleep(healthy + healthy/4) // the connection must age; this is the condition under test, not synchronisation
 	kill()
 	expectResync(t, b.mb, 10*time.Second)
 	// Killed again while young: back off.
