@@ -25,6 +25,11 @@ type table struct {
 	nopred []*shape // shapes without a WHERE clause, not in ix
 	ix     *where.Index
 	stamp  uint64 // the last change's stamp (see change.stamp)
+	// keys maps the keys the shapes hold to them; byKid names the
+	// shapes by their current kid.
+	keys    keyIndex
+	byKid   map[uint64]*shape
+	nextKid uint64
 	// subscribed says the router's mailbox holds the table's topic.
 	subscribed bool
 }
@@ -37,7 +42,8 @@ type shape struct {
 	info   *Shape
 	layout *pubsub.RowLayout
 	q      *query
-	keys   map[string]struct{}
+	kid    uint64 // its key set in tbl.keys; 0: none yet
+	nkeys  int    // the keys in its key set
 
 	live    bool        // snapshot applied: changes are routed to it
 	gen     uint64      // generation of its current snapshot
@@ -49,6 +55,7 @@ type shape struct {
 	dropped   bool
 	indexed   bool
 	mark      uint64 // the stamp of the last change the index named it for
+	seen      uint64 // the stamp of the last change it was a candidate for
 
 	proj, oldProj, fullProj projection
 }
@@ -78,6 +85,8 @@ type router struct {
 	// nb collects a batch's NOTIFY changes per table, in order.
 	nb      map[*table][]pubsub.Event
 	nbOrder []*table
+	// cands and holderBuf are scratch slices of candidates.
+	cands, holderBuf []*shape
 }
 
 func (r *router) init(m *Manager) {
@@ -231,7 +240,8 @@ func (r *router) newShape(b *bound) (*shape, error) {
 		if err != nil {
 			return nil, errorf("%w", err)
 		}
-		t = &table{key: k, info: b.info, layout: layout, byID: map[uint64]*shape{}, ix: where.NewIndex()}
+		t = &table{key: k, info: b.info, layout: layout, byID: map[uint64]*shape{}, ix: where.NewIndex(),
+			keys: newKeyIndex(), byKid: map[uint64]*shape{}}
 		t.fetchq = newFetchQuery(b.info, layout)
 		if err := r.subscribeTable(t); err != nil {
 			return nil, err
@@ -247,7 +257,7 @@ func (r *router) newShape(b *bound) (*shape, error) {
 		return nil, errorf("%w", err)
 	}
 	r.nextID++
-	sh := &shape{id: r.nextID, b: b, tbl: t, layout: layout, q: newQuery(b, layout), keys: map[string]struct{}{}}
+	sh := &shape{id: r.nextID, b: b, tbl: t, layout: layout, q: newQuery(b, layout)}
 	sh.info = b.shapeInfo(fmt.Sprintf("%d-%d", sh.id, time.Now().UnixMicro()))
 	t.shapes = append(t.shapes, sh)
 	t.byID[sh.id] = sh
@@ -274,7 +284,8 @@ func (r *router) drop(sh *shape) {
 		sub.detached = true
 		r.m.subsLive.Add(-1)
 	}
-	sh.subs, sh.keys, sh.pending = nil, nil, nil
+	t.retireKid(sh)
+	sh.subs, sh.pending = nil, nil
 	r.m.shapesLive.Add(-1)
 	if len(t.shapes) == 0 {
 		delete(r.tables, t.key)
@@ -426,10 +437,7 @@ func (r *router) snapshotDone(res snapResult) {
 		r.snapshotFailed(sh, sh.subs, res.err, func() { r.startShapeSnapshot(sh, false, retryDelay) })
 		return
 	}
-	sh.keys = make(map[string]struct{}, len(res.s.keys))
-	for _, k := range res.s.keys {
-		sh.keys[k] = struct{}{}
-	}
+	sh.tbl.setKeys(sh, res.s.keys)
 	sh.snap = res.s.snap
 	sh.live = true
 	if !sh.indexed && sh.b.pred != nil {
