@@ -1,8 +1,6 @@
 package shape
 
 import (
-	"slices"
-
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -15,7 +13,7 @@ func (r *router) flushNotify() {
 		if t.dropped() {
 			continue
 		}
-		if slices.ContainsFunc(t.shapes, func(sh *shape) bool { return sh.live }) {
+		if len(t.waiting) < len(t.shapes) {
 			r.notifyApply(t, evs, nil)
 		}
 	}

@@ -67,6 +67,7 @@ func BenchmarkShapesUpdate(b *testing.B) {
 			r, t, sub := benchRouter(b, n)
 			ev := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Update,
 				RowID: "0", New: benchRow(b, t, 0, 0, "changed")}
+			runtime.GC()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
@@ -90,6 +91,7 @@ func BenchmarkShapesDelete(b *testing.B) {
 			del := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Delete, RowID: "0"}
 			ins := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Insert,
 				RowID: "0", New: benchRow(b, t, 0, 0, "again")}
+			runtime.GC()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
@@ -146,4 +148,22 @@ func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// BenchmarkShapesKeyMemory reports the heap held per key of a shape
+// holding 100,000 keys (bigint texts, the key strings included).
+func BenchmarkShapesKeyMemory(b *testing.B) {
+	const n = 100_000
+	for range b.N {
+		r, t, _ := benchRouter(b, 1)
+		before := liveHeap()
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = strconv.Itoa(1_000_000 + i)
+		}
+		t.setKeys(t.shapes[0], keys)
+		keys = nil
+		b.ReportMetric(float64(liveHeap()-before)/n, "B/key")
+		runtime.KeepAlive(r)
+	}
 }

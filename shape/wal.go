@@ -27,10 +27,8 @@ type change struct {
 // Shapes whose snapshot is being taken keep it for later.
 func (r *router) walEvent(t *table, ev *pubsub.Event, only *shape) {
 	if only == nil {
-		for _, sh := range t.shapes {
-			if !sh.live {
-				sh.pending = append(sh.pending, *ev)
-			}
+		for _, sh := range t.waiting {
+			sh.pending = append(sh.pending, *ev)
 		}
 	}
 	// applies reports whether sh applies ev (live, and ev is not in its
@@ -216,7 +214,7 @@ func (r *router) derive(t *table, sh *shape, c *change) {
 		if inOld {
 			t.removeKey(sh, c.oldKey)
 			m := base
-			m.Kind, m.Key, m.Old = Delete, c.oldKey, sh.oldProj.project(ev.Old, sh.layout)
+			m.Kind, m.Key, m.Old = Delete, c.oldKey, sh.projs().old.project(ev.Old, sh.layout)
 			r.emit(sh, m)
 		}
 		return
@@ -226,7 +224,7 @@ func (r *router) derive(t *table, sh *shape, c *change) {
 		// The key changed: the old row leaves, the new one may enter.
 		t.removeKey(sh, c.oldKey)
 		m := base
-		m.Kind, m.Key, m.Old = Delete, c.oldKey, sh.oldProj.project(ev.Old, sh.layout)
+		m.Kind, m.Key, m.Old = Delete, c.oldKey, sh.projs().old.project(ev.Old, sh.layout)
 		r.emit(sh, m)
 	}
 	in := t.hasKey(sh, c.newKey)
@@ -234,15 +232,15 @@ func (r *router) derive(t *table, sh *shape, c *change) {
 	m.Key = c.newKey
 	switch {
 	case in && match:
-		m.Kind, m.Old = Update, sh.oldProj.project(ev.Old, sh.layout)
+		m.Kind, m.Old = Update, sh.projs().old.project(ev.Old, sh.layout)
 		if c.full != nil {
-			m.Row = sh.fullProj.project(c.full, sh.layout)
+			m.Row = sh.projs().full.project(c.full, sh.layout)
 		} else {
-			m.Row = sh.proj.project(c.row, sh.layout)
+			m.Row = sh.projs().row.project(c.row, sh.layout)
 		}
 	case in && !match:
 		t.removeKey(sh, c.newKey)
-		m.Kind, m.Old = Delete, sh.oldProj.project(ev.Old, sh.layout)
+		m.Kind, m.Old = Delete, sh.projs().old.project(ev.Old, sh.layout)
 	case !in && match:
 		if !c.complete {
 			r.fetch(t, c)
@@ -250,9 +248,9 @@ func (r *router) derive(t *table, sh *shape, c *change) {
 		t.addKey(sh, c.newKey)
 		m.Kind = Insert
 		if c.full != nil {
-			m.Row = sh.fullProj.project(c.full, sh.layout)
+			m.Row = sh.projs().full.project(c.full, sh.layout)
 		} else {
-			m.Row = sh.proj.project(c.row, sh.layout)
+			m.Row = sh.projs().row.project(c.row, sh.layout)
 		}
 	default:
 		return
