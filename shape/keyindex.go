@@ -110,6 +110,9 @@ func (ki *keyIndex) kill(n int, alive func(uint64) bool) {
 	if ki.dead < 1024 || 2*ki.dead < ki.entries {
 		return
 	}
+	// Fresh maps: a map never shrinks, the live entries may be few.
+	first := make(map[string]uint64, ki.entries-ki.dead)
+	more := map[string][]uint64{}
 	var buf []uint64
 	for k, v := range ki.first {
 		buf = buf[:0]
@@ -124,17 +127,14 @@ func (ki *keyIndex) kill(n int, alive func(uint64) bool) {
 			}
 		}
 		switch {
-		case len(buf) == 0:
-			delete(ki.first, k)
-			delete(ki.more, k)
 		case len(buf) == 1:
-			delete(ki.more, k)
-			ki.first[k] = buf[0]
-		default:
-			ki.more[k] = append(ki.more[k][:0], buf[1:]...)
-			ki.first[k] = buf[0] | moreBit
+			first[k] = buf[0]
+		case len(buf) > 1:
+			more[k] = append([]uint64(nil), buf[1:]...)
+			first[k] = buf[0] | moreBit
 		}
 	}
+	ki.first, ki.more = first, more
 	ki.entries -= ki.dead
 	ki.dead = 0
 }
