@@ -11,10 +11,12 @@ import (
 	"strings"
 )
 
-// shapesPackage holds the routing benchmarks of section "shapes". It is
-// internal to the shape package, so this module cannot import it: the
-// section runs its BenchmarkShapes* functions with go test instead.
-const shapesPackage = "./shape/internal/where"
+// shapesPackages hold the routing benchmarks of section "shapes": the
+// where package (internal to the shape package, so this module cannot
+// import it) and the shape package's router (its internals, with no
+// server behind them). The section runs their BenchmarkShapes* functions
+// with go test instead.
+var shapesPackages = []string{"./shape/internal/where", "./shape"}
 
 // benchLine is one result line of go test -bench: ns/op and the custom
 // metrics (ns/shape, B/pred, B/shape).
@@ -32,8 +34,9 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	if cfg.quick {
 		benchtime = "100ms"
 	}
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkShapes", "-benchmem",
-		"-benchtime", benchtime, "-count", strconv.Itoa(count), shapesPackage)
+	args := append([]string{"test", "-run", "^$", "-bench", "^BenchmarkShapes", "-benchmem",
+		"-benchtime", benchtime, "-count", strconv.Itoa(count)}, shapesPackages...)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "GOWORK=off", "PHOENIXKITDB_TEST_DATABASE_URL="+e.url)
 	var stderr bytes.Buffer
@@ -78,6 +81,28 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	}
 	pair("1,000 shapes status = 'open' AND total > $1 matched by one change, per shape",
 		"BenchmarkShapesOverlap", "BenchmarkShapesBaselineOverlap", "ns/shape", "ns", 1000, "≤ 1 µs per shape")
+	for _, op := range []string{"Update", "Delete"} {
+		base := sample(sec, "one shape's "+op+" among 100,000 shapes on its table", "1 shape on the table (baseline)", "ns",
+			samples("BenchmarkShapes"+op+"/shapes=1", "ns/op"))
+		r := sample(sec, base.Measurement, "shape router", "ns", samples("BenchmarkShapes"+op+"/shapes=100000", "ns/op"))
+		if base.NA == "" && r.NA == "" && base.Median > 0 {
+			r.Ratio, base.Ratio = r.Median/base.Median, 1
+			r.goal("≤ 1.25x the 1-shape baseline (cost does not grow with untouched shapes)", r.Median <= 1.25*base.Median)
+		}
+		rows = append(rows, r, base)
+	}
+	idle := sample(sec, "heap per idle shape id = $1 with one subscriber, router only (10,000 shapes)", "shape router", "B",
+		samples("BenchmarkShapesIdleMemory", "B/shape"))
+	if idle.NA == "" {
+		idle.goal("≤ 2 KiB per idle shape", idle.Median <= 2048)
+	}
+	rows = append(rows, idle)
+	perKey := sample(sec, "heap per key of a shape's key set, router only (100,000 bigint keys)", "shape router", "B",
+		samples("BenchmarkShapesKeyMemory", "B/key"))
+	if perKey.NA == "" {
+		perKey.goal("≤ 64 B per key", perKey.Median <= 64)
+	}
+	rows = append(rows, perKey)
 	for _, m := range []struct{ metric, meas string }{
 		{"B/pred", "heap per parsed and bound Pred tenant_id = $1"},
 		{"B/shape", "heap per Pred filed in the index"},

@@ -52,6 +52,9 @@ func (k MessageKind) String() string {
 // Message is one step of a shape's stream.
 type Message struct {
 	Kind MessageKind
+	// xid is the change's transaction id, for a late subscriber's
+	// snapshot to skip what it saw (next to Kind: no padding).
+	xid uint32
 	// Key identifies the row (see Shape.Key); empty for UpToDate and Reset.
 	Key string
 	// Row is the row projected to the shape's columns (Insert, Update).
@@ -66,8 +69,4 @@ type Message struct {
 	// NOTIFY mode changes have LSN 0 and Seq 0.
 	LSN pubsub.LSN
 	Seq uint64
-
-	// xid is the change's transaction id, for a late subscriber's
-	// snapshot to skip what it saw.
-	xid uint32
 }

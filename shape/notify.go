@@ -13,14 +13,8 @@ func (r *router) flushNotify() {
 		if t.dropped() {
 			continue
 		}
-		var live []*shape
-		for _, sh := range t.shapes {
-			if sh.live {
-				live = append(live, sh)
-			}
-		}
-		if len(live) > 0 {
-			r.notifyApply(t, evs, live)
+		if len(t.waiting) < len(t.shapes) {
+			r.notifyApply(t, evs, nil)
 		}
 	}
 	r.nbOrder = r.nbOrder[:0]
@@ -31,7 +25,8 @@ func (t *table) dropped() bool { return len(t.shapes) == 0 }
 
 // notifyApply applies changes that carry ids only to shapes: the changed
 // rows are fetched by key and each shape's key set says what they mean.
-// A TRUNCATE empties the shapes at its place in the order.
+// A TRUNCATE empties the shapes at its place in the order. shapes nil
+// means every live shape of t, found through t's indexes.
 func (r *router) notifyApply(t *table, evs []pubsub.Event, shapes []*shape) {
 	var keys []string
 	seen := map[string]bool{}
@@ -48,11 +43,17 @@ func (r *router) notifyApply(t *table, evs []pubsub.Event, shapes []*shape) {
 		ev := &evs[i]
 		if ev.Operation == pubsub.Truncate {
 			flush()
-			for _, sh := range shapes {
+			var live []*shape
+			all := shapes
+			if all == nil {
+				all = t.shapes
+			}
+			for _, sh := range all {
 				if sh.live {
-					r.truncate(sh, ev)
+					live = append(live, sh)
 				}
 			}
+			r.truncate(t, live, ev)
 			continue
 		}
 		if ev.RowID == "" || seen[ev.RowID] {
@@ -83,7 +84,11 @@ func (r *router) notifyKeys(t *table, keys []string, shapes []*shape) {
 		if row == nil {
 			c.ev = &pubsub.Event{Operation: pubsub.Delete}
 		}
-		for _, sh := range shapes {
+		targets := shapes
+		if targets == nil {
+			targets = r.candidates(t, c)
+		}
+		for _, sh := range targets {
 			if sh.live {
 				r.derive(t, sh, c)
 			}

@@ -23,8 +23,16 @@ type table struct {
 	shapes []*shape
 	byID   map[uint64]*shape
 	nopred []*shape // shapes without a WHERE clause, not in ix
-	ix     *where.Index
-	stamp  uint64 // the last change's stamp (see change.stamp)
+	// waiting are the shapes not live (their snapshot is being taken):
+	// they keep the changes for later.
+	waiting []*shape
+	ix      *where.Index
+	stamp   uint64 // the last change's stamp (see change.stamp)
+	// keys maps the keys the shapes hold to them; byKid names the
+	// shapes by their current kid.
+	keys    keyIndex
+	byKid   map[uint64]*shape
+	nextKid uint64
 	// subscribed says the router's mailbox holds the table's topic.
 	subscribed bool
 }
@@ -36,8 +44,8 @@ type shape struct {
 	tbl    *table
 	info   *Shape
 	layout *pubsub.RowLayout
-	q      *query
-	keys   map[string]struct{}
+	kid    uint64 // its key set in tbl.keys; 0: none yet
+	nkeys  int    // the keys in its key set
 
 	live    bool        // snapshot applied: changes are routed to it
 	gen     uint64      // generation of its current snapshot
@@ -49,8 +57,23 @@ type shape struct {
 	dropped   bool
 	indexed   bool
 	mark      uint64 // the stamp of the last change the index named it for
+	seen      uint64 // the stamp of the last change it was a candidate for
+	wpos      int    // its place in tbl.waiting while not live
 
-	proj, oldProj, fullProj projection
+	// proj is allocated with its first change (an idle shape has none).
+	proj *shapeProj
+}
+
+// shapeProj holds a shape's projections of new rows, old rows and
+// fetched rows onto its columns.
+type shapeProj struct{ row, old, full projection }
+
+// projs returns sh's projections.
+func (sh *shape) projs() *shapeProj {
+	if sh.proj == nil {
+		sh.proj = &shapeProj{}
+	}
+	return sh.proj
 }
 
 // snapResult is the outcome of a snapshot query for a shape (sub nil) or
@@ -78,6 +101,8 @@ type router struct {
 	// nb collects a batch's NOTIFY changes per table, in order.
 	nb      map[*table][]pubsub.Event
 	nbOrder []*table
+	// cands and holderBuf are scratch slices of candidates.
+	cands, holderBuf []*shape
 }
 
 func (r *router) init(m *Manager) {
@@ -231,25 +256,34 @@ func (r *router) newShape(b *bound) (*shape, error) {
 		if err != nil {
 			return nil, errorf("%w", err)
 		}
-		t = &table{key: k, info: b.info, layout: layout, byID: map[uint64]*shape{}, ix: where.NewIndex()}
+		t = &table{key: k, info: b.info, layout: layout, byID: map[uint64]*shape{}, ix: where.NewIndex(),
+			keys: newKeyIndex(), byKid: map[uint64]*shape{}}
 		t.fetchq = newFetchQuery(b.info, layout)
 		if err := r.subscribeTable(t); err != nil {
 			return nil, err
 		}
 		r.tables[k] = t
 	}
+	layout := t.layout
 	if sameColumns(t.info, b.info) {
 		// One description per table, not one per shape.
 		b.info = t.info
+		if len(b.cols) == len(t.info.cols) {
+			b.cols = t.info.cols
+		}
 	}
-	layout, err := layoutOf(b.cols)
-	if err != nil {
-		return nil, errorf("%w", err)
+	if b.info != t.info || len(b.cols) != len(t.info.cols) {
+		var err error
+		if layout, err = layoutOf(b.cols); err != nil {
+			return nil, errorf("%w", err)
+		}
 	}
 	r.nextID++
-	sh := &shape{id: r.nextID, b: b, tbl: t, layout: layout, q: newQuery(b, layout), keys: map[string]struct{}{}}
+	sh := &shape{id: r.nextID, b: b, tbl: t, layout: layout}
 	sh.info = b.shapeInfo(fmt.Sprintf("%d-%d", sh.id, time.Now().UnixMicro()))
 	t.shapes = append(t.shapes, sh)
+	sh.wpos = len(t.waiting)
+	t.waiting = append(t.waiting, sh)
 	t.byID[sh.id] = sh
 	if b.pred == nil {
 		t.nopred = append(t.nopred, sh)
@@ -267,6 +301,7 @@ func (r *router) drop(sh *shape) {
 	delete(t.byID, sh.id)
 	t.shapes = slices.DeleteFunc(t.shapes, func(s *shape) bool { return s == sh })
 	t.nopred = slices.DeleteFunc(t.nopred, func(s *shape) bool { return s == sh })
+	sh.setLive(true) // off the waiting list
 	if sh.indexed {
 		t.ix.Remove(sh.id)
 	}
@@ -274,13 +309,32 @@ func (r *router) drop(sh *shape) {
 		sub.detached = true
 		r.m.subsLive.Add(-1)
 	}
-	sh.subs, sh.keys, sh.pending = nil, nil, nil
+	t.retireKid(sh)
+	sh.subs, sh.pending = nil, nil
 	r.m.shapesLive.Add(-1)
 	if len(t.shapes) == 0 {
 		delete(r.tables, t.key)
 		if t.subscribed && r.mb != nil {
 			_ = r.m.ps.UnsubscribeTable(r.mb, t.key.schema, t.key.table)
 		}
+	}
+}
+
+// setLive makes sh live or not, keeping its table's waiting list.
+func (sh *shape) setLive(live bool) {
+	if sh.live == live {
+		return
+	}
+	sh.live = live
+	t := sh.tbl
+	if live {
+		last := t.waiting[len(t.waiting)-1]
+		t.waiting[sh.wpos], last.wpos = last, sh.wpos
+		t.waiting[len(t.waiting)-1] = nil
+		t.waiting = t.waiting[:len(t.waiting)-1]
+	} else {
+		sh.wpos = len(t.waiting)
+		t.waiting = append(t.waiting, sh)
 	}
 }
 
@@ -328,7 +382,7 @@ func (r *router) reap() {
 // startShapeSnapshot (re)takes sh's snapshot after delay; every
 // subscriber waits for it, and gets Reset first when reset.
 func (r *router) startShapeSnapshot(sh *shape, reset bool, delay time.Duration) {
-	sh.live = false
+	sh.setLive(false)
 	sh.gen++
 	sh.pending = nil
 	for _, sub := range sh.subs {
@@ -337,7 +391,7 @@ func (r *router) startShapeSnapshot(sh *shape, reset bool, delay time.Duration) 
 		sub.gen++
 		sub.pending = nil
 	}
-	r.startJob(snapResult{sh: sh, gen: sh.gen}, sh.q, delay)
+	r.startJob(snapResult{sh: sh, gen: sh.gen}, newQuery(sh.b, sh.layout), delay)
 }
 
 // startSubSnapshot takes a snapshot for sub alone (a late subscriber, or
@@ -347,7 +401,7 @@ func (r *router) startSubSnapshot(sub *Subscription, reset bool, delay time.Dura
 	sub.reset = sub.reset || reset
 	sub.gen++
 	sub.pending = nil
-	r.startJob(snapResult{sh: sub.sh, sub: sub, gen: sub.gen}, sub.sh.q, delay)
+	r.startJob(snapResult{sh: sub.sh, sub: sub, gen: sub.gen}, newQuery(sub.sh.b, sub.sh.layout), delay)
 }
 
 // startJob runs q in a goroutine of its own and hands the result to the
@@ -426,12 +480,9 @@ func (r *router) snapshotDone(res snapResult) {
 		r.snapshotFailed(sh, sh.subs, res.err, func() { r.startShapeSnapshot(sh, false, retryDelay) })
 		return
 	}
-	sh.keys = make(map[string]struct{}, len(res.s.keys))
-	for _, k := range res.s.keys {
-		sh.keys[k] = struct{}{}
-	}
+	sh.tbl.setKeys(sh, res.s.keys)
 	sh.snap = res.s.snap
-	sh.live = true
+	sh.setLive(true)
 	if !sh.indexed && sh.b.pred != nil {
 		sh.tbl.ix.Add(sh.id, sh.b.pred)
 		sh.indexed = true
@@ -543,10 +594,8 @@ func (r *router) handle(evs []pubsub.Event) {
 					r.nbOrder = append(r.nbOrder, t)
 				}
 				r.nb[t] = append(r.nb[t], *ev)
-				for _, sh := range t.shapes {
-					if !sh.live {
-						sh.pending = append(sh.pending, *ev)
-					}
+				for _, sh := range t.waiting {
+					sh.pending = append(sh.pending, *ev)
 				}
 				continue
 			}

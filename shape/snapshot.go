@@ -15,7 +15,8 @@ import (
 const pinSettings = `SELECT set_config('DateStyle', 'ISO, YMD', true), set_config('IntervalStyle', 'postgres', true),
 	set_config('extra_float_digits', '3', true), set_config('bytea_output', 'hex', true), set_config('TimeZone', 'UTC', true)`
 
-// query is a shape's snapshot query, built once: only identifiers from the
+// query is a shape's snapshot query, built for each snapshot (an idle
+// shape does not hold it): only identifiers from the
 // catalog (quoted) and the predicate's SQL with bound arguments.
 type query struct {
 	sql    string

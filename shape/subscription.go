@@ -28,7 +28,7 @@ type Subscription struct {
 	closed   bool
 	pumping  bool
 	inflight bool
-	stop     chan struct{}
+	stop     chan struct{} // made with the first pump, closed by Close
 	pumps    sync.WaitGroup
 	sent     atomic.Uint64
 
@@ -48,7 +48,7 @@ type Subscription struct {
 const chanSlots = 8
 
 func newSubscription(m *Manager) *Subscription {
-	return &Subscription{m: m, ch: make(chan Message, chanSlots), ready: make(chan struct{}), stop: make(chan struct{})}
+	return &Subscription{m: m, ch: make(chan Message, chanSlots), ready: make(chan struct{})}
 }
 
 // C returns the channel of the subscription's messages: the snapshot rows
@@ -84,7 +84,9 @@ func (s *Subscription) Close() {
 		return
 	}
 	s.closed = true
-	close(s.stop)
+	if s.stop != nil {
+		close(s.stop)
+	}
 	s.mu.Unlock()
 	s.pumps.Wait()
 	s.mu.Lock()
@@ -141,6 +143,9 @@ func (s *Subscription) push(msgs []Message, live bool, limit int) bool {
 	}
 	if len(s.queue) > 0 && !s.pumping {
 		s.pumping = true
+		if s.stop == nil {
+			s.stop = make(chan struct{})
+		}
 		s.pumps.Add(1)
 		go s.pump()
 	}

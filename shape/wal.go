@@ -27,10 +27,8 @@ type change struct {
 // Shapes whose snapshot is being taken keep it for later.
 func (r *router) walEvent(t *table, ev *pubsub.Event, only *shape) {
 	if only == nil {
-		for _, sh := range t.shapes {
-			if !sh.live {
-				sh.pending = append(sh.pending, *ev)
-			}
+		for _, sh := range t.waiting {
+			sh.pending = append(sh.pending, *ev)
 		}
 	}
 	// applies reports whether sh applies ev (live, and ev is not in its
@@ -49,44 +47,75 @@ func (r *router) walEvent(t *table, ev *pubsub.Event, only *shape) {
 		return true
 	}
 	if ev.Operation == pubsub.Truncate {
+		var shapes []*shape
 		for _, sh := range r.targets(t, only) {
 			if applies(sh) {
-				r.truncate(sh, ev)
+				shapes = append(shapes, sh)
+			}
+		}
+		r.truncate(t, shapes, ev)
+		return
+	}
+	c := r.prepare(t, ev)
+	if only != nil {
+		if applies(only) {
+			r.derive(t, only, c)
+		}
+		return
+	}
+	if c.row != nil && !c.complete {
+		// The row lacks columns: the index cannot say which shapes it
+		// may match, every shape is a candidate.
+		for _, sh := range t.shapes {
+			if applies(sh) {
+				r.derive(t, sh, c)
 			}
 		}
 		return
 	}
-	c := r.prepare(t, ev)
-	if c.row != nil && c.complete && only == nil {
-		// The index names the shapes the new row may match; the others
-		// need no evaluation.
-		t.stamp++
-		c.stamp = t.stamp
-		t.ix.Match(c.row, func(id uint64) {
-			if sh := t.byID[id]; sh != nil {
-				sh.mark = c.stamp
-			}
-		})
-		if ev.Operation == pubsub.Insert {
-			// A new key is in no key set: only candidates are touched.
-			t.ix.Match(c.row, func(id uint64) {
-				if sh := t.byID[id]; sh != nil && applies(sh) {
-					r.derive(t, sh, c)
-				}
-			})
-			for _, sh := range t.nopred {
-				if applies(sh) {
-					r.derive(t, sh, c)
-				}
-			}
-			return
-		}
-	}
-	for _, sh := range r.targets(t, only) {
+	for _, sh := range r.candidates(t, c) {
 		if applies(sh) {
 			r.derive(t, sh, c)
 		}
 	}
+}
+
+// candidates returns the shapes a change with a complete new row (or
+// none) may touch: those holding its old or new key and those whose
+// predicate the index names for the new row. The others can neither
+// lose nor gain a row. It marks the index's shapes with a fresh c.stamp.
+// The slice is reused by the next call.
+func (r *router) candidates(t *table, c *change) []*shape {
+	t.stamp++
+	c.stamp = t.stamp
+	cands := r.cands[:0]
+	add := func(sh *shape) {
+		if sh.seen != c.stamp {
+			sh.seen = c.stamp
+			cands = append(cands, sh)
+		}
+	}
+	r.holderBuf = t.holders(c.oldKey, r.holderBuf[:0])
+	if c.newKey != c.oldKey && c.newKey != "" {
+		r.holderBuf = t.holders(c.newKey, r.holderBuf)
+	}
+	for _, sh := range r.holderBuf {
+		add(sh)
+	}
+	clear(r.holderBuf)
+	if c.row != nil {
+		t.ix.Match(c.row, func(id uint64) {
+			if sh := t.byID[id]; sh != nil {
+				sh.mark = c.stamp
+				add(sh)
+			}
+		})
+		for _, sh := range t.nopred {
+			add(sh)
+		}
+	}
+	r.cands = cands
+	return cands
 }
 
 // targets returns only as a slice, or t's shapes.
@@ -180,12 +209,12 @@ func (r *router) derive(t *table, sh *shape, c *change) {
 	}
 	ev := c.ev
 	base := Message{LSN: ev.LSN, Seq: ev.Seq, xid: ev.Xid}
-	_, inOld := sh.keys[c.oldKey]
+	inOld := t.hasKey(sh, c.oldKey)
 	if ev.Operation == pubsub.Delete {
 		if inOld {
-			delete(sh.keys, c.oldKey)
+			t.removeKey(sh, c.oldKey)
 			m := base
-			m.Kind, m.Key, m.Old = Delete, c.oldKey, sh.oldProj.project(ev.Old, sh.layout)
+			m.Kind, m.Key, m.Old = Delete, c.oldKey, sh.projs().old.project(ev.Old, sh.layout)
 			r.emit(sh, m)
 		}
 		return
@@ -193,35 +222,35 @@ func (r *router) derive(t *table, sh *shape, c *change) {
 	match := r.matches(t, sh, c)
 	if inOld && c.oldKey != c.newKey {
 		// The key changed: the old row leaves, the new one may enter.
-		delete(sh.keys, c.oldKey)
+		t.removeKey(sh, c.oldKey)
 		m := base
-		m.Kind, m.Key, m.Old = Delete, c.oldKey, sh.oldProj.project(ev.Old, sh.layout)
+		m.Kind, m.Key, m.Old = Delete, c.oldKey, sh.projs().old.project(ev.Old, sh.layout)
 		r.emit(sh, m)
 	}
-	_, in := sh.keys[c.newKey]
+	in := t.hasKey(sh, c.newKey)
 	m := base
 	m.Key = c.newKey
 	switch {
 	case in && match:
-		m.Kind, m.Old = Update, sh.oldProj.project(ev.Old, sh.layout)
+		m.Kind, m.Old = Update, sh.projs().old.project(ev.Old, sh.layout)
 		if c.full != nil {
-			m.Row = sh.fullProj.project(c.full, sh.layout)
+			m.Row = sh.projs().full.project(c.full, sh.layout)
 		} else {
-			m.Row = sh.proj.project(c.row, sh.layout)
+			m.Row = sh.projs().row.project(c.row, sh.layout)
 		}
 	case in && !match:
-		delete(sh.keys, c.newKey)
-		m.Kind, m.Old = Delete, sh.oldProj.project(ev.Old, sh.layout)
+		t.removeKey(sh, c.newKey)
+		m.Kind, m.Old = Delete, sh.projs().old.project(ev.Old, sh.layout)
 	case !in && match:
 		if !c.complete {
 			r.fetch(t, c)
 		}
-		sh.keys[c.newKey] = struct{}{}
+		t.addKey(sh, c.newKey)
 		m.Kind = Insert
 		if c.full != nil {
-			m.Row = sh.fullProj.project(c.full, sh.layout)
+			m.Row = sh.projs().full.project(c.full, sh.layout)
 		} else {
-			m.Row = sh.proj.project(c.row, sh.layout)
+			m.Row = sh.projs().row.project(c.row, sh.layout)
 		}
 	default:
 		return
@@ -229,10 +258,28 @@ func (r *router) derive(t *table, sh *shape, c *change) {
 	r.emit(sh, m)
 }
 
-// truncate empties sh: a Delete for every key.
-func (r *router) truncate(sh *shape, ev *pubsub.Event) {
-	for k := range sh.keys {
-		r.emit(sh, Message{Kind: Delete, Key: k, LSN: ev.LSN, Seq: ev.Seq, xid: ev.Xid})
+// truncate empties shapes (of t): a Delete for every key of each.
+func (r *router) truncate(t *table, shapes []*shape, ev *pubsub.Event) {
+	t.stamp++
+	stamp, any := t.stamp, false
+	for _, sh := range shapes {
+		sh.seen = stamp
+		any = any || sh.nkeys > 0
 	}
-	clear(sh.keys)
+	if any {
+		for k := range t.keys.first {
+			r.holderBuf = t.holders(k, r.holderBuf[:0])
+			for _, sh := range r.holderBuf {
+				if sh.seen == stamp {
+					r.emit(sh, Message{Kind: Delete, Key: k, LSN: ev.LSN, Seq: ev.Seq, xid: ev.Xid})
+				}
+			}
+		}
+		clear(r.holderBuf)
+	}
+	for _, sh := range shapes {
+		if sh.nkeys > 0 {
+			t.newKid(sh)
+		}
+	}
 }

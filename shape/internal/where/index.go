@@ -59,7 +59,7 @@ type entry struct {
 	slots  []slot
 	col    *colIndex  // the column it is filed under; nil for the unindexed list
 	rng    *rangeList // the sorted list it is in, if any
-	bound  value
+	bound  *value     // its bound in rng (only range entries pay for it)
 	t      *colType
 }
 

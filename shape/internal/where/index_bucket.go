@@ -34,12 +34,12 @@ func (l *rangeList) insert(e *entry, v value, strict bool, t *colType) {
 	copy(l.es[i+1:], l.es[i:])
 	l.es[i] = rangeEnt{v: v, strict: strict, e: e}
 	e.rng = l
-	e.bound = v
+	e.bound = &v
 	e.t = t
 }
 
 func (l *rangeList) remove(e *entry) {
-	i := sort.Search(len(l.es), func(i int) bool { return cmpVal(e.t, &l.es[i].v, &e.bound) >= 0 })
+	i := sort.Search(len(l.es), func(i int) bool { return cmpVal(e.t, &l.es[i].v, e.bound) >= 0 })
 	for ; i < len(l.es); i++ {
 		if l.es[i].e == e {
 			copy(l.es[i:], l.es[i+1:])

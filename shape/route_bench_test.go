@@ -1,0 +1,169 @@
+package shape
+
+import (
+	"io"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
+)
+
+// benchRouter returns a router, with no server behind it, holding n live
+// shapes "tenant_id = $1" on one table, shape i (tenant i) holding the row
+// of key i, and a subscriber on shape 0.
+func benchRouter(b *testing.B, n int) (*router, *table, *Subscription) {
+	b.Helper()
+	m := &Manager{cfg: Config{Buffer: DefaultBuffer, FetchBatch: 100}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	m.r.init(m)
+	info := &tableInfo{schema: "public", name: "items", key: []string{"id"}, cols: []Column{
+		{Name: "id", OID: 20, Type: "bigint", DecodeOID: 20},
+		{Name: "tenant_id", OID: 20, Type: "bigint", DecodeOID: 20},
+		{Name: "note", OID: 25, Type: "text", DecodeOID: 25},
+	}}
+	var sub *Subscription
+	for i := range n {
+		bd, err := bind(Definition{Table: "items", Where: "tenant_id = $1", Params: []string{strconv.Itoa(i)}}, info)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sh, err := m.r.newShape(bd)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.r.m.snapshots.Add(1)
+		m.r.snapshotDone(snapResult{sh: sh, gen: sh.gen, s: &snapshot{keys: []string{strconv.Itoa(i)}}})
+		if i == 0 {
+			sub = newSubscription(m)
+			sub.sh, sub.info = sh, sh.info
+			sh.subs = append(sh.subs, sub)
+		}
+	}
+	return &m.r, m.r.tables[tkey{"public", "items"}], sub
+}
+
+// benchRow returns a row of the bench table.
+func benchRow(b *testing.B, t *table, id, tenant int, note string) *pubsub.Row {
+	b.Helper()
+	row, err := pubsub.NewRow(t.layout, []pubsub.Cell{
+		{State: pubsub.Present, Text: []byte(strconv.Itoa(id))},
+		{State: pubsub.Present, Text: []byte(strconv.Itoa(tenant))},
+		{State: pubsub.Present, Text: []byte(note)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return row
+}
+
+// BenchmarkShapesUpdate routes an UPDATE (default replica identity: no
+// old row) of a row held by one shape among shapes=N on its table, up to
+// the Update message in that shape's subscriber's channel. shapes=1 is
+// the baseline: the same change with no other shape on the table.
+func BenchmarkShapesUpdate(b *testing.B) {
+	for _, n := range []int{1, 100_000} {
+		b.Run("shapes="+strconv.Itoa(n), func(b *testing.B) {
+			r, t, sub := benchRouter(b, n)
+			ev := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Update,
+				RowID: "0", New: benchRow(b, t, 0, 0, "changed")}
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				ev.LSN, ev.Seq = pubsub.LSN(i+1), 1
+				r.walEvent(t, &ev, nil)
+				if msg := <-sub.ch; msg.Kind != Update {
+					b.Fatalf("got %v, want update", msg.Kind)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkShapesDelete routes a DELETE of a row held by one shape among
+// shapes=N, the row inserted again after each (not timed); shapes=1 is
+// the baseline.
+func BenchmarkShapesDelete(b *testing.B) {
+	for _, n := range []int{1, 100_000} {
+		b.Run("shapes="+strconv.Itoa(n), func(b *testing.B) {
+			r, t, sub := benchRouter(b, n)
+			del := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Delete, RowID: "0"}
+			ins := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Insert,
+				RowID: "0", New: benchRow(b, t, 0, 0, "again")}
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				del.LSN, ins.LSN = pubsub.LSN(2*i+1), pubsub.LSN(2*i+2)
+				r.walEvent(t, &del, nil)
+				if msg := <-sub.ch; msg.Kind != Delete {
+					b.Fatalf("got %v, want delete", msg.Kind)
+				}
+				b.StopTimer()
+				r.walEvent(t, &ins, nil)
+				<-sub.ch
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkShapesIdleMemory reports the heap held per idle shape
+// "id = $1" (no row) with one subscriber, as the router holds it (no
+// server behind it): run with -memprofile to see where the bytes go.
+func BenchmarkShapesIdleMemory(b *testing.B) {
+	const n = 10_000
+	for range b.N {
+		before := liveHeap()
+		r, _, _ := benchRouter(b, 1)
+		info := r.tables[tkey{"public", "items"}].info
+		subs := make([]*Subscription, 0, n)
+		for i := range n {
+			bd, err := bind(Definition{Table: "items", Where: "id = $1", Params: []string{strconv.Itoa(-1 - i)}}, info)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sh, err := r.newShape(bd)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.m.snapshots.Add(1)
+			r.snapshotDone(snapResult{sh: sh, gen: sh.gen, s: &snapshot{}})
+			sub := newSubscription(r.m)
+			sub.sh, sub.info = sh, sh.info
+			sh.subs = append(sh.subs, sub)
+			subs = append(subs, sub)
+		}
+		b.ReportMetric(float64(liveHeap()-before)/n, "B/shape")
+		runtime.KeepAlive(r)
+		runtime.KeepAlive(subs)
+	}
+}
+
+// liveHeap returns the live heap after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkShapesKeyMemory reports the heap held per key of a shape
+// holding 100,000 keys (bigint texts, the key strings included).
+func BenchmarkShapesKeyMemory(b *testing.B) {
+	const n = 100_000
+	for range b.N {
+		r, t, _ := benchRouter(b, 1)
+		before := liveHeap()
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = strconv.Itoa(1_000_000 + i)
+		}
+		t.setKeys(t.shapes[0], keys)
+		keys = nil
+		b.ReportMetric(float64(liveHeap()-before)/n, "B/key")
+		runtime.KeepAlive(r)
+	}
+}
