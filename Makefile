@@ -112,7 +112,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	cd cluster && $(GO) vet ./... && $(GO) vet -tags chaos ./internal/chaos && $(GO) run $(STATICCHECK) ./... && $(GO) run $(STATICCHECK) -tags chaos ./internal/chaos
 
 .PHONY: fuzz
-fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutput messages, rows and values, test_decoding output, cluster subjects, messages and ack replies), FUZZTIME each (default 30s)
+fuzz: ## Fuzz every parser (payload, wire reader, change parser, pgoutput messages, rows, values, LSNs, row keys, test_decoding output, WHERE clauses, snapshots, shape HTTP requests and offsets, cluster subjects, messages and ack replies), FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParsePayload -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz FuzzWireReader -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChange$$' -fuzztime $(FUZZTIME) ./listener
@@ -124,6 +124,15 @@ fuzz: ## Fuzz every parser (payload, wire reader, in-place change parser, pgoutp
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTimestamp$$' -fuzztime $(FUZZTIME) ./pubsub
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChange$$' -fuzztime $(FUZZTIME) ./internal/oracle
 	$(GO) test -run '^$$' -fuzz '^FuzzExplain$$' -fuzztime $(FUZZTIME) ./internal/connstr
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLSN$$' -fuzztime $(FUZZTIME) ./pubsub
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTimelineHistory$$' -fuzztime $(FUZZTIME) ./replication
+	$(GO) test -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME) ./internal/rowkey
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shape/internal/where
+	$(GO) test -run '^$$' -fuzz '^FuzzEval$$' -fuzztime $(FUZZTIME) ./shape/internal/where
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSnapshot$$' -fuzztime $(FUZZTIME) ./shape
+	$(GO) test -run '^$$' -fuzz '^FuzzParseOffset$$' -fuzztime $(FUZZTIME) ./shapehttp
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./shapehttp
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./shapehttp
 	cd cluster && $(GO) test -run '^$$' -fuzz FuzzToken -fuzztime $(FUZZTIME) .
 	cd cluster && $(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime $(FUZZTIME) .
 	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzAckReply$$' -fuzztime $(FUZZTIME) .

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pglogrepl"
+	"github.com/phoenixkit/phoenixkitdb/internal/rowkey"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -131,7 +132,7 @@ func (rel *relation) rowID(newRow, oldRow *pubsub.Row) string {
 // rowKey formats the key columns cols of row: a one-column key is that
 // column's text as it is; a key of several columns is a JSON array of
 // their texts in table order, such as ["7","a,\"b\""] (see
-// appendJSONString), so that distinct keys give distinct strings. It
+// rowkey.AppendJSONString), so that distinct keys give distinct strings. It
 // reports false when row is nil or a key column is not present.
 func rowKey(row *pubsub.Row, cols []int) (string, bool) {
 	if row == nil {
@@ -159,40 +160,8 @@ func rowKey(row *pubsub.Row, cols []int) (string, bool) {
 			sb.WriteByte(',')
 		}
 		_, text := row.At(c)
-		sb.Write(appendJSONString(scratch[:0], text))
+		sb.Write(rowkey.AppendJSONString(scratch[:0], text))
 	}
 	sb.WriteByte(']')
 	return sb.String(), true
-}
-
-// appendJSONString appends s as a JSON string: `"` and `\` are escaped
-// with a backslash, \n \r \t \b \f by their short escapes, other
-// control characters below U+0020 as \u00XX, and every other byte is
-// kept as it is (no HTML escaping, no replacement of invalid UTF-8). The
-// mapping is injective, and for valid UTF-8 (every text of the UTF-8
-// session the Source pins) it is JSON that reads back to s.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '\r':
-			b = append(b, '\\', 'r')
-		case c == '\t':
-			b = append(b, '\\', 't')
-		case c == '\b':
-			b = append(b, '\\', 'b')
-		case c == '\f':
-			b = append(b, '\\', 'f')
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }

@@ -3,56 +3,9 @@ package shape
 import (
 	"unsafe"
 
+	"github.com/phoenixkit/phoenixkitdb/internal/rowkey"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
-
-// formatKey forms a row's key from its key columns' texts as the WAL
-// source forms Event.RowID: one column's text as it is, several as a JSON
-// array of their texts.
-func formatKey(texts []string) string {
-	if len(texts) == 1 {
-		return texts[0]
-	}
-	var b []byte
-	b = append(b, '[')
-	for i, t := range texts {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, t)
-	}
-	b = append(b, ']')
-	return string(b)
-}
-
-// appendJSONString appends s as a JSON string with the WAL source's
-// escaping: `"` and `\` with a backslash, \n \r \t \b \f short, other
-// control characters as \u00XX, every other byte as it is.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '\r':
-			b = append(b, '\\', 'r')
-		case c == '\t':
-			b = append(b, '\\', 't')
-		case c == '\b':
-			b = append(b, '\\', 'b')
-		case c == '\f':
-			b = append(b, '\\', 'f')
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
 
 // rowKey returns the key of row from its columns named key, and the
 // columns' texts; ok is false when one of them is not present.
@@ -68,7 +21,7 @@ func rowKey(row *pubsub.Row, key []string) (k string, texts []string, ok bool) {
 		}
 		texts[i] = t
 	}
-	return formatKey(texts), texts, true
+	return rowkey.Format(texts), texts, true
 }
 
 // projection maps the columns of one row layout onto a shape's columns.

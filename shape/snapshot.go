@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/phoenixkit/phoenixkitdb/internal/rowkey"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -133,7 +134,7 @@ func readRows(rows pgx.Rows, layout *pubsub.RowLayout, keyPos []int) ([]*pubsub.
 			_, texts[i] = row.At(p)
 		}
 		out = append(out, row)
-		keys = append(keys, formatKey(texts))
+		keys = append(keys, rowkey.Format(texts))
 	}
 	return out, keys, rows.Err()
 }
