@@ -15,7 +15,8 @@ const maxPending = 1 << 16
 // deliveryBudget bounds the mailbox deliveries (events x mailboxes) of
 // one BroadcastChanges call, which holds the PubSub lock throughout:
 // Subscribe, Unsubscribe and Mailbox.Close wait for at most one such call.
-// At 15 to 45 ns a delivery, 1<<17 of them take 2 to 6 ms; a few mailboxes
+// It is sized so that a call holds the lock for a few milliseconds (see
+// docs/performance.md for the cost of a delivery), while a few mailboxes
 // still get a whole batch of up to 65,536 events in one or two calls.
 const deliveryBudget = 1 << 17
 

@@ -30,9 +30,8 @@ func (b *beforeRead) Read(p []byte) (int, error) {
 		// No pause inside a transaction: its events wait for its Commit
 		// or a full chunk anyway, and a large one streams in as fast as
 		// the walsender decodes it. Pausing there (once done past 128
-		// events) made the Source hold the walsender back: bench section
-		// 7 measured 1.54x the bare loop's CPU per row with the pause and
-		// 0.92x without it, and 0.56x against 0.82x of its speed.
+		// events) made the Source hold the walsender back, costing both
+		// CPU per row and speed in bench section 7.
 	} else if ss.flush() {
 		// An open transaction's events wait as above: the server sends a
 		// transaction only once it committed, so the rest is on its way.

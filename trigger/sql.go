@@ -52,7 +52,7 @@ const (
 // There is no cache of the id column and no statement-level helper: a
 // single-row statement pays for every expression PL/pgSQL initialises, once
 // per transaction, and any cache costs more there than the subtransaction
-// it saves. docs/triggers.md has the measurements.
+// it saves (measured by make bench: docs/performance.md).
 const rowFuncBody = `
 -- phoenixkitdb row trigger function, version 5
 DECLARE
