@@ -89,4 +89,7 @@
 // Serve's goroutine owns every shape; Subscribe and Close talk to it.
 // All exported methods are safe for concurrent use. A slow subscriber
 // never holds up the router or the other subscribers.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package shape

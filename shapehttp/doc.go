@@ -56,4 +56,7 @@
 // A Handler is safe for concurrent use. It starts one goroutine per shape
 // in use (reading the shape's subscription into its log) and one that
 // drops idle shapes; Close stops them and waits for them.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package shapehttp

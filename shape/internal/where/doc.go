@@ -71,4 +71,7 @@
 //
 // [Expr] and [Pred] are immutable once built and safe for concurrent use.
 // An [Index] is not: the caller serialises every call on it.
+//
+// How the packages fit together, and the invariants each keeps:
+// https://github.com/phoenixkit/phoenixkitdb/blob/main/docs/architecture.md
 package where
