@@ -127,6 +127,7 @@ fuzz: ## Fuzz every parser (payload, wire reader, change parser, pgoutput messag
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLSN$$' -fuzztime $(FUZZTIME) ./pubsub
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTimelineHistory$$' -fuzztime $(FUZZTIME) ./replication
 	$(GO) test -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME) ./internal/rowkey
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./internal/jsontext
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shape/internal/where
 	$(GO) test -run '^$$' -fuzz '^FuzzEval$$' -fuzztime $(FUZZTIME) ./shape/internal/where
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSnapshot$$' -fuzztime $(FUZZTIME) ./shape

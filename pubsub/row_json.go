@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/phoenixkit/phoenixkitdb/internal/jsontext"
 )
 
 // MarshalJSON writes the row as a JSON object of its [Present] and [Null]
@@ -73,55 +74,8 @@ func appendJSONValue(b []byte, oid uint32, text string) []byte {
 	return appendJSONString(b, text)
 }
 
-// appendJSONString appends s as a JSON string, escaping what JSON
-// requires plus U+2028 and U+2029 (as encoding/json does) and replacing
-// invalid UTF-8 with U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendJSONString appends s as a JSON string (see jsontext.AppendString).
+func appendJSONString(b []byte, s string) []byte { return jsontext.AppendString(b, s) }
 
 // String formats the row for debugging: its non-absent columns in table
 // order, as name=text with the text quoted, NULL, or <unchanged TOAST>.
