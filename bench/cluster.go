@@ -174,6 +174,7 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		}
 	}
 	rows = append(rows, lat.rows(cfg)...)
+	rows = append(rows, lat.cpuRows(cfg)...)
 	rows = append(rows, burst.rows(cfg)...)
 	rows = append(rows, lat.backendRows()...)
 	rows = append(rows, failovers...)

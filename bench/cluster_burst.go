@@ -276,7 +276,7 @@ func startProfile(path string) (func(), error) {
 		f.Close()
 		return nil, err
 	}
-	progress("8 cluster: profiling the batched group's first timed burst into %s", path)
+	progress("8 cluster: CPU-profiling into %s", path)
 	var once sync.Once
 	return func() {
 		once.Do(func() {

@@ -96,7 +96,7 @@ func main() {
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after section 1, profile the Listener alone draining bursts into this file")
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
 	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
-	flag.StringVar(&cfg.clusterProfile, "cluster-cpuprofile", "", "in section 8, CPU-profile the batched cluster group's first timed burst (every instance: leader and followers) into this file")
+	flag.StringVar(&cfg.clusterProfile, "cluster-cpuprofile", "", "in section 8, CPU-profile the batched cluster group's first timed burst (every instance: leader and followers) into this file, and each group's first latency repetition into this file + .latency-<instances>")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
 	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
 	flag.Parse()
