@@ -10,20 +10,22 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
-// BenchmarkFollowerBatch measures a follower's work per change of a full
-// batch (maxBatchChanges changes of one transaction to one table):
+// BenchmarkFollowerBatch measures a follower's work per change of a
+// message (maxBatchChanges changes of one transaction to one table):
 // decoding the body and handing its events to a PubSub with one mailbox
 // subscribed to every table, drained meanwhile. "notify" changes carry a
-// row id only, as from the NOTIFY source; "wal" ones a five-column row.
+// row id only, as from the NOTIFY source; "wal" ones a five-column row;
+// "-alone" is a message of one change (a lone transaction's).
 // For profiling the follower path (go test -bench FollowerBatch
 // -cpuprofile); make bench measures the cluster as a whole.
 func BenchmarkFollowerBatch(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		rows bool
-	}{{"notify", false}, {"wal", true}} {
+		n    int
+	}{{"notify", false, maxBatchChanges}, {"wal", true, maxBatchChanges}, {"notify-alone", false, 1}, {"wal-alone", true, 1}} {
 		b.Run(tc.name, func(b *testing.B) {
-			evs := make([]pubsub.Event, maxBatchChanges)
+			evs := make([]pubsub.Event, tc.n)
 			for i := range evs {
 				ev := benchEvent(b)
 				ev.RowID, ev.Seq = strconv.Itoa(100000+i), uint64(i+1)
