@@ -229,7 +229,9 @@ func (d *decoder) v3(dst []pubsub.Event, b []byte) ([]pubsub.Event, error) {
 	start := len(dst)
 	var last *pubsub.RowLayout
 	var seq uint64
-	dst = slices.Grow(dst, int(n))
+	// Room for what a leader puts in a message, not for what a malformed
+	// count claims.
+	dst = slices.Grow(dst, int(min(n, maxBatchChanges)))
 	for range n {
 		cf := r.byte1()
 		if cf&^v3ChangeFlagsKnw != 0 {
