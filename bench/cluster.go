@@ -147,7 +147,7 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		if n == cfg.clusterBurstN {
 			progress("8 cluster: %d bursts of %d changes, %s and %s alternately",
 				cfg.reps, cfg.clusterBurst, nameSingle, g.name)
-			if err := burst.measure(ctx, ce, cfg, single, g, false); err != nil {
+			if err := burst.measure(ctx, ce, cfg, single, g, ce.spec(n, capacity, false).stream, false); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -167,13 +167,14 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 			}
 			progress("8 cluster: %d bursts of %d changes, %s and %s alternately",
 				cfg.reps, cfg.clusterBurst, nameSingle, gs.name)
-			if err := burst.measure(ctx, ce, cfg, single, gs, true); err != nil {
+			if err := burst.measure(ctx, ce, cfg, single, gs, ce.spec(n, capacity, true).stream, true); err != nil {
 				errs = append(errs, err)
 			}
 			gs.stop()
 		}
 	}
 	rows = append(rows, lat.rows(cfg)...)
+	rows = append(rows, lat.cpuRows(cfg)...)
 	rows = append(rows, burst.rows(cfg)...)
 	rows = append(rows, lat.backendRows()...)
 	rows = append(rows, failovers...)

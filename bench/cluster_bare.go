@@ -15,20 +15,16 @@ import (
 // nameBareJS names section 8's JetStream baseline.
 func nameBareJS(n int) string { return fmt.Sprintf("bare JetStream, %d consumers (no PostgreSQL)", n) }
 
-// bareBody is about the size of the cluster module's body for a row
-// change of the burst table (format byte, flags, schema, table,
-// operation, row id, LSN).
-var bareBody = []byte("\x01\x00\x06public\x0dcluster_bench\x06INSERT\x06123456\x00")
-
 // bareRound is the JetStream ceiling the cluster path runs under: on the
-// same embedded server, one connection publishes n messages of the
-// module's size, with a message id and an expected last message id
+// same embedded server, one connection publishes n messages of size bytes
+// (what the module's messages of a burst took on average), with a message id and an expected last message id
 // each as the module's relay sends them, at most 4096 awaiting their
 // acknowledgement, into a file-storage stream of its own, and k ordered
 // consumers, each on its own connection, read them all. It returns
 // messages/s per consumer from the first publish until every consumer
 // had the last message. No PostgreSQL, no decoding, no PubSub.
-func (ce *clusterEnv) bareRound(ctx context.Context, round, n, k int) (float64, error) {
+func (ce *clusterEnv) bareRound(ctx context.Context, round, n, k, size int) (float64, error) {
+	body := make([]byte, max(size, 1))
 	url := ce.ns.ClientURL()
 	pub, err := nats.Connect(url)
 	if err != nil {
@@ -87,7 +83,7 @@ func (ce *clusterEnv) bareRound(ctx context.Context, round, n, k int) (float64, 
 		if prev != "" {
 			opts = append(opts, jetstream.WithExpectLastMsgID(prev))
 		}
-		f, err := js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: bareBody}, opts...)
+		f, err := js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: body}, opts...)
 		if err != nil {
 			return 0, err
 		}

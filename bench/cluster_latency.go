@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +20,10 @@ type latencyResults struct {
 	names          []string
 	p50, p99, pmax map[string][]float64
 	backends       map[string][]float64
+	// Per repetition: CPU of this process per change delivered to a
+	// mailbox (µs), cores busy in this process and in the NATS server,
+	// and the machine's 1-minute load average after it.
+	cpu, busy, busyNATS, load map[string][]float64
 }
 
 // writeRound writes k single-row transactions to the table of dbURL at
@@ -69,6 +76,7 @@ func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg confi
 	if lr.p50 == nil {
 		lr.p50, lr.p99, lr.pmax = map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 		lr.backends = map[string][]float64{}
+		lr.cpu, lr.busy, lr.busyNATS, lr.load = map[string][]float64{}, map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	}
 	lr.names = append(lr.names, g.name)
 	if _, err := ce.round(ctx, g, dbURL, min(cfg.clusterLatN, 200), cfg.clusterRate); err != nil {
@@ -83,9 +91,26 @@ func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg confi
 	defer stopSampling()
 	for rep := range cfg.reps {
 		runtime.GC()
-		got, err := ce.round(ctx, g, dbURL, cfg.clusterLatN, cfg.clusterRate)
+		profile := ""
+		if rep == 0 && cfg.clusterProfile != "" {
+			profile = fmt.Sprintf("%s.latency-%d", cfg.clusterProfile, len(g.ins))
+		}
+		stopProfile, err := startProfile(profile)
 		if err != nil {
 			return err
+		}
+		self0, nats0, t0 := selfCPU(), processTime(ce.ns.pid()), time.Now()
+		got, err := ce.round(ctx, g, dbURL, cfg.clusterLatN, cfg.clusterRate)
+		self, nats, wall := selfCPU()-self0, processTime(ce.ns.pid())-nats0, time.Since(t0)
+		stopProfile()
+		if err != nil {
+			return err
+		}
+		lr.cpu[g.name] = append(lr.cpu[g.name], self.Seconds()*1e6/float64(len(got)))
+		lr.busy[g.name] = append(lr.busy[g.name], self.Seconds()/wall.Seconds())
+		lr.busyNATS[g.name] = append(lr.busyNATS[g.name], nats.Seconds()/wall.Seconds())
+		if l, ok := loadAverage(); ok {
+			lr.load[g.name] = append(lr.load[g.name], l)
 		}
 		lr.p50[g.name] = append(lr.p50[g.name], percentile(got, 50))
 		lr.p99[g.name] = append(lr.p99[g.name], percentile(got, 99))
@@ -162,6 +187,78 @@ func (lr *latencyResults) rows(cfg config) []Row {
 		}
 	}
 	return rows
+}
+
+// cpuRows returns, per group, what the latency rounds cost: CPU of the
+// instances' process per change delivered to a mailbox (the writer's
+// connection and the pacing count too: at 1,000 changes/s a single
+// instance's figure is mostly that), the cores it and the NATS server
+// kept busy, and the machine's load average (other
+// processes than these count there: on 2 cores, a load above 2 means
+// runnable threads waited, which is what a p99 measures).
+func (lr *latencyResults) cpuRows(cfg config) []Row {
+	var rows []Row
+	for _, m := range []struct {
+		meas, unit string
+		xs         map[string][]float64
+	}{
+		{"CPU of the instances' process per change delivered to a mailbox, latency rounds", "µs", lr.cpu},
+		{"cores busy in the latency rounds: the instances' process (writer included)", "cores", lr.busy},
+		{"cores busy in the latency rounds: the NATS server", "cores", lr.busyNATS},
+		{fmt.Sprintf("machine load average (1 min) after each latency round, %d cores", runtime.NumCPU()), "", lr.load},
+	} {
+		for _, name := range lr.names {
+			if name == nameSingle && m.unit == "cores" && strings.HasSuffix(m.meas, "NATS server") {
+				continue // it uses none
+			}
+			rows = append(rows, sample(clusterSection, m.meas, name, m.unit, m.xs[name]))
+		}
+	}
+	return rows
+}
+
+// loadAverage returns the machine's 1-minute load average.
+func loadAverage() (float64, bool) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	l, err := strconv.ParseFloat(f[0], 64)
+	return l, err == nil
+}
+
+// processTime returns the time on CPU of every thread of process pid
+// (0 if unknown): the NATS server is a Go process of many threads.
+func processTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(dir + "/" + strconv.Itoa(tid) + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				total += time.Duration(ns)
+			}
+		}
+	}
+	return total
 }
 
 // backendRows returns, per group, the change-reading backends seen while

@@ -25,6 +25,9 @@ type natsServer struct {
 	dir   string // store and binary
 }
 
+// pid is the server's process id.
+func (s *natsServer) pid() int { return s.cmd.Process.Pid }
+
 // ClientURL is the server's client URL on the loopback interface.
 func (s *natsServer) ClientURL() string { return s.url }
 

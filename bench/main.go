@@ -30,30 +30,31 @@ const defaultSections = "drain,latency,fanout,writecost,recovery,memory,wal,clus
 
 // config holds the sizes of one run; -quick shrinks them.
 type config struct {
-	quick         bool
-	reps          int
-	drainReps     int
-	drainN        int
-	latencyN      int
-	fanoutBudget  time.Duration
-	killTries     int
-	restarts      int
-	wcRows        int
-	wcClients     int
-	wcTxns        int
-	cpuprofile    string
-	walProfile    string // section 7: profile the first timed decode of each reader into walProfile-{bare,src,src_nopause}.prof
-	profileBursts int
-	sections      string
-	walRows       int   // section 7: rows of the bulk INSERT
-	walLatN       int   // section 7: single-row txns per latency repetition
-	walLatRate    int   // section 7: their rate per second
-	walTxns       int   // section 7: single-row txns per write-cost timing, split among the clients
-	clusterSizes  []int // section 8: instance counts of the latency runs
-	clusterLatN   int   // section 8: single-row txns per latency repetition
-	clusterRate   int   // section 8: their rate per second
-	clusterBurst  int   // section 8: changes of the burst transaction
-	clusterBurstN int   // section 8: instances the burst is delivered to (one of clusterSizes)
+	quick          bool
+	reps           int
+	drainReps      int
+	drainN         int
+	latencyN       int
+	fanoutBudget   time.Duration
+	killTries      int
+	restarts       int
+	wcRows         int
+	wcClients      int
+	wcTxns         int
+	cpuprofile     string
+	walProfile     string // section 7: profile the first timed decode of each reader into walProfile-{bare,src,src_nopause}.prof
+	profileBursts  int
+	sections       string
+	walRows        int    // section 7: rows of the bulk INSERT
+	walLatN        int    // section 7: single-row txns per latency repetition
+	walLatRate     int    // section 7: their rate per second
+	walTxns        int    // section 7: single-row txns per write-cost timing, split among the clients
+	clusterSizes   []int  // section 8: instance counts of the latency runs
+	clusterLatN    int    // section 8: single-row txns per latency repetition
+	clusterRate    int    // section 8: their rate per second
+	clusterBurst   int    // section 8: changes of the burst transaction
+	clusterBurstN  int    // section 8: instances the burst is delivered to (one of clusterSizes)
+	clusterProfile string // section 8: CPU-profile the batched group's first timed burst into this file
 }
 
 // Machine names where the numbers come from.
@@ -95,6 +96,7 @@ func main() {
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after section 1, profile the Listener alone draining bursts into this file")
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
 	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
+	flag.StringVar(&cfg.clusterProfile, "cluster-cpuprofile", "", "in section 8, CPU-profile the batched cluster group's first timed burst (every instance: leader and followers) into this file, and each group's first latency repetition into this file + .latency-<instances>")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
 	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
 	flag.Parse()

@@ -22,6 +22,8 @@ const (
 	DefaultDuplicates    = 5 * time.Minute
 	DefaultRelayCapacity = 16384
 	DefaultStartGrace    = 2 * time.Second
+	// DefaultFollowerBufferBytes is Config.FollowerBufferBytes's default.
+	DefaultFollowerBufferBytes = 8 << 20
 )
 
 // Errors; match them with errors.Is.
@@ -82,6 +84,16 @@ type Config struct {
 	// Either way each change keeps its subject, <Subject>.<schema>.<table>,
 	// and bodies are format 3 (docs/cluster.md).
 	SingleChangeMessages bool
+	// FollowerBufferBytes bounds the bytes of stream messages a follower
+	// holds that its PubSub did not have yet: it asks the server for at
+	// most half of it at a time, and for at most 4,096 messages, and asks
+	// again only once it handed most of a pull over. A follower far
+	// behind thus buffers at most this much, not 4,096 batches of 64 KiB.
+	// Default 8 MiB. A pull must fit the largest message: it is at least
+	// the server's max_payload plus 64 KiB (the subjects the server
+	// counts too), so the bound is at least twice that (2.1 MiB with the
+	// default max_payload of 1 MiB).
+	FollowerBufferBytes int
 	// StartGrace is how long EnsureStarted waits before it warns that the
 	// follower is not running. Default 2 s.
 	StartGrace time.Duration
@@ -121,6 +133,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RelayCapacity <= 0 {
 		c.RelayCapacity = DefaultRelayCapacity
+	}
+	if c.FollowerBufferBytes <= 0 {
+		c.FollowerBufferBytes = DefaultFollowerBufferBytes
 	}
 	if c.StartGrace <= 0 {
 		c.StartGrace = DefaultStartGrace

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,9 +207,27 @@ func (f *Follower) gap(info *jetstream.StreamInfo) {
 
 // pullMessages is how many messages the ordered consumer asks for at a
 // time; with the client's default threshold it asks again when half
-// were delivered. A follower buffers that many at most (a few hundred
-// bytes each; a batch takes maxBatchBytes at most).
+// were delivered (a few hundred bytes each when every message is one
+// change). Config.FollowerBufferBytes bounds the bytes (pullBytes).
 const pullMessages = 4096
+
+// pullSlack is what the server counts in a pulled message besides the
+// payload that max_payload bounds: the subject and the reply subject.
+const pullSlack = 64 << 10
+
+// pullBytes is the most bytes one pull asks for, given the server's
+// max_payload: half of Config.FollowerBufferBytes, or one message of the
+// largest size if that is more (a pull too small for the next message
+// would stall the consumer).
+//
+// The client (Messages with PullMaxMessagesWithBytesLimit) sends the next
+// pull once the last one ended (the server ends a pull at its byte bound)
+// and was handed over, or once half of pullMessages were: a pull is only
+// ever sent when the one before it was handed over entirely, or its bytes
+// were, so at most two pulls' bytes are buffered.
+func (f *Follower) pullBytes(maxPayload int64) int {
+	return max(f.c.cfg.FollowerBufferBytes/2, int(min(maxPayload, math.MaxInt32))+pullSlack)
+}
 
 // consume runs one ordered consumer from the last sequence handed over.
 // It returns errStreamReset when its watcher finds the stream deleted and
@@ -226,8 +245,9 @@ func (f *Follower) consume(ctx context.Context, nc *nats.Conn, stream jetstream.
 	}
 	// Larger pulls than the client's default (500 messages): during a
 	// burst a follower asks the server for more less often, which halved
-	// its pauses between batches (docs/performance.md, section 8).
-	it, err := cons.Messages(jetstream.PullMaxMessages(pullMessages))
+	// its pauses between batches (docs/performance.md, section 8). The
+	// byte bound keeps a follower far behind from pulling 4,096 batches.
+	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(pullMessages, f.pullBytes(nc.MaxPayload())))
 	if err != nil {
 		return fmt.Errorf("cluster: consume: %w", err)
 	}

@@ -164,6 +164,7 @@ type decoder struct {
 	lastLayout *pubsub.RowLayout
 	cells      []pubsub.Cell // scratch for NewRow
 	cols       []pubsub.ColumnType
+	ids        idBlock // row ids of format 3 bodies
 }
 
 // decodeAll parses a stream message body, appending its events (one,

@@ -10,10 +10,8 @@ const (
 	// a message's changes to its PubSub in one call.
 	maxBatchChanges = 1024
 	// maxBatchBytes bounds a message's body, well below NATS's default
-	// max_payload (1 MB): a follower pulls up to pullMessages messages at
-	// a time. (Pulls bounded in bytes as well made 50 followers in one
-	// process under the race detector receive nothing; see
-	// TestFiftyInstancesReceiveEveryChange.)
+	// max_payload (1 MB), so that a follower's pull (Follower.pullBytes)
+	// holds many.
 	maxBatchBytes = 64 << 10
 )
 
