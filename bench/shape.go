@@ -81,8 +81,12 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	}
 	pair("1,000 shapes status = 'open' AND total > $1 matched by one change, per shape",
 		"BenchmarkShapesOverlap", "BenchmarkShapesBaselineOverlap", "ns/shape", "ns", 1000, "≤ 1 µs per shape")
-	for _, op := range []string{"Update", "Delete"} {
-		base := sample(sec, "one shape's "+op+" among 100,000 shapes on its table", "1 shape on the table (baseline)", "ns",
+	for _, op := range []string{"Update", "UpdateTOAST", "Delete"} {
+		what := op
+		if op == "UpdateTOAST" {
+			what = "Update (a TOASTed column unchanged)"
+		}
+		base := sample(sec, "one shape's "+what+" among 100,000 shapes on its table", "1 shape on the table (baseline)", "ns",
 			samples("BenchmarkShapes"+op+"/shapes=1", "ns/op"))
 		r := sample(sec, base.Measurement, "shape router", "ns", samples("BenchmarkShapes"+op+"/shapes=100000", "ns/op"))
 		if base.NA == "" && r.NA == "" && base.Median > 0 {

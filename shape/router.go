@@ -103,6 +103,9 @@ type router struct {
 	nbOrder []*table
 	// cands and holderBuf are scratch slices of candidates.
 	cands, holderBuf []*shape
+	// routed counts the (change, shape) pairs derive looked at: what
+	// changes cost in shapes.
+	routed uint64
 }
 
 func (r *router) init(m *Manager) {
