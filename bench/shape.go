@@ -107,6 +107,12 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		perKey.goal("≤ 64 B per key", perKey.Median <= 64)
 	}
 	rows = append(rows, perKey)
+	shared := sample(sec, "heap per key of a second shape holding the same 100,000 keys, router only", "shape router", "B",
+		samples("BenchmarkShapesKeyMemory", "B/sharedkey"))
+	if shared.NA == "" {
+		shared.goal("≤ 64 B per key", shared.Median <= 64)
+	}
+	rows = append(rows, shared)
 	for _, m := range []struct{ metric, meas string }{
 		{"B/pred", "heap per parsed and bound Pred tenant_id = $1"},
 		{"B/shape", "heap per Pred filed in the index"},

@@ -192,11 +192,13 @@ func liveHeap() uint64 {
 }
 
 // BenchmarkShapesKeyMemory reports the heap held per key of a shape
-// holding 100,000 keys (bigint texts, the key strings included).
+// holding 100,000 keys (bigint texts, the key strings included): B/key
+// for the first shape holding them, B/sharedkey for a second shape
+// holding the same keys.
 func BenchmarkShapesKeyMemory(b *testing.B) {
 	const n = 100_000
 	for range b.N {
-		r, t, _ := benchRouter(b, 1)
+		r, t, _ := benchRouter(b, 2)
 		before := liveHeap()
 		keys := make([]string, n)
 		for i := range keys {
@@ -204,7 +206,15 @@ func BenchmarkShapesKeyMemory(b *testing.B) {
 		}
 		t.setKeys(t.shapes[0], keys)
 		keys = nil
-		b.ReportMetric(float64(liveHeap()-before)/n, "B/key")
+		mid := liveHeap()
+		b.ReportMetric(float64(mid-before)/n, "B/key")
+		keys = make([]string, n)
+		for i := range keys {
+			keys[i] = strconv.Itoa(1_000_000 + i)
+		}
+		t.setKeys(t.shapes[1], keys)
+		keys = nil
+		b.ReportMetric(float64(liveHeap()-mid)/n, "B/sharedkey")
 		runtime.KeepAlive(r)
 	}
 }
