@@ -75,6 +75,26 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		pair(fmt.Sprintf("change matching none of %d shapes tenant_id = $1", n),
 			fmt.Sprintf("BenchmarkShapesNoMatch/shapes=%d", n), "BenchmarkShapesBaselineLookup", "ns/op", "ns", 500, "≤ 0.5 µs")
 	}
+	// Ranges and ORs: the figure at 100,000 shapes against the one at
+	// 1,000 of the same run says whether the cost grows with the shapes
+	// a change does not touch.
+	for _, c := range []struct{ bench, what string }{
+		{"BenchmarkShapesBetweenNoMatch", "change outside all of %d ranges total BETWEEN $1 AND $2"},
+		{"BenchmarkShapesOrNoMatch", "change matching none of %d shapes tenant_id = $1 OR status = $2"},
+	} {
+		var first float64
+		for _, n := range []int{1000, 10_000, 100_000} {
+			pair(fmt.Sprintf(c.what, n), fmt.Sprintf("%s/shapes=%d", c.bench, n), "BenchmarkShapesBaselineLookup", "ns/op", "ns", 0, "")
+			r := &rows[len(rows)-2]
+			switch {
+			case r.NA != "":
+			case n == 1000:
+				first = r.Median
+			case n == 100_000 && first > 0:
+				r.goal("≤ 2x the figure at 1,000 shapes", r.Median <= 2*first)
+			}
+		}
+	}
 	for _, n := range []int{1000, 100_000} {
 		pair(fmt.Sprintf("change matching one of %d shapes (routing and predicate)", n),
 			fmt.Sprintf("BenchmarkShapesMatchOne/shapes=%d", n), "BenchmarkShapesBaselineLookup", "ns/op", "ns", 2000, "≤ 2 µs with delivery")
