@@ -115,7 +115,7 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		}
 		rows = append(rows, r, base)
 	}
-	idle := sample(sec, "heap per idle shape id = $1 with one subscriber, router only (10,000 shapes)", "shape router", "B",
+	idle := sample(sec, "heap per idle shape id = $1 with one subscriber, router only (100,000 shapes)", "shape router", "B",
 		samples("BenchmarkShapesIdleMemory", "B/shape"))
 	if idle.NA == "" {
 		idle.goal("≤ 2 KiB per idle shape", idle.Median <= 2048)

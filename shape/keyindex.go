@@ -169,8 +169,13 @@ func (t *table) retireKid(sh *shape) {
 	t.keys.kill(n, func(kid uint64) bool { return t.byKid[kid] != nil })
 }
 
-// setKeys makes keys sh's key set.
+// setKeys makes keys sh's key set. An empty one takes no kid (addKey
+// gives one): an idle shape matching no row holds nothing here.
 func (t *table) setKeys(sh *shape, keys []string) {
+	if len(keys) == 0 {
+		t.retireKid(sh)
+		return
+	}
 	t.newKid(sh)
 	for _, k := range keys {
 		t.keys.add(k, sh.kid)

@@ -164,7 +164,7 @@ func BenchmarkShapesDelete(b *testing.B) {
 // "id = $1" (no row) with one subscriber, as the router holds it (no
 // server behind it): run with -memprofile to see where the bytes go.
 func BenchmarkShapesIdleMemory(b *testing.B) {
-	const n = 10_000
+	const n = 100_000
 	for range b.N {
 		before := liveHeap()
 		r, _, _ := benchRouter(b, 1)

@@ -274,7 +274,7 @@ func (r *router) truncate(t *table, shapes []*shape, ev *pubsub.Event) {
 	}
 	for _, sh := range shapes {
 		if sh.nkeys > 0 {
-			t.newKid(sh)
+			t.retireKid(sh)
 		}
 	}
 }

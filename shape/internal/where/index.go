@@ -42,8 +42,11 @@ type Index struct {
 	colList []*colIndex
 	linear  bucket
 	slots   map[slotKey]int // a column and type -> its cell in a row's cache
-	cells   []cell
-	rv      rowVals
+	// ranges holds the places of the entries filed under a bound or a
+	// BETWEEN in sorted lists and interval trees (most entries have none).
+	ranges map[*entry][]rangeRef
+	cells  []cell
+	rv     rowVals
 	// stamp numbers the Match calls: an entry reached twice by one row
 	// (filed under several disjuncts) is reported once.
 	stamp uint64
@@ -62,19 +65,18 @@ type slotKey struct {
 type entry struct {
 	id     uint64
 	pred   *Pred
-	colMap []int // the predicate's columns -> cells
+	colMap []int // the predicate's columns -> cells; nil: column i is cell i
 	slots  []slot
-	rngs   []rangeRef // the sorted lists and interval trees it is in
-	mark   uint64     // the stamp of the last Match that reported it
+	mark   uint64 // the stamp of the last Match that reported it
 }
 
 // slot is an entry's place in a bucket, and where the bucket is.
 type slot struct {
 	b    *bucket
-	i    int
 	c    *colIndex // nil for the unindexed list
-	elem bool      // the bucket is in c.elem, not c.eq
 	k    hkey
+	i    int32 // its position in b.es
+	elem bool  // the bucket is in c.elem, not c.eq
 }
 
 // rangeRef is an entry's place in a sorted list or interval tree of c.
@@ -111,7 +113,8 @@ func (c *colIndex) empty() bool {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{entries: map[uint64]*entry{}, cols: map[string]*colIndex{}, slots: map[slotKey]int{}}
+	return &Index{entries: map[uint64]*entry{}, cols: map[string]*colIndex{}, slots: map[slotKey]int{},
+		ranges: map[*entry][]rangeRef{}}
 }
 
 // Len returns the number of predicates in the index.
@@ -123,8 +126,13 @@ func (ix *Index) Add(id uint64, p *Pred) {
 		ix.Remove(id)
 	}
 	e := &entry{id: id, pred: p, colMap: make([]int, len(p.cols))}
+	same := true
 	for i := range p.cols {
 		e.colMap[i] = ix.slot(&p.cols[i])
+		same = same && e.colMap[i] == i
+	}
+	if same {
+		e.colMap = nil
 	}
 	ix.entries[id] = e
 	ix.file(e)
@@ -153,7 +161,7 @@ func (ix *Index) Remove(id uint64) {
 			cols = append(cols, s.c)
 		}
 	}
-	for _, r := range e.rngs {
+	for _, r := range ix.ranges[e] {
 		switch r.kind {
 		case rLower:
 			r.c.lower.remove(e, r.v, &r.c.t)
@@ -164,7 +172,8 @@ func (ix *Index) Remove(id uint64) {
 		}
 		cols = append(cols, r.c)
 	}
-	e.slots, e.rngs = nil, nil
+	e.slots = nil
+	delete(ix.ranges, e)
 	for _, c := range cols {
 		if ix.cols[c.name] == c && c.empty() {
 			delete(ix.cols, c.name)
@@ -287,14 +296,14 @@ func (ix *Index) fileLeaf(e *entry, n *node) {
 			add(false, k)
 		case opGt, opGe:
 			c.lower.insert(e, &n.vals[0], n.cmp == opGt, t)
-			e.rngs = append(e.rngs, rangeRef{c: c, kind: rLower, v: &n.vals[0]})
+			ix.ranges[e] = append(ix.ranges[e], rangeRef{c: c, kind: rLower, v: &n.vals[0]})
 		case opLt, opLe:
 			c.upper.insert(e, &n.vals[0], n.cmp == opLt, t)
-			e.rngs = append(e.rngs, rangeRef{c: c, kind: rUpper, v: &n.vals[0]})
+			ix.ranges[e] = append(ix.ranges[e], rangeRef{c: c, kind: rUpper, v: &n.vals[0]})
 		}
 	case nBetween:
 		c.iv.insert(e, &n.vals[0], &n.vals[1], t)
-		e.rngs = append(e.rngs, rangeRef{c: c, kind: rInterval, v: &n.vals[0]})
+		ix.ranges[e] = append(ix.ranges[e], rangeRef{c: c, kind: rInterval, v: &n.vals[0]})
 	case nIn:
 		seen := map[hkey]bool{}
 		for i := range n.vals {

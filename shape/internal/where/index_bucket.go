@@ -8,13 +8,13 @@ type bucket struct{ es []*entry }
 // add puts e into b, the bucket of k in c's eq or elem table (c nil: the
 // unindexed list).
 func (b *bucket) add(e *entry, c *colIndex, elem bool, k hkey) {
-	e.slots = append(e.slots, slot{b: b, i: len(b.es), c: c, elem: elem, k: k})
+	e.slots = append(e.slots, slot{b: b, i: int32(len(b.es)), c: c, elem: elem, k: k})
 	b.es = append(b.es, e)
 }
 
 // remove drops the entry at i, moving the last one there.
-func (b *bucket) remove(i int) {
-	last := len(b.es) - 1
+func (b *bucket) remove(i int32) {
+	last := int32(len(b.es) - 1)
 	moved := b.es[last]
 	b.es[i] = moved
 	b.es[last] = nil
