@@ -75,14 +75,39 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		pair(fmt.Sprintf("change matching none of %d shapes tenant_id = $1", n),
 			fmt.Sprintf("BenchmarkShapesNoMatch/shapes=%d", n), "BenchmarkShapesBaselineLookup", "ns/op", "ns", 500, "≤ 0.5 µs")
 	}
+	// Ranges and ORs: the figure at 100,000 shapes against the one at
+	// 1,000 of the same run says whether the cost grows with the shapes
+	// a change does not touch (a walk down the interval tree grows as
+	// log n, 17 levels against 10; a linear cost would be 100x).
+	for _, c := range []struct{ bench, what string }{
+		{"BenchmarkShapesBetweenNoMatch", "change outside all of %d ranges total BETWEEN $1 AND $2"},
+		{"BenchmarkShapesOrNoMatch", "change matching none of %d shapes tenant_id = $1 OR status = $2"},
+	} {
+		var first float64
+		for _, n := range []int{1000, 10_000, 100_000} {
+			pair(fmt.Sprintf(c.what, n), fmt.Sprintf("%s/shapes=%d", c.bench, n), "BenchmarkShapesBaselineLookup", "ns/op", "ns", 0, "")
+			r := &rows[len(rows)-2]
+			switch {
+			case r.NA != "":
+			case n == 1000:
+				first = r.Median
+			case n == 100_000 && first > 0:
+				r.goal("≤ 3x the figure at 1,000 shapes", r.Median <= 3*first)
+			}
+		}
+	}
 	for _, n := range []int{1000, 100_000} {
 		pair(fmt.Sprintf("change matching one of %d shapes (routing and predicate)", n),
 			fmt.Sprintf("BenchmarkShapesMatchOne/shapes=%d", n), "BenchmarkShapesBaselineLookup", "ns/op", "ns", 2000, "≤ 2 µs with delivery")
 	}
 	pair("1,000 shapes status = 'open' AND total > $1 matched by one change, per shape",
 		"BenchmarkShapesOverlap", "BenchmarkShapesBaselineOverlap", "ns/shape", "ns", 1000, "≤ 1 µs per shape")
-	for _, op := range []string{"Update", "Delete"} {
-		base := sample(sec, "one shape's "+op+" among 100,000 shapes on its table", "1 shape on the table (baseline)", "ns",
+	for _, op := range []string{"Update", "UpdateTOAST", "Delete"} {
+		what := op
+		if op == "UpdateTOAST" {
+			what = "Update (a TOASTed column unchanged)"
+		}
+		base := sample(sec, "one shape's "+what+" among 100,000 shapes on its table", "1 shape on the table (baseline)", "ns",
 			samples("BenchmarkShapes"+op+"/shapes=1", "ns/op"))
 		r := sample(sec, base.Measurement, "shape router", "ns", samples("BenchmarkShapes"+op+"/shapes=100000", "ns/op"))
 		if base.NA == "" && r.NA == "" && base.Median > 0 {
@@ -91,7 +116,7 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		}
 		rows = append(rows, r, base)
 	}
-	idle := sample(sec, "heap per idle shape id = $1 with one subscriber, router only (10,000 shapes)", "shape router", "B",
+	idle := sample(sec, "heap per idle shape id = $1 with one subscriber, router only (100,000 shapes)", "shape router", "B",
 		samples("BenchmarkShapesIdleMemory", "B/shape"))
 	if idle.NA == "" {
 		idle.goal("≤ 2 KiB per idle shape", idle.Median <= 2048)
@@ -103,6 +128,12 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		perKey.goal("≤ 64 B per key", perKey.Median <= 64)
 	}
 	rows = append(rows, perKey)
+	shared := sample(sec, "heap per key of a second shape holding the same 100,000 keys, router only", "shape router", "B",
+		samples("BenchmarkShapesKeyMemory", "B/sharedkey"))
+	if shared.NA == "" {
+		shared.goal("≤ 64 B per key", shared.Median <= 64)
+	}
+	rows = append(rows, shared)
 	for _, m := range []struct{ metric, meas string }{
 		{"B/pred", "heap per parsed and bound Pred tenant_id = $1"},
 		{"B/shape", "heap per Pred filed in the index"},

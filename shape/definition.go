@@ -93,6 +93,7 @@ func bind(def Definition, info *tableInfo) (*bound, error) {
 	// The normal form has the parameters substituted. NUL cannot occur
 	// in identifiers.
 	b.id = strings.Join([]string{info.schema, info.name, strings.Join(names, "\x01"), b.norm}, "\x00")
+	b.norm = b.id[len(b.id)-len(b.norm):] // one copy of the text per shape
 	return b, nil
 }
 

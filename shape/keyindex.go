@@ -9,23 +9,28 @@ package shape
 // key set is replaced as a whole (a fresh snapshot, a TRUNCATE) and dies
 // when the shape is dropped: the entries of a dead kid are not removed
 // one by one but ignored, and swept once they are half of all entries.
-// A key held by one shape costs one map entry of a string and a uint64.
+// A key held by one shape costs one map entry of a string and a uint64; a
+// key held by several has, instead of the kid, the number of a list of
+// their kids (a slice header and 8 bytes per holder): the key's string is
+// not stored again.
 type keyIndex struct {
-	// first maps a key to the kid of its first holder, with moreBit set
-	// when more has the key too.
+	// first maps a key to the kid of its holder, or, with moreBit set,
+	// to the position in lists of its holders' kids.
 	first map[string]uint64
-	// more holds the other holders of the keys held by several shapes.
-	more map[string][]uint64
+	// lists holds the kids of the keys held by several shapes (two at
+	// least); free lists the positions not in use.
+	lists [][]uint64
+	free  []uint64
 	// entries counts the (key, kid) pairs held, dead counts those whose
 	// kid is no longer alive.
 	entries, dead int
 }
 
-// moreBit marks a first entry whose key has more holders.
+// moreBit marks a first entry that is a position in lists.
 const moreBit = 1 << 63
 
 func newKeyIndex() keyIndex {
-	return keyIndex{first: map[string]uint64{}, more: map[string][]uint64{}}
+	return keyIndex{first: map[string]uint64{}}
 }
 
 // has reports whether kid holds k.
@@ -34,13 +39,10 @@ func (ki *keyIndex) has(k string, kid uint64) bool {
 	if !ok {
 		return false
 	}
-	if v&^moreBit == kid {
-		return true
-	}
 	if v&moreBit == 0 {
-		return false
+		return v == kid
 	}
-	for _, x := range ki.more[k] {
+	for _, x := range ki.lists[v&^moreBit] {
 		if x == kid {
 			return true
 		}
@@ -52,12 +54,27 @@ func (ki *keyIndex) has(k string, kid uint64) bool {
 func (ki *keyIndex) add(k string, kid uint64) {
 	ki.entries++
 	v, ok := ki.first[k]
-	if !ok {
+	switch {
+	case !ok:
 		ki.first[k] = kid
-		return
+	case v&moreBit == 0:
+		ki.first[k] = ki.newList(v, kid) | moreBit
+	default:
+		ki.lists[v&^moreBit] = append(ki.lists[v&^moreBit], kid)
 	}
-	ki.more[k] = append(ki.more[k], kid)
-	ki.first[k] = v | moreBit
+}
+
+// newList stores the kids a and b as a list and returns its position.
+func (ki *keyIndex) newList(a, b uint64) uint64 {
+	l := []uint64{a, b}
+	if n := len(ki.free); n > 0 {
+		i := ki.free[n-1]
+		ki.free = ki.free[:n-1]
+		ki.lists[i] = l
+		return i
+	}
+	ki.lists = append(ki.lists, l)
+	return uint64(len(ki.lists) - 1)
 }
 
 // remove forgets that kid holds k; false when it did not.
@@ -66,41 +83,33 @@ func (ki *keyIndex) remove(k string, kid uint64) bool {
 	if !ok {
 		return false
 	}
-	if v&^moreBit == kid {
-		ki.entries--
-		if v&moreBit == 0 {
-			delete(ki.first, k)
-			return true
+	if v&moreBit == 0 {
+		if v != kid {
+			return false
 		}
-		ms := ki.more[k]
-		last := ms[len(ms)-1]
-		ki.setMore(k, ms[:len(ms)-1], last)
+		ki.entries--
+		delete(ki.first, k)
 		return true
 	}
-	if v&moreBit == 0 {
-		return false
-	}
-	ms := ki.more[k]
-	for i, x := range ms {
-		if x == kid {
-			ki.entries--
-			ms[i] = ms[len(ms)-1]
-			ki.setMore(k, ms[:len(ms)-1], v&^moreBit)
-			return true
+	i := v &^ moreBit
+	l := ki.lists[i]
+	for j, x := range l {
+		if x != kid {
+			continue
 		}
+		ki.entries--
+		l[j] = l[len(l)-1]
+		l = l[:len(l)-1]
+		if len(l) == 1 {
+			ki.first[k] = l[0]
+			ki.lists[i] = nil
+			ki.free = append(ki.free, i)
+		} else {
+			ki.lists[i] = l
+		}
+		return true
 	}
 	return false
-}
-
-// setMore makes first the first holder of k and ms its other holders.
-func (ki *keyIndex) setMore(k string, ms []uint64, first uint64) {
-	if len(ms) == 0 {
-		delete(ki.more, k)
-		ki.first[k] = first
-		return
-	}
-	ki.more[k] = ms
-	ki.first[k] = first | moreBit
 }
 
 // kill counts n entries as dead (their kid died) and sweeps them out
@@ -110,31 +119,32 @@ func (ki *keyIndex) kill(n int, alive func(uint64) bool) {
 	if ki.dead < 1024 || 2*ki.dead < ki.entries {
 		return
 	}
-	// Fresh maps: a map never shrinks, the live entries may be few.
+	// Fresh maps and lists: a map never shrinks, the live entries may be
+	// few.
 	first := make(map[string]uint64, ki.entries-ki.dead)
-	more := map[string][]uint64{}
-	var buf []uint64
+	var lists [][]uint64
 	for k, v := range ki.first {
-		buf = buf[:0]
-		if a := v &^ moreBit; alive(a) {
-			buf = append(buf, a)
+		if v&moreBit == 0 {
+			if alive(v) {
+				first[k] = v
+			}
+			continue
 		}
-		if v&moreBit != 0 {
-			for _, x := range ki.more[k] {
-				if alive(x) {
-					buf = append(buf, x)
-				}
+		var l []uint64
+		for _, x := range ki.lists[v&^moreBit] {
+			if alive(x) {
+				l = append(l, x)
 			}
 		}
 		switch {
-		case len(buf) == 1:
-			first[k] = buf[0]
-		case len(buf) > 1:
-			more[k] = append([]uint64(nil), buf[1:]...)
-			first[k] = buf[0] | moreBit
+		case len(l) == 1:
+			first[k] = l[0]
+		case len(l) > 1:
+			lists = append(lists, l)
+			first[k] = uint64(len(lists)-1) | moreBit
 		}
 	}
-	ki.first, ki.more = first, more
+	ki.first, ki.lists, ki.free = first, lists, nil
 	ki.entries -= ki.dead
 	ki.dead = 0
 }
@@ -159,8 +169,13 @@ func (t *table) retireKid(sh *shape) {
 	t.keys.kill(n, func(kid uint64) bool { return t.byKid[kid] != nil })
 }
 
-// setKeys makes keys sh's key set.
+// setKeys makes keys sh's key set. An empty one takes no kid (addKey
+// gives one): an idle shape matching no row holds nothing here.
 func (t *table) setKeys(sh *shape, keys []string) {
+	if len(keys) == 0 {
+		t.retireKid(sh)
+		return
+	}
 	t.newKid(sh)
 	for _, k := range keys {
 		t.keys.add(k, sh.kid)
@@ -195,14 +210,15 @@ func (t *table) holders(k string, buf []*shape) []*shape {
 	if !ok {
 		return buf
 	}
-	if sh := t.byKid[v&^moreBit]; sh != nil {
-		buf = append(buf, sh)
+	if v&moreBit == 0 {
+		if sh := t.byKid[v]; sh != nil {
+			buf = append(buf, sh)
+		}
+		return buf
 	}
-	if v&moreBit != 0 {
-		for _, kid := range t.keys.more[k] {
-			if sh := t.byKid[kid]; sh != nil {
-				buf = append(buf, sh)
-			}
+	for _, kid := range t.keys.lists[v&^moreBit] {
+		if sh := t.byKid[kid]; sh != nil {
+			buf = append(buf, sh)
 		}
 	}
 	return buf

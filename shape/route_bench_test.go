@@ -13,27 +13,13 @@ import (
 // benchRouter returns a router, with no server behind it, holding n live
 // shapes "tenant_id = $1" on one table, shape i (tenant i) holding the row
 // of key i, and a subscriber on shape 0.
-func benchRouter(b *testing.B, n int) (*router, *table, *Subscription) {
-	b.Helper()
+func benchRouter(tb testing.TB, n int) (*router, *table, *Subscription) {
+	tb.Helper()
 	m := &Manager{cfg: Config{Buffer: DefaultBuffer, FetchBatch: 100}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	m.r.init(m)
-	info := &tableInfo{schema: "public", name: "items", key: []string{"id"}, cols: []Column{
-		{Name: "id", OID: 20, Type: "bigint", DecodeOID: 20},
-		{Name: "tenant_id", OID: 20, Type: "bigint", DecodeOID: 20},
-		{Name: "note", OID: 25, Type: "text", DecodeOID: 25},
-	}}
 	var sub *Subscription
 	for i := range n {
-		bd, err := bind(Definition{Table: "items", Where: "tenant_id = $1", Params: []string{strconv.Itoa(i)}}, info)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sh, err := m.r.newShape(bd)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m.r.m.snapshots.Add(1)
-		m.r.snapshotDone(snapResult{sh: sh, gen: sh.gen, s: &snapshot{keys: []string{strconv.Itoa(i)}}})
+		sh := addBenchShape(tb, &m.r, "tenant_id = $1", []string{strconv.Itoa(i)}, strconv.Itoa(i))
 		if i == 0 {
 			sub = newSubscription(m)
 			sub.sh, sub.info = sh, sh.info
@@ -43,16 +29,58 @@ func benchRouter(b *testing.B, n int) (*router, *table, *Subscription) {
 	return &m.r, m.r.tables[tkey{"public", "items"}], sub
 }
 
+// benchInfo describes the bench table items(id, tenant_id, note).
+var benchInfo = tableInfo{schema: "public", name: "items", key: []string{"id"}, cols: []Column{
+	{Name: "id", OID: 20, Type: "bigint", DecodeOID: 20},
+	{Name: "tenant_id", OID: 20, Type: "bigint", DecodeOID: 20},
+	{Name: "note", OID: 25, Type: "text", DecodeOID: 25},
+}}
+
+// addBenchShape adds a live shape of the bench table to r, holding keys.
+func addBenchShape(tb testing.TB, r *router, where string, params []string, keys ...string) *shape {
+	tb.Helper()
+	info := &benchInfo
+	if t := r.tables[tkey{"public", "items"}]; t != nil {
+		info = t.info
+	}
+	bd, err := bind(Definition{Table: "items", Where: where, Params: params}, info)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sh, err := r.newShape(bd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.m.snapshots.Add(1)
+	r.snapshotDone(snapResult{sh: sh, gen: sh.gen, s: &snapshot{keys: keys}})
+	return sh
+}
+
 // benchRow returns a row of the bench table.
-func benchRow(b *testing.B, t *table, id, tenant int, note string) *pubsub.Row {
-	b.Helper()
+func benchRow(tb testing.TB, t *table, id, tenant int, note string) *pubsub.Row {
+	tb.Helper()
 	row, err := pubsub.NewRow(t.layout, []pubsub.Cell{
 		{State: pubsub.Present, Text: []byte(strconv.Itoa(id))},
 		{State: pubsub.Present, Text: []byte(strconv.Itoa(tenant))},
 		{State: pubsub.Present, Text: []byte(note)},
 	})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
+	}
+	return row
+}
+
+// toastRow returns a row of the bench table whose note is unchanged
+// TOAST, as an UPDATE with the default replica identity sends it.
+func toastRow(tb testing.TB, t *table, id, tenant int) *pubsub.Row {
+	tb.Helper()
+	row, err := pubsub.NewRow(t.layout, []pubsub.Cell{
+		{State: pubsub.Present, Text: []byte(strconv.Itoa(id))},
+		{State: pubsub.Present, Text: []byte(strconv.Itoa(tenant))},
+		{State: pubsub.UnchangedTOAST},
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return row
 }
@@ -67,6 +95,29 @@ func BenchmarkShapesUpdate(b *testing.B) {
 			r, t, sub := benchRouter(b, n)
 			ev := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Update,
 				RowID: "0", New: benchRow(b, t, 0, 0, "changed")}
+			runtime.GC()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				ev.LSN, ev.Seq = pubsub.LSN(i+1), 1
+				r.walEvent(t, &ev, nil)
+				if msg := <-sub.ch; msg.Kind != Update {
+					b.Fatalf("got %v, want update", msg.Kind)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkShapesUpdateTOAST is BenchmarkShapesUpdate with the note
+// column unchanged TOAST (not in the WAL row): the index still selects
+// the shapes, none of which reads note.
+func BenchmarkShapesUpdateTOAST(b *testing.B) {
+	for _, n := range []int{1, 100_000} {
+		b.Run("shapes="+strconv.Itoa(n), func(b *testing.B) {
+			r, t, sub := benchRouter(b, n)
+			ev := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Update,
+				RowID: "0", New: toastRow(b, t, 0, 0)}
 			runtime.GC()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -113,23 +164,13 @@ func BenchmarkShapesDelete(b *testing.B) {
 // "id = $1" (no row) with one subscriber, as the router holds it (no
 // server behind it): run with -memprofile to see where the bytes go.
 func BenchmarkShapesIdleMemory(b *testing.B) {
-	const n = 10_000
+	const n = 100_000
 	for range b.N {
 		before := liveHeap()
 		r, _, _ := benchRouter(b, 1)
-		info := r.tables[tkey{"public", "items"}].info
 		subs := make([]*Subscription, 0, n)
 		for i := range n {
-			bd, err := bind(Definition{Table: "items", Where: "id = $1", Params: []string{strconv.Itoa(-1 - i)}}, info)
-			if err != nil {
-				b.Fatal(err)
-			}
-			sh, err := r.newShape(bd)
-			if err != nil {
-				b.Fatal(err)
-			}
-			r.m.snapshots.Add(1)
-			r.snapshotDone(snapResult{sh: sh, gen: sh.gen, s: &snapshot{}})
+			sh := addBenchShape(b, r, "id = $1", []string{strconv.Itoa(-1 - i)})
 			sub := newSubscription(r.m)
 			sub.sh, sub.info = sh, sh.info
 			sh.subs = append(sh.subs, sub)
@@ -151,11 +192,13 @@ func liveHeap() uint64 {
 }
 
 // BenchmarkShapesKeyMemory reports the heap held per key of a shape
-// holding 100,000 keys (bigint texts, the key strings included).
+// holding 100,000 keys (bigint texts, the key strings included): B/key
+// for the first shape holding them, B/sharedkey for a second shape
+// holding the same keys.
 func BenchmarkShapesKeyMemory(b *testing.B) {
 	const n = 100_000
 	for range b.N {
-		r, t, _ := benchRouter(b, 1)
+		r, t, _ := benchRouter(b, 2)
 		before := liveHeap()
 		keys := make([]string, n)
 		for i := range keys {
@@ -163,7 +206,15 @@ func BenchmarkShapesKeyMemory(b *testing.B) {
 		}
 		t.setKeys(t.shapes[0], keys)
 		keys = nil
-		b.ReportMetric(float64(liveHeap()-before)/n, "B/key")
+		mid := liveHeap()
+		b.ReportMetric(float64(mid-before)/n, "B/key")
+		keys = make([]string, n)
+		for i := range keys {
+			keys[i] = strconv.Itoa(1_000_000 + i)
+		}
+		t.setKeys(t.shapes[1], keys)
+		keys = nil
+		b.ReportMetric(float64(liveHeap()-mid)/n, "B/sharedkey")
 		runtime.KeepAlive(r)
 	}
 }

@@ -37,7 +37,8 @@ type table struct {
 	subscribed bool
 }
 
-// shape is the router's state for one shape.
+// shape is the router's state for one shape. Its fields are ordered to
+// keep it small: one is held per shape, idle or not.
 type shape struct {
 	id     uint64
 	b      *bound
@@ -47,18 +48,20 @@ type shape struct {
 	kid    uint64 // its key set in tbl.keys; 0: none yet
 	nkeys  int    // the keys in its key set
 
-	live    bool        // snapshot applied: changes are routed to it
 	gen     uint64      // generation of its current snapshot
 	snap    *pgSnapshot // nil once the stream passed it
 	pending []pubsub.Event
 
-	subs      []*Subscription
-	idleSince time.Time // when its last subscriber left; zero while it has some
-	dropped   bool
-	indexed   bool
+	subs []*Subscription
+	// idleSince is when its last subscriber left, as the router's clock
+	// reads it (see router.since); 0 while it has some.
+	idleSince time.Duration
 	mark      uint64 // the stamp of the last change the index named it for
 	seen      uint64 // the stamp of the last change it was a candidate for
-	wpos      int    // its place in tbl.waiting while not live
+	wpos      int32  // its place in tbl.waiting while not live
+	live      bool   // snapshot applied: changes are routed to it
+	dropped   bool
+	indexed   bool
 
 	// proj is allocated with its first change (an idle shape has none).
 	proj *shapeProj
@@ -103,15 +106,27 @@ type router struct {
 	nbOrder []*table
 	// cands and holderBuf are scratch slices of candidates.
 	cands, holderBuf []*shape
+	// epoch is the router's clock's zero.
+	epoch time.Time
+	// routed counts the (change, shape) pairs derive looked at: what
+	// changes cost in shapes.
+	routed uint64
 }
 
 func (r *router) init(m *Manager) {
 	r.m = m
+	r.epoch = time.Now()
 	r.tables = map[tkey]*table{}
 	r.shapes = map[string]*shape{}
 	r.results = make(chan snapResult)
 	r.sem = make(chan struct{}, m.cfg.Snapshots)
 	r.nb = map[*table][]pubsub.Event{}
+}
+
+// since returns the time from the router's epoch to t, at least 1ns (the
+// monotonic clock: a step of the wall clock does not change a grace).
+func (r *router) since(t time.Time) time.Duration {
+	return max(t.Sub(r.epoch), 1)
 }
 
 // batchMax bounds the events the router takes from its mailbox at once.
@@ -237,7 +252,7 @@ func (r *router) subscribe(req *request) {
 	}
 	sub.sh, sub.info = sh, sh.info
 	sh.subs = append(sh.subs, sub)
-	sh.idleSince = time.Time{}
+	sh.idleSince = 0
 	r.m.subsLive.Add(1)
 	if sh.live {
 		r.startSubSnapshot(sub, false, 0)
@@ -282,7 +297,7 @@ func (r *router) newShape(b *bound) (*shape, error) {
 	sh := &shape{id: r.nextID, b: b, tbl: t, layout: layout}
 	sh.info = b.shapeInfo(fmt.Sprintf("%d-%d", sh.id, time.Now().UnixMicro()))
 	t.shapes = append(t.shapes, sh)
-	sh.wpos = len(t.waiting)
+	sh.wpos = int32(len(t.waiting))
 	t.waiting = append(t.waiting, sh)
 	t.byID[sh.id] = sh
 	if b.pred == nil {
@@ -333,7 +348,7 @@ func (sh *shape) setLive(live bool) {
 		t.waiting[len(t.waiting)-1] = nil
 		t.waiting = t.waiting[:len(t.waiting)-1]
 	} else {
-		sh.wpos = len(t.waiting)
+		sh.wpos = int32(len(t.waiting))
 		t.waiting = append(t.waiting, sh)
 	}
 }
@@ -342,7 +357,7 @@ func (sh *shape) setLive(live bool) {
 func (r *router) evictIdle() bool {
 	var oldest *shape
 	for _, sh := range r.shapes {
-		if len(sh.subs) == 0 && (oldest == nil || sh.idleSince.Before(oldest.idleSince)) {
+		if len(sh.subs) == 0 && (oldest == nil || sh.idleSince < oldest.idleSince) {
 			oldest = sh
 		}
 	}
@@ -356,7 +371,7 @@ func (r *router) evictIdle() bool {
 // expire drops the shapes idle for longer than Grace.
 func (r *router) expire(now time.Time) {
 	for _, sh := range r.shapes {
-		if len(sh.subs) == 0 && !sh.idleSince.IsZero() && now.Sub(sh.idleSince) >= r.m.cfg.Grace {
+		if len(sh.subs) == 0 && sh.idleSince != 0 && r.since(now)-sh.idleSince >= r.m.cfg.Grace {
 			r.drop(sh)
 		}
 	}
@@ -374,7 +389,7 @@ func (r *router) reap() {
 		r.m.subsLive.Add(-1)
 		sh.subs = slices.DeleteFunc(sh.subs, func(s *Subscription) bool { return s == sub })
 		if len(sh.subs) == 0 {
-			sh.idleSince = time.Now()
+			sh.idleSince = r.since(time.Now())
 		}
 	}
 }

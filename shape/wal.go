@@ -63,16 +63,10 @@ func (r *router) walEvent(t *table, ev *pubsub.Event, only *shape) {
 		}
 		return
 	}
-	if c.row != nil && !c.complete {
-		// The row lacks columns: the index cannot say which shapes it
-		// may match, every shape is a candidate.
-		for _, sh := range t.shapes {
-			if applies(sh) {
-				r.derive(t, sh, c)
-			}
-		}
-		return
-	}
+	// A row lacking columns (unchanged TOAST, no old row to fill them
+	// from) goes through the index too: it names every shape filed under
+	// a column the row lacks, and decides the others on the columns the
+	// row has, as evaluating them on the row would.
 	for _, sh := range r.candidates(t, c) {
 		if applies(sh) {
 			r.derive(t, sh, c)
@@ -80,10 +74,10 @@ func (r *router) walEvent(t *table, ev *pubsub.Event, only *shape) {
 	}
 }
 
-// candidates returns the shapes a change with a complete new row (or
-// none) may touch: those holding its old or new key and those whose
-// predicate the index names for the new row. The others can neither
-// lose nor gain a row. It marks the index's shapes with a fresh c.stamp.
+// candidates returns the shapes a change may touch: those holding its
+// old or new key and those whose predicate the index names for the new
+// row (all those filed under a column the row lacks among them). The
+// others can neither lose nor gain a row. It marks the index's shapes with a fresh c.stamp.
 // The slice is reused by the next call.
 func (r *router) candidates(t *table, c *change) []*shape {
 	t.stamp++
@@ -207,6 +201,7 @@ func (r *router) derive(t *table, sh *shape, c *change) {
 	if !sh.live {
 		return
 	}
+	r.routed++
 	ev := c.ev
 	base := Message{LSN: ev.LSN, Seq: ev.Seq, xid: ev.Xid}
 	inOld := t.hasKey(sh, c.oldKey)
@@ -279,7 +274,7 @@ func (r *router) truncate(t *table, shapes []*shape, ev *pubsub.Event) {
 	}
 	for _, sh := range shapes {
 		if sh.nkeys > 0 {
-			t.newKid(sh)
+			t.retireKid(sh)
 		}
 	}
 }

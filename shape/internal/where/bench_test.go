@@ -78,6 +78,50 @@ func BenchmarkShapesNoMatch(b *testing.B) {
 	}
 }
 
+// BenchmarkShapesBetweenNoMatch routes a change whose total is outside
+// all of n ranges "total BETWEEN $1 AND $2" (disjoint, above the change's
+// total and below it): the interval tree looks at O(log n) of them.
+func BenchmarkShapesBetweenNoMatch(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("shapes=%d", n), func(b *testing.B) {
+			ix := where.NewIndex()
+			for i := range n {
+				// Half the ranges below the change's total, half above.
+				lo := 10*i - 5*n
+				ix.Add(uint64(i), mustPred(b, "total BETWEEN $1 AND $2", strconv.Itoa(lo), strconv.Itoa(lo+5)))
+			}
+			r := benchRow(b, 1, "open", "7.5")
+			benchNoMatch(b, ix, r)
+		})
+	}
+}
+
+// BenchmarkShapesOrNoMatch routes a change that matches none of n shapes
+// "tenant_id = $1 OR status = $2", filed under both disjuncts.
+func BenchmarkShapesOrNoMatch(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("shapes=%d", n), func(b *testing.B) {
+			ix := where.NewIndex()
+			for i := range n {
+				ix.Add(uint64(i), mustPred(b, "tenant_id = $1 OR status = $2", strconv.Itoa(i), "s"+strconv.Itoa(i)))
+			}
+			benchNoMatch(b, ix, benchRow(b, n+7, "open", "10"))
+		})
+	}
+}
+
+// benchNoMatch times MatchTrue of r, which no predicate of ix holds.
+func benchNoMatch(b *testing.B, ix *where.Index, r *pubsub.Row) {
+	hits := 0
+	b.ResetTimer()
+	for range b.N {
+		ix.MatchTrue(r, func(uint64, error) { hits++ })
+	}
+	if hits != 0 {
+		b.Fatal(hits, "matches")
+	}
+}
+
 // BenchmarkShapesMatchOne routes a change that matches one of n shapes.
 func BenchmarkShapesMatchOne(b *testing.B) {
 	for _, n := range benchSizes {

@@ -16,13 +16,13 @@ func Bind(e *Expr, cols []Column, params []string) (*Pred, error) {
 	if e == nil {
 		return nil, errAt(ErrSyntax, 0, "clause", "no clause")
 	}
-	b := &binder{cols: cols, params: params, p: &Pred{expr: e}, index: map[string]int{}}
+	b := &binder{cols: cols, params: params, p: &Pred{}, index: map[string]int{}}
 	root, err := b.cond(e)
 	if err != nil {
 		return nil, err
 	}
 	b.p.root = root
-	b.p.normal = b.p.computeNormal()
+	b.p.compile(e, b)
 	return b.p, nil
 }
 
@@ -31,6 +31,8 @@ type binder struct {
 	params []string
 	p      *Pred
 	index  map[string]int // column name -> Pred.cols position
+	src    []Column       // the Column of each Pred.cols entry
+	consts []boundConst   // literal or parameter -> bound text (the argument)
 }
 
 // column resolves a column reference.
@@ -46,7 +48,8 @@ func (b *binder) column(e *Expr) (int, colType, error) {
 		if !ok {
 			return 0, t, errAt(ErrUnsupported, e.Pos, "column "+quoteIdent(e.Name), "its type (OID %d) is not supported", c.OID)
 		}
-		b.p.cols = append(b.p.cols, boundCol{Column: c, t: t})
+		b.p.cols = append(b.p.cols, boundCol{Name: c.Name, t: t})
+		b.src = append(b.src, c)
 		b.index[e.Name] = len(b.p.cols) - 1
 		return len(b.p.cols) - 1, t, nil
 	}
@@ -162,7 +165,7 @@ func (b *binder) subject(e *Expr, what string) (int, colType, error) {
 		return 0, t, err
 	}
 	if t.nondet && t.kind.isTextual() {
-		return 0, t, errAt(ErrType, e.Pos, "column "+quoteIdent(e.Name), "its collation %q is nondeterministic: comparisons on it are not supported", b.p.cols[i].Collation)
+		return 0, t, errAt(ErrType, e.Pos, "column "+quoteIdent(e.Name), "its collation %q is nondeterministic: comparisons on it are not supported", b.src[i].Collation)
 	}
 	return i, t, nil
 }
@@ -179,7 +182,7 @@ func (b *binder) constant(e *Expr, t colType, what string) (value, error) {
 		if err != nil {
 			return value{}, errAt(ErrType, e.Pos, describeExpr(e), "%v", err)
 		}
-		b.p.setConst(e, v.render())
+		b.setConst(e, v.render())
 		return v, nil
 	case KindParam:
 		if e.Param > len(b.params) {
@@ -189,7 +192,7 @@ func (b *binder) constant(e *Expr, t colType, what string) (value, error) {
 		if err != nil {
 			return value{}, errAt(ErrParam, e.Pos, describeExpr(e), "not a valid %s: %v", t.name(), err)
 		}
-		b.p.setConst(e, v.render())
+		b.setConst(e, v.render())
 		return v, nil
 	case KindNumber:
 		d, err := parseDec(e.Text)
@@ -234,7 +237,7 @@ func (b *binder) constant(e *Expr, t colType, what string) (value, error) {
 // ordered refuses an ordering comparison the package cannot match.
 func (b *binder) ordered(e *Expr, i int, t colType, what string) error {
 	if t.kind.isTextual() && !t.cOrder {
-		c := b.p.cols[i]
+		c := b.src[i]
 		coll := c.Collation
 		if coll == "" {
 			coll = "the column's default"
@@ -333,7 +336,7 @@ func (b *binder) like(e *Expr) (*node, error) {
 	}
 	fold := e.Op == "ILIKE"
 	if fold && !t.cOrder {
-		c := b.p.cols[i]
+		c := b.src[i]
 		return nil, errAt(ErrType, e.Pos, "ILIKE on column "+quoteIdent(c.Name),
 			"ILIKE is supported only for the C or POSIX collation (ASCII case folding); the column's collation is %q", c.Collation)
 	}

@@ -84,7 +84,7 @@ func (b *binder) arrayConst(e *Expr, t colType, what string) ([]value, bool, err
 	if err != nil {
 		return nil, false, errAt(kind, e.Pos, describeExpr(e), "not a valid %s: %v", t.name(), err)
 	}
-	b.p.setConst(e, renderArray(vals))
+	b.setConst(e, renderArray(vals))
 	return vals, false, nil
 }
 

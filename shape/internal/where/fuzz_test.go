@@ -64,6 +64,13 @@ func FuzzParse(f *testing.F) {
 		if _, err := where.Parse(sql); err != nil && !errors.Is(err, where.ErrSyntax) {
 			t.Fatalf("SQL %q of %q does not parse: %v", sql, src, err)
 		}
+		// The normal text, parameters substituted, binds to itself.
+		norm := p.Normal()
+		if e3, err := where.Parse(norm); err != nil {
+			t.Fatalf("Normal %q of %q does not parse: %v", norm, src, err)
+		} else if p3, err := where.Bind(e3, cols, nil); err == nil && p3.Normal() != norm {
+			t.Fatalf("Normal of %q: %q, then %q", src, norm, p3.Normal())
+		}
 	})
 }
 

@@ -2,16 +2,20 @@ package where
 
 // Index routes rows of one table to the predicates (shapes) they may
 // satisfy. Each predicate is filed under one conjunct of its top-level
-// AND:
+// AND, or, when that conjunct is an OR, under one conjunct of each of its
+// disjuncts (the predicate is then a candidate when any of them selects
+// it):
 //
 //   - col = v, col IN (...), col = ANY('{...}'), a boolean column, b IS
 //     TRUE: in a hash table of the column, under each value;
 //   - v = ANY(array_col), array_col @> '{...}': in a hash table of the
 //     array's elements, under one element of the constant;
-//   - col > v, col >= v, col BETWEEN v AND w: in a list sorted by the
-//     lower bound; col < v, col <= v: in a list sorted by the upper bound;
-//   - anything else (OR at the top, NOT, IS NULL, LIKE, <>): in a list
-//     checked for every row.
+//   - col > v, col >= v: in a list sorted by the lower bound; col < v,
+//     col <= v: in a list sorted by the upper bound;
+//   - col BETWEEN v AND w: in an interval tree (a treap ordered by v,
+//     each node knowing the greatest w below it);
+//   - anything else (NOT, IS NULL, LIKE, <>, an OR with an unindexable
+//     disjunct): in a list checked for every row.
 //
 // Of its indexable conjuncts a predicate is filed under the one that, as
 // the index stands, adds the fewest candidates: the least crowded hash
@@ -21,11 +25,11 @@ package where
 // A row costs one lookup per indexed column plus the candidates it
 // yields: a predicate filed under a hash value or an element is a
 // candidate only for rows with that value; one filed under a bound only
-// for rows beyond the bound (a BETWEEN is filed under its lower bound
-// alone, so rows above its upper bound still reach it). Only predicates in
-// the unindexed list cost something for every row. Adding or removing a
-// bound moves the sorted list's tail (a copy of up to 16 bytes per
-// entry).
+// for rows beyond the bound, one filed under a BETWEEN only for rows
+// inside the range (a row outside every range costs O(log n)). Only
+// predicates in the unindexed list cost something for every row. Adding
+// or removing a bound moves the sorted list's tail (24 bytes per entry);
+// an interval costs O(log n).
 //
 // Columns are read from a row once per Match, whatever the number of
 // predicates evaluated on it.
@@ -38,8 +42,14 @@ type Index struct {
 	colList []*colIndex
 	linear  bucket
 	slots   map[slotKey]int // a column and type -> its cell in a row's cache
-	cells   []cell
-	rv      rowVals
+	// ranges holds the places of the entries filed under a bound or a
+	// BETWEEN in sorted lists and interval trees (most entries have none).
+	ranges map[*entry][]rangeRef
+	cells  []cell
+	rv     rowVals
+	// stamp numbers the Match calls: an entry reached twice by one row
+	// (filed under several disjuncts) is reported once.
+	stamp uint64
 }
 
 // slotKey identifies a column read with one type.
@@ -55,21 +65,34 @@ type slotKey struct {
 type entry struct {
 	id     uint64
 	pred   *Pred
-	colMap []int // the predicate's columns -> cells
+	colMap []int // the predicate's columns -> cells; nil: column i is cell i
 	slots  []slot
-	col    *colIndex  // the column it is filed under; nil for the unindexed list
-	rng    *rangeList // the sorted list it is in, if any
-	bound  *value     // its bound in rng (only range entries pay for it)
-	t      *colType
+	mark   uint64 // the stamp of the last Match that reported it
 }
 
 // slot is an entry's place in a bucket, and where the bucket is.
 type slot struct {
-	b *bucket
-	i int
-	m *hmap // nil for the unindexed list
-	k hkey
+	b    *bucket
+	c    *colIndex // nil for the unindexed list
+	k    hkey
+	i    int32 // its position in b.es
+	elem bool  // the bucket is in c.elem, not c.eq
 }
+
+// rangeRef is an entry's place in a sorted list or interval tree of c.
+type rangeRef struct {
+	c    *colIndex
+	kind rangeKind
+	v    *value // the bound, or the interval's lower bound
+}
+
+type rangeKind uint8
+
+const (
+	rLower rangeKind = iota
+	rUpper
+	rInterval
+)
 
 // colIndex is the index of one column.
 type colIndex struct {
@@ -78,13 +101,20 @@ type colIndex struct {
 	slot  int
 	eq    hmap      // hash of values (scalar columns)
 	elem  hmap      // hash of elements (array columns)
-	lower rangeList // col > v, col >= v, BETWEEN: sorted by v
+	lower rangeList // col > v, col >= v: sorted by v
 	upper rangeList // col < v, col <= v: sorted by v
+	iv    ivTree    // col BETWEEN v AND w
+}
+
+// empty reports whether nothing is filed under c.
+func (c *colIndex) empty() bool {
+	return c.eq.len() == 0 && c.elem.len() == 0 && len(c.lower.es) == 0 && len(c.upper.es) == 0 && c.iv.root == nil
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{entries: map[uint64]*entry{}, cols: map[string]*colIndex{}, slots: map[slotKey]int{}}
+	return &Index{entries: map[uint64]*entry{}, cols: map[string]*colIndex{}, slots: map[slotKey]int{},
+		ranges: map[*entry][]rangeRef{}}
 }
 
 // Len returns the number of predicates in the index.
@@ -96,8 +126,13 @@ func (ix *Index) Add(id uint64, p *Pred) {
 		ix.Remove(id)
 	}
 	e := &entry{id: id, pred: p, colMap: make([]int, len(p.cols))}
+	same := true
 	for i := range p.cols {
 		e.colMap[i] = ix.slot(&p.cols[i])
+		same = same && e.colMap[i] == i
+	}
+	if same {
+		e.colMap = nil
 	}
 	ix.entries[id] = e
 	ix.file(e)
@@ -110,24 +145,43 @@ func (ix *Index) Remove(id uint64) {
 		return
 	}
 	delete(ix.entries, id)
+	var cols []*colIndex
 	// Remove in reverse so an entry's later slots stay valid.
 	for k := len(e.slots) - 1; k >= 0; k-- {
 		s := e.slots[k]
 		s.b.remove(s.i)
-		if len(s.b.es) == 0 && s.m != nil {
-			s.m.del(s.k)
+		if len(s.b.es) == 0 && s.c != nil {
+			m := &s.c.eq
+			if s.elem {
+				m = &s.c.elem
+			}
+			m.del(s.k)
+		}
+		if s.c != nil {
+			cols = append(cols, s.c)
 		}
 	}
-	e.slots = nil
-	if e.rng != nil {
-		e.rng.remove(e)
+	for _, r := range ix.ranges[e] {
+		switch r.kind {
+		case rLower:
+			r.c.lower.remove(e, r.v, &r.c.t)
+		case rUpper:
+			r.c.upper.remove(e, r.v, &r.c.t)
+		case rInterval:
+			r.c.iv.remove(e, r.v, &r.c.t)
+		}
+		cols = append(cols, r.c)
 	}
-	if c := e.col; c != nil && c.eq.len() == 0 && c.elem.len() == 0 && len(c.lower.es) == 0 && len(c.upper.es) == 0 {
-		delete(ix.cols, c.name)
-		for i, x := range ix.colList {
-			if x == c {
-				ix.colList = append(ix.colList[:i], ix.colList[i+1:]...)
-				break
+	e.slots = nil
+	delete(ix.ranges, e)
+	for _, c := range cols {
+		if ix.cols[c.name] == c && c.empty() {
+			delete(ix.cols, c.name)
+			for i, x := range ix.colList {
+				if x == c {
+					ix.colList = append(ix.colList[:i], ix.colList[i+1:]...)
+					break
+				}
 			}
 		}
 	}
@@ -144,94 +198,134 @@ func (ix *Index) slot(c *boundCol) int {
 	return n
 }
 
-// column returns the index of column i of p, or nil when the index
-// already holds that column with another type.
-func (ix *Index) column(p *Pred, i int) *colIndex {
+// column returns the index of column i of p, made when missing, or nil
+// when the index already holds that column with another type; with
+// make false it only checks.
+func (ix *Index) column(p *Pred, i int, make bool) (*colIndex, bool) {
 	bc := &p.cols[i]
 	c, ok := ix.cols[bc.Name]
 	if !ok {
+		if !make {
+			return nil, true
+		}
 		c = &colIndex{name: bc.Name, t: bc.t, slot: ix.slot(bc), upper: rangeList{upper: true}}
 		ix.cols[bc.Name] = c
 		ix.colList = append(ix.colList, c)
-		return c
+		return c, true
 	}
 	if c.t.kind != bc.t.kind || c.t.oid != bc.t.oid || c.t.array != bc.t.array || len(c.t.labels) != len(bc.t.labels) {
-		return nil
+		return nil, false
 	}
-	return c
+	return c, true
 }
 
-// file files e under its best conjunct.
-func (ix *Index) file(e *entry) {
-	p := e.pred
-	conj := []*node{p.root}
-	if p.root.op == nAnd {
-		conj = p.root.kids
-	}
-	// The conjunct that adds the fewest candidates wins.
-	best, bestRank := (*node)(nil), 1<<30
-	for _, n := range conj {
-		r := ix.cost(p, n)
-		if r < bestRank {
-			best, bestRank = n, r
-		}
-	}
-	if best == nil {
-		ix.linear.add(e, nil, hkey{})
-		return
-	}
-	c := ix.column(p, best.col)
-	if c == nil {
-		ix.linear.add(e, nil, hkey{})
-		return
-	}
-	e.col = c
-	t := &p.cols[best.col].t
-	add := func(m *hmap, k hkey) {
-		m.put(k).add(e, m, k)
-	}
-	switch best.op {
-	case nBoolCol:
-		add(&c.eq, hkey{n: 1})
-	case nIsTri:
-		add(&c.eq, hkey{n: 1})
-	case nCmp:
-		switch best.cmp {
-		case opEq:
-			k, _ := keyOf(t, &best.vals[0])
-			add(&c.eq, k)
-		case opGt, opGe:
-			c.lower.insert(e, best.vals[0], best.cmp == opGt, t)
-		case opLt, opLe:
-			c.upper.insert(e, best.vals[0], best.cmp == opLt, t)
-		}
-	case nBetween:
-		c.lower.insert(e, best.vals[0], false, t)
-	case nIn:
-		seen := map[hkey]bool{}
-		for i := range best.vals {
-			if k, ok := keyOf(t, &best.vals[i]); ok && !seen[k] {
-				seen[k] = true
-				add(&c.eq, k)
+// noIndex is the cost of a condition the index cannot file under.
+const noIndex = 1 << 30
+
+// plan chooses the conditions of n to file a predicate under: for an
+// AND, those of its cheapest indexable operand; for an OR, those of
+// every operand (all must be indexable); a leaf files under itself. It
+// returns the candidates they add (noIndex: not indexable).
+func (ix *Index) plan(p *Pred, n *node, leaves []*node) (int, []*node) {
+	switch n.op {
+	case nAnd:
+		best, bestLeaves := noIndex, []*node(nil)
+		for _, k := range n.kids {
+			if c, ls := ix.plan(p, k, nil); c < best {
+				best, bestLeaves = c, ls
 			}
 		}
-	case nAnyArr:
-		et := t.elem()
-		k, _ := keyOf(&et, &best.vals[0])
-		add(&c.elem, k)
-	case nContains:
-		et := t.elem()
-		k, _ := keyOf(&et, &best.vals[0])
-		add(&c.elem, k)
+		if best >= noIndex {
+			return noIndex, leaves
+		}
+		return best, append(leaves, bestLeaves...)
+	case nOr:
+		sum := 0
+		for _, k := range n.kids {
+			var c int
+			if c, leaves = ix.plan(p, k, leaves); c >= noIndex {
+				return noIndex, leaves
+			}
+			sum += c
+		}
+		return min(sum, noIndex-1), leaves
+	}
+	c := ix.cost(p, n)
+	if c >= noIndex {
+		return noIndex, leaves
+	}
+	if _, ok := ix.column(p, n.col, false); !ok {
+		return noIndex, leaves
+	}
+	return c, append(leaves, n)
+}
+
+// file files e under the conditions plan chooses, or in the unindexed
+// list.
+func (ix *Index) file(e *entry) {
+	p := e.pred
+	c, leaves := ix.plan(p, p.root, nil)
+	if c >= noIndex {
+		ix.linear.add(e, nil, false, hkey{})
+		return
+	}
+	for _, n := range leaves {
+		ix.fileLeaf(e, n)
 	}
 }
 
-// cost estimates how many candidates filing e under conjunct n adds to
+// fileLeaf files e under the condition n.
+func (ix *Index) fileLeaf(e *entry, n *node) {
+	p := e.pred
+	c, _ := ix.column(p, n.col, true)
+	t := &p.cols[n.col].t
+	add := func(elem bool, k hkey) {
+		m := &c.eq
+		if elem {
+			m = &c.elem
+		}
+		m.put(k).add(e, c, elem, k)
+	}
+	switch n.op {
+	case nBoolCol, nIsTri:
+		add(false, hkey{n: 1})
+	case nCmp:
+		switch n.cmp {
+		case opEq:
+			k, _ := keyOf(t, &n.vals[0])
+			add(false, k)
+		case opGt, opGe:
+			c.lower.insert(e, &n.vals[0], n.cmp == opGt, t)
+			ix.ranges[e] = append(ix.ranges[e], rangeRef{c: c, kind: rLower, v: &n.vals[0]})
+		case opLt, opLe:
+			c.upper.insert(e, &n.vals[0], n.cmp == opLt, t)
+			ix.ranges[e] = append(ix.ranges[e], rangeRef{c: c, kind: rUpper, v: &n.vals[0]})
+		}
+	case nBetween:
+		c.iv.insert(e, &n.vals[0], &n.vals[1], t)
+		ix.ranges[e] = append(ix.ranges[e], rangeRef{c: c, kind: rInterval, v: &n.vals[0]})
+	case nIn:
+		seen := map[hkey]bool{}
+		for i := range n.vals {
+			if k, ok := keyOf(t, &n.vals[i]); ok && !seen[k] {
+				seen[k] = true
+				add(false, k)
+			}
+		}
+	case nAnyArr, nContains:
+		et := t.elem()
+		k, _ := keyOf(&et, &n.vals[0])
+		add(true, k)
+	}
+}
+
+// cost estimates how many candidates filing e under condition n adds to
 // the rows that reach it: the entries already in the buckets it would
 // join (so a value many shapes share, status = 'open', loses to a rarer
-// one), half a sorted list for a bound; 1<<30 means not indexable.
+// one), half a sorted list for a bound, a quarter of the intervals for a
+// BETWEEN; noIndex means not indexable.
 func (ix *Index) cost(p *Pred, n *node) int {
-	const no = 1 << 30
+	const no = noIndex
 	switch n.op {
 	case nAnd, nOr, nNot, nConst, nIsNull, nLike:
 		return no
@@ -286,7 +380,12 @@ func (ix *Index) cost(p *Pred, n *node) int {
 		}
 	case nBetween:
 		if !n.not && !n.vals[0].null && !n.vals[1].null {
-			return bound(false)
+			// Only the ranges holding a row's value are candidates:
+			// cheaper than a one-sided bound, dearer than a value.
+			if c == nil {
+				return 1
+			}
+			return c.iv.n/4 + 1
 		}
 	case nIn:
 		if n.not {

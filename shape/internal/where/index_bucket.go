@@ -5,14 +5,16 @@ import "sort"
 // bucket is a set of entries with O(1) removal.
 type bucket struct{ es []*entry }
 
-func (b *bucket) add(e *entry, m *hmap, k hkey) {
-	e.slots = append(e.slots, slot{b: b, i: len(b.es), m: m, k: k})
+// add puts e into b, the bucket of k in c's eq or elem table (c nil: the
+// unindexed list).
+func (b *bucket) add(e *entry, c *colIndex, elem bool, k hkey) {
+	e.slots = append(e.slots, slot{b: b, i: int32(len(b.es)), c: c, elem: elem, k: k})
 	b.es = append(b.es, e)
 }
 
 // remove drops the entry at i, moving the last one there.
-func (b *bucket) remove(i int) {
-	last := len(b.es) - 1
+func (b *bucket) remove(i int32) {
+	last := int32(len(b.es) - 1)
 	moved := b.es[last]
 	b.es[i] = moved
 	b.es[last] = nil
@@ -28,18 +30,29 @@ func (b *bucket) remove(i int) {
 	}
 }
 
-func (l *rangeList) insert(e *entry, v value, strict bool, t *colType) {
-	i := sort.Search(len(l.es), func(i int) bool { return cmpVal(t, &l.es[i].v, &v) >= 0 })
+// rangeList is a list of entries sorted by their bound.
+type rangeList struct {
+	es    []rangeEnt
+	upper bool
+}
+
+// rangeEnt is an entry and its bound, a value of its predicate (which
+// is immutable and outlives the entry).
+type rangeEnt struct {
+	v      *value
+	e      *entry
+	strict bool // > or <, not >= or <=
+}
+
+func (l *rangeList) insert(e *entry, v *value, strict bool, t *colType) {
+	i := sort.Search(len(l.es), func(i int) bool { return cmpVal(t, l.es[i].v, v) >= 0 })
 	l.es = append(l.es, rangeEnt{})
 	copy(l.es[i+1:], l.es[i:])
 	l.es[i] = rangeEnt{v: v, strict: strict, e: e}
-	e.rng = l
-	e.bound = &v
-	e.t = t
 }
 
-func (l *rangeList) remove(e *entry) {
-	i := sort.Search(len(l.es), func(i int) bool { return cmpVal(e.t, &l.es[i].v, e.bound) >= 0 })
+func (l *rangeList) remove(e *entry, v *value, t *colType) {
+	i := sort.Search(len(l.es), func(i int) bool { return cmpVal(t, l.es[i].v, v) >= 0 })
 	for ; i < len(l.es); i++ {
 		if l.es[i].e == e {
 			copy(l.es[i:], l.es[i+1:])
@@ -48,16 +61,4 @@ func (l *rangeList) remove(e *entry) {
 			return
 		}
 	}
-}
-
-// rangeList is a list of entries sorted by their bound.
-type rangeList struct {
-	es    []rangeEnt
-	upper bool
-}
-
-type rangeEnt struct {
-	v      value
-	strict bool // > or <, not >= or <=
-	e      *entry
 }

@@ -10,8 +10,8 @@ import (
 
 // TestIndexCandidates checks the index's cost model by counting the
 // candidates Match yields: a change reaches only the shapes filed under
-// its values (or past its bounds) and the unindexed ones, never the
-// disjoint rest.
+// its values (past its bounds, inside its ranges, under any disjunct of
+// an OR) and the unindexed ones, never the disjoint rest.
 func TestIndexCandidates(t *testing.T) {
 	cols := []where.Column{{Name: "tenant_id", OID: 20}, {Name: "total", OID: 1700}, {Name: "status", OID: 25, Collation: "C"},
 		{Name: "tags", OID: 1009, Collation: "C"}}
@@ -45,6 +45,10 @@ func TestIndexCandidates(t *testing.T) {
 		return n
 	}
 	const n = 10_000
+	// Shape i holds total BETWEEN i AND i + 2.
+	between := func(i int) (string, []string) {
+		return "total BETWEEN $1 AND $2", []string{strconv.Itoa(i), strconv.Itoa(i + 2)}
+	}
 	cases := []struct {
 		name   string
 		clause func(i int) (string, []string)
@@ -62,6 +66,19 @@ func TestIndexCandidates(t *testing.T) {
 		{"upper bound", func(i int) (string, []string) { return "total <= $1", []string{strconv.Itoa(i)} }, row("1", "9990", "open", "{}"), 10, 0},
 		{"element", func(i int) (string, []string) { return "tags @> $1", []string{"{t" + strconv.Itoa(i) + "}"} }, row("1", "1", "open", "{t3,t3,t9,x}"), 2, 0},
 		{"= ANY", func(i int) (string, []string) { return "$1 = ANY(tags)", []string{"t" + strconv.Itoa(i)} }, row("1", "1", "open", "{t3}"), 1, 0},
+		{"BETWEEN, inside two ranges", between, row("1", "5.5", "open", "{}"), 2, 0},
+		{"BETWEEN, at both ends", between, row("1", "6", "open", "{}"), 3, 0},
+		{"BETWEEN, above every range", between, row("1", "99999", "open", "{}"), 0, 0},
+		{"BETWEEN, below every range", between, row("1", "-3", "open", "{}"), 0, 0},
+		{"OR", func(i int) (string, []string) {
+			return "tenant_id = $1 OR tags @> $2", []string{strconv.Itoa(i), "{t" + strconv.Itoa(i) + "}"}
+		}, row("42", "1", "open", "{t3,t42}"), 2, 0},
+		{"OR, no match", func(i int) (string, []string) {
+			return "tenant_id = $1 OR tags @> $2", []string{strconv.Itoa(i), "{t" + strconv.Itoa(i) + "}"}
+		}, row("-1", "1", "open", "{x}"), 0, 0},
+		{"OR of ANDs", func(i int) (string, []string) {
+			return "(tenant_id = $1 AND status = 'open') OR (total BETWEEN $2 AND $2 AND status LIKE 'o%')", []string{strconv.Itoa(i), strconv.Itoa(2 * i)}
+		}, row("7", "14", "open", "{}"), 1, 0},
 	}
 	for _, c := range cases {
 		ix := where.NewIndex()
@@ -75,7 +92,7 @@ func TestIndexCandidates(t *testing.T) {
 		}
 		// Unindexable shapes are candidates for every change.
 		add(ix, n, "status LIKE 'x%'")
-		add(ix, n+1, "tenant_id = 1 OR total = 2")
+		add(ix, n+1, "tenant_id = 1 OR status LIKE 'x%'")
 		if again := count(ix, c.row); again != got+2 {
 			t.Errorf("%s with two unindexed shapes: %d candidates, want %d", c.name, again, got+2)
 		}

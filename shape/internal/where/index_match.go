@@ -13,7 +13,12 @@ import (
 // the index.
 func (ix *Index) Match(r *pubsub.Row, fn func(id uint64)) {
 	rv := ix.reset(r)
-	ix.match(rv, func(e *entry) { fn(e.id) })
+	ix.match(rv, func(e *entry) {
+		if e.mark != ix.stamp {
+			e.mark = ix.stamp
+			fn(e.id)
+		}
+	})
 }
 
 // MatchTrue calls fn(id, nil) for every predicate that is True for r, and
@@ -24,6 +29,10 @@ func (ix *Index) Match(r *pubsub.Row, fn func(id uint64)) {
 func (ix *Index) MatchTrue(r *pubsub.Row, fn func(id uint64, err error)) {
 	rv := ix.reset(r)
 	ix.match(rv, func(e *entry) {
+		if e.mark == ix.stamp {
+			return
+		}
+		e.mark = ix.stamp
 		ok, err := e.pred.holdsIn(rv, e.colMap)
 		if ok || err != nil {
 			fn(e.id, err)
@@ -43,9 +52,12 @@ func (ix *Index) reset(r *pubsub.Row) *rowVals {
 		ix.cells[i].loaded = false
 	}
 	ix.rv = rowVals{r: r, cells: ix.cells}
+	ix.stamp++
 	return &ix.rv
 }
 
+// match calls fn for every entry the row reaches, an entry filed under
+// several conditions once for each that selects it.
 func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 	for _, e := range ix.linear.es {
 		fn(e)
@@ -111,22 +123,25 @@ func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 		if n := len(c.lower.es); n > 0 {
 			// Bounds below v are candidates, bounds equal to v for >=
 			// only: a prefix of the list.
-			below := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.lower.es[i].v) <= 0 })
+			below := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, c.lower.es[i].v) <= 0 })
 			for i := 0; i < below; i++ {
 				fn(c.lower.es[i].e)
 			}
-			for i := below; i < n && cmpVal(&c.t, v, &c.lower.es[i].v) == 0; i++ {
+			for i := below; i < n && cmpVal(&c.t, v, c.lower.es[i].v) == 0; i++ {
 				if !c.lower.es[i].strict {
 					fn(c.lower.es[i].e)
 				}
 			}
 		}
+		if c.iv.root != nil {
+			c.iv.root.stab(&c.t, v, fn)
+		}
 		if n := len(c.upper.es); n > 0 {
 			// Bounds above v are candidates, bounds equal to v for <=
 			// only: a suffix of the list.
-			atOrAbove := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, &c.upper.es[i].v) <= 0 })
+			atOrAbove := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, c.upper.es[i].v) <= 0 })
 			i := atOrAbove
-			for ; i < n && cmpVal(&c.t, v, &c.upper.es[i].v) == 0; i++ {
+			for ; i < n && cmpVal(&c.t, v, c.upper.es[i].v) == 0; i++ {
 				if !c.upper.es[i].strict {
 					fn(c.upper.es[i].e)
 				}
@@ -138,25 +153,21 @@ func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 	}
 }
 
-// all calls fn for every entry filed under the column.
+// all calls fn for every entry filed under the column (an entry in
+// several buckets once per bucket).
 func (c *colIndex) all(fn func(*entry)) {
-	c.eq.each(func(b *bucket) {
-		for _, e := range b.es {
-			// An IN entry is in several buckets: report it once.
-			if len(e.slots) == 1 || e.slots[0].b == b {
-				fn(e)
-			}
-		}
-	})
-	c.elem.each(func(b *bucket) {
+	each := func(b *bucket) {
 		for _, e := range b.es {
 			fn(e)
 		}
-	})
+	}
+	c.eq.each(each)
+	c.elem.each(each)
 	for i := range c.lower.es {
 		fn(c.lower.es[i].e)
 	}
 	for i := range c.upper.es {
 		fn(c.upper.es[i].e)
 	}
+	c.iv.root.each(fn)
 }

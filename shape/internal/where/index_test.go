@@ -14,8 +14,8 @@ import (
 	"github.com/phoenixkit/phoenixkitdb/shape/internal/where"
 )
 
-// TestIndexMatchesEval files random predicates (mostly conjunctions, so
-// that most are indexed) and checks on every row of the oracle table, and
+// TestIndexMatchesEval files random predicates (conjunctions, so that
+// most are indexed, with BETWEEN often, and ORs of them) and checks on every row of the oracle table, and
 // on rows with columns missing, that Match yields a superset of the
 // predicates that Eval to True, MatchTrue exactly those (and the
 // undecidable ones with ErrNoValue), after adds, removes and re-adds.
@@ -48,14 +48,31 @@ func TestIndexMatchesEval(t *testing.T) {
 	ix := where.NewIndex()
 	preds := map[uint64]*where.Pred{}
 	next := uint64(1)
+	// conj returns a conjunction of 1 to 3 random conditions, BETWEEN
+	// ones more often than g.cond makes them.
+	conj := func(g *gen) string {
+		var parts []string
+		for range 1 + r.IntN(3) {
+			if r.IntN(4) == 0 {
+				col := g.pick([]string{"i4", "i8", "n", "f8", "d", "ts", "c"})
+				parts = append(parts, col+" BETWEEN "+g.value(col)+" AND "+g.value(col))
+				continue
+			}
+			parts = append(parts, g.cond(1))
+		}
+		return strings.Join(parts, " AND ")
+	}
 	addRandom := func(n int) {
 		for range n {
 			g := &gen{r: r}
-			var parts []string
-			for range 1 + r.IntN(3) {
-				parts = append(parts, g.cond(1))
+			clause := conj(g)
+			if r.IntN(3) == 0 {
+				// An OR at the top, filed under each disjunct.
+				clause = "(" + clause + ")"
+				for range 1 + r.IntN(2) {
+					clause += " OR (" + conj(g) + ")"
+				}
 			}
-			clause := strings.Join(parts, " AND ")
 			e, err := where.Parse(clause)
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", clause, err)

@@ -1,7 +1,9 @@
 package where
 
 import (
+	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -98,30 +100,43 @@ type node struct {
 	not       bool
 	cmp       cmpOp
 	tri       Tri
-	col       int // index into Pred.cols
+	constNull bool // the constant operand is NULL (nContains, nAnyArr)
+	fold      bool // ILIKE: fold the subject's ASCII case
+	col       int  // index into Pred.cols
 	kids      []*node
 	vals      []value
-	constNull bool // the constant operand is NULL (nContains, nAnyArr)
 	like      []likeTok
-	fold      bool // ILIKE: fold the subject's ASCII case
 }
 
 // boundCol is a column the predicate reads.
 type boundCol struct {
-	Column
-	t colType
+	Name string
+	t    colType
 }
 
 // Pred is a bound WHERE clause: typed, its parameters parsed, ready to
 // evaluate on rows and to render as SQL. It is immutable and safe for
 // concurrent use.
+//
+// It keeps the clause's syntax tree only as rendered at Bind, in sql: the
+// text of the clause with each column name between two identMark bytes
+// and each argument as argMark, its length (a uvarint) and its text. A
+// shape holds its Pred for as long as it lives, and this is a fraction
+// of the tree.
 type Pred struct {
-	expr   *Expr
-	cols   []boundCol
-	root   *node
-	consts []boundConst // literal or parameter -> bound text (the argument)
-	normal string
+	cols []boundCol
+	root *node
+	sql  string
 }
+
+// The bytes that mark a column name and an argument in Pred.sql. No
+// other text there has them: column names (no NUL in PostgreSQL) sit
+// between identMarks, arguments are counted, and the rest is keywords,
+// operators and numbers.
+const (
+	identMark = 0
+	argMark   = 1
+)
 
 // boundConst is the text a literal or parameter is bound to.
 type boundConst struct {
@@ -129,23 +144,69 @@ type boundConst struct {
 	text string
 }
 
-func (p *Pred) setConst(e *Expr, text string) {
-	for i := range p.consts {
-		if p.consts[i].e == e {
-			p.consts[i].text = text
+func (b *binder) setConst(e *Expr, text string) {
+	for i := range b.consts {
+		if b.consts[i].e == e {
+			b.consts[i].text = text
 			return
 		}
 	}
-	p.consts = append(p.consts, boundConst{e, text})
+	b.consts = append(b.consts, boundConst{e, text})
 }
 
-func (p *Pred) constText(e *Expr) (string, bool) {
-	for i := range p.consts {
-		if p.consts[i].e == e {
-			return p.consts[i].text, true
+// compile renders e, bound by b, into p.sql.
+func (p *Pred) compile(e *Expr, b *binder) {
+	var sb strings.Builder
+	var num [binary.MaxVarintLen64]byte
+	e.render(&sb, func(name string) string { return "\x00" + name + "\x00" }, func(x *Expr) string {
+		text, ok := "", false
+		for i := range b.consts {
+			if b.consts[i].e == x {
+				text, ok = b.consts[i].text, true
+			}
+		}
+		switch {
+		case ok:
+		case x.Kind == KindString:
+			text = x.Text
+		case x.Kind == KindParam && x.Param <= len(b.params):
+			text = b.params[x.Param-1]
+		default:
+			return ""
+		}
+		return "\x01" + string(num[:binary.PutUvarint(num[:], uint64(len(text)))]) + text
+	})
+	p.sql = sb.String()
+}
+
+// render writes p.sql with each column name through qi and each
+// argument through arg, and returns the arguments.
+func (p *Pred) render(qi func(string) string, arg func(string) string) (string, []string) {
+	var sb strings.Builder
+	var args []string
+	s := p.sql
+	for i := 0; i < len(s); {
+		switch s[i] {
+		case identMark:
+			j := strings.IndexByte(s[i+1:], identMark) + i + 1
+			sb.WriteString(qi(s[i+1 : j]))
+			i = j + 1
+		case argMark:
+			n, k := binary.Uvarint([]byte(s[i+1 : min(len(s), i+1+binary.MaxVarintLen64)]))
+			text := s[i+1+k : i+1+k+int(n)]
+			args = append(args, text)
+			sb.WriteString(arg(text))
+			i += 1 + k + int(n)
+		default:
+			j := i
+			for j < len(s) && s[j] != identMark && s[j] != argMark {
+				j++
+			}
+			sb.WriteString(s[i:j])
+			i = j
 		}
 	}
-	return "", false
+	return sb.String(), args
 }
 
 // Columns returns the names of the columns the predicate reads, in order
@@ -166,39 +227,24 @@ func (p *Pred) Columns() []string {
 // result. Placeholders take the type of the column they are compared
 // with, as in the clause.
 func (p *Pred) SQL(quoteIdent func(string) string, firstArg int) (string, []any) {
-	var b strings.Builder
-	var args []any
-	p.expr.render(&b, quoteIdent, func(e *Expr) string {
-		switch e.Kind {
-		case KindString, KindParam:
-			t, ok := p.constText(e)
-			if !ok {
-				return ""
-			}
-			args = append(args, t)
-			return fmt.Sprintf("$%d", firstArg+len(args)-1)
-		}
-		return ""
+	n := firstArg
+	sql, texts := p.render(quoteIdent, func(string) string {
+		n++
+		return "$" + strconv.Itoa(n-1)
 	})
-	return b.String(), args
+	var args []any
+	for _, t := range texts {
+		args = append(args, t)
+	}
+	return sql, args
 }
 
 // Normal returns a normalised text of the predicate: equal for clauses
 // that differ only in spacing, keyword case, redundant parentheses and
 // the spelling of values, and the parameters substituted. Shapes with
 // equal Normal texts (on the same table) have the same rows.
-func (p *Pred) Normal() string { return p.normal }
-
-func (p *Pred) computeNormal() string {
-	var b strings.Builder
-	p.expr.render(&b, quoteIdent, func(e *Expr) string {
-		switch e.Kind {
-		case KindString, KindParam:
-			if t, ok := p.constText(e); ok {
-				return quoteString(t)
-			}
-		}
-		return ""
-	})
-	return b.String()
+// It is rendered at each call.
+func (p *Pred) Normal() string {
+	s, _ := p.render(quoteIdent, quoteString)
+	return s
 }
