@@ -43,6 +43,7 @@ type config struct {
 	wcTxns        int
 	cpuprofile    string
 	walProfile    string // section 7: profile the first timed decode of each reader into walProfile-{bare,src,src_nopause}.prof
+	httpProfile   string // section 10: profile the initial syncs (both sides of the HTTP connection) into this file
 	profileBursts int
 	sections      string
 	walRows       int   // section 7: rows of the bulk INSERT
@@ -95,6 +96,7 @@ func main() {
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after section 1, profile the Listener alone draining bursts into this file")
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
 	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
+	flag.StringVar(&cfg.httpProfile, "http-cpuprofile", "", "in section 10, CPU-profile the initial syncs (shapehttp server and client, and the COPY baseline's client, one process) into this file")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
 	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
 	flag.Parse()

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
 // liveShape is one shape served over HTTP: its feed, its log and the
@@ -35,6 +37,10 @@ type liveShape struct {
 	oldHandles []string // handles given out before a must-refetch, still valid for offsets in the log
 	dead       bool     // the feed ended: every request must refetch
 	changed    chan struct{}
+	// snap is the snapshot offset -1 is answered with, prevSnap the one
+	// before (see frozenSnapshot); snapIDs counts them.
+	snap, prevSnap *frozenSnapshot
+	snapIDs        uint64
 }
 
 // maxOldHandles bounds the handles a shape keeps accepting after it
@@ -93,13 +99,12 @@ func (s *liveShape) run(full bool) {
 		}
 		switch c.kind {
 		case kindInsert, kindUpdate, kindDelete:
-			s.mu.Lock()
-			if !s.ready {
+			if !s.ready { // only this goroutine writes ready
+				s.mu.Lock()
 				s.log.load(c)
 				s.mu.Unlock()
 				continue
 			}
-			s.mu.Unlock()
 			if len(pending) > 0 && c.lsn != pending[0].lsn {
 				s.commit(pending)
 				pending = pending[:0]
@@ -108,16 +113,14 @@ func (s *liveShape) run(full bool) {
 		case kindUpToDate:
 			s.commit(pending)
 			pending = pending[:0]
-			s.mu.Lock()
 			if !s.ready {
-				s.ready = true
-				s.signal()
+				s.loaded()
 			}
-			s.mu.Unlock()
 		case kindReset:
 			pending = pending[:0]
 			s.mu.Lock()
 			s.log.reset()
+			s.snap, s.prevSnap = nil, nil
 			s.ready = false
 			s.handle = newHandle(time.Now())
 			s.oldHandles = nil
@@ -125,6 +128,35 @@ func (s *liveShape) run(full bool) {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// loaded makes the snapshot just read the shape's rows: clients may read
+// it at once, frozen as it came, while the rows are indexed by key.
+func (s *liveShape) loaded() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ready = true
+	s.signal()
+	if len(s.log.rows) > 0 {
+		// A delete came during the load (the shape package sends none)
+		// and indexed the rows before it: freeze them all from rows.
+		s.log.loaded()
+		s.frozen()
+		return
+	}
+	keys, rows := s.log.loadKeys, s.log.loadRows
+	s.log.loadKeys, s.log.loadRows = nil, nil
+	s.freeze(keys, rows, s.log.head)
+	s.mu.Unlock()
+	// Only this goroutine changes rows, and a request reads them only
+	// once the log moved past the snapshot: after this goroutine's next
+	// commit. Meanwhile requests read the frozen snapshot.
+	m := make(map[string]*pubsub.Row, len(keys))
+	for i, k := range keys {
+		m[k] = rows[i]
+	}
+	s.mu.Lock()
+	s.log.rows = m
 }
 
 // commit applies one transaction and wakes the waiting requests.

@@ -59,6 +59,7 @@ func decodeEntries(t *testing.T, es []entry) []testMsg {
 func TestShapeLogMessagesAndBounds(t *testing.T) {
 	l := newShapeLog("public", "orders", testCols, false, 1<<20, time.Hour)
 	l.load(change{kind: kindInsert, key: "1", row: testRow(t, sp("1"), sp("open"), sp("long text"))})
+	l.loaded()
 	now := time.Unix(1000, 0)
 	l.commit([]change{
 		{kind: kindUpdate, key: "1", row: testRow(t, sp("1"), sp("paid"), sp("\x00u")), lsn: 100, seq: 1},
@@ -77,8 +78,8 @@ func TestShapeLogMessagesAndBounds(t *testing.T) {
 	if msgs[0].Headers["operation"] != "update" || len(msgs[0].Value) != 2 || *msgs[0].Value["status"] != "paid" || msgs[0].Headers["offset"] != "100_1" {
 		t.Errorf("update message %+v", msgs[0])
 	}
-	if got := l.rows["1"][2]; got != (cell{text: "long text"}) {
-		t.Errorf("note after the update: %+v", got)
+	if got, _ := l.rows["1"].Text("note"); got != "long text" {
+		t.Errorf("note after the update: %q", got)
 	}
 	if msgs[1].Headers["operation"] != "insert" || msgs[1].Value["status"] != nil || len(msgs[1].Value) != 3 {
 		t.Errorf("insert message %+v", msgs[1])
@@ -113,6 +114,7 @@ func TestShapeLogMessagesAndBounds(t *testing.T) {
 func TestShapeLogReplicaFull(t *testing.T) {
 	l := newShapeLog("public", "orders", testCols, true, 1<<20, time.Hour)
 	l.load(change{kind: kindInsert, key: "1", row: testRow(t, sp("1"), sp("open"), sp("n"))})
+	l.loaded()
 	l.commit([]change{{kind: kindUpdate, key: "1", row: testRow(t, sp("1"), sp("paid"), sp("n")), lsn: 7}}, time.Now())
 	l.commit([]change{{kind: kindDelete, key: "1", lsn: 9}}, time.Now())
 	m := decodeEntries(t, l.entries)

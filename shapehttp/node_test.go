@@ -286,7 +286,9 @@ func TestOfficialClient(t *testing.T) {
 }
 
 // shapehttpOptions are the handler options of the official client's test:
-// short live timeouts so that the test's quiet points come quickly.
+// short live timeouts so that the test's quiet points come quickly, and
+// small chunks so that snapshots come in several (which the client
+// prefetches).
 func shapehttpOptions() shapehttp.Options {
-	return shapehttp.Options{LongPollTimeout: 3 * time.Second, SSETimeout: 5 * time.Second}
+	return shapehttp.Options{LongPollTimeout: 3 * time.Second, SSETimeout: 5 * time.Second, ChunkBytes: 1000}
 }

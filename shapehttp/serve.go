@@ -1,7 +1,6 @@
 package shapehttp
 
 import (
-	"bufio"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,6 +41,9 @@ func (rs *responder) serve(s *liveShape) bool {
 		}
 	case rs.req.sse:
 		return rs.sse(s)
+	}
+	if id, start, ok := chunkOf(rs.req.off); ok {
+		return rs.snapshotChunk(s, id, start)
 	}
 	return rs.logChunk(s)
 }
@@ -106,49 +108,6 @@ func (rs *responder) atHead(s *liveShape) (done, ready bool) {
 		return rs.now(s), true
 	}
 	return rs.snapshot(s), true
-}
-
-// snapshot answers offset -1: every row of the shape as an insert, at the
-// log's head. It is never up-to-date, so caches may keep it long (the
-// client reads on from its offset). Call with s.mu held; it unlocks.
-func (rs *responder) snapshot(s *liveShape) bool {
-	l := s.log
-	head, handle := l.head, s.handle
-	rs.cols = l.cols
-	var keys []string
-	var vals []rowVals
-	if !rs.req.changesOnly {
-		keys = make([]string, 0, len(l.rows))
-		vals = make([]rowVals, 0, len(l.rows))
-		for k, v := range l.rows {
-			keys = append(keys, k)
-			vals = append(vals, v)
-		}
-	}
-	s.mu.Unlock()
-
-	rs.common(handle, head)
-	rs.cache("public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746")
-	if rs.notModified(`"` + handle + ":-1:" + head.String() + `"`) {
-		return true
-	}
-	rs.w.Header().Set("Content-Type", "application/json")
-	bw := bufio.NewWriterSize(rs.w, 64<<10)
-	buf := make([]byte, 0, 1024)
-	_ = bw.WriteByte('[')
-	for i := range keys {
-		buf = buf[:0]
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = l.snapshotMessage(buf, keys[i], vals[i])
-		if _, err := bw.Write(buf); err != nil {
-			return true
-		}
-	}
-	_ = bw.WriteByte(']')
-	_ = bw.Flush()
-	return true
 }
 
 // now answers offset=now: no rows, up-to-date at the log's head. Call
