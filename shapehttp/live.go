@@ -43,6 +43,14 @@ type liveShape struct {
 	snapIDs        uint64
 }
 
+// txnSettle is how long the feed must stay quiet after a change before
+// its transaction counts as complete; txnHold bounds how long NOTIFY mode
+// holds a burst of changes it cannot tell apart.
+const (
+	txnSettle = 20 * time.Millisecond
+	txnHold   = 20 * time.Millisecond
+)
+
 // maxOldHandles bounds the handles a shape keeps accepting after it
 // rotated its handle.
 const maxOldHandles = 8
@@ -74,13 +82,27 @@ func (s *liveShape) run(full bool) {
 	close(s.opened)
 	defer f.close()
 
-	// A transaction's changes are committed together: when a change of
-	// another transaction (another LSN) arrives, and when the feed has
-	// nothing more ready, which is also what carries the last one out
-	// without waiting for the next.
-	var pending []change
+	// A transaction's changes are committed together, and a response
+	// ends only between transactions: when a change of another
+	// transaction (another LSN) arrives, and when the feed has had
+	// nothing more for txnSettle, which is also what carries the last
+	// one out without waiting for the next. (The shape package hands a
+	// transaction over one change at a time; nothing marks its end.) In
+	// NOTIFY mode, where changes carry no transaction, a burst is held
+	// at most txnHold.
+	var (
+		pending      []change
+		pendingSince time.Time
+	)
 	for {
-		c, ok, err := f.next(s.ctx, len(pending) == 0)
+		wait := time.Duration(-1)
+		if len(pending) > 0 {
+			wait = txnSettle
+			if pending[0].lsn == 0 && time.Since(pendingSince) >= txnHold {
+				wait = 0
+			}
+		}
+		c, ok, err := f.next(s.ctx, wait)
 		if err != nil {
 			s.mu.Lock()
 			s.dead = true
@@ -108,6 +130,9 @@ func (s *liveShape) run(full bool) {
 			if len(pending) > 0 && c.lsn != pending[0].lsn {
 				s.commit(pending)
 				pending = pending[:0]
+			}
+			if len(pending) == 0 {
+				pendingSince = time.Now()
 			}
 			pending = append(pending, c)
 		case kindUpToDate:

@@ -380,8 +380,8 @@ func (l *shapeLog) snapshotMessage(b []byte, key string, r *pubsub.Row) []byte {
 	return append(b, l.insertTail...)
 }
 
-// after returns the entries after o, at most maxBytes of them (at least
-// one), and whether they reach head. gone reports that o is older than
+// after returns the entries after o, about maxBytes of them (at least one
+// transaction's, and never part of one), and whether they reach head. gone reports that o is older than
 // the log: entries after it were dropped.
 func (l *shapeLog) after(o offset, maxBytes int) (es []entry, upToDate, gone bool) {
 	if o.less(l.tail) {
@@ -392,7 +392,9 @@ func (l *shapeLog) after(o offset, maxBytes int) (es []entry, upToDate, gone boo
 	j := i
 	for j < len(l.entries) {
 		size += len(l.entries[j].json)
-		if j > i && size > maxBytes {
+		// A chunk ends only between transactions: a client never holds
+		// part of one.
+		if j > i && size > maxBytes && l.entries[j].off.tx != l.entries[j-1].off.tx {
 			break
 		}
 		j++
