@@ -99,7 +99,16 @@ func main() {
 	flag.StringVar(&cfg.httpProfile, "http-cpuprofile", "", "in section 10, CPU-profile the initial syncs (shapehttp server and client, and the COPY baseline's client, one process) into this file")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
 	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
+	idleBase := flag.String("http-idle-clients", "", "internal: run the idle clients of section 10 against this shape URL until stdin ends")
+	idleN := flag.Int("http-idle-n", 0, "internal: how many idle clients")
 	flag.Parse()
+	if *idleBase != "" {
+		if err := runIdleClients(*idleBase, *idleN); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg.setSizes()
 	if *chartFrom != "" {
 		if err := chartOf(*chartFrom); err != nil {

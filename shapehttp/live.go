@@ -41,6 +41,9 @@ type liveShape struct {
 	// before (see frozenSnapshot); snapIDs counts them.
 	snap, prevSnap *frozenSnapshot
 	snapIDs        uint64
+	// lastBody is the last log response body encoded: the clients
+	// waiting at one offset, woken by one commit, share it.
+	lastBody encodedBody
 }
 
 // txnSettle is how long the feed must stay quiet after a change before
@@ -182,6 +185,51 @@ func (s *liveShape) loaded() {
 	}
 	s.mu.Lock()
 	s.log.rows = m
+}
+
+// encodedBody is a log response's body and what it was encoded from.
+type encodedBody struct {
+	from, last, head offset
+	upToDate         bool
+	body             []byte // nil: none yet
+}
+
+// encoded returns the body of a log response: es (the entries after
+// from) and, with upToDate, the up-to-date message at head, as a JSON
+// array. The last one is kept and shared: the body is never changed.
+// Call with mu held.
+func (s *liveShape) encoded(from offset, es []entry, upToDate bool, head offset) []byte {
+	last := lastOffset(from, es)
+	if b := &s.lastBody; b.body != nil && b.from == from && b.last == last && b.head == head && b.upToDate == upToDate {
+		return b.body
+	}
+	size := 2 + 96
+	for _, e := range es {
+		size += len(e.json) + 1
+	}
+	body := make([]byte, 0, size)
+	body = append(body, '[')
+	for i, e := range es {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, e.json...)
+	}
+	if upToDate {
+		if len(es) > 0 {
+			body = append(body, ',')
+		}
+		body = appendUpToDate(body, head.tx+1)
+	}
+	body = append(body, ']')
+	s.lastBody = encodedBody{from: from, last: last, head: head, upToDate: upToDate, body: body}
+	return body
+}
+
+// encodedEmpty returns the body of a live response that timed out: only
+// up-to-date at head.
+func (s *liveShape) encodedEmpty(head offset) []byte {
+	return append(appendUpToDate([]byte{'['}, head.tx+1), ']')
 }
 
 // commit applies one transaction and wakes the waiting requests.

@@ -177,8 +177,9 @@ func (rs *responder) logChunk(s *liveShape) bool {
 		}
 		head := s.log.head
 		if len(es) > 0 || !rs.req.live {
+			body := s.encoded(rs.req.off, es, upToDate, head)
 			s.mu.Unlock()
-			rs.writeLog(es, upToDate, head, false)
+			rs.writeLog(body, lastOffset(rs.req.off, es), upToDate, false)
 			return true
 		}
 		ch := s.changed
@@ -186,7 +187,7 @@ func (rs *responder) logChunk(s *liveShape) bool {
 		select {
 		case <-ch:
 		case <-timeout:
-			rs.writeLog(nil, true, head, true)
+			rs.writeLog(s.encodedEmpty(head), rs.req.off, true, true)
 			return true
 		case <-rs.r.Context().Done():
 			return true
@@ -197,13 +198,9 @@ func (rs *responder) logChunk(s *liveShape) bool {
 	}
 }
 
-// writeLog sends entries (and up-to-date) as a JSON array with the
-// headers of a log response.
-func (rs *responder) writeLog(es []entry, upToDate bool, head offset, timedOut bool) {
-	last := rs.req.off
-	if len(es) > 0 {
-		last = es[len(es)-1].off
-	}
+// writeLog sends body, entries and up-to-date encoded by
+// liveShape.encoded, with the headers of a log response reaching last.
+func (rs *responder) writeLog(body []byte, last offset, upToDate bool, timedOut bool) {
 	rs.common(rs.req.handle, last)
 	h := rs.w.Header()
 	if upToDate {
@@ -224,25 +221,14 @@ func (rs *responder) writeLog(es []entry, upToDate bool, head offset, timedOut b
 	if rs.notModified(`"` + etag + `"`) {
 		return
 	}
-	size := 2
-	for _, e := range es {
-		size += len(e.json) + 1
-	}
-	body := make([]byte, 0, size+96)
-	body = append(body, '[')
-	for i, e := range es {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, e.json...)
-	}
-	if upToDate {
-		if len(es) > 0 {
-			body = append(body, ',')
-		}
-		body = appendUpToDate(body, head.tx+1)
-	}
-	body = append(body, ']')
 	h.Set("Content-Type", "application/json")
 	_, _ = rs.w.Write(body)
+}
+
+// lastOffset is the offset of the last of es, from when es is empty.
+func lastOffset(from offset, es []entry) offset {
+	if len(es) > 0 {
+		return es[len(es)-1].off
+	}
+	return from
 }
