@@ -128,3 +128,26 @@ func TestShapeLogReplicaFull(t *testing.T) {
 		t.Errorf("second offset %v, want 9_0 (from the LSN)", l.entries[1].off)
 	}
 }
+
+// TestShapeLogChunksEndBetweenTransactions: a chunk smaller than a
+// transaction still carries all of it, and the next chunk starts with the
+// next transaction.
+func TestShapeLogChunksEndBetweenTransactions(t *testing.T) {
+	l := newShapeLog("public", "orders", testCols, false, 1<<20, time.Hour)
+	now := time.Unix(1000, 0)
+	var tx1 []change
+	for i := range 3 {
+		k := string(rune('a' + i))
+		tx1 = append(tx1, change{kind: kindInsert, key: k, row: testRow(t, sp(k), sp("open"), nil), lsn: 100, seq: uint64(i + 1)})
+	}
+	l.commit(tx1, now)
+	l.commit([]change{{kind: kindInsert, key: "z", row: testRow(t, sp("z"), sp("open"), nil), lsn: 200, seq: 1}}, now)
+	es, upToDate, _ := l.after(offset{}, 1)
+	if len(es) != 3 || upToDate {
+		t.Fatalf("first chunk: %d entries (up-to-date %v); want the whole first transaction, 3, and not up-to-date", len(es), upToDate)
+	}
+	es, upToDate, _ = l.after(es[2].off, 1)
+	if len(es) != 1 || !upToDate || es[0].off.tx != 200 {
+		t.Fatalf("second chunk: %d entries (up-to-date %v); want the second transaction", len(es), upToDate)
+	}
+}
