@@ -32,8 +32,8 @@ const (
 // runHTTPLive measures 1,000 concurrent long-poll clients of one shape
 // (shapehttp over a shape.Manager in NOTIFY mode, the Listener on e's
 // database) while single-row INSERTs commit at 100/s: the p99 from each
-// commit to its receipt by every client, and the heap per idle live
-// client (both sides of the in-process HTTP connection; an upper bound).
+// commit to its receipt by every client, and the server's memory per idle
+// live client (heap and goroutine stacks, the clients in a child process).
 func runHTTPLive(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	const sec = "http"
 	changes := 10 * liveRate
@@ -78,12 +78,25 @@ func runHTTPLive(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		return nil, err
 	}
 	defer h.Close()
-	ts := httptest.NewServer(h)
+	lc := &liveCounter{h: h}
+	ts := httptest.NewServer(lc)
 	defer ts.Close()
 	tr := &http.Transport{MaxIdleConns: 2 * liveClients, MaxIdleConnsPerHost: 2 * liveClients}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 	base := ts.URL + "/v1/shape?table=" + liveTable
+	perClient, err := idleClientMem(ctx, base, lc, liveClients)
+	if err != nil {
+		return nil, err
+	}
+	// The same clients waiting in net/http alone, in this run.
+	bare := &liveCounter{h: waitingHandler()}
+	bs := httptest.NewServer(bare)
+	perBare, err := idleClientMem(ctx, bs.URL+"/?table=x", bare, liveClients)
+	bs.Close()
+	if err != nil {
+		return nil, err
+	}
 
 	commitAt := make([]atomic.Int64, changes) // unix ns after each INSERT returned
 	lat := make([][]float64, liveClients)     // per client: ms from commit to receipt
@@ -93,7 +106,6 @@ func runHTTPLive(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	defer stopClients()
 	var cwg sync.WaitGroup
 	errs := make(chan error, liveClients)
-	h0 := heap()
 	for i := range liveClients {
 		cwg.Go(func() {
 			offset, handle, isLive := "-1", "", false
@@ -158,8 +170,15 @@ func runHTTPLive(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // let every client's live request reach the handler
-	perClient := float64(heap()-h0) / liveClients
+	for lc.live.Load() < liveClients {
+		select {
+		case err := <-errs:
+			return nil, err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 
 	tick := time.NewTicker(time.Second / liveRate)
 	for n := range changes {
@@ -200,8 +219,12 @@ func runHTTPLive(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	p := sample(sec, fmt.Sprintf("commit -> every client p99, %d long-poll clients, %d changes at %d/s", liveClients, changes, liveRate),
 		"shapehttp (NOTIFY mode)", "ms", []float64{percentile(all, 0.99)})
 	p.goal("at most 100 ms", p.Median <= 100)
-	mem := sample(sec, fmt.Sprintf("heap per idle live client (%d clients; server and in-process client)", liveClients),
+	mem := sample(sec, fmt.Sprintf("server heap and stacks per idle live client (%d clients in a child process)", liveClients),
 		"shapehttp (NOTIFY mode)", "B", []float64{perClient})
 	mem.goal("≤ 16 KiB", perClient <= 16<<10)
-	return []Row{p, mem}, nil
+	bare0 := sample(sec, mem.Measurement, "net/http alone (a handler that waits)", "B", []float64{perBare})
+	if perBare > 0 {
+		bare0.Ratio, mem.Ratio = 1, perClient/perBare
+	}
+	return []Row{p, mem, bare0}, nil
 }

@@ -33,6 +33,13 @@
 // over with: a client never skips changes silently. In WAL mode an
 // offset is the transaction's commit LSN and the change's place in it.
 //
+// Offset -1 is answered from the rows frozen at a position of the log,
+// in chunks of about Options.ChunkBytes that every client starting
+// meanwhile shares (so a shared cache may keep them), then the log from
+// that position. A response ends only between transactions: a
+// transaction counts as complete when the next one starts or after 20 ms
+// without a change, since the shape package marks no transaction's end.
+//
 // # Who may see what
 //
 // Only the tables in Options.Tables are served. Options.Authorize sees

@@ -2,6 +2,7 @@ package shapehttp
 
 import (
 	"context"
+	"time"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/shape"
@@ -49,10 +50,10 @@ type change struct {
 // the one implementation; see manager.go.
 type feed interface {
 	columns() []column
-	// next returns the next message. With wait it blocks until there is
-	// one or ctx ends; without, it reports false at once when none is
-	// ready. An error means the feed is over.
-	next(ctx context.Context, wait bool) (c change, ok bool, err error)
+	// next returns the next message. It waits for one at most wait (a
+	// negative wait: until ctx ends) and reports false when none came. An
+	// error means the feed is over.
+	next(ctx context.Context, wait time.Duration) (c change, ok bool, err error)
 	close()
 }
 

@@ -27,6 +27,7 @@ type Handler struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	clients atomic.Int64
+	bufs    sync.Pool // *[]byte of writeBufBytes, for encoding bodies
 
 	mu     sync.Mutex
 	shapes map[string]*liveShape
@@ -47,6 +48,7 @@ func newHandler(open opener, opts Options) (*Handler, error) {
 		}
 		h.tables[[2]string{schema, table}] = true
 	}
+	h.bufs.New = func() any { b := make([]byte, 0, writeBufBytes); return &b }
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.wg.Add(1)
 	go func() {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
 // liveShape is one shape served over HTTP: its feed, its log and the
@@ -35,7 +37,22 @@ type liveShape struct {
 	oldHandles []string // handles given out before a must-refetch, still valid for offsets in the log
 	dead       bool     // the feed ended: every request must refetch
 	changed    chan struct{}
+	// snap is the snapshot offset -1 is answered with, prevSnap the one
+	// before (see frozenSnapshot); snapIDs counts them.
+	snap, prevSnap *frozenSnapshot
+	snapIDs        uint64
+	// lastBody is the last log response body encoded: the clients
+	// waiting at one offset, woken by one commit, share it.
+	lastBody encodedBody
 }
+
+// txnSettle is how long the feed must stay quiet after a change before
+// its transaction counts as complete; txnHold bounds how long NOTIFY mode
+// holds a burst of changes it cannot tell apart.
+const (
+	txnSettle = 20 * time.Millisecond
+	txnHold   = 20 * time.Millisecond
+)
 
 // maxOldHandles bounds the handles a shape keeps accepting after it
 // rotated its handle.
@@ -68,13 +85,27 @@ func (s *liveShape) run(full bool) {
 	close(s.opened)
 	defer f.close()
 
-	// A transaction's changes are committed together: when a change of
-	// another transaction (another LSN) arrives, and when the feed has
-	// nothing more ready, which is also what carries the last one out
-	// without waiting for the next.
-	var pending []change
+	// A transaction's changes are committed together, and a response
+	// ends only between transactions: when a change of another
+	// transaction (another LSN) arrives, and when the feed has had
+	// nothing more for txnSettle, which is also what carries the last
+	// one out without waiting for the next. (The shape package hands a
+	// transaction over one change at a time; nothing marks its end.) In
+	// NOTIFY mode, where changes carry no transaction, a burst is held
+	// at most txnHold.
+	var (
+		pending      []change
+		pendingSince time.Time
+	)
 	for {
-		c, ok, err := f.next(s.ctx, len(pending) == 0)
+		wait := time.Duration(-1)
+		if len(pending) > 0 {
+			wait = txnSettle
+			if pending[0].lsn == 0 && time.Since(pendingSince) >= txnHold {
+				wait = 0
+			}
+		}
+		c, ok, err := f.next(s.ctx, wait)
 		if err != nil {
 			s.mu.Lock()
 			s.dead = true
@@ -93,31 +124,31 @@ func (s *liveShape) run(full bool) {
 		}
 		switch c.kind {
 		case kindInsert, kindUpdate, kindDelete:
-			s.mu.Lock()
-			if !s.ready {
+			if !s.ready { // only this goroutine writes ready
+				s.mu.Lock()
 				s.log.load(c)
 				s.mu.Unlock()
 				continue
 			}
-			s.mu.Unlock()
 			if len(pending) > 0 && c.lsn != pending[0].lsn {
 				s.commit(pending)
 				pending = pending[:0]
+			}
+			if len(pending) == 0 {
+				pendingSince = time.Now()
 			}
 			pending = append(pending, c)
 		case kindUpToDate:
 			s.commit(pending)
 			pending = pending[:0]
-			s.mu.Lock()
 			if !s.ready {
-				s.ready = true
-				s.signal()
+				s.loaded()
 			}
-			s.mu.Unlock()
 		case kindReset:
 			pending = pending[:0]
 			s.mu.Lock()
 			s.log.reset()
+			s.snap, s.prevSnap = nil, nil
 			s.ready = false
 			s.handle = newHandle(time.Now())
 			s.oldHandles = nil
@@ -125,6 +156,80 @@ func (s *liveShape) run(full bool) {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// loaded makes the snapshot just read the shape's rows: clients may read
+// it at once, frozen as it came, while the rows are indexed by key.
+func (s *liveShape) loaded() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ready = true
+	s.signal()
+	if len(s.log.rows) > 0 {
+		// A delete came during the load (the shape package sends none)
+		// and indexed the rows before it: freeze them all from rows.
+		s.log.loaded()
+		s.frozen()
+		return
+	}
+	keys, rows := s.log.loadKeys, s.log.loadRows
+	s.log.loadKeys, s.log.loadRows = nil, nil
+	s.freeze(keys, rows, s.log.head)
+	s.mu.Unlock()
+	// Only this goroutine changes rows, and a request reads them only
+	// once the log moved past the snapshot: after this goroutine's next
+	// commit. Meanwhile requests read the frozen snapshot.
+	m := make(map[string]*pubsub.Row, len(keys))
+	for i, k := range keys {
+		m[k] = rows[i]
+	}
+	s.mu.Lock()
+	s.log.rows = m
+}
+
+// encodedBody is a log response's body and what it was encoded from.
+type encodedBody struct {
+	from, last, head offset
+	upToDate         bool
+	body             []byte // nil: none yet
+}
+
+// encoded returns the body of a log response: es (the entries after
+// from) and, with upToDate, the up-to-date message at head, as a JSON
+// array. The last one is kept and shared: the body is never changed.
+// Call with mu held.
+func (s *liveShape) encoded(from offset, es []entry, upToDate bool, head offset) []byte {
+	last := lastOffset(from, es)
+	if b := &s.lastBody; b.body != nil && b.from == from && b.last == last && b.head == head && b.upToDate == upToDate {
+		return b.body
+	}
+	size := 2 + 96
+	for _, e := range es {
+		size += len(e.json) + 1
+	}
+	body := make([]byte, 0, size)
+	body = append(body, '[')
+	for i, e := range es {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, e.json...)
+	}
+	if upToDate {
+		if len(es) > 0 {
+			body = append(body, ',')
+		}
+		body = appendUpToDate(body, head.tx+1)
+	}
+	body = append(body, ']')
+	s.lastBody = encodedBody{from: from, last: last, head: head, upToDate: upToDate, body: body}
+	return body
+}
+
+// encodedEmpty returns the body of a live response that timed out: only
+// up-to-date at head.
+func (s *liveShape) encodedEmpty(head offset) []byte {
+	return append(appendUpToDate([]byte{'['}, head.tx+1), ']')
 }
 
 // commit applies one transaction and wakes the waiting requests.

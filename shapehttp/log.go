@@ -2,20 +2,11 @@ package shapehttp
 
 import (
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
-
-// cell is one column's value in PostgreSQL's text form; null for SQL NULL.
-type cell struct {
-	text string
-	null bool
-}
-
-// rowVals is a row of the shape: one cell per shape column. A rowVals is
-// never changed once stored, so a snapshot may share it.
-type rowVals []cell
 
 // entry is one change in the log, encoded as the protocol sends it.
 type entry struct {
@@ -41,16 +32,27 @@ type shapeLog struct {
 	maxBytes int
 	maxAge   time.Duration
 
-	rows    map[string]rowVals
-	entries []entry // committed, by offset
-	bytes   int
-	tail    offset // every entry after tail is in entries
-	head    offset // the last committed position
+	// rows are the shape's current rows by key (pubsub Rows are
+	// immutable: a frozen snapshot shares them). During the first load
+	// they are collected in loadKeys and loadRows instead, in order.
+	rows       map[string]*pubsub.Row
+	loadKeys   []string
+	loadRows   []*pubsub.Row
+	names      [][]byte // `"column":` of each shape column
+	insertTail []byte   // `},"headers":{"operation":"insert","relation":[…]}}`
+	layoutPos  atomic.Pointer[layoutPos]
+	entries    []entry // committed, by offset
+	bytes      int
+	tail       offset // every entry after tail is in entries
+	head       offset // the last committed position
 }
 
 // newShapeLog returns an empty log for a shape of cols.
 func newShapeLog(schema, table string, cols []column, full bool, maxBytes int, maxAge time.Duration) *shapeLog {
-	l := &shapeLog{cols: cols, full: full, maxBytes: maxBytes, maxAge: maxAge, rows: map[string]rowVals{}}
+	l := &shapeLog{cols: cols, full: full, maxBytes: maxBytes, maxAge: maxAge, rows: map[string]*pubsub.Row{}}
+	for _, c := range cols {
+		l.names = append(l.names, append(appendString(nil, c.name), ':'))
+	}
 	type kp struct{ pos, idx int }
 	var keys []kp
 	for i, c := range cols {
@@ -66,47 +68,132 @@ func newShapeLog(schema, table string, cols []column, full bool, maxBytes int, m
 	r = append(r, ',')
 	r = appendString(r, table)
 	l.relation = append(r, ']')
+	l.insertTail = append(append([]byte(`},"headers":{"operation":"insert","relation":`), l.relation...), "}}"...)
 	return l
 }
 
 // reset forgets every row and entry; the log starts over after head, so
 // offsets keep growing.
 func (l *shapeLog) reset() {
-	l.rows = map[string]rowVals{}
+	l.rows = map[string]*pubsub.Row{}
+	l.loadKeys, l.loadRows = nil, nil
 	l.entries = nil
 	l.bytes = 0
 	l.tail = l.head
 }
 
-// load adds a snapshot row, before the first up-to-date.
+// load adds a snapshot row, before the snapshot's up-to-date: rows are
+// collected in order and indexed by key once, by loaded.
 func (l *shapeLog) load(c change) {
+	if c.kind != kindDelete {
+		l.loadKeys = append(l.loadKeys, c.key)
+		l.loadRows = append(l.loadRows, l.merge(c.row, nil))
+		return
+	}
+	l.loaded()
 	if c.kind == kindDelete {
 		delete(l.rows, c.key)
 		return
 	}
-	l.rows[c.key] = l.values(c.row, l.rows[c.key])
+	l.rows[c.key] = l.merge(c.row, l.rows[c.key])
 }
 
-// values reads the shape's columns from r; a column r lacks (absent, or
-// an unchanged TOASTed value) keeps its value in prev.
-func (l *shapeLog) values(r *pubsub.Row, prev rowVals) rowVals {
-	v := make(rowVals, len(l.cols))
+// loaded moves the collected snapshot rows into rows, sized at once.
+func (l *shapeLog) loaded() {
+	if l.loadKeys == nil {
+		return
+	}
+	if len(l.rows) == 0 {
+		l.rows = make(map[string]*pubsub.Row, len(l.loadKeys))
+	}
+	for i, k := range l.loadKeys {
+		l.rows[k] = l.loadRows[i]
+	}
+	l.loadKeys, l.loadRows = nil, nil
+}
+
+// layoutPos maps the shape's columns to their places in one row layout.
+type layoutPos struct {
+	layout *pubsub.RowLayout
+	pos    []int // -1: the layout lacks the column
+}
+
+// positions returns where each shape column is in layout (nil: in none).
+// The last answer is cached; a returned slice is never changed. It is safe
+// for concurrent use.
+func (l *shapeLog) positions(layout *pubsub.RowLayout) []int {
+	if p := l.layoutPos.Load(); p != nil && p.layout == layout {
+		return p.pos
+	}
+	p := &layoutPos{layout: layout, pos: make([]int, len(l.cols))}
 	for i, c := range l.cols {
-		switch r.State(c.name) {
-		case pubsub.Present:
-			t, _ := r.Text(c.name)
-			v[i] = cell{text: t}
-		case pubsub.Null:
-			v[i] = cell{null: true}
-		default:
-			if prev != nil {
-				v[i] = prev[i]
-			} else {
-				v[i] = cell{null: true}
+		p.pos[i] = -1
+		for j := 0; layout != nil && j < layout.Len(); j++ {
+			if layout.Column(j).Name == c.name {
+				p.pos[i] = j
+				break
 			}
 		}
 	}
-	return v
+	l.layoutPos.Store(p)
+	return p.pos
+}
+
+// cellOf returns shape column i of r: its state and text. A column the
+// row lacks is Absent.
+func (l *shapeLog) cellOf(r *pubsub.Row, pos []int, i int) (pubsub.ColumnState, string) {
+	if r == nil || pos[i] < 0 {
+		return pubsub.Absent, ""
+	}
+	return r.At(pos[i])
+}
+
+// merge returns r with every shape column it lacks (absent, or an
+// unchanged TOASTed value) taken from prev, or null without prev: r itself
+// when it lacks none.
+func (l *shapeLog) merge(r, prev *pubsub.Row) *pubsub.Row {
+	if r == nil {
+		return prev
+	}
+	pos := l.positions(r.Layout())
+	complete := true
+	for i := range l.cols {
+		if st, _ := l.cellOf(r, pos, i); st != pubsub.Present && st != pubsub.Null {
+			complete = false
+			break
+		}
+	}
+	if complete {
+		return r
+	}
+	// A new row on r's layout; a shape column r's layout lacks entirely
+	// stays absent (null to clients).
+	cells := make([]pubsub.Cell, r.Len())
+	for j := range cells {
+		st, t := r.At(j)
+		cells[j] = pubsub.Cell{State: st, Text: []byte(t)}
+	}
+	var ppos []int
+	if prev != nil {
+		ppos = l.positions(prev.Layout())
+	}
+	for i := range l.cols {
+		j := pos[i]
+		if j < 0 || cells[j].State == pubsub.Present || cells[j].State == pubsub.Null {
+			continue
+		}
+		cells[j] = pubsub.Cell{State: pubsub.Null}
+		if prev != nil {
+			if st, t := l.cellOf(prev, ppos, i); st == pubsub.Present || st == pubsub.Null {
+				cells[j] = pubsub.Cell{State: st, Text: []byte(t)}
+			}
+		}
+	}
+	m, err := pubsub.NewRow(r.Layout(), cells)
+	if err != nil {
+		return r // cannot happen: the cells come from rows of this layout
+	}
+	return m
 }
 
 // commit appends one transaction's changes and makes them visible: head
@@ -181,15 +268,18 @@ func (l *shapeLog) apply(c change, off offset) []byte {
 		// Clients see an insert only for a key they do not have, and an
 		// update only for one they have, whatever the feed calls it.
 		if !had {
-			v := l.values(c.row, nil)
+			v := l.merge(c.row, nil)
 			l.rows[c.key] = v
 			return l.message(c, "insert", off, v, nil, nil)
 		}
-		v := l.values(c.row, prev)
+		v := l.merge(c.row, prev)
 		l.rows[c.key] = v
-		changed := make([]bool, len(v))
-		for i := range v {
-			changed[i] = v[i] != prev[i]
+		pos, ppos := l.positions(v.Layout()), l.positions(prev.Layout())
+		changed := make([]bool, len(l.cols))
+		for i := range l.cols {
+			s1, t1 := l.cellOf(v, pos, i)
+			s2, t2 := l.cellOf(prev, ppos, i)
+			changed[i] = s1 != s2 || t1 != t2
 		}
 		return l.message(c, "update", off, v, prev, changed)
 	case kindDelete:
@@ -207,12 +297,13 @@ func (l *shapeLog) apply(c change, off offset) []byte {
 // the key and those columns; with replica=full the whole row and, as
 // old_value, the changed columns' old values. A delete carries the key
 // (replica=default) or the whole old row.
-func (l *shapeLog) message(c change, op string, off offset, v, prev rowVals, changed []bool) []byte {
+func (l *shapeLog) message(c change, op string, off offset, v, prev *pubsub.Row, changed []bool) []byte {
 	b := make([]byte, 0, 128)
 	b = append(b, `{"key":`...)
 	b = appendString(b, c.key)
 	b = append(b, `,"value":{`...)
 	first := true
+	pos := l.positions(v.Layout())
 	for i, col := range l.cols {
 		include := true
 		switch {
@@ -229,13 +320,14 @@ func (l *shapeLog) message(c change, op string, off offset, v, prev rowVals, cha
 			b = append(b, ',')
 		}
 		first = false
-		b = appendCell(b, col.name, v[i])
+		b = l.appendCell(b, i, v, pos)
 	}
 	b = append(b, '}')
 	if l.full && op == "update" {
 		b = append(b, `,"old_value":{`...)
 		first = true
-		for i, col := range l.cols {
+		ppos := l.positions(prev.Layout())
+		for i := range l.cols {
 			if !changed[i] {
 				continue
 			}
@@ -243,7 +335,7 @@ func (l *shapeLog) message(c change, op string, off offset, v, prev rowVals, cha
 				b = append(b, ',')
 			}
 			first = false
-			b = appendCell(b, col.name, prev[i])
+			b = l.appendCell(b, i, prev, ppos)
 		}
 		b = append(b, '}')
 	}
@@ -263,34 +355,33 @@ func (l *shapeLog) message(c change, op string, off offset, v, prev rowVals, cha
 	return append(b, "}}"...)
 }
 
-// appendCell appends "name":value, the value a JSON string or null.
-func appendCell(b []byte, name string, c cell) []byte {
-	b = appendString(b, name)
-	b = append(b, ':')
-	if c.null {
-		return append(b, "null"...)
+// appendCell appends "name":value for shape column i of r, the value a
+// JSON string or null.
+func (l *shapeLog) appendCell(b []byte, i int, r *pubsub.Row, pos []int) []byte {
+	b = append(b, l.names[i]...)
+	if st, t := l.cellOf(r, pos, i); st == pubsub.Present {
+		return appendString(b, t)
 	}
-	return appendString(b, c.text)
+	return append(b, "null"...)
 }
 
 // snapshotMessage encodes a row of the snapshot as an insert.
-func (l *shapeLog) snapshotMessage(b []byte, key string, v rowVals) []byte {
+func (l *shapeLog) snapshotMessage(b []byte, key string, r *pubsub.Row) []byte {
 	b = append(b, `{"key":`...)
 	b = appendString(b, key)
 	b = append(b, `,"value":{`...)
-	for i, col := range l.cols {
+	pos := l.positions(r.Layout())
+	for i := range l.cols {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendCell(b, col.name, v[i])
+		b = l.appendCell(b, i, r, pos)
 	}
-	b = append(b, `},"headers":{"operation":"insert","relation":`...)
-	b = append(b, l.relation...)
-	return append(b, "}}"...)
+	return append(b, l.insertTail...)
 }
 
-// after returns the entries after o, at most maxBytes of them (at least
-// one), and whether they reach head. gone reports that o is older than
+// after returns the entries after o, about maxBytes of them (at least one
+// transaction's, and never part of one), and whether they reach head. gone reports that o is older than
 // the log: entries after it were dropped.
 func (l *shapeLog) after(o offset, maxBytes int) (es []entry, upToDate, gone bool) {
 	if o.less(l.tail) {
@@ -301,7 +392,9 @@ func (l *shapeLog) after(o offset, maxBytes int) (es []entry, upToDate, gone boo
 	j := i
 	for j < len(l.entries) {
 		size += len(l.entries[j].json)
-		if j > i && size > maxBytes {
+		// A chunk ends only between transactions: a client never holds
+		// part of one.
+		if j > i && size > maxBytes && l.entries[j].off.tx != l.entries[j-1].off.tx {
 			break
 		}
 		j++

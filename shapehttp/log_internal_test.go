@@ -59,6 +59,7 @@ func decodeEntries(t *testing.T, es []entry) []testMsg {
 func TestShapeLogMessagesAndBounds(t *testing.T) {
 	l := newShapeLog("public", "orders", testCols, false, 1<<20, time.Hour)
 	l.load(change{kind: kindInsert, key: "1", row: testRow(t, sp("1"), sp("open"), sp("long text"))})
+	l.loaded()
 	now := time.Unix(1000, 0)
 	l.commit([]change{
 		{kind: kindUpdate, key: "1", row: testRow(t, sp("1"), sp("paid"), sp("\x00u")), lsn: 100, seq: 1},
@@ -77,8 +78,8 @@ func TestShapeLogMessagesAndBounds(t *testing.T) {
 	if msgs[0].Headers["operation"] != "update" || len(msgs[0].Value) != 2 || *msgs[0].Value["status"] != "paid" || msgs[0].Headers["offset"] != "100_1" {
 		t.Errorf("update message %+v", msgs[0])
 	}
-	if got := l.rows["1"][2]; got != (cell{text: "long text"}) {
-		t.Errorf("note after the update: %+v", got)
+	if got, _ := l.rows["1"].Text("note"); got != "long text" {
+		t.Errorf("note after the update: %q", got)
 	}
 	if msgs[1].Headers["operation"] != "insert" || msgs[1].Value["status"] != nil || len(msgs[1].Value) != 3 {
 		t.Errorf("insert message %+v", msgs[1])
@@ -113,6 +114,7 @@ func TestShapeLogMessagesAndBounds(t *testing.T) {
 func TestShapeLogReplicaFull(t *testing.T) {
 	l := newShapeLog("public", "orders", testCols, true, 1<<20, time.Hour)
 	l.load(change{kind: kindInsert, key: "1", row: testRow(t, sp("1"), sp("open"), sp("n"))})
+	l.loaded()
 	l.commit([]change{{kind: kindUpdate, key: "1", row: testRow(t, sp("1"), sp("paid"), sp("n")), lsn: 7}}, time.Now())
 	l.commit([]change{{kind: kindDelete, key: "1", lsn: 9}}, time.Now())
 	m := decodeEntries(t, l.entries)
@@ -124,5 +126,28 @@ func TestShapeLogReplicaFull(t *testing.T) {
 	}
 	if l.entries[1].off != (offset{9, 0}) {
 		t.Errorf("second offset %v, want 9_0 (from the LSN)", l.entries[1].off)
+	}
+}
+
+// TestShapeLogChunksEndBetweenTransactions: a chunk smaller than a
+// transaction still carries all of it, and the next chunk starts with the
+// next transaction.
+func TestShapeLogChunksEndBetweenTransactions(t *testing.T) {
+	l := newShapeLog("public", "orders", testCols, false, 1<<20, time.Hour)
+	now := time.Unix(1000, 0)
+	var tx1 []change
+	for i := range 3 {
+		k := string(rune('a' + i))
+		tx1 = append(tx1, change{kind: kindInsert, key: k, row: testRow(t, sp(k), sp("open"), nil), lsn: 100, seq: uint64(i + 1)})
+	}
+	l.commit(tx1, now)
+	l.commit([]change{{kind: kindInsert, key: "z", row: testRow(t, sp("z"), sp("open"), nil), lsn: 200, seq: 1}}, now)
+	es, upToDate, _ := l.after(offset{}, 1)
+	if len(es) != 3 || upToDate {
+		t.Fatalf("first chunk: %d entries (up-to-date %v); want the whole first transaction, 3, and not up-to-date", len(es), upToDate)
+	}
+	es, upToDate, _ = l.after(es[2].off, 1)
+	if len(es) != 1 || !upToDate || es[0].off.tx != 200 {
+		t.Fatalf("second chunk: %d entries (up-to-date %v); want the second transaction", len(es), upToDate)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/phoenixkit/phoenixkitdb/shape"
 )
@@ -57,30 +58,52 @@ func subscribeError(err error) error {
 
 // subFeed is a feed over a shape.Subscription.
 type subFeed struct {
-	sub  *shape.Subscription
-	cols []column
+	sub   *shape.Subscription
+	cols  []column
+	timer *time.Timer // for next's waits, made with the first
 }
 
 func (f *subFeed) columns() []column { return f.cols }
 
-func (f *subFeed) close() { f.sub.Close() }
+func (f *subFeed) close() {
+	if f.timer != nil {
+		f.timer.Stop()
+	}
+	f.sub.Close()
+}
 
-func (f *subFeed) next(ctx context.Context, wait bool) (change, bool, error) {
+func (f *subFeed) next(ctx context.Context, wait time.Duration) (change, bool, error) {
 	var (
 		m  shape.Message
 		ok bool
 	)
-	if wait {
-		select {
-		case m, ok = <-f.sub.C():
-		case <-ctx.Done():
-			return change{}, false, ctx.Err()
-		}
-	} else {
-		select {
-		case m, ok = <-f.sub.C():
-		default:
+	select {
+	case m, ok = <-f.sub.C():
+	default:
+		switch {
+		case wait == 0:
 			return change{}, false, nil
+		case wait < 0:
+			select {
+			case m, ok = <-f.sub.C():
+			case <-ctx.Done():
+				return change{}, false, ctx.Err()
+			}
+		default:
+			if f.timer == nil {
+				f.timer = time.NewTimer(wait)
+			} else {
+				f.timer.Reset(wait)
+			}
+			select {
+			case m, ok = <-f.sub.C():
+				f.timer.Stop()
+			case <-f.timer.C:
+				return change{}, false, nil
+			case <-ctx.Done():
+				f.timer.Stop()
+				return change{}, false, ctx.Err()
+			}
 		}
 	}
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,6 +191,18 @@ func (n *node) waitError(id string, timeout time.Duration) nodeEvent {
 	}
 }
 
+// chunkRequests counts the requests for a later chunk of a snapshot
+// (offset "0_<n>", n > 0) answered so far.
+func (e *env) chunkRequests() int {
+	n := 0
+	for _, r := range e.requests() {
+		if v, _ := url.ParseQuery(r.query); strings.HasPrefix(v.Get("offset"), "0_") && v.Get("offset") != "0_0" {
+			n++
+		}
+	}
+	return n
+}
+
 // snapshotRequests counts the offset=-1 requests answered so far.
 func (e *env) snapshotRequests() int {
 	n := 0
@@ -232,6 +245,9 @@ func TestOfficialClient(t *testing.T) {
 	quiet(4)
 	if s := e.snapshotRequests(); s != 2 {
 		t.Errorf("%d offset=-1 requests for two clients", s)
+	}
+	if e.chunkRequests() == 0 {
+		t.Error("no snapshot came in more than one chunk")
 	}
 	sseBefore := e.sseRequests()
 	if sseBefore == 0 {
@@ -286,7 +302,9 @@ func TestOfficialClient(t *testing.T) {
 }
 
 // shapehttpOptions are the handler options of the official client's test:
-// short live timeouts so that the test's quiet points come quickly.
+// short live timeouts so that the test's quiet points come quickly, and
+// small chunks so that snapshots come in several (which the client
+// prefetches).
 func shapehttpOptions() shapehttp.Options {
-	return shapehttp.Options{LongPollTimeout: 3 * time.Second, SSETimeout: 5 * time.Second}
+	return shapehttp.Options{LongPollTimeout: 3 * time.Second, SSETimeout: 5 * time.Second, ChunkBytes: 200}
 }

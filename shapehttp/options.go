@@ -48,8 +48,9 @@ type Options struct {
 	// 8 MiB and 10 minutes.
 	LogBytes int
 	LogAge   time.Duration
-	// ChunkBytes bounds the body of one log response (not the snapshot);
-	// a client behind by more reads several. Default 1 MiB.
+	// ChunkBytes bounds the body of one response: a snapshot is sent in
+	// chunks of about this size, and a client behind by more of the log
+	// reads several. Default 10 MiB, Electric's.
 	ChunkBytes int
 
 	// LongPollTimeout is how long a live request waits for a change
@@ -100,7 +101,7 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.MaxClients, 10000)
 	def(&o.MaxWhereBytes, 4096)
 	def(&o.LogBytes, 8<<20)
-	def(&o.ChunkBytes, 1<<20)
+	def(&o.ChunkBytes, 10<<20)
 	def(&o.MaxAge, 60)
 	def(&o.StaleAge, 300)
 	defD(&o.LogAge, 10*time.Minute)

@@ -1,7 +1,6 @@
 package shapehttp
 
 import (
-	"bufio"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,6 +41,9 @@ func (rs *responder) serve(s *liveShape) bool {
 		}
 	case rs.req.sse:
 		return rs.sse(s)
+	}
+	if id, start, ok := chunkOf(rs.req.off); ok {
+		return rs.snapshotChunk(s, id, start)
 	}
 	return rs.logChunk(s)
 }
@@ -106,49 +108,6 @@ func (rs *responder) atHead(s *liveShape) (done, ready bool) {
 		return rs.now(s), true
 	}
 	return rs.snapshot(s), true
-}
-
-// snapshot answers offset -1: every row of the shape as an insert, at the
-// log's head. It is never up-to-date, so caches may keep it long (the
-// client reads on from its offset). Call with s.mu held; it unlocks.
-func (rs *responder) snapshot(s *liveShape) bool {
-	l := s.log
-	head, handle := l.head, s.handle
-	rs.cols = l.cols
-	var keys []string
-	var vals []rowVals
-	if !rs.req.changesOnly {
-		keys = make([]string, 0, len(l.rows))
-		vals = make([]rowVals, 0, len(l.rows))
-		for k, v := range l.rows {
-			keys = append(keys, k)
-			vals = append(vals, v)
-		}
-	}
-	s.mu.Unlock()
-
-	rs.common(handle, head)
-	rs.cache("public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746")
-	if rs.notModified(`"` + handle + ":-1:" + head.String() + `"`) {
-		return true
-	}
-	rs.w.Header().Set("Content-Type", "application/json")
-	bw := bufio.NewWriterSize(rs.w, 64<<10)
-	buf := make([]byte, 0, 1024)
-	_ = bw.WriteByte('[')
-	for i := range keys {
-		buf = buf[:0]
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = l.snapshotMessage(buf, keys[i], vals[i])
-		if _, err := bw.Write(buf); err != nil {
-			return true
-		}
-	}
-	_ = bw.WriteByte(']')
-	_ = bw.Flush()
-	return true
 }
 
 // now answers offset=now: no rows, up-to-date at the log's head. Call
@@ -218,8 +177,9 @@ func (rs *responder) logChunk(s *liveShape) bool {
 		}
 		head := s.log.head
 		if len(es) > 0 || !rs.req.live {
+			body := s.encoded(rs.req.off, es, upToDate, head)
 			s.mu.Unlock()
-			rs.writeLog(es, upToDate, head, false)
+			rs.writeLog(body, lastOffset(rs.req.off, es), upToDate, false)
 			return true
 		}
 		ch := s.changed
@@ -227,7 +187,7 @@ func (rs *responder) logChunk(s *liveShape) bool {
 		select {
 		case <-ch:
 		case <-timeout:
-			rs.writeLog(nil, true, head, true)
+			rs.writeLog(s.encodedEmpty(head), rs.req.off, true, true)
 			return true
 		case <-rs.r.Context().Done():
 			return true
@@ -238,13 +198,9 @@ func (rs *responder) logChunk(s *liveShape) bool {
 	}
 }
 
-// writeLog sends entries (and up-to-date) as a JSON array with the
-// headers of a log response.
-func (rs *responder) writeLog(es []entry, upToDate bool, head offset, timedOut bool) {
-	last := rs.req.off
-	if len(es) > 0 {
-		last = es[len(es)-1].off
-	}
+// writeLog sends body, entries and up-to-date encoded by
+// liveShape.encoded, with the headers of a log response reaching last.
+func (rs *responder) writeLog(body []byte, last offset, upToDate bool, timedOut bool) {
 	rs.common(rs.req.handle, last)
 	h := rs.w.Header()
 	if upToDate {
@@ -265,25 +221,14 @@ func (rs *responder) writeLog(es []entry, upToDate bool, head offset, timedOut b
 	if rs.notModified(`"` + etag + `"`) {
 		return
 	}
-	size := 2
-	for _, e := range es {
-		size += len(e.json) + 1
-	}
-	body := make([]byte, 0, size+96)
-	body = append(body, '[')
-	for i, e := range es {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, e.json...)
-	}
-	if upToDate {
-		if len(es) > 0 {
-			body = append(body, ',')
-		}
-		body = appendUpToDate(body, head.tx+1)
-	}
-	body = append(body, ']')
 	h.Set("Content-Type", "application/json")
 	_, _ = rs.w.Write(body)
+}
+
+// lastOffset is the offset of the last of es, from when es is empty.
+func lastOffset(from offset, es []entry) offset {
+	if len(es) > 0 {
+		return es[len(es)-1].off
+	}
+	return from
 }
