@@ -45,7 +45,7 @@ type Subscription struct {
 }
 
 // chanSlots is the buffer of a subscription's channel.
-const chanSlots = 8
+const chanSlots = 4
 
 func newSubscription(m *Manager) *Subscription {
 	return &Subscription{m: m, ch: make(chan Message, chanSlots), ready: make(chan struct{})}
