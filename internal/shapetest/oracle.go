@@ -121,7 +121,7 @@ func Check(t testing.TB, pool *pgxpool.Pool, reps []*Replica) {
 		if d := Diff(got, want); d != "" || len(bad) > 0 || !up {
 			failed++
 			if failed <= 5 {
-				t.Errorf("shape %+v (up to date %v): %d rows, want %d:\n%s%s", r.Def, up, len(got), len(want), d, strings.Join(bad, "\n"))
+				t.Errorf("shape %s %+v (up to date %v): %d rows, want %d:\n%s%s", r.Sub.Shape().Handle, r.Def, up, len(got), len(want), d, strings.Join(bad, "\n"))
 			}
 		}
 	}

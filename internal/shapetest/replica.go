@@ -30,6 +30,9 @@ type Replica struct {
 	upToDate bool
 	resets   int
 	bad      []string // protocol violations
+	// history holds the last messages of each key, for the report of a
+	// violation.
+	history map[string][]string
 
 	applied atomic.Uint64
 	changed chan struct{} // signalled after every message
@@ -41,7 +44,7 @@ type Replica struct {
 // mode's weaker guarantee (Insert as upsert, Update or Delete of a key
 // not held).
 func Follow(sub *shape.Subscription, def shape.Definition, slow time.Duration, loose bool) *Replica {
-	r := &Replica{Def: def, Sub: sub, slow: slow, loose: loose, rows: map[string]string{}, changed: make(chan struct{}, 1), done: make(chan struct{})}
+	r := &Replica{Def: def, Sub: sub, slow: slow, loose: loose, rows: map[string]string{}, history: map[string][]string{}, changed: make(chan struct{}, 1), done: make(chan struct{})}
 	for _, c := range sub.Shape().Columns {
 		r.Cols = append(r.Cols, c.Name)
 	}
@@ -56,24 +59,29 @@ func (r *Replica) run() {
 			time.Sleep(r.slow)
 		}
 		r.mu.Lock()
+		if msg.Key != "" {
+			h := append(r.history[msg.Key], fmt.Sprintf("%v@%v/%d", msg.Kind, msg.LSN, msg.Seq))
+			r.history[msg.Key] = h[max(0, len(h)-4):]
+		}
 		switch msg.Kind {
 		case shape.Insert:
 			if _, dup := r.rows[msg.Key]; dup && r.upToDate && !r.loose {
-				r.bad = append(r.bad, fmt.Sprintf("insert of a key held: %s at %v/%d resets %d", msg.Key, msg.LSN, msg.Seq, r.resets))
+				r.bad = append(r.bad, fmt.Sprintf("insert of a key held: %s at %v/%d resets %d (%v)", msg.Key, msg.LSN, msg.Seq, r.resets, r.history[msg.Key]))
 			}
 			r.rows[msg.Key] = render(msg.Row, r.Cols, r.rows[msg.Key])
 		case shape.Update:
 			if _, ok := r.rows[msg.Key]; !ok && !r.loose {
-				r.bad = append(r.bad, "update of a key not held: "+msg.Key)
+				r.bad = append(r.bad, fmt.Sprintf("update of a key not held: %s at %v/%d resets %d (%v)", msg.Key, msg.LSN, msg.Seq, r.resets, r.history[msg.Key]))
 			}
 			r.rows[msg.Key] = render(msg.Row, r.Cols, r.rows[msg.Key])
 		case shape.Delete:
 			if _, ok := r.rows[msg.Key]; !ok && !r.loose {
-				r.bad = append(r.bad, fmt.Sprintf("delete of a key not held: %s at %v/%d resets %d", msg.Key, msg.LSN, msg.Seq, r.resets))
+				r.bad = append(r.bad, fmt.Sprintf("delete of a key not held: %s at %v/%d resets %d (%v)", msg.Key, msg.LSN, msg.Seq, r.resets, r.history[msg.Key]))
 			}
 			delete(r.rows, msg.Key)
 		case shape.Reset:
 			clear(r.rows)
+			clear(r.history)
 			r.upToDate = false
 			r.resets++
 		case shape.UpToDate:
