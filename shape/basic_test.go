@@ -32,7 +32,7 @@ func TestSnapshotAndChanges(t *testing.T) {
 			all := shape.Definition{Table: "items"}
 			some := shape.Definition{Table: "items", Columns: []string{"status"}}
 			reps := []*replica{follow(subscribe(t, b.m, all), all, 0, notify), follow(subscribe(t, b.m, some), some, 0, notify)}
-			if got := reps[1].sub.Shape().Columns; len(got) != 2 || got[0].Name != "id" || got[1].Name != "status" || got[0].Type != "bigint" {
+			if got := reps[1].Sub.Shape().Columns; len(got) != 2 || got[0].Name != "id" || got[1].Name != "status" || got[0].Type != "bigint" {
 				t.Fatalf("columns = %+v, want id bigint and status", got)
 			}
 			b.exec(t, `UPDATE items SET n = n + 100 WHERE id <= 10`,

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
+	"github.com/phoenixkit/phoenixkitdb/internal/shapetest"
 	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
@@ -22,9 +23,7 @@ import (
 // schema is every test's tables: items (the shapes' table), marks (a
 // marker table to find a quiet point) and other (not published). In
 // NOTIFY mode triggers send PhoenixKit's payloads.
-const schema = `
-CREATE TABLE items (id bigint PRIMARY KEY, status text NOT NULL, n int, total numeric, flag bool, note text);
-CREATE TABLE marks (id bigint PRIMARY KEY);
+const schema = shapetest.Tables + `
 CREATE TABLE other (id bigint PRIMARY KEY, v text);
 CREATE PUBLICATION phoenixkitdb FOR TABLE items, marks;
 CREATE FUNCTION notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -58,13 +57,17 @@ type bundle struct {
 type options struct {
 	notify bool
 	cfg    shape.Config
+	srv    *pgtest.Server // default: the package's shared server
 }
 
 // setup makes a database with the schema, the change source of the mode
 // and a Manager, all running until the test ends.
 func setup(t *testing.T, o options) *bundle {
 	t.Helper()
-	srv := pgtest.Require(t, pg)
+	srv := o.srv
+	if srv == nil {
+		srv = pgtest.Require(t, pg)
+	}
 	b := &bundle{url: pgtest.NewDB(t, srv)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -59,7 +59,8 @@ type app struct {
 	web  *web
 	// cluster holds the instances of cluster mode; nil otherwise.
 	cluster *clusterSet
-	// shapes serves /v1/shape; nil in cluster mode.
+	// shapes serves /v1/shape (in cluster mode one instance's, see
+	// clusterSet.addShapes).
 	shapes *shapeAPI
 }
 
@@ -137,11 +138,15 @@ func newApp(ctx context.Context, cfg appConfig) (*app, error) {
 		// Beside the module's children, as a host's own services are.
 		rec = newRecent(db.Changes())
 		sup.Add(rec)
-		if shapes, err = newShapeAPI(pool, db, publication, logger); err != nil {
-			pool.Close()
-			return nil, err
+		if shapes, err = newShapeAPI(pool, db, publication, logger); err == nil {
+			sup.Add(shapes)
 		}
-		sup.Add(shapes)
+	} else {
+		shapes, err = cs.addShapes(pool, publication, logger)
+	}
+	if err != nil {
+		pool.Close()
+		return nil, err
 	}
 	if cfg.Demo {
 		interval := cfg.DemoInterval
@@ -197,7 +202,10 @@ func (a *app) dropSlot(ctx context.Context) (bool, error) {
 
 // close releases the pool. Call it after the supervisor has stopped.
 func (a *app) close() {
-	if a.shapes != nil {
+	switch {
+	case a.cluster != nil:
+		a.cluster.closeShapes()
+	case a.shapes != nil:
 		a.shapes.close()
 	}
 	a.pool.Close()

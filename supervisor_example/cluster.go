@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
@@ -26,6 +27,9 @@ type member struct {
 	cl  *cluster.Cluster
 	sup *suture.Supervisor
 	reg *phoenixkitdb.Registry
+	// shapes is the instance's own shape.Manager on its PubSub (fed by
+	// its follower), run by sup beside the module.
+	shapes *shapeAPI
 }
 
 // clusterSet is the instances of -cluster mode. Its methods are safe for
@@ -67,6 +71,34 @@ func newMembers(parent *suture.Supervisor, dbCfg phoenixkitdb.Config, natsURL st
 		cs.members = append(cs.members, &member{n: i, db: db, cl: cl, sup: sup, reg: reg})
 	}
 	return cs, nil
+}
+
+// addShapes gives every instance its own shape API on its own PubSub
+// (WAL changes arrive through the follower with rows and xids; NOTIFY
+// ones with ids only, so those Managers run in NOTIFY mode), added to the
+// instance's supervisor, and returns the one that answers /v1/shape: the
+// last instance's, a follower while the first leads, so its handles and
+// offsets stay valid request after request.
+func (cs *clusterSet) addShapes(pool *pgxpool.Pool, publication string, logger *slog.Logger) (*shapeAPI, error) {
+	for _, m := range cs.members {
+		api, err := newShapeAPI(pool, m.db, publication, logger.With("member", m.n))
+		if err != nil {
+			return nil, err
+		}
+		m.sup.Add(api)
+		m.shapes = api
+	}
+	return cs.members[len(cs.members)-1].shapes, nil
+}
+
+// closeShapes ends every instance's shape API; call it after the
+// supervisors stopped.
+func (cs *clusterSet) closeShapes() {
+	for _, m := range cs.members {
+		if m.shapes != nil {
+			m.shapes.close()
+		}
+	}
 }
 
 // member returns instance n (1-based), nil if there is none.

@@ -51,8 +51,8 @@ type shapeStatsFrame struct {
 //	event: stats       data: shapeStatsFrame  (after up-to-date, then every StatusEvery)
 //	event: refused     data: {"error": ...}   (the filter was refused, with the byte position; the stream ends)
 //
-// A table that is not watched answers 404; in -cluster mode (no shape
-// Manager) every table does.
+// A table that is not watched answers 404. In -cluster mode the shape is
+// the /v1/shape instance's (see clusterSet.addShapes).
 func (w *web) filtered(rw http.ResponseWriter, r *http.Request) {
 	schema, table := r.PathValue("schema"), r.PathValue("table")
 	if w.Shapes == nil {

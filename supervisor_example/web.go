@@ -75,11 +75,11 @@ type web struct {
 //	GET  /api/tables                watched tables (triggered; published in WAL mode) with row counts
 //	GET  /api/tables/{s}/{t}/rows       the table view's rows, newest first (404 unless watched)
 //	GET  /api/tables/{s}/{t}/rows/{id}  one row by the id a change carried (404 when gone)
-//	GET  /api/tables/{s}/{t}/shape      SSE: the live shape of its rows matching ?where= (the filter box; not in -cluster mode)
+//	GET  /api/tables/{s}/{t}/shape      SSE: the live shape of its rows matching ?where= (the filter box)
 //	GET  /api/status                the status frame as JSON
 //	GET  /healthz                   200 when the change source is connected, else 503
 //	GET  /metrics                   Prometheus metrics (docs/operations.md), when Metrics is set
-//	GET  /v1/shape                  Electric's shape API for the demo tables (docs/http.md); not in -cluster mode
+//	GET  /v1/shape                  Electric's shape API for the demo tables (docs/http.md); -cluster: instance 3's
 //	POST /modules/{key}/enable      enable the module through the Registry
 //	POST /modules/{key}/disable     disable it
 //	POST /cluster/...               -cluster mode only: see clusterRoutes

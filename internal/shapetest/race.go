@@ -1,7 +1,7 @@
 //go:build race
 
-package shape_test
+package shapetest
 
 // raceEnabled: the race detector slows the router about tenfold, so the
-// writers of the differential tests pace themselves accordingly.
+// writers pace themselves accordingly.
 const raceEnabled = true

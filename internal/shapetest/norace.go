@@ -1,5 +1,5 @@
 //go:build !race
 
-package shape_test
+package shapetest
 
 const raceEnabled = false
