@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -98,10 +99,12 @@ func TestDBModuleWALMode(t *testing.T) {
 	if ev := wait(t, mb.C(), "message"); ev.Kind != pubsub.Message || ev.Prefix != "app" || string(ev.Content) != "hello" || ev.Seq != 2 {
 		t.Fatalf("got %+v", ev)
 	}
-	// The running Source's slot is in use: DropSlot waits, then refuses,
-	// without making the server raise an error.
-	short, cancelShort := context.WithTimeout(ctx, 2*time.Second)
-	err = replication.DropSlot(short, conn, replication.DefaultSlot)
+	// The running Source's slot is in use: DropSlot looks, waits, and
+	// refuses when its context ends, without making the server raise an
+	// error. The context ends once its first look has committed, not
+	// after a fixed time, which a loaded machine can spend on the look.
+	short, cancelShort := context.WithCancel(ctx)
+	err = replication.DropSlot(short, cancelAfterCommit{conn, cancelShort}, replication.DefaultSlot)
 	cancelShort()
 	if !errors.Is(err, replication.ErrSlotInUse) {
 		t.Fatalf("DropSlot of an active slot = %v, want replication.ErrSlotInUse", err)
@@ -115,4 +118,29 @@ func TestDBModuleWALMode(t *testing.T) {
 	if err := replication.DropSlot(ctx, conn, replication.DefaultSlot); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cancelAfterCommit is a connection whose transactions call cancel once
+// they have committed.
+type cancelAfterCommit struct {
+	*pgx.Conn
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterCommit) Begin(ctx context.Context) (pgx.Tx, error) {
+	tx, err := c.Conn.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cancelOnCommit{tx, c.cancel}, nil
+}
+
+type cancelOnCommit struct {
+	pgx.Tx
+	cancel context.CancelFunc
+}
+
+func (t cancelOnCommit) Commit(ctx context.Context) error {
+	defer t.cancel()
+	return t.Tx.Commit(ctx)
 }

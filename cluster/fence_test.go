@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -67,27 +68,40 @@ func (w *pubWatch) answerTo(t *testing.T, idPrefix string) (published *nats.Msg,
 // its publish must be refused, and the change never reaches followers
 // after the new leader's. Without an expected last sequence on the first
 // message of a run, JetStream stored it after the new leader's changes.
-// With the default LeaseTTL the stalled leader's own clock ends its term
-// while it is frozen (its relay is gone when the publish is answered);
-// with a long one it still leads when it resumes, and its relay's
-// refused publish ends the term.
+// Either the stalled leader's own clock ended its term while it was
+// frozen (its relay is gone when the publish is answered), or it still
+// leads when it resumes, and its relay's refused publish ends the term.
+//
+// The test decides what happens when, instead of racing clocks: the
+// other instance takes over when the test deletes the lease (both have
+// leases too long to expire meanwhile), and the stalled leader's relay
+// has every earlier message acknowledged before it is frozen, so that
+// its next one starts a run. Its clock ends its term (LeaseTTL 10 s: 6 s
+// after its last refresh, long after its publish is queued) before it
+// resumes in the first case, and cannot (a minute) in the second.
 func TestStalledLeaderPublishRefused(t *testing.T) {
-	t.Run("term ended by its clock", func(t *testing.T) { testStalledLeader(t, 0) })
-	t.Run("relay still running", func(t *testing.T) { testStalledLeader(t, time.Minute) })
+	t.Run("term ended by its clock", func(t *testing.T) { testStalledLeader(t, 10*time.Second, true) })
+	t.Run("relay still running", func(t *testing.T) { testStalledLeader(t, time.Minute, false) })
 }
 
-func testStalledLeader(t *testing.T, staleTTL time.Duration) {
-	ns := startNATS(t)
+func testStalledLeader(t *testing.T, staleTTL time.Duration, endedByClock bool) {
+	// The server keeps the frozen client however long it is frozen (by
+	// default it drops a client it cannot write to for 10 s).
+	ns := startNATSWith(t, server.Options{WriteDeadline: 2 * waitFor})
 	url, run := notifyDB(t)
 	a := newInstance(t, ns, url, instanceOpts{cluster: cluster.Config{LeaseTTL: staleTTL}})
 	waitReady(t, a)
 	if !a.cl.Leading() {
 		t.Fatal("the first instance does not lead")
 	}
-	b := newInstance(t, ns, url, instanceOpts{})
+	b := newInstance(t, ns, url, instanceOpts{cluster: cluster.Config{LeaseTTL: time.Minute}})
 	waitReady(t, a, b)
 	run(`INSERT INTO items VALUES (-1, 'x')`)
 	expectChangesAnyResyncs(t, []*instance{a, b}, []string{"public.items:INSERT:-1"})
+	// Every message of the leader's (one event each) is acknowledged:
+	// its next one starts a run, which expects the stream's last sequence.
+	stored := streamLastSeq(t, ns)
+	poll(t, "the leader's acknowledgements", func() bool { return a.cl.Stats().Published >= stored })
 	w := watchPublishes(t, ns)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -103,6 +117,9 @@ func testStalledLeader(t *testing.T, staleTTL time.Duration) {
 	poll(t, "the stalled leader's publish of the change", func() bool {
 		return bytes.Contains(a.sw.Queued(), []byte("PUB "+cluster.DefaultSubject+".public.items "))
 	})
+	// Its lease ends as one not refreshed in time would: the other
+	// instance sees it gone and takes over at once.
+	deleteLease(t, ns)
 	poll(t, "the other instance to lead", b.cl.Leading)
 	if a.cl.Stats().Term >= b.cl.Stats().Term {
 		t.Fatalf("the new leader's term %d is not above the stalled one's %d", b.cl.Stats().Term, a.cl.Stats().Term)
@@ -111,6 +128,14 @@ func testStalledLeader(t *testing.T, staleTTL time.Duration) {
 	poll(t, "the new leader's source to be ready", b.cl.Source().Ready)
 	run(`INSERT INTO items VALUES (2, 'x')`)
 	expectChanges(t, []*instance{b}, []string{"public.items:INSERT:2"}, []pubsub.Reason{pubsub.ReasonListen})
+	if endedByClock {
+		poll(t, "the stalled leader's clock to end its term", func() bool { return !a.cl.Leading() })
+		if !strings.Contains(a.logs.String(), "lease not refreshed in time") {
+			t.Fatalf("the stalled leader stepped down for another reason:\n%s", a.logs)
+		}
+	} else if !a.cl.Leading() {
+		t.Fatalf("the stalled leader stepped down while frozen:\n%s", a.logs)
+	}
 
 	a.sw.Release()
 	pub, ans := w.answerTo(t, a.cl.ID()+":")
@@ -134,8 +159,32 @@ func testStalledLeader(t *testing.T, staleTTL time.Duration) {
 	run(`INSERT INTO items VALUES (3, 'x')`)
 	expectChanges(t, []*instance{b}, []string{"public.items:INSERT:3"}, nil)
 	poll(t, "the stalled leader to step down", func() bool { return !a.cl.Leading() })
-	if staleTTL > 0 && !strings.Contains(a.logs.String(), "another leader stored messages after this term's") &&
+	if !endedByClock && !strings.Contains(a.logs.String(), "another leader stored messages after this term's") &&
 		!strings.Contains(a.logs.String(), "lease taken by another instance") {
 		t.Fatalf("the stalled leader stepped down for another reason:\n%s", a.logs)
+	}
+}
+
+// deleteLease deletes the default stream's leader lease, as it is when it
+// expires: watching instances take over at once.
+func deleteLease(t *testing.T, ns *server.Server) {
+	t.Helper()
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, cluster.DefaultStream+"_LEADER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(ctx, "leader"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -71,7 +71,7 @@ func (e *elector) Serve(ctx context.Context) error {
 	defer e.c.changed.notify()
 
 	var nc *nats.Conn
-	var js jetstream.JetStream
+	var pub jetstream.JetStream
 	var kv jetstream.KeyValue
 	err := e.c.retry(ctx, "leader setup", func() error {
 		// No reconnect buffer: a publish the client kept while cut off
@@ -92,18 +92,24 @@ func (e *elector) Serve(ctx context.Context) error {
 			conn.Close()
 			return err
 		}
-		nc, js, kv = conn, j, k
+		p, err := newPublisher(conn)
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		nc, pub, kv = conn, p, k
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	return e.campaign(ctx, nc, js, kv)
+	return e.campaign(ctx, nc, pub, kv)
 }
 
 // campaign is the election loop: one goroutine owns every state change.
-func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, kv jetstream.KeyValue) error {
+// Every term's relay publishes through pub (see newPublisher).
+func (e *elector) campaign(ctx context.Context, nc *nats.Conn, pub jetstream.JetStream, kv jetstream.KeyValue) error {
 	ttl := e.c.cfg.LeaseTTL
 	w, err := kv.Watch(ctx, leaseKey)
 	if err != nil {
@@ -167,7 +173,7 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, js jetstream.JetS
 			return
 		}
 		myRev, lastOK = rev, start
-		t = e.startTerm(ctx, js, rev)
+		t = e.startTerm(ctx, pub, rev)
 		e.c.log.Info("cluster: leading", "instance", e.c.id, "term", t.n)
 	}
 	stepDown := func(release bool, why string) {
@@ -375,8 +381,8 @@ type term struct {
 func (t *term) fence() { close(t.fenced) }
 
 // startTerm subscribes a relay mailbox to the private PubSub, then runs
-// the change source and the relay.
-func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream, n uint64) *term {
+// the change source and the relay, which publishes through pub.
+func (e *elector) startTerm(ctx context.Context, pub jetstream.JetStream, n uint64) *term {
 	e.leading.Store(true)
 	e.terms.Add(1)
 	e.term.Store(n)
@@ -409,7 +415,7 @@ func (e *elector) startTerm(ctx context.Context, js jetstream.JetStream, n uint6
 	}()
 	go func() {
 		defer close(t.relayDone)
-		e.runRelay(relayCtx, js, t)
+		e.runRelay(relayCtx, pub, t)
 	}()
 	e.c.changed.notify()
 	return t

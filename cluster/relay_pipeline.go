@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -64,22 +65,31 @@ type pipeline struct {
 	holding bool
 }
 
-// runRelay publishes every event of t's mailbox to the stream, in order,
-// until ctx ends, or until t.stopRelay is closed, the mailbox is empty
-// and every publish is acknowledged.
-func (e *elector) runRelay(ctx context.Context, js jetstream.JetStream, t *term) {
-	// A JetStream context of the relay's own: its asynchronous publishes
-	// time out after publishTimeout and fail at once when the connection
-	// drops, and CleanupPublisher releases its reply subscription when
-	// the term ends (the connection outlives terms).
-	ajs, err := jetstream.New(js.Conn(), jetstream.WithPublishAsyncTimeout(publishTimeout),
+// newPublisher returns the JetStream context through which every term's
+// relay on nc publishes: its asynchronous publishes time out after
+// publishTimeout and fail at once when the connection drops. There is
+// one per connection and it is never cleaned up: nats.go starts the
+// goroutine that fails pending publishes on a reconnect at a context's
+// first asynchronous publish, and a CleanupPublisher that runs before
+// that goroutine has read its status channel leaves it blocked for good
+// (a JetStream context per term leaked one that way). The goroutine ends
+// when the connection closes. A term that ends with publishes
+// unanswered leaves their futures to JetStream's answer or the timeout;
+// nobody reads them.
+func newPublisher(nc *nats.Conn) (jetstream.JetStream, error) {
+	pub, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(publishTimeout),
 		jetstream.WithPublishAsyncMaxPending(2*relayWindow))
 	if err != nil {
-		e.c.log.Error("cluster: cannot relay to the stream", "err", err)
-		return
+		return nil, fmt.Errorf("cluster: jetstream publisher: %w", err)
 	}
-	defer ajs.CleanupPublisher()
-	p := &pipeline{e: e, js: ajs, termN: t.n, mb: t.mb}
+	return pub, nil
+}
+
+// runRelay publishes every event of t's mailbox to the stream through
+// pub (see newPublisher), in order, until ctx ends, or until t.stopRelay
+// is closed, the mailbox is empty and every publish is acknowledged.
+func (e *elector) runRelay(ctx context.Context, pub jetstream.JetStream, t *term) {
+	p := &pipeline{e: e, js: pub, termN: t.n, mb: t.mb}
 	if e.c.wal != nil {
 		p.slot = e.c.slot
 	}

@@ -80,7 +80,13 @@ func TestWALLeaderGoneWithUnstoredChangesLosesNothing(t *testing.T) {
 func TestWALLeaderLeadsAgainAfterLosingNATSLosesNothing(t *testing.T) {
 	ns := startNATS(t)
 	dbURL, run := walDB(t)
-	in := newInstance(t, ns, dbURL, instanceOpts{source: phoenixkitdb.SourceWAL})
+	// The leader's own clock ends its term 3/5 of LeaseTTL after its
+	// last refresh, and the source must have handed the changes written
+	// after the cut over by then: 10 s leaves at least 4 s for ten
+	// commits and their decoding (the default 1 s left 0.4 s, which a
+	// loaded machine overran: the source stopped with changes unread).
+	in := newInstance(t, ns, dbURL, instanceOpts{source: phoenixkitdb.SourceWAL,
+		cluster: cluster.Config{LeaseTTL: 10 * time.Second}})
 	waitReady(t, in)
 	insert := func(from, to int) {
 		for i := from; i < to; i += 3 {

@@ -2,6 +2,7 @@ package listener_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,11 +94,22 @@ func TestProbeSurvivesBigBursts(t *testing.T) {
 
 // When fan-out is slower than the socket the reader waits for its
 // dispatcher, for far longer than ProbeInterval at times; that time does
-// not count against the connection. 100 extra mailboxes slow the fan-out
+// not count against the connection. 150 extra mailboxes slow the fan-out
 // down; the counted mailbox still gets every change.
+//
+// ProbeInterval is a second, not less: the reader may also be idle with a
+// probe out while the dispatcher takes the CPU, and on a loaded machine
+// the server or the reader can then go unscheduled for a few hundred
+// milliseconds, which a 100 ms interval took for a dead connection. The
+// test checks its premise instead: it runs rounds (two at least, four at
+// most) until the reader stood blocked behind a full dispatcher queue
+// for longer than a probe may go unanswered (ProbeInterval and a last
+// short read), which how fast the fan-out runs decides.
 func TestProbeSurvivesSlowFanOut(t *testing.T) {
-	const n, rounds, extra = 150_000, 2, 100
-	b := setup(t, options{capacity: n*rounds + 16, cfg: listener.Config{ProbeInterval: 100 * time.Millisecond}})
+	const n, minRounds, maxRounds, extra = 150_000, 2, 4, 150
+	const probeInterval = time.Second
+	const premise = probeInterval * 5 / 4
+	b := setup(t, options{capacity: n + 16, cfg: listener.Config{ProbeInterval: probeInterval}})
 	expectResync(t, b.mb, 10*time.Second)
 	for range extra {
 		mb := pubsub.NewMailbox(16)
@@ -106,8 +118,10 @@ func TestProbeSurvivesSlowFanOut(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	blocked := watchBlocked(t, b.l)
 	sender := connect(t, b.url)
-	for round := 1; round <= rounds; round++ {
+	round := 1
+	for ; round <= minRounds || (round <= maxRounds && blocked() < premise); round++ {
 		probes := b.l.Stats().Probes
 		eventually(t, 30*time.Second, "idle probes", func() bool { return b.l.Stats().Probes >= probes+3 })
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -123,12 +137,62 @@ func TestProbeSurvivesSlowFanOut(t *testing.T) {
 			}
 			return b.l.Stats().Published >= uint64(round*n)
 		})
-	}
-	// Len counts the events queued behind C's small buffer too.
-	if got := b.mb.Len(); got != n*rounds || b.mb.Dropped() != 0 {
-		t.Fatalf("counted mailbox holds %d changes, dropped %d; want %d", got, b.mb.Dropped(), n*rounds)
+		// Len counts the events queued behind C's small buffer too.
+		if got := b.mb.Len(); got != n || b.mb.Dropped() != 0 {
+			t.Fatalf("round %d: counted mailbox holds %d changes, dropped %d; want %d", round, got, b.mb.Dropped(), n)
+		}
+		for range n {
+			<-b.mb.C()
+		}
 	}
 	if s := b.l.Stats(); s.Reconnects != 0 || s.Resyncs != 1 {
 		t.Fatalf("stats %+v", s)
+	}
+	longest := blocked()
+	t.Logf("%d rounds; the reader stood blocked on the dispatcher for up to %v", round-1, longest)
+	if longest < premise {
+		t.Fatalf("in %d rounds the reader stood blocked on the dispatcher for %v at most, not beyond %v: the test proved nothing; slow the fan-out down more", round-1, longest, premise)
+	}
+}
+
+// watchBlocked polls l's counters until the test ends and returns a
+// function giving the longest time the reader stood blocked on the
+// dispatcher as seen from outside: Received unchanged while at least
+// MaxPending events it had handed over were not yet published.
+func watchBlocked(t *testing.T, l *listener.Listener) (longest func() time.Duration) {
+	t.Helper()
+	var mu sync.Mutex
+	var most time.Duration
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		var since time.Time
+		var last uint64
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				s := l.Stats()
+				if s.Received != last || s.Received < s.Published+listener.MaxPending {
+					last, since = s.Received, time.Time{}
+					continue
+				}
+				if since.IsZero() {
+					since = now
+				}
+				mu.Lock()
+				most = max(most, now.Sub(since))
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+	return func() time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return most
 	}
 }

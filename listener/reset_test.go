@@ -3,6 +3,7 @@ package listener_test
 import (
 	"context"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,12 +13,16 @@ import (
 // After a connection that was healthy for HealthyAfter the first
 // reconnection attempt is immediate; a connection that dies young backs
 // off instead.
+//
+// The Listener reads a clock the test moves on: a connection ages by an
+// hour when the test says so, and by the real seconds a loaded machine
+// takes otherwise, so "young" and "healthy" never depend on how long
+// finding and terminating a backend takes.
 func TestBackoffResetsAfterAHealthyPeriod(t *testing.T) {
-	// Long enough that the second, "young" connection is still young
-	// when it is killed, on a loaded machine too (finding its backend and
-	// terminating it takes a few hundred milliseconds there).
-	const healthy = 2 * time.Second
-	b := setup(t, options{cfg: listener.Config{HealthyAfter: healthy, MinBackoff: 200 * time.Millisecond}})
+	const healthy = time.Hour
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	b := setup(t, options{cfg: listener.Config{HealthyAfter: healthy, MinBackoff: 200 * time.Millisecond, Now: now}})
 	expectResync(t, b.mb, 10*time.Second)
 	kill := func() {
 		t.Helper()
@@ -37,11 +42,12 @@ func TestBackoffResetsAfterAHealthyPeriod(t *testing.T) {
 		return out
 	}
 
-	// Healthy for longer than HealthyAfter: reconnect at once.
-	time.Sleep(healthy + healthy/4) // the connection must age; this is the condition under test, not synchronisation
+	// Healthy for longer than HealthyAfter: reconnect at once. The
+	// session's start was read before its Resync, which the test saw.
+	offset.Add(int64(healthy + time.Minute))
 	kill()
 	expectResync(t, b.mb, 10*time.Second)
-	// Killed again while young: back off.
+	// Killed again while young (seconds old on the moved clock): back off.
 	kill()
 	expectResync(t, b.mb, 10*time.Second)
 

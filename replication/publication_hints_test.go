@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 )
@@ -17,7 +18,7 @@ import (
 func TestEnsurePublicationErrorsNameTheFix(t *testing.T) {
 	f := setupRoles(t)
 	requireSupported(t, f.db)
-	owner, user := newRole(t, f, "pubowner"), newRole(t, f, "pubuser")
+	owner, user := pgtest.NewRole(t, f.url, "pubowner"), pgtest.NewRole(t, f.url, "pubuser")
 	q := func(s string) string { return pgx.Identifier{s}.Sanitize() }
 	var dbname string
 	if err := f.db.QueryRow(t.Context(), "SELECT current_database()").Scan(&dbname); err != nil {

@@ -68,10 +68,17 @@ func TestEventsResyncAfterTerminate(t *testing.T) {
 	s.next(t, 5*time.Second, "first status frame", isEvent("status"))
 
 	ctx := context.Background()
-	pids, err := srv.Backends(ctx, b.app)
-	if err != nil || len(pids) != 1 {
-		t.Fatalf("Listener backends = %v, %v; want exactly one", pids, err)
-	}
+	// Another, short-lived connection of the app's, with its
+	// application_name, was once listed beside the Listener's (under
+	// load): wait for the Listener's alone.
+	var pids []int
+	waitFor(t, 30*time.Second, "exactly one backend, the Listener's", func() bool {
+		var err error
+		if pids, err = srv.Backends(ctx, b.app); err != nil {
+			t.Fatal(err)
+		}
+		return len(pids) == 1
+	})
 	if err := srv.TerminateBackend(ctx, pids[0]); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
 
@@ -26,7 +27,7 @@ func TestEnsureErrorsNameTheFix(t *testing.T) {
 		}
 	}
 
-	role := newRole(t, f, "noperm")
+	role := pgtest.NewRole(t, f.url, "noperm")
 	f.exec(t, "GRANT USAGE, CREATE ON SCHEMA shop TO "+pgx.Identifier{role}.Sanitize(),
 		"GRANT SELECT ON shop.items TO "+pgx.Identifier{role}.Sanitize())
 	c := connectAs(t, f, role)

@@ -1,41 +1,10 @@
 package trigger_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
-
-// newRole creates a NOSUPERUSER role with a unique name (roles are shared by
-// the whole server) and drops it, with everything it owns in the test's
-// database, when the test ends.
-func newRole(t *testing.T, f *trigFixture, prefix string) string {
-	t.Helper()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	role := prefix + "_" + hex.EncodeToString(b[:])
-	f.exec(t, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" NOSUPERUSER NOLOGIN")
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, f.url)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		for _, s := range []string{"DROP OWNED BY " + pgx.Identifier{role}.Sanitize() + " CASCADE", "DROP ROLE " + pgx.Identifier{role}.Sanitize()} {
-			if _, err := c.Exec(ctx, s); err != nil {
-				t.Errorf("%s: %v", s, err)
-			}
-		}
-	})
-	return role
-}
 
 // connectAs opens a connection whose current_user is role (SET ROLE from the
 // superuser the harness connects as).

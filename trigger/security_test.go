@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/pgsql"
 	"github.com/phoenixkit/phoenixkitdb/trigger"
 )
@@ -45,7 +46,7 @@ func genuineBodies(t *testing.T, f *trigFixture) map[string]string {
 // longer change what a write runs.
 func TestEnsureRefusesUntrustedFunction(t *testing.T) {
 	f := setupTriggers(t)
-	evil := newRole(t, f, "evil")
+	evil := pgtest.NewRole(t, f.url, "evil")
 	qe := pgx.Identifier{evil}.Sanitize()
 	bodies := genuineBodies(t, f)
 	f.exec(t, "CREATE SCHEMA app", "GRANT USAGE, CREATE ON SCHEMA app TO "+qe, "CREATE TABLE app.t (id int)")
@@ -111,7 +112,7 @@ END $$`
 // it, and a superuser writes with that schema ahead of pg_catalog.
 func TestTriggerFunctionsIgnoreSearchPath(t *testing.T) {
 	f := setupTriggers(t)
-	evil := newRole(t, f, "evil")
+	evil := pgtest.NewRole(t, f.url, "evil")
 	qe := pgx.Identifier{evil}.Sanitize()
 	f.exec(t, "CREATE SCHEMA app", "GRANT USAGE, CREATE ON SCHEMA app TO "+qe, "CREATE TABLE app.t (id int)")
 	f.ensure(t, "app", "t")
@@ -148,7 +149,7 @@ END $$`,
 // schema can install (the privileges docs/triggers.md lists).
 func TestEnsureTrustedOwners(t *testing.T) {
 	f := setupTriggers(t)
-	admin, app := newRole(t, f, "admin"), newRole(t, f, "app")
+	admin, app := pgtest.NewRole(t, f.url, "admin"), pgtest.NewRole(t, f.url, "app")
 	qa, qp := pgx.Identifier{admin}.Sanitize(), pgx.Identifier{app}.Sanitize()
 	f.exec(t, "CREATE SCHEMA s", "GRANT USAGE, CREATE ON SCHEMA s TO "+qa+", "+qp,
 		"CREATE TABLE s.a (id int)", "ALTER TABLE s.a OWNER TO "+qa,
