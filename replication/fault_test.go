@@ -58,6 +58,13 @@ func TestExactlyOnceAcrossWalsenderTerminated(t *testing.T) {
 	for round := int64(0); round < 5; round++ {
 		lo := round*2000 + 1
 		insert(t, writer, lo, lo+1999, 400)
+		// Terminate only a walsender the Source streams from: one ended
+		// while the Source was still setting it up (after START_REPLICATION
+		// made the slot active, before streaming began) is retried without
+		// counting as a reconnect, and the premise below would not hold.
+		eventually(t, 30*time.Second, "the Source streaming again", func() bool {
+			return b.src.Stats().Reconnects >= uint64(round)
+		})
 		pid = terminateNextWalsender(t, admin, b.cfg.Slot, pid)
 		c.take(b.mb, lo+999, 30*time.Second)
 	}
