@@ -29,8 +29,10 @@
 // # Consistency (WAL mode)
 //
 // A new shape subscribes to its table's changes first, then reads its
-// rows in a REPEATABLE READ READ ONLY transaction that records
-// pg_current_snapshot() and pg_current_wal_insert_lsn(). A change of a
+// rows in a REPEATABLE READ READ ONLY transaction that takes the table's
+// ACCESS SHARE lock (TRUNCATE is not MVCC-safe: it waits for one in
+// progress) and records pg_current_snapshot() and
+// pg_current_wal_insert_lsn(). A change of a
 // transaction that snapshot saw is skipped; every later one is applied.
 // So the shape equals the SELECT at every commit it has applied, with no
 // gap and no duplicate. An UPDATE that makes a row match arrives as
