@@ -43,10 +43,16 @@
 // evaluated on the row fetched by key, which may be newer than the
 // change; the changes after it bring the shape back to the commit order.
 //
-// The one assumption: a transaction the WAL source delivered has ended
-// on the server (left its process array) before a snapshot taken after
-// the delivery. That holds unless the walsender is a synchronous standby
-// (synchronous_standby_names naming it), where a commit waits for it.
+// Two assumptions. A transaction the WAL source delivered has ended on
+// the server (left its process array) before a snapshot taken after the
+// delivery; that holds unless the walsender is a synchronous standby
+// (synchronous_standby_names naming it), where a commit waits for it. And
+// the server loses no commit a snapshot saw: with synchronous_commit off
+// a crash can lose the last commits, which a snapshot may have read, and
+// their xids are given again, so shapes skip those new transactions as
+// seen. The WAL source does not announce such a restart: after a crash
+// of a server committing asynchronously, restart the Manager's Serve
+// (every shape takes a fresh snapshot).
 //
 // Sources that lose changes send a pubsub Resync: every shape then takes
 // a fresh snapshot and its subscribers receive Reset, the new rows and
