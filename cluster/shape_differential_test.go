@@ -124,7 +124,7 @@ func followerShapes(t *testing.T, url string, in *instance) (*shape.Manager, *pg
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcfg.MaxConns = 12
+	pcfg.MaxConns = 4 // pgxpool's default on two cores: snapshots and fetches wait for connections
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		t.Fatal(err)

@@ -29,8 +29,10 @@
 // # Consistency (WAL mode)
 //
 // A new shape subscribes to its table's changes first, then reads its
-// rows in a REPEATABLE READ READ ONLY transaction that records
-// pg_current_snapshot() and pg_current_wal_insert_lsn(). A change of a
+// rows in a REPEATABLE READ READ ONLY transaction that takes the table's
+// ACCESS SHARE lock (TRUNCATE is not MVCC-safe: it waits for one in
+// progress) and records pg_current_snapshot() and
+// pg_current_wal_insert_lsn(). A change of a
 // transaction that snapshot saw is skipped; every later one is applied.
 // So the shape equals the SELECT at every commit it has applied, with no
 // gap and no duplicate. An UPDATE that makes a row match arrives as
@@ -41,10 +43,16 @@
 // evaluated on the row fetched by key, which may be newer than the
 // change; the changes after it bring the shape back to the commit order.
 //
-// The one assumption: a transaction the WAL source delivered has ended
-// on the server (left its process array) before a snapshot taken after
-// the delivery. That holds unless the walsender is a synchronous standby
-// (synchronous_standby_names naming it), where a commit waits for it.
+// Two assumptions. A transaction the WAL source delivered has ended on
+// the server (left its process array) before a snapshot taken after the
+// delivery; that holds unless the walsender is a synchronous standby
+// (synchronous_standby_names naming it), where a commit waits for it. And
+// the server loses no commit a snapshot saw: with synchronous_commit off
+// a crash can lose the last commits, which a snapshot may have read, and
+// their xids are given again, so shapes skip those new transactions as
+// seen. The WAL source does not announce such a restart: after a crash
+// of a server committing asynchronously, restart the Manager's Serve
+// (every shape takes a fresh snapshot).
 //
 // Sources that lose changes send a pubsub Resync: every shape then takes
 // a fresh snapshot and its subscribers receive Reset, the new rows and

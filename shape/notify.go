@@ -95,3 +95,25 @@ func (r *router) notifyKeys(t *table, keys []string, shapes []*shape) {
 		}
 	}
 }
+
+// heldRows returns the rows of s (a subscriber's own snapshot of sh, NOTIFY
+// mode) whose key sh holds. The shape's key set decides what its changes
+// say, not the snapshot: a row the snapshot has and the shape does not
+// hold (a change that made it match is still on its way, or the fetch
+// that answered it already saw the row leave) would never be deleted from
+// the subscriber, since a later change the shape does not hold it for
+// makes no message. Dropping it is safe: if it still matches, the change
+// on its way brings an Insert. A row the shape holds and the snapshot
+// lacks comes back the other way: the change that took it out of the
+// snapshot reaches the shape later, as Delete or Update.
+func heldRows(sh *shape, s *snapshot) *snapshot {
+	t := sh.tbl
+	out := &snapshot{snap: s.snap}
+	for i, k := range s.keys {
+		if t.hasKey(sh, k) {
+			out.rows = append(out.rows, s.rows[i])
+			out.keys = append(out.keys, k)
+		}
+	}
+	return out
+}

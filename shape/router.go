@@ -471,7 +471,11 @@ func (r *router) snapshotDone(res snapResult) {
 			r.snapshotFailed(sh, []*Subscription{sub}, res.err, func() { r.startSubSnapshot(sub, false, retryDelay) })
 			return
 		}
-		r.deliverSnapshot(sub, res.s)
+		s := res.s
+		if r.m.cfg.Notify {
+			s = heldRows(sh, s)
+		}
+		r.deliverSnapshot(sub, s)
 		// Until the stream passes the snapshot, changes it saw may still
 		// arrive: the subscription skips them (see emit).
 		sub.snap = res.s.snap

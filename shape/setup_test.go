@@ -83,7 +83,7 @@ func setup(t *testing.T, o options) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pcfg.MaxConns = 12
+	pcfg.MaxConns = 4 // pgxpool's default on two cores: snapshots and fetches wait for connections
 	b.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ const pinSettings = `SELECT set_config('DateStyle', 'ISO, YMD', true), set_confi
 // shape does not hold it): only identifiers from the
 // catalog (quoted) and the predicate's SQL with bound arguments.
 type query struct {
+	lock   string // LOCK TABLE of the shape's table, ACCESS SHARE
 	sql    string
 	args   []any
 	layout *pubsub.RowLayout
@@ -38,7 +39,7 @@ func newQuery(b *bound, layout *pubsub.RowLayout) *query {
 	}
 	sb.WriteString(" FROM ")
 	sb.WriteString(quoteTable(b.info.schema, b.info.name))
-	q := &query{layout: layout}
+	q := &query{layout: layout, lock: "LOCK TABLE " + quoteTable(b.info.schema, b.info.name) + " IN ACCESS SHARE MODE"}
 	if b.pred != nil {
 		where, args := b.pred.SQL(quoteIdent, 1)
 		sb.WriteString(" WHERE ")
@@ -64,8 +65,9 @@ type snapshot struct {
 }
 
 // take runs the query in a REPEATABLE READ READ ONLY transaction that
-// first records pg_current_snapshot() and pg_current_wal_insert_lsn()
-// (unless notify), so that the rows are exactly what that snapshot shows.
+// first takes the table's ACCESS SHARE lock, then records
+// pg_current_snapshot() and pg_current_wal_insert_lsn() (unless notify),
+// so that the rows are exactly what that snapshot shows.
 // The insert position, not pg_current_wal_lsn()'s write position: with
 // synchronous_commit off a transaction is visible before its commit
 // record is written.
@@ -75,6 +77,15 @@ func (q *query) take(ctx context.Context, pool *pgxpool.Pool, notify bool) (*sna
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// TRUNCATE is not MVCC-safe: a query whose snapshot predates a
+	// TRUNCATE that commits before the query gets the table's lock reads
+	// the emptied table, missing rows its snapshot shows (a subscriber
+	// then gets Deletes for keys it never held). The weakest lock, taken
+	// before the first statement fixes the snapshot, waits for such a
+	// TRUNCATE to end and keeps the next one out until the rows are read.
+	if _, err := tx.Exec(ctx, q.lock); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
 	out := &snapshot{}
 	if !notify {
 		// The first statement fixes the transaction's snapshot.
