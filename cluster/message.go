@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/phoenixkit/phoenixkitdb/internal/strblock"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -164,7 +165,7 @@ type decoder struct {
 	lastLayout *pubsub.RowLayout
 	cells      []pubsub.Cell // scratch for NewRow
 	cols       []pubsub.ColumnType
-	ids        idBlock // row ids of format 3 bodies
+	ids        strblock.Block // row ids of format 3 bodies
 }
 
 // decodeAll parses a stream message body, appending its events (one,

@@ -243,7 +243,7 @@ func (d *decoder) v3(dst []pubsub.Event, b []byte) ([]pubsub.Event, error) {
 		ev := &dst[len(dst)-1]
 		ev.Cascade, ev.RestartIdentity = cf&v3Cascade != 0, cf&v3Restart != 0
 		ev.Operation = pubsub.Operation(intern(&d.op, r.bytes()))
-		ev.RowID = d.ids.copy(r.bytes())
+		ev.RowID = d.ids.Copy(r.bytes())
 		delta := r.uvarint()
 		if delta > math.MaxUint64-seq {
 			r.fail()

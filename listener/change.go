@@ -2,8 +2,8 @@ package listener
 
 import (
 	"bytes"
-	"unsafe"
 
+	"github.com/phoenixkit/phoenixkitdb/internal/strblock"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -57,46 +57,13 @@ func (n *tableNames) lookup(ref []byte) (schema, table string, ok bool) {
 	return t.schema, t.table, true
 }
 
-const (
-	// rowIDBlock is the size of a block of row ids: about 55 uuids or 300
-	// integer ids per allocation. An event a consumer keeps alive keeps
-	// its block alive, so the block stays small.
-	rowIDBlock = 2 << 10
-	// maxSharedRowID is the longest row id copied into a block; a longer
-	// one gets an allocation of its own, so that a block is never mostly
-	// wasted.
-	maxSharedRowID = 128
-)
-
-// rowIDs copies row ids into shared blocks. Bytes written to a block are
-// never written again, which is what makes a string over them immutable:
-// a block is only appended to, and replaced by a new one when full. Not
-// safe for concurrent use: the session's reader owns it.
-type rowIDs struct{ block []byte }
-
-// copy returns a string holding b's bytes.
-func (r *rowIDs) copy(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if len(b) > maxSharedRowID {
-		return string(b)
-	}
-	if cap(r.block)-len(r.block) < len(b) {
-		r.block = make([]byte, 0, rowIDBlock)
-	}
-	start := len(r.block)
-	r.block = append(r.block, b...)
-	return unsafe.String(&r.block[start], len(b))
-}
-
 // parseChange is ParsePayload for a payload that aliases the read buffer:
 // same grammar, same events and same errors, but the event shares its
 // schema and table strings with the other events of its table (through
 // names) and a copy of its row id (through ids), so it stays valid once
 // the buffer is reused. It writes the event to dst, in place (events are
 // too big to be returned in registers), and leaves dst alone on error.
-func parseChange(dst *pubsub.Event, payload []byte, names *tableNames, ids *rowIDs) error {
+func parseChange(dst *pubsub.Event, payload []byte, names *tableNames, ids *strblock.Block) error {
 	colon := bytes.IndexByte(payload, ':')
 	if colon < 0 {
 		return invalid("no ':' separator")
@@ -120,7 +87,7 @@ func parseChange(dst *pubsub.Event, payload []byte, names *tableNames, ids *rowI
 		Schema:    schema,
 		Table:     table,
 		Operation: op,
-		RowID:     ids.copy(rowID),
+		RowID:     ids.Copy(rowID),
 	}
 	return nil
 }

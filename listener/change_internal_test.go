@@ -6,13 +6,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/phoenixkit/phoenixkitdb/internal/strblock"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
 // parseBoth parses payload with ParsePayload and with parseChange (twice,
 // so that the second look-up of the table hits the cache) and fails the
 // test unless all three agree on the event and on the error.
-func parseBoth(t *testing.T, payload string, names *tableNames, ids *rowIDs) {
+func parseBoth(t *testing.T, payload string, names *tableNames, ids *strblock.Block) {
 	t.Helper()
 	want, wantErr := ParsePayload(payload)
 	for i := range 2 {
@@ -35,11 +36,11 @@ func parseBoth(t *testing.T, payload string, names *tableNames, ids *rowIDs) {
 }
 
 func TestParseChangeMatchesParsePayload(t *testing.T) {
-	names, ids := &tableNames{}, &rowIDs{}
+	names, ids := &tableNames{}, &strblock.Block{}
 	for _, p := range []string{
 		"public.users:INSERT:42", "public.users:UPDATE:3f1c8a56-0000-4000-8000-000000000000",
 		"public.orders:DELETE:7", "public.users:DELETE:", "s.t:TRUNCATE:", "a.b.c:INSERT:x:y",
-		"public.users:INSERT:" + strings.Repeat("9", maxSharedRowID+1), // its own allocation
+		"public.users:INSERT:" + strings.Repeat("9", strblock.MaxShared+1), // its own allocation
 		"", "::", "a.b:UPDATE", "public.users", "public.:INSERT:1", ".users:INSERT:1",
 		"users:INSERT:1", "public.users:insert:1", "public.users::1", ":INSERT:1",
 	} {
@@ -50,10 +51,10 @@ func TestParseChangeMatchesParsePayload(t *testing.T) {
 // Row ids copied into shared blocks keep their value while later ones
 // fill the block and the next blocks.
 func TestRowIDsStayIntact(t *testing.T) {
-	var ids rowIDs
+	var ids strblock.Block
 	var got []string
-	for i := range 3 * rowIDBlock / 8 {
-		got = append(got, ids.copy(fmt.Appendf(nil, "%07d", i)))
+	for i := range 3 * strblock.Size / 8 {
+		got = append(got, ids.Copy(fmt.Appendf(nil, "%07d", i)))
 	}
 	for i, s := range got {
 		if want := fmt.Sprintf("%07d", i); s != want {
@@ -80,13 +81,13 @@ func TestTableNamesBounded(t *testing.T) {
 // parseChange allocates nothing for a table it has seen and a row id that
 // fits the current block.
 func TestParseChangeAllocations(t *testing.T) {
-	names, ids := &tableNames{}, &rowIDs{}
+	names, ids := &tableNames{}, &strblock.Block{}
 	payload := []byte("public.users:UPDATE:3f1c8a56-0000-4000-8000-000000000000")
 	var ev pubsub.Event
 	if err := parseChange(&ev, payload, names, ids); err != nil {
 		t.Fatal(err)
 	}
-	// One block of row ids per rowIDBlock/36 events: well under one
+	// One block of row ids per strblock.Size/36 events: well under one
 	// allocation per event.
 	if allocs := testing.AllocsPerRun(1000, func() { _ = parseChange(&ev, payload, names, ids) }); allocs > 0.1 {
 		t.Fatalf("%.2f allocations per change", allocs)
@@ -98,7 +99,7 @@ func FuzzParseChange(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, payload string) {
-		names, ids := &tableNames{}, &rowIDs{}
+		names, ids := &tableNames{}, &strblock.Block{}
 		parseBoth(t, payload, names, ids)
 		// A hit in the table map rather than on the last table.
 		parseBoth(t, "other.table:INSERT:1", names, ids)
@@ -107,7 +108,7 @@ func FuzzParseChange(f *testing.F) {
 }
 
 func BenchmarkParseChange(b *testing.B) {
-	names, ids := &tableNames{}, &rowIDs{}
+	names, ids := &tableNames{}, &strblock.Block{}
 	payload := []byte("public.users:UPDATE:3f1c8a56-0000-4000-8000-000000000000")
 	var ev pubsub.Event
 	b.ReportAllocs()

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/phoenixkit/phoenixkitdb/internal/strblock"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
@@ -39,15 +41,15 @@ type wireSession struct {
 	inflight int  // queries sent whose ReadyForQuery has not been read
 	broken   bool // the stream cannot be trusted: close without UNLISTEN
 
-	batch    *chunk     // read, not yet handed to the dispatcher; nil until the first change
-	names    tableNames // the tables of this session's changes, interned
-	ids      rowIDs     // where row ids are copied
-	received uint64     // change notifications not yet counted in l.received
-	changes  uint64     // change notifications read in this session
-	activity uint64     // messages read, probes' replies included
-	probeDue time.Time  // zero when no probe is outstanding
-	probeAt  time.Time  // when the outstanding probe was sent, for ProbeRTT
-	cross    crossProbe // the cross-session probe (crossprobe.go)
+	batch    *chunk         // read, not yet handed to the dispatcher; nil until the first change
+	names    tableNames     // the tables of this session's changes, interned
+	ids      strblock.Block // where row ids are copied
+	received uint64         // change notifications not yet counted in l.received
+	changes  uint64         // change notifications read in this session
+	activity uint64         // messages read, probes' replies included
+	probeDue time.Time      // zero when no probe is outstanding
+	probeAt  time.Time      // when the outstanding probe was sent, for ProbeRTT
+	cross    crossProbe     // the cross-session probe (crossprobe.go)
 }
 
 // takeOver takes conn's socket from pgx. pgx may read ahead (a background
