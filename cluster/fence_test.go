@@ -79,9 +79,13 @@ func (w *pubWatch) answerTo(t *testing.T, idPrefix string) (published *nats.Msg,
 // its next one starts a run. Its clock ends its term (LeaseTTL 10 s: 6 s
 // after its last refresh, long after its publish is queued) before it
 // resumes in the first case, and cannot (a minute) in the second.
+// Waiting-bound, with a NATS server and database of each case's own: the
+// cases run in parallel with each other and with the package's other
+// parallel tests.
 func TestStalledLeaderPublishRefused(t *testing.T) {
-	t.Run("term ended by its clock", func(t *testing.T) { testStalledLeader(t, 10*time.Second, true) })
-	t.Run("relay still running", func(t *testing.T) { testStalledLeader(t, time.Minute, false) })
+	t.Parallel()
+	t.Run("term ended by its clock", func(t *testing.T) { t.Parallel(); testStalledLeader(t, 10*time.Second, true) })
+	t.Run("relay still running", func(t *testing.T) { t.Parallel(); testStalledLeader(t, time.Minute, false) })
 }
 
 func testStalledLeader(t *testing.T, staleTTL time.Duration, endedByClock bool) {

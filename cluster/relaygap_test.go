@@ -78,6 +78,7 @@ func TestWALLeaderGoneWithUnstoredChangesLosesNothing(t *testing.T) {
 // not skip what it handed to the relay of the lost term: the changes
 // arrive once, in order, with no Resync besides the start.
 func TestWALLeaderLeadsAgainAfterLosingNATSLosesNothing(t *testing.T) {
+	t.Parallel() // waiting-bound; its own NATS server and PostgreSQL
 	ns := startNATS(t)
 	dbURL, run := walDB(t)
 	// The leader's own clock ends its term 3/5 of LeaseTTL after its
