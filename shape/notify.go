@@ -71,7 +71,7 @@ func (r *router) notifyKeys(t *table, keys []string, shapes []*shape) {
 	for i, k := range keys {
 		texts[i] = []string{k}
 	}
-	rows, err := t.fetchq.fetch(r.ctx, r.m.pool, texts)
+	rows, err := t.fetchq.fetch(r.ctx, r.m.pool, texts, false)
 	if err != nil {
 		if r.ctx.Err() == nil {
 			r.resyncTable(t, err)

@@ -444,6 +444,11 @@ func (r *router) startJob(res snapResult, q *query, delay time.Duration) {
 			return
 		}
 		res.s, res.err = q.take(ctx, pool, notify)
+		if res.err == nil && res.s.snap != nil {
+			if err := waitFlushed(ctx, pool, res.s.snap.lsn); err != nil {
+				res.err = fmt.Errorf("%w: waiting for the server to flush the WAL the snapshot saw: %w", ErrSnapshot, err)
+			}
+		}
 		<-r.sem
 		select {
 		case r.results <- res:

@@ -206,8 +206,10 @@ func newFetchQuery(info *tableInfo, layout *pubsub.RowLayout) *fetchQuery {
 }
 
 // fetch returns the current rows of keys (each its key columns' texts)
-// by their formatted key; keys whose row is gone are missing.
-func (f *fetchQuery) fetch(ctx context.Context, pool *pgxpool.Pool, keys [][]string) (map[string]*pubsub.Row, error) {
+// by their formatted key; keys whose row is gone are missing. With
+// durable, it returns once the server has flushed the WAL of what the
+// rows show (see waitFlushed): the WAL mode's rule for every row it keeps.
+func (f *fetchQuery) fetch(ctx context.Context, pool *pgxpool.Pool, keys [][]string, durable bool) (map[string]*pubsub.Row, error) {
 	cols := make([][]string, len(f.keyPos))
 	for _, k := range keys {
 		for i := range cols {
@@ -233,6 +235,23 @@ func (f *fetchQuery) fetch(ctx context.Context, pool *pgxpool.Pool, keys [][]str
 	got, gotKeys, err := readRows(rows, f.layout, f.keyPos)
 	if err != nil {
 		return nil, err
+	}
+	if durable {
+		// Read after the rows: past the commit of everything they show.
+		var ins, flushed string
+		if err := tx.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text, pg_current_wal_flush_lsn()::text`).Scan(&ins, &flushed); err != nil {
+			return nil, err
+		}
+		if ins != flushed {
+			lsn, err := pubsub.ParseLSN(ins)
+			if err != nil {
+				return nil, err
+			}
+			_ = tx.Rollback(ctx) // no connection held while waiting
+			if err := waitFlushed(ctx, pool, lsn); err != nil {
+				return nil, err
+			}
+		}
 	}
 	out := make(map[string]*pubsub.Row, len(got))
 	for i, r := range got {

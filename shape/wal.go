@@ -154,7 +154,7 @@ func (r *router) fetch(t *table, c *change) {
 	if c.newTexts == nil {
 		return
 	}
-	rows, err := t.fetchq.fetch(r.ctx, r.m.pool, [][]string{c.newTexts})
+	rows, err := t.fetchq.fetch(r.ctx, r.m.pool, [][]string{c.newTexts}, true)
 	if err != nil {
 		if r.ctx.Err() == nil {
 			r.resyncTable(t, err)
