@@ -43,16 +43,18 @@
 // evaluated on the row fetched by key, which may be newer than the
 // change; the changes after it bring the shape back to the commit order.
 //
-// Two assumptions. A transaction the WAL source delivered has ended on
+// One assumption: a transaction the WAL source delivered has ended on
 // the server (left its process array) before a snapshot taken after the
 // delivery; that holds unless the walsender is a synchronous standby
-// (synchronous_standby_names naming it), where a commit waits for it. And
-// the server loses no commit a snapshot saw: with synchronous_commit off
-// a crash can lose the last commits, which a snapshot may have read, and
-// their xids are given again, so shapes skip those new transactions as
-// seen. The WAL source does not announce such a restart: after a crash
-// of a server committing asynchronously, restart the Manager's Serve
-// (every shape takes a fresh snapshot).
+// (synchronous_standby_names naming it), where a commit waits for it.
+//
+// A crash takes back nothing a shape holds. With synchronous_commit off a
+// commit is visible before its WAL is flushed, and a crash erases it
+// (and gives its xid again). So snapshot rows, and rows fetched by key,
+// are handed out only once the server has flushed its WAL up to the
+// insert position read after them: no wait when commits are
+// synchronous, up to about three times wal_writer_delay when they are
+// not.
 //
 // Sources that lose changes send a pubsub Resync: every shape then takes
 // a fresh snapshot and its subscribers receive Reset, the new rows and
