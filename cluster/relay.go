@@ -138,9 +138,11 @@ func (e *elector) prepare(termN uint64, evs []pubsub.Event, enc *encoder, maxPay
 		// started; followers have their own start Resync.
 		return nil
 	}
-	o := &outgoing{events: len(evs), lsn: ev.LSN}
+	// A transaction's end mark is not counted: the source's Published
+	// leaves it out too.
+	o := &outgoing{events: countChanges(evs), lsn: ev.LSN}
 	if ev.Kind != pubsub.Resync {
-		o.changes = len(evs)
+		o.changes = o.events
 	}
 	o.id = e.msgID(wal, termN, &evs[len(evs)-1])
 	var err error
