@@ -15,6 +15,7 @@ import (
 // changes), made by its follower from the stream; plain mailboxes receive
 // none. Batched and one change a message alike.
 func TestWALCommitMarksThroughCluster(t *testing.T) {
+	t.Parallel()
 	for _, single := range []bool{false, true} {
 		t.Run(fmt.Sprintf("single=%v", single), func(t *testing.T) {
 			t.Parallel()
