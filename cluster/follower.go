@@ -366,6 +366,7 @@ func (f *Follower) handle(msg jetstream.Msg, dec *decoder) {
 func (f *Follower) deliver(evs []pubsub.Event) {
 	if f.seenStale.Swap(false) {
 		f.seen.lsn, f.seen.seq = 0, 0
+		f.marks.reset()
 	}
 	run := 0 // evs[run:i] are changes not handed over yet
 	flush := func(i int) {
