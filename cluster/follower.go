@@ -63,6 +63,9 @@ type Follower struct {
 		seq uint64
 	}
 	seenStale atomic.Bool
+	// marks makes the commit marks (follower_marks.go); touched by the
+	// running Serve only.
+	marks txnMarks
 
 	startMu    sync.Mutex
 	startCheck *time.Timer
@@ -363,6 +366,7 @@ func (f *Follower) handle(msg jetstream.Msg, dec *decoder) {
 func (f *Follower) deliver(evs []pubsub.Event) {
 	if f.seenStale.Swap(false) {
 		f.seen.lsn, f.seen.seq = 0, 0
+		f.marks.reset()
 	}
 	run := 0 // evs[run:i] are changes not handed over yet
 	flush := func(i int) {
@@ -380,6 +384,13 @@ func (f *Follower) deliver(evs []pubsub.Event) {
 			f.resync(ev.Reason)
 			f.seenStale.Store(false)
 			f.seen.lsn, f.seen.seq = 0, 0
+			f.marks.reset()
+			continue
+		}
+		if ev.Kind == pubsub.Committed {
+			flush(i)
+			run = i + 1
+			f.endTxn(ev.LSN)
 			continue
 		}
 		if ev.LSN != 0 && ev.Seq != 0 {
@@ -390,6 +401,11 @@ func (f *Follower) deliver(evs []pubsub.Event) {
 				continue
 			}
 			f.seen.lsn, f.seen.seq = ev.LSN, ev.Seq
+			if f.marks.note(ev) {
+				flush(i)
+				f.endTxn(0)
+				f.marks.note(ev)
+			}
 		}
 		if ev.Kind == pubsub.Message {
 			flush(i)
@@ -400,6 +416,15 @@ func (f *Follower) deliver(evs []pubsub.Event) {
 		}
 	}
 	flush(len(evs))
+}
+
+// endTxn hands over the commit marks of the open transaction if it is
+// lsn's (any when lsn is 0).
+func (f *Follower) endTxn(lsn pubsub.LSN) {
+	if marks := f.marks.end(lsn); len(marks) > 0 {
+		_ = f.ps.BroadcastChanges(marks)
+		clear(marks)
+	}
 }
 
 // sawLast records last as the stream's last sequence if it is newer.

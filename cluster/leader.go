@@ -386,7 +386,8 @@ func (e *elector) startTerm(ctx context.Context, pub jetstream.JetStream, n uint
 	e.leading.Store(true)
 	e.terms.Add(1)
 	e.term.Store(n)
-	mb := pubsub.NewMailbox(e.c.cfg.RelayCapacity)
+	// WithCommits: each transaction's end travels in the stream.
+	mb := pubsub.NewMailbox(e.c.cfg.RelayCapacity, pubsub.WithCommits())
 	// Subscribed before the source runs, so that its first Resync and
 	// every change after it reach the relay.
 	_ = e.c.private.Subscribe(mb, pubsub.TopicAll())

@@ -18,7 +18,8 @@ const bodyV3 byte = 0x04
 // per change, which rows follow and the TRUNCATE options.
 const (
 	v3CommitTime     byte = 0x01
-	v3TxnFlagsKnown       = v3CommitTime
+	v3TxnEnd         byte = 0x02 // the body ends its transaction (see endsTxn)
+	v3TxnFlagsKnown       = v3CommitTime | v3TxnEnd
 	v3New            byte = 0x02
 	v3Old            byte = 0x04
 	v3Cascade        byte = 0x08
@@ -37,6 +38,35 @@ func batchable(prev, next *pubsub.Event) bool {
 }
 
 func isChange(ev *pubsub.Event) bool { return ev.Kind == pubsub.TableChanged || ev.Kind == 0 }
+
+// Transaction ends. The relay's mailbox takes the WAL source's TopicAll
+// mark (pubsub.Committed without a table) after each transaction's last
+// change; gather puts it at the end of that change's body, whose flag
+// v3TxnEnd it becomes, or, when that body went already, in a body of its
+// own: no change, the flag, the transaction's LSN, Xid and commit time,
+// on commitSubject. A follower decodes the flag as such a mark after the
+// body's changes and makes the marks of the transaction from it.
+
+// endsTxn reports whether mark is the end mark of prev's transaction.
+func endsTxn(prev, mark *pubsub.Event) bool {
+	return isChange(prev) && mark.Kind == pubsub.Committed && mark.Table == "" && mark.LSN == prev.LSN && prev.LSN != 0
+}
+
+// commitSubject returns <prefix>._commit, where a transaction's end goes
+// when it is not in a body of changes. Like <prefix>._resync it has a
+// token less than a change subject: no table collides with it.
+func commitSubject(prefix string) string { return prefix + "._commit" }
+
+// countChanges returns how many of evs are not marks.
+func countChanges(evs []pubsub.Event) int {
+	n := len(evs)
+	for i := range evs {
+		if evs[i].Kind == pubsub.Committed {
+			n--
+		}
+	}
+	return n
+}
 
 // headerSize is an upper bound of the bytes a format 3 body of ev's
 // transaction and table takes before its changes.
@@ -101,8 +131,21 @@ func (e *encoder) encodeBatch(prefix string, evs []pubsub.Event) (subject string
 			return "", nil, fmt.Errorf("cluster: encode: a message in a batch")
 		}
 		subject = messageSubject(prefix, ev.Prefix)
+	case pubsub.Committed:
+		if len(evs) > 1 || ev.Table != "" || ev.LSN == 0 {
+			return "", nil, fmt.Errorf("cluster: encode: %v is not a transaction's end alone", *ev)
+		}
+		subject = commitSubject(prefix)
 	default:
 		return "", nil, fmt.Errorf("cluster: encode %v: unknown kind %v", ev, ev.Kind)
+	}
+	var flags byte
+	if k := len(evs) - 1; evs[k].Kind == pubsub.Committed {
+		if k > 0 && !endsTxn(&evs[k-1], &evs[k]) {
+			return "", nil, fmt.Errorf("cluster: encode: %v does not end the transaction of %v", evs[k], evs[k-1])
+		}
+		flags |= v3TxnEnd
+		evs = evs[:k]
 	}
 	n := headerSize(ev)
 	for i := range evs {
@@ -112,10 +155,9 @@ func (e *encoder) encodeBatch(prefix string, evs []pubsub.Event) (subject string
 		n += e.changeSize(&evs[i])
 	}
 	kind := ev.Kind
-	if kind == 0 {
+	if kind == 0 || kind == pubsub.Committed {
 		kind = pubsub.TableChanged
 	}
-	var flags byte
 	if !ev.CommitTime.IsZero() {
 		flags |= v3CommitTime
 	}
@@ -213,9 +255,20 @@ func (d *decoder) v3(dst []pubsub.Event, b []byte) ([]pubsub.Event, error) {
 		}
 	}
 	n := r.uvarint()
+	end := flags&v3TxnEnd != 0
 	switch {
 	case r.err != nil:
 		return dst, r.err
+	case end && (kind != pubsub.TableChanged || tpl.LSN == 0):
+		return dst, fmt.Errorf("%w: a transaction's end on a message or without LSN", errBadMessage)
+	case n == 0 && end:
+		if tpl.Schema != "" || tpl.Table != "" {
+			return dst, fmt.Errorf("%w: a transaction's end alone names a table", errBadMessage)
+		}
+		if err := r.end(); err != nil {
+			return dst, err
+		}
+		return append(dst, endMark(&tpl)), nil
 	case n == 0:
 		return dst, fmt.Errorf("%w: a body of no changes", errBadMessage)
 	case kind == pubsub.Message && n != 1:
@@ -265,5 +318,14 @@ func (d *decoder) v3(dst []pubsub.Event, b []byte) ([]pubsub.Event, error) {
 		clear(dst[start:])
 		return dst[:start], err
 	}
+	if end {
+		dst = append(dst, endMark(&tpl))
+	}
 	return dst, nil
+}
+
+// endMark is the end mark of tpl's transaction as a body's flag
+// v3TxnEnd gives it: no table, no Seq (the follower places it).
+func endMark(tpl *pubsub.Event) pubsub.Event {
+	return pubsub.Event{Kind: pubsub.Committed, LSN: tpl.LSN, Xid: tpl.Xid, CommitTime: tpl.CommitTime}
 }

@@ -254,8 +254,8 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 // FuzzDecodeEvent: decodeAll never panics, what it accepts are
-// Resyncs, messages or changes with a schema and a table, a batch's
-// events batch with each other, and their format 3 encoding decodes to
+// Resyncs, messages, transaction ends or changes with a schema and a
+// table, a batch's events batch with each other (but for an end last), and their format 3 encoding decodes to
 // equal events (rows column by column: names, types, states, texts; Xid).
 func FuzzDecodeEvent(f *testing.F) {
 	for _, b := range [][]byte{v1Change, v1Resync, v1Delete, jsonBody, []byte(`{"resync":true,"reason":"listen"}`),
@@ -275,7 +275,8 @@ func FuzzDecodeEvent(f *testing.F) {
 		f.Add(body)
 	}
 	evs := batchEvents(f)
-	for _, b := range [][]pubsub.Event{evs, evs[1:3], evs[3:]} {
+	end := pubsub.Event{Kind: pubsub.Committed, LSN: evs[0].LSN, Xid: evs[0].Xid, CommitTime: evs[0].CommitTime}
+	for _, b := range [][]pubsub.Event{evs, evs[1:3], evs[3:], append(evs[3:4:4], end), {end}} {
 		var e encoder
 		_, body, err := e.encodeBatch("p", b)
 		if err != nil {
@@ -299,7 +300,7 @@ func FuzzDecodeEvent(f *testing.F) {
 			if ev.Kind == pubsub.TableChanged && (ev.Schema == "" || ev.Table == "") || ev.Kind == 0 {
 				t.Fatalf("accepted %+v", ev)
 			}
-			if i > 0 && !batchable(&evs[i-1], &evs[i]) {
+			if i > 0 && !batchable(&evs[i-1], &evs[i]) && (i < len(evs)-1 || !endsTxn(&evs[i-1], &evs[i])) {
 				t.Fatalf("a body of events that do not batch: %+v after %+v", evs[i], evs[i-1])
 			}
 		}

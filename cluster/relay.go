@@ -138,9 +138,11 @@ func (e *elector) prepare(termN uint64, evs []pubsub.Event, enc *encoder, maxPay
 		// started; followers have their own start Resync.
 		return nil
 	}
-	o := &outgoing{events: len(evs), lsn: ev.LSN}
+	// A transaction's end mark is not counted: the source's Published
+	// leaves it out too.
+	o := &outgoing{events: countChanges(evs), lsn: ev.LSN}
 	if ev.Kind != pubsub.Resync {
-		o.changes = len(evs)
+		o.changes = o.events
 	}
 	o.id = e.msgID(wal, termN, &evs[len(evs)-1])
 	var err error
@@ -153,10 +155,10 @@ func (e *elector) prepare(termN uint64, evs []pubsub.Event, enc *encoder, maxPay
 	case maxPayload > 0 && int64(len(o.body)) > maxPayload-headerRoom:
 		// NATS refuses it, and would refuse it again on every retry:
 		// followers get a Resync in its place and the stream goes on.
-		e.relay.tooLarge.Add(uint64(len(evs)))
+		e.relay.tooLarge.Add(uint64(countChanges(evs)))
 		e.c.log.Error("cluster: a change is larger than the NATS server's max_payload; sending a Resync in its place (raise max_payload, see docs/cluster.md)",
 			"schema", ev.Schema, "table", ev.Table, "op", ev.Operation, "row_id", ev.RowID, "lsn", ev.LSN,
-			"changes", len(evs), "bytes", len(o.body), "max_payload", maxPayload)
+			"changes", countChanges(evs), "bytes", len(o.body), "max_payload", maxPayload)
 		o.subject, o.body, _ = enc.encodeBatch(e.c.cfg.Subject, []pubsub.Event{{Kind: pubsub.Resync, Reason: ReasonTooLarge}})
 	}
 	return o

@@ -15,19 +15,22 @@ const (
 	maxBatchBytes = 64 << 10
 )
 
-// gather returns first and, when batching is on and first is a change,
-// the events already in the relay mailbox (in) that batch with it, within
+// gather returns first and, when first is a change, the events already
+// in the relay mailbox (in) that batch with it (none but its
+// transaction's end with SingleChangeMessages), within
 // maxBatchChanges and maxBytes (first's own size aside: a change too
 // large for a message goes alone, see prepare). It never waits: a change
 // whose successor is not queued yet goes now, so batching delays
 // nothing. The first event read that does not fit is kept in p.held for
-// the next message. The result is p.batch's storage.
+// the next message; the transaction's end mark, when queued right after
+// its last change, ends the batch. The result is p.batch's storage.
 func (p *pipeline) gather(first pubsub.Event, in <-chan pubsub.Event, maxBytes int) []pubsub.Event {
 	b := append(p.batch[:0], first)
 	p.batch = b
-	if p.e.c.cfg.SingleChangeMessages || !isChange(&first) {
+	if !isChange(&first) {
 		return b
 	}
+	single := p.e.c.cfg.SingleChangeMessages
 	size := headerSize(&first) + p.enc.changeSize(&first)
 	for len(b) < maxBatchChanges {
 		var ev pubsub.Event
@@ -40,7 +43,13 @@ func (p *pipeline) gather(first pubsub.Event, in <-chan pubsub.Event, maxBytes i
 		if !ok {
 			return b // closed: the relay's next read sees it too
 		}
-		if batchable(&b[len(b)-1], &ev) {
+		if endsTxn(&b[len(b)-1], &ev) {
+			// The transaction's end: the body's flag (message_batch.go).
+			b = append(b, ev)
+			p.batch = b
+			return b
+		}
+		if !single && batchable(&b[len(b)-1], &ev) {
 			if n := p.enc.changeSize(&ev); size+n <= maxBytes {
 				size += n
 				b = append(b, ev)

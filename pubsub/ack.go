@@ -21,8 +21,8 @@ var (
 type MailboxOption func(*mailboxOptions)
 
 type mailboxOptions struct {
-	ack  bool
-	name string
+	ack, commits bool
+	name         string
 }
 
 // WithAck makes an acknowledged mailbox: its consumer calls [Mailbox.Ack]
@@ -45,6 +45,19 @@ type mailboxOptions struct {
 // have no position (LSN 0) and are never replayed; acknowledging them is
 // a no-op.
 func WithAck() MailboxOption { return func(o *mailboxOptions) { o.ack = true } }
+
+// WithCommits makes a mailbox receive the end of each transaction: an
+// Event of Kind [Committed] after the transaction's last change, per
+// topic the mailbox holds that the transaction touched (see Committed).
+// Without it a mailbox receives no marks, so a consumer written before
+// they existed sees exactly what it did. Marks come from the WAL change
+// source and a cluster follower; the NOTIFY Listener sends none. In an
+// ack mailbox a mark holds a position like a change: acknowledge it too
+// (acknowledging an event acknowledges everything before it).
+func WithCommits() MailboxOption { return func(o *mailboxOptions) { o.commits = true } }
+
+// Commits reports whether the mailbox was made [WithCommits].
+func (mb *Mailbox) Commits() bool { return mb.commits }
 
 // WithName names the mailbox in log lines, such as the WAL source's
 // warning that an ack mailbox holds it up.

@@ -151,13 +151,25 @@ func (ps *PubSub) fits(m *member, evs []Event) int {
 	used := 0
 	for i := range evs {
 		c := 0
-		if evs[i].Kind == Message {
+		switch evs[i].Kind {
+		case Committed:
+			if !mb.commits {
+				break
+			}
+			t := ps.all
+			if evs[i].Table != "" {
+				t = ps.tableTopic(tableKey{evs[i].Schema, evs[i].Table})
+			}
+			if t != nil && slices.Contains(m.topics, t) {
+				c++
+			}
+		case Message:
 			ps.messageTopics(&evs[i], func(t *topic) {
 				if slices.Contains(m.topics, t) {
 					c++
 				}
 			})
-		} else {
+		default:
 			if all {
 				c++
 			}

@@ -145,7 +145,9 @@ func (ps *PubSub) Broadcast(topicName string, ev Event) error {
 // one delivery: every mailbox receives its copies in the order of evs, and
 // a mailbox that
 // holds both topics receives two copies of each change. Every event must
-// be a TableChanged (a zero Kind counts as one) with a schema and a table; otherwise
+// be a TableChanged (a zero Kind counts as one) with a schema and a table,
+// a Message, or a Committed mark (with a table: to its topic; without:
+// to TopicAll; either only to mailboxes made WithCommits); otherwise
 // nothing is delivered and the error wraps ErrInvalidEvent.
 //
 // This is the Listener's path, routed by the table EventBus fills (see
@@ -170,7 +172,10 @@ func (ps *PubSub) BroadcastChanges(evs []Event) error {
 func checkChanges(evs []Event) error {
 	for i := range evs {
 		ev := &evs[i]
-		if ev.Kind == Message {
+		switch {
+		case ev.Kind == Message:
+			continue
+		case ev.Kind == Committed && (ev.Schema == "") == (ev.Table == ""):
 			continue
 		}
 		if (ev.Kind != TableChanged && ev.Kind != 0) || ev.Schema == "" || ev.Table == "" {
@@ -180,29 +185,79 @@ func checkChanges(evs []Event) error {
 	return nil
 }
 
+// single reports whether an event of kind k is delivered on its own:
+// a logical message or a Committed mark, not a change.
+func single(k Kind) bool { return k == Message || k == Committed }
+
 // broadcastChanges is BroadcastChanges after validation, for at least one
-// event. The caller holds ps.mu.
+// event: the runs of changes grouped by table, the messages and marks
+// between them one by one, in order. The caller holds ps.mu.
 func (ps *PubSub) broadcastChanges(evs []Event) {
-	if len(evs) == 1 || hasMessage(evs) {
-		// One by one, in order: a batch with logical messages in it
-		// (rare) skips the grouping by table below.
-		for i := range evs {
-			ev := evs[i]
-			var c tally
-			if ev.Kind == Message {
-				ps.messageTopics(&ev, func(t *topic) { ps.deliverOne(t, &ev, &c) })
-			} else {
-				ev.Kind = TableChanged
-				if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {
-					ps.deliverOne(t, &ev, &c)
-				}
-				if ps.all != nil {
-					ps.deliverOne(ps.all, &ev, &c)
-				}
-			}
-			ps.published++
-			ps.add(c)
+	for len(evs) > 0 {
+		i := 0
+		for i < len(evs) && !single(evs[i].Kind) {
+			i++
 		}
+		if i == 0 {
+			ps.broadcastSingle(&evs[0])
+			evs = evs[1:]
+			continue
+		}
+		ps.broadcastRun(evs[:i])
+		evs = evs[i:]
+	}
+}
+
+// broadcastSingle delivers a logical message to its topics, or a
+// Committed mark to the members of its topic made WithCommits. Marks are
+// not counted as published: Stats counts what sources publish. The
+// caller holds ps.mu.
+func (ps *PubSub) broadcastSingle(e *Event) {
+	ev := *e
+	var c tally
+	if ev.Kind == Message {
+		ps.messageTopics(&ev, func(t *topic) { ps.deliverOne(t, &ev, &c) })
+		ps.published++
+	} else {
+		t := ps.all
+		if ev.Table != "" {
+			t = ps.tableTopic(tableKey{ev.Schema, ev.Table})
+		}
+		if t != nil {
+			deliverMark(t, &ev, &c)
+		}
+	}
+	ps.add(c)
+}
+
+// deliverMark offers mark ev to the members of t made WithCommits. The
+// caller holds ps.mu.
+func deliverMark(t *topic, ev *Event, c *tally) {
+	for _, mb := range t.mbs {
+		if !mb.commits {
+			continue
+		}
+		mb.mu.Lock()
+		c.offer(mb, ev)
+		mb.unlock()
+	}
+}
+
+// broadcastRun delivers a run of changes (no message, no mark). The
+// caller holds ps.mu.
+func (ps *PubSub) broadcastRun(evs []Event) {
+	if len(evs) == 1 {
+		ev := evs[0]
+		ev.Kind = TableChanged
+		var c tally
+		if t := ps.tableTopic(tableKey{ev.Schema, ev.Table}); t != nil {
+			ps.deliverOne(t, &ev, &c)
+		}
+		if ps.all != nil {
+			ps.deliverOne(ps.all, &ev, &c)
+		}
+		ps.published++
+		ps.add(c)
 		return
 	}
 	if len(ps.byTable) == 0 {
@@ -327,14 +382,4 @@ func (ps *PubSub) ResyncWith(reason Reason) {
 		mb.unlock()
 	}
 	ps.resyncs.add(reason, sent)
-}
-
-// hasMessage reports whether evs holds a logical message.
-func hasMessage(evs []Event) bool {
-	for i := range evs {
-		if evs[i].Kind == Message {
-			return true
-		}
-	}
-	return false
 }

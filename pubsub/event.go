@@ -25,6 +25,17 @@ const (
 	// with the transaction's changes (WAL source only, when asked for).
 	// Prefix and Content carry it; LSN, Seq and CommitTime place it.
 	Message
+
+	// Committed marks the end of a transaction (WAL source and cluster
+	// follower only): every change of the transaction a mailbox receives
+	// comes before the transaction's first Committed. It is opt-in: only
+	// a mailbox made [WithCommits] receives it, once per topic it holds
+	// that the transaction touched. A table topic's mark names the table
+	// (Schema, Table) and Count is the transaction's changes to it;
+	// [TopicAll]'s mark has no table and counts every change. LSN, Xid,
+	// CommitTime and Seq place it, Seq following the transaction's
+	// changes. NOTIFY mode has no transactions and sends none.
+	Committed
 )
 
 // String returns "TableChanged", "Resync" or "Kind(N)".
@@ -36,6 +47,8 @@ func (k Kind) String() string {
 		return "Resync"
 	case Message:
 		return "Message"
+	case Committed:
+		return "Committed"
 	default:
 		return "Kind(" + strconv.Itoa(int(k)) + ")"
 	}
@@ -98,10 +111,13 @@ type Event struct {
 	// Cascade and RestartIdentity are a WAL TRUNCATE's options (TRUNCATE
 	// ... CASCADE, ... RESTART IDENTITY); false otherwise.
 	Cascade, RestartIdentity bool
-	Schema                   string
-	Table                    string
-	Operation                Operation
-	RowID                    string
+	// Count is a Committed mark's number of changes (in its padding:
+	// Event is no bigger for it); 0 otherwise.
+	Count     uint32
+	Schema    string
+	Table     string
+	Operation Operation
+	RowID     string
 	// Reason says why a Resync was sent (ReasonOverflow, ReasonListen,
 	// ReasonManual, ReasonStart, ReasonSlot, ReasonReconnect,
 	// ReasonServer or a caller's own); empty for TableChanged.
@@ -133,11 +149,14 @@ type Event struct {
 	Old *Row
 }
 
-// String formats a change as PhoenixKit's payload "schema.table:OP:row_id"
-// and a Resync as "Resync(reason)".
+// String formats a change as PhoenixKit's payload "schema.table:OP:row_id",
+// a Resync as "Resync(reason)" and a mark as "Committed(schema.table@LSN)".
 func (e Event) String() string {
-	if e.Kind == Resync {
+	switch e.Kind {
+	case Resync:
 		return "Resync(" + string(e.Reason) + ")"
+	case Committed:
+		return "Committed(" + e.Schema + "." + e.Table + "@" + e.LSN.String() + ")"
 	}
 	return e.Schema + "." + e.Table + ":" + string(e.Operation) + ":" + e.RowID
 }

@@ -120,6 +120,9 @@ type Mailbox struct {
 	ack *ackState
 	// name is WithName's, for log lines; set at construction.
 	name string
+	// commits is WithCommits's: the mailbox takes Committed marks. Set
+	// at construction.
+	commits bool
 }
 
 // NewMailbox returns an open mailbox that holds up to capacity events
@@ -148,6 +151,7 @@ func NewMailbox(capacity int, opts ...MailboxOption) *Mailbox {
 		ch:       make(chan Event, slots),
 		direct:   min(capacity, slots),
 		name:     o.name,
+		commits:  o.commits,
 	}
 	if o.ack {
 		mb.ack = &ackState{}

@@ -118,11 +118,12 @@ func (ss *session) handOver(evs []pubsub.Event) bool {
 		return false
 	}
 	// Counted first, so that a reader who got an event sees it counted.
-	s.published.Add(uint64(len(evs)))
+	changes := countChanges(evs)
+	s.published.Add(changes)
 	n, bp, err := s.ps.BroadcastChangesAcked(evs)
 	if err != nil {
 		// Cannot happen: every event has a schema and a table.
-		s.published.Add(^uint64(len(evs) - 1))
+		s.published.Add(-changes)
 		s.log.Error("replication: publishing failed", "err", err)
 		return true
 	}
@@ -193,7 +194,7 @@ func (ss *session) waitForAcks(evs []pubsub.Event, n int, bp *pubsub.Backpressur
 // whole, and that one's events up to it.
 func (ss *session) abandon(handed, rest []pubsub.Event, err error) {
 	s := ss.s
-	s.published.Add(^uint64(len(rest) - 1))
+	s.published.Add(-countChanges(rest))
 	p := &s.pos
 	r := rest[0].LSN
 	k := 0 // events of r's transaction in handed

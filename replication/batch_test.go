@@ -64,10 +64,17 @@ func TestCommitConfirmedOnlyAfterHandOff(t *testing.T) {
 	if mb.Len() != 2 || ss.ack != 1100 || p.lastCommit != 1000 || p.partialLSN != 2000 || p.partialCount != 1 {
 		t.Fatalf("after the hand-off: %d events out, ack %d, position %+v", mb.Len(), ss.ack, *p)
 	}
-	// Nothing of it waits: its commit counts at once.
+	// Its commit marks wait in the chunk: its commit counts once they
+	// were handed over too.
 	feed(t, ss, commitAt(2000, 2100))
+	if ss.ack != 1100 || p.lastCommit != 1000 {
+		t.Fatalf("after the last commit, its marks not handed over: ack %d, position %+v", ss.ack, *p)
+	}
+	if !ss.flush() {
+		t.Fatal("flush did not report the completed transaction")
+	}
 	if ss.ack != 2100 || p.lastCommit != 2000 || p.partialLSN != 0 || p.partialCount != 0 {
-		t.Fatalf("after the last commit: ack %d, position %+v", ss.ack, *p)
+		t.Fatalf("after its marks: ack %d, position %+v", ss.ack, *p)
 	}
 	// A keepalive between transactions may confirm the server's end only
 	// when nothing waits for a hand-off.

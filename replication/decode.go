@@ -94,6 +94,8 @@ func (ss *session) begin(lsn pubsub.LSN, xid uint32, commitTime time.Time) {
 	p := &ss.s.pos
 	ss.inTxn, ss.txnLSN, ss.txnXid, ss.commitTime = true, lsn, xid, commitTime
 	ss.idx, ss.skip, ss.skipAll = 0, 0, false
+	clear(ss.txnTables)
+	ss.txnTables = ss.txnTables[:0]
 	switch {
 	case lsn <= p.lastCommit:
 		ss.skipAll = true
@@ -120,12 +122,14 @@ func (ss *session) change(relID uint32, op pubsub.Operation, m *rowMsg, truncOpt
 		return nil
 	}
 	ss.idx++
-	if ss.idx <= ss.skip {
-		return nil
-	}
 	rel := ss.relations[relID]
 	if rel == nil {
 		return fmt.Errorf("replication: change for relation %d before its description", relID)
+	}
+	// Counted for the commit marks even when handed over before.
+	ss.touch(rel)
+	if ss.idx <= ss.skip {
+		return nil
 	}
 	ev := pubsub.Event{
 		Kind:            pubsub.TableChanged,
@@ -182,7 +186,8 @@ func (ss *session) flush() (completed bool) {
 	return completed
 }
 
-// commit closes the transaction. Its end may be confirmed to the server
+// commit closes the transaction and queues its commit marks
+// (commitmark.go). Its end may be confirmed to the server
 // once its events were handed over: at once when none wait in the chunk,
 // else by the flush that hands them over.
 func (ss *session) commit(commitLSN, endLSN pubsub.LSN) {
@@ -193,6 +198,7 @@ func (ss *session) commit(commitLSN, endLSN pubsub.LSN) {
 		ss.done.any = true
 	}
 	ss.done.end = max(ss.done.end, pglogrepl.LSN(endLSN))
+	ss.commitMarks()
 	ss.inTxn = false
 	if len(ss.chunk) == 0 {
 		ss.settle()

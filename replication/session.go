@@ -41,9 +41,10 @@ type session struct {
 	txnLSN      pubsub.LSN
 	txnXid      uint32
 	commitTime  time.Time
-	idx         int  // events of the transaction seen so far
-	skip        int  // events of the transaction handed over before
-	skipAll     bool // the whole transaction was handed over before
+	idx         int        // events of the transaction seen so far
+	skip        int        // events of the transaction handed over before
+	skipAll     bool       // the whole transaction was handed over before
+	txnTables   []txnTable // the tables it changed, for its commit marks
 	chunk       []pubsub.Event
 	warnedNonTx bool     // a non-transactional message was logged
 	done        doneTxns // committed, their events still in chunk

@@ -35,7 +35,8 @@
 // pg_current_wal_insert_lsn(). A change of a
 // transaction that snapshot saw is skipped; every later one is applied.
 // So the shape equals the SELECT at every commit it has applied, with no
-// gap and no duplicate. An UPDATE that makes a row match arrives as
+// gap and no duplicate; a subscriber learns where each commit is from
+// the [Commit] message after the transaction's messages to it. An UPDATE that makes a row match arrives as
 // Insert (move-in), one that makes it stop matching as Delete (move-out);
 // the shape keeps the set of its keys (not its rows), which is what
 // move-out needs with the default replica identity. A change whose WAL

@@ -29,10 +29,17 @@ const (
 	// changes (a Resync) and when the subscriber fell behind by more than
 	// Config.Buffer messages.
 	Reset
+	// Commit: the transaction of LSN committed, and every message of it
+	// for this subscriber came before. A subscriber receives one after
+	// each transaction it received a message of: apply a transaction's
+	// messages together and show the result at its Commit, so a reader
+	// never sees half of one. WAL mode only: NOTIFY mode has no
+	// transactions and sends none.
+	Commit
 )
 
-// String returns "insert", "update", "delete", "up-to-date", "reset" or
-// "MessageKind(N)".
+// String returns "insert", "update", "delete", "up-to-date", "reset",
+// "commit" or "MessageKind(N)".
 func (k MessageKind) String() string {
 	switch k {
 	case Insert:
@@ -45,6 +52,8 @@ func (k MessageKind) String() string {
 		return "up-to-date"
 	case Reset:
 		return "reset"
+	case Commit:
+		return "commit"
 	}
 	return "MessageKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -55,7 +64,8 @@ type Message struct {
 	// xid is the change's transaction id, for a late subscriber's
 	// snapshot to skip what it saw (next to Kind: no padding).
 	xid uint32
-	// Key identifies the row (see Shape.Key); empty for UpToDate and Reset.
+	// Key identifies the row (see Shape.Key); empty for UpToDate, Reset
+	// and Commit.
 	Key string
 	// Row is the row projected to the shape's columns (Insert, Update).
 	// Rows are shared by every subscriber and immutable.
@@ -66,7 +76,8 @@ type Message struct {
 	// LSN and Seq are the change's commit position and its place in the
 	// transaction, as in pubsub.Event: unique and increasing along the
 	// stream in WAL mode. Snapshot rows have LSN 0 and Seq 1, 2, ...;
-	// NOTIFY mode changes have LSN 0 and Seq 0.
+	// NOTIFY mode changes have LSN 0 and Seq 0. A Commit has its
+	// transaction's LSN and the Seq of the source's end mark.
 	LSN pubsub.LSN
 	Seq uint64
 }

@@ -111,6 +111,10 @@ type router struct {
 	// routed counts the (change, shape) pairs derive looked at: what
 	// changes cost in shapes.
 	routed uint64
+	// txnSubs are the subscriptions sent a message of a transaction
+	// whose end they were not sent yet (Subscription.txn), for the
+	// source's commit marks (commit.go).
+	txnSubs []*Subscription
 }
 
 func (r *router) init(m *Manager) {
@@ -140,9 +144,11 @@ func (r *router) run(ctx context.Context) error {
 	r.ctx = ctx
 	opts := []pubsub.MailboxOption{pubsub.WithName("shape")}
 	if !r.m.cfg.Notify {
-		// The WAL source waits for the router instead of dropping.
-		opts = append(opts, pubsub.WithAck())
+		// The WAL source waits for the router instead of dropping, and
+		// marks each transaction's end.
+		opts = append(opts, pubsub.WithAck(), pubsub.WithCommits())
 	}
+	r.forgetTxns()
 	r.mb = pubsub.NewMailbox(1<<14, opts...)
 	defer func() {
 		r.mb.Close()
@@ -524,6 +530,10 @@ func (r *router) snapshotDone(res snapResult) {
 		return
 	}
 	for i := range pending {
+		if pending[i].Kind == pubsub.Committed {
+			r.commitMark(&pending[i])
+			continue
+		}
 		r.walEvent(sh.tbl, &pending[i], sh)
 	}
 }
@@ -566,22 +576,37 @@ func (r *router) deliverSnapshot(sub *Subscription, s *snapshot) {
 	sub.finish(nil)
 }
 
-// emit hands msg to sh's subscribers.
+// emit hands msg to sh's subscribers, noting those sent a message of a
+// transaction for its Commit.
 func (r *router) emit(sh *shape, msg Message) {
 	for _, sub := range sh.subs {
-		if sub.waiting {
-			if sub.ownSnap {
-				sub.pending = append(sub.pending, msg)
+		if r.send(sub, msg) && msg.LSN != 0 && sub.txn != msg.LSN {
+			if sub.txn == 0 {
+				r.txnSubs = append(r.txnSubs, sub)
 			}
-			continue
-		}
-		if sub.snap != nil && sub.skips(&msg) {
-			continue
-		}
-		if !sub.push([]Message{msg}, true, r.m.cfg.Buffer) {
-			r.startSubSnapshot(sub, true, 0)
+			sub.txn = msg.LSN
 		}
 	}
+}
+
+// send hands msg to sub, or keeps it for after sub's own snapshot, and
+// reports whether it did either.
+func (r *router) send(sub *Subscription, msg Message) bool {
+	if sub.waiting {
+		if sub.ownSnap {
+			sub.pending = append(sub.pending, msg)
+			return true
+		}
+		return false
+	}
+	if sub.snap != nil && sub.skips(&msg) {
+		return false
+	}
+	if !sub.push([]Message{msg}, true, r.m.cfg.Buffer) {
+		r.startSubSnapshot(sub, true, 0)
+		return false
+	}
+	return true
 }
 
 // skips reports whether msg comes from a transaction the subscription's
@@ -604,6 +629,7 @@ func (r *router) handle(evs []pubsub.Event) {
 		switch ev.Kind {
 		case pubsub.Resync:
 			r.flushNotify()
+			r.forgetTxns()
 			r.m.log.Info("shape: changes may have been missed; every shape takes a fresh snapshot", "reason", ev.Reason)
 			for _, sh := range r.shapes {
 				r.startShapeSnapshot(sh, true, 0)
@@ -624,6 +650,13 @@ func (r *router) handle(evs []pubsub.Event) {
 				continue
 			}
 			r.walEvent(t, ev, nil)
+		case pubsub.Committed:
+			if t := r.tables[tkey{ev.Schema, ev.Table}]; t != nil {
+				for _, sh := range t.waiting {
+					sh.pending = append(sh.pending, *ev)
+				}
+			}
+			r.commitMark(ev)
 		}
 	}
 	r.flushNotify()

@@ -3,6 +3,8 @@ package shape
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
 )
 
 // Subscription is one subscriber of a shape: read its messages from C.
@@ -42,6 +44,9 @@ type Subscription struct {
 	// snap is the subscription's own snapshot until the stream passes it.
 	snap     *pgSnapshot
 	detached bool
+	// txn is the LSN of the transaction the subscription was last sent
+	// a message of while its Commit is due; 0 when none is.
+	txn pubsub.LSN
 }
 
 // chanSlots is the buffer of a subscription's channel.

@@ -36,9 +36,10 @@
 // Offset -1 is answered from the rows frozen at a position of the log,
 // in chunks of about Options.ChunkBytes that every client starting
 // meanwhile shares (so a shared cache may keep them), then the log from
-// that position. A response ends only between transactions: a
-// transaction counts as complete when the next one starts or after 20 ms
-// without a change, since the shape package marks no transaction's end.
+// that position. A response ends only between transactions: in WAL mode
+// at the transaction's end, which package shape marks with a Commit
+// message; in NOTIFY mode, which has no transactions, after 20 ms without
+// a change (a burst is held 20 ms at most).
 //
 // # Who may see what
 //

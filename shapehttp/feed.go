@@ -32,6 +32,7 @@ const (
 	kindDelete                         // a row leaves the shape
 	kindUpToDate                       // everything before is applied: a consistent point
 	kindReset                          // the shape was taken again: forget every row
+	kindCommit                         // the transaction of lsn ended (WAL mode)
 )
 
 // change is one message of a shape's feed.

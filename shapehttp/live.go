@@ -46,9 +46,9 @@ type liveShape struct {
 	lastBody encodedBody
 }
 
-// txnSettle is how long the feed must stay quiet after a change before
-// its transaction counts as complete; txnHold bounds how long NOTIFY mode
-// holds a burst of changes it cannot tell apart.
+// In NOTIFY mode, where changes carry no transaction, a burst of changes
+// counts as complete once the feed was quiet for txnSettle, or after
+// txnHold at most.
 const (
 	txnSettle = 20 * time.Millisecond
 	txnHold   = 20 * time.Millisecond
@@ -85,23 +85,21 @@ func (s *liveShape) run(full bool) {
 	close(s.opened)
 	defer f.close()
 
-	// A transaction's changes are committed together, and a response
-	// ends only between transactions: when a change of another
-	// transaction (another LSN) arrives, and when the feed has had
-	// nothing more for txnSettle, which is also what carries the last
-	// one out without waiting for the next. (The shape package hands a
-	// transaction over one change at a time; nothing marks its end.) In
-	// NOTIFY mode, where changes carry no transaction, a burst is held
-	// at most txnHold.
+	// A transaction's changes are committed to the log together, so a
+	// response ends only between transactions: in WAL mode at the
+	// transaction's Commit (or, should one be missing, when a change of
+	// another LSN arrives), however long the source takes between its
+	// changes. In NOTIFY mode, where changes carry no transaction, a
+	// burst ends after txnSettle without a change, or txnHold at most.
 	var (
 		pending      []change
 		pendingSince time.Time
 	)
 	for {
 		wait := time.Duration(-1)
-		if len(pending) > 0 {
+		if len(pending) > 0 && pending[0].lsn == 0 {
 			wait = txnSettle
-			if pending[0].lsn == 0 && time.Since(pendingSince) >= txnHold {
+			if time.Since(pendingSince) >= txnHold {
 				wait = 0
 			}
 		}
@@ -138,6 +136,9 @@ func (s *liveShape) run(full bool) {
 				pendingSince = time.Now()
 			}
 			pending = append(pending, c)
+		case kindCommit:
+			s.commit(pending)
+			pending = pending[:0]
 		case kindUpToDate:
 			s.commit(pending)
 			pending = pending[:0]

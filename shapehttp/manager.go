@@ -121,6 +121,8 @@ func (f *subFeed) next(ctx context.Context, wait time.Duration) (change, bool, e
 		c.kind = kindUpToDate
 	case shape.Reset:
 		c.kind = kindReset
+	case shape.Commit:
+		c.kind = kindCommit
 	default:
 		return change{}, false, errors.New("shapehttp: unknown message kind " + m.Kind.String())
 	}

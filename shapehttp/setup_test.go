@@ -54,6 +54,7 @@ type env struct {
 	t    *testing.T
 	url  string
 	pool *pgxpool.Pool
+	ps   *pubsub.PubSub // the change source's
 	m    *shape.Manager
 	srv  *httptest.Server
 	opts shapehttp.Options
@@ -108,6 +109,7 @@ func setupMode(t *testing.T, opts shapehttp.Options, notify bool) *env {
 		logger = slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ps := pubsub.New(logger)
+	e.ps = ps
 	var source interface {
 		Serve(context.Context) error
 		WaitReady(context.Context) error
