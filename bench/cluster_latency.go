@@ -31,6 +31,11 @@ type latencyResults struct {
 	// right after it.
 	bareOf   map[string]string
 	overBare map[string][]float64
+	// bareCPU is, per baseline repetition, the CPU of this process per
+	// message delivered to a consumer; natsPer, per repetition of a
+	// cluster group or a baseline, the NATS server's CPU per change or
+	// message delivered.
+	bareCPU, natsPer map[string][]float64
 }
 
 // writeRound writes k single-row transactions to the table of dbURL at
@@ -97,6 +102,7 @@ func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg confi
 		lr.backends = map[string][]float64{}
 		lr.cpu, lr.busy, lr.busyNATS, lr.load = map[string][]float64{}, map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 		lr.bareOf, lr.overBare, lr.rate = map[string]string{}, map[string][]float64{}, map[string][]float64{}
+		lr.bareCPU, lr.natsPer = map[string][]float64{}, map[string][]float64{}
 	}
 	lr.names = append(lr.names, g.name)
 	bareName := ""
@@ -154,6 +160,9 @@ func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg confi
 			lr.load[g.name] = append(lr.load[g.name], l)
 		}
 		lr.rate[g.name] = append(lr.rate[g.name], achievedRate(commit))
+		if g.ins[0].cl != nil {
+			lr.natsPer[g.name] = append(lr.natsPer[g.name], nats.Seconds()*1e6/float64(len(got)))
+		}
 		lr.p50[g.name] = append(lr.p50[g.name], percentile(got, 50))
 		lr.p99[g.name] = append(lr.p99[g.name], percentile(got, 99))
 		lr.pmax[g.name] = append(lr.pmax[g.name], percentile(got, 100))
@@ -164,16 +173,21 @@ func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg confi
 			continue
 		}
 		runtime.GC()
+		self0, nats0 = selfCPU(), processTime(ce.ns.pid())
 		got, err = bare.round(ctx, commit)
+		self, nats = selfCPU()-self0, processTime(ce.ns.pid())-nats0
 		if err != nil {
 			return fmt.Errorf("%s: %w", bareName, err)
 		}
+		lr.bareCPU[bareName] = append(lr.bareCPU[bareName], self.Seconds()*1e6/float64(len(got)))
+		lr.natsPer[bareName] = append(lr.natsPer[bareName], nats.Seconds()*1e6/float64(len(got)))
 		lr.p50[bareName] = append(lr.p50[bareName], percentile(got, 50))
 		lr.p99[bareName] = append(lr.p99[bareName], percentile(got, 99))
 		lr.pmax[bareName] = append(lr.pmax[bareName], percentile(got, 100))
 		lr.overBare[g.name] = append(lr.overBare[g.name], last(lr.p99[g.name])/last(lr.p99[bareName]))
-		progress("8 cluster: %s: rep %d/%d: p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d arrivals",
-			bareName, rep+1, cfg.reps, last(lr.p50[bareName]), last(lr.p99[bareName]), last(lr.pmax[bareName]), len(got))
+		progress("8 cluster: %s: rep %d/%d: p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d arrivals, CPU per delivered message %.1f µs here, %.1f µs in NATS",
+			bareName, rep+1, cfg.reps, last(lr.p50[bareName]), last(lr.p99[bareName]), last(lr.pmax[bareName]), len(got),
+			last(lr.bareCPU[bareName]), last(lr.natsPer[bareName]))
 	}
 	return nil
 }
@@ -278,12 +292,14 @@ func (lr *latencyResults) cpuRows(cfg config) []Row {
 		{"CPU of the instances' process per change delivered to a mailbox, latency rounds", "µs", lr.cpu},
 		{"cores busy in the latency rounds: the instances' process (writer included)", "cores", lr.busy},
 		{"cores busy in the latency rounds: the NATS server", "cores", lr.busyNATS},
+		{"CPU of the bare JetStream consumers' process per message delivered to a consumer, paired rounds", "µs", lr.bareCPU},
+		{"CPU of the NATS server per change or message delivered, latency rounds", "µs", lr.natsPer},
 		{fmt.Sprintf("machine load average (1 min) after each latency round, %d cores", runtime.NumCPU()), "", lr.load},
 		{"single-row txns committed per second in the latency rounds (the writer's pace)", "txn/s", lr.rate},
 	} {
 		for _, name := range lr.names {
-			if !lr.isGroup(name) {
-				continue // measured apart from the instances' process figures
+			if len(m.xs[name]) == 0 {
+				continue // not measured for it (a baseline has no instances; a single instance no NATS)
 			}
 			if name == nameSingle && m.unit == "cores" && strings.HasSuffix(m.meas, "NATS server") {
 				continue // it uses none

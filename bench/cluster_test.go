@@ -75,8 +75,11 @@ func TestClusterSectionEndToEnd(t *testing.T) {
 		nameWriter, nameUnbatched(3), nameBareJS(3) + ", one message per change"}) {
 		t.Errorf("burst rows for %v", got)
 	}
-	if got := seen["CPU"]; !slices.Equal(got, append(slices.Clone(want), nameSingle, nameClustered(3))) {
-		t.Errorf("CPU rows for %v, want the latency rounds' of %v, then the burst's", got, want)
+	wantCPU := append(slices.Clone(want), nameBareLatency(1), nameBareLatency(3), // instances; baselines' consumers
+		nameClustered(1), nameBareLatency(1), nameClustered(3), nameBareLatency(3), // the NATS server's
+		nameSingle, nameClustered(3)) // the burst's
+	if got := seen["CPU"]; !slices.Equal(got, wantCPU) {
+		t.Errorf("CPU rows for %v, want %v", got, wantCPU)
 	}
 	if got := seen["changes"]; !slices.Equal(got, []string{nameClustered(3), nameUnbatched(3)}) {
 		t.Errorf("changes per message rows for %v", got)
