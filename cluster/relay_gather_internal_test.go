@@ -50,11 +50,4 @@ func TestGatherNeverWaitsForABatch(t *testing.T) {
 	if len(queued) != 1 {
 		t.Fatalf("%d events left queued, want 1: gather reads no further than the first that does not batch", len(queued))
 	}
-
-	p.e.c.cfg.SingleChangeMessages = true
-	p.holding = false
-	got = p.gather(change("items", 6), queued, maxBatchBytes)
-	if len(got) != 1 || p.holding || len(queued) != 1 {
-		t.Fatalf("SingleChangeMessages: gathered %d events (holding %v, %d queued), want one alone, nothing read", len(got), p.holding, len(queued))
-	}
 }
