@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -123,12 +125,16 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 
 	var rows []Row
 	var errs []error
+	doLatency, doBurst := cfg.clusterPart("latency"), cfg.clusterPart("burst")
 	lat := &latencyResults{}
-	progress("8 cluster: latency of %d single-row txns at %d/s, %s",
-		cfg.clusterLatN, cfg.clusterRate, nameSingle)
-	if err := lat.measure(ctx, ce, cfg, single, ce.singleURL); err != nil {
-		return nil, fmt.Errorf("%s: %w", nameSingle, err)
+	if doLatency {
+		progress("8 cluster: latency of %d single-row txns at %d/s, %s",
+			cfg.clusterLatN, cfg.clusterRate, nameSingle)
+		if err := lat.measure(ctx, ce, cfg, single, ce.singleURL, nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", nameSingle, err)
+		}
 	}
+	doBurst = doBurst && containsSize(cfg.clusterSizes, cfg.clusterBurstN)
 	burst := &burstResults{}
 	var failovers []Row
 	for _, n := range cfg.clusterSizes {
@@ -141,10 +147,18 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		}
 		progress("8 cluster: %d instances ready in %v, %d leading; latency", n, time.Since(t0).Round(time.Millisecond), g.leaders())
 		terms := g.terms()
-		if err := lat.measure(ctx, ce, cfg, g, ce.groupURL); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", g.name, err))
+		if doLatency {
+			bare, err := openBareLatency(ctx, ce, n)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", nameBareLatency(n), err))
+			} else {
+				if err := lat.measure(ctx, ce, cfg, g, ce.groupURL, bare); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", g.name, err))
+				}
+				bare.close()
+			}
 		}
-		if n == cfg.clusterBurstN {
+		if doBurst && n == cfg.clusterBurstN {
 			progress("8 cluster: %d bursts of %d changes, %s and %s alternately",
 				cfg.reps, cfg.clusterBurst, nameSingle, g.name)
 			if err := burst.measure(ctx, ce, cfg, single, g, ce.spec(n, capacity, false).stream, false); err != nil {
@@ -156,7 +170,7 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 		failovers = append(failovers, sample(clusterSection, fmt.Sprintf("leaderships taken over while measuring (LeaseTTL %v)", benchLeaseTTL), g.name, "",
 			[]float64{float64(g.terms() - terms)}))
 		g.stop()
-		if n == cfg.clusterBurstN {
+		if doBurst && n == cfg.clusterBurstN {
 			// The same bursts with batching opted out, on a group of its
 			// own once the batched one stopped (both on one database would
 			// each relay the other's bursts).
@@ -179,4 +193,32 @@ func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	rows = append(rows, lat.backendRows()...)
 	rows = append(rows, failovers...)
 	return rows, errors.Join(errs...)
+}
+
+// clusterPart reports whether -cluster-parts names part.
+// An empty list runs every part.
+func (c *config) clusterPart(part string) bool {
+	return c.clusterParts == "" || strings.Contains(","+c.clusterParts+",", ","+part+",")
+}
+
+// parseSizes parses -cluster-sizes: positive instance counts, comma-separated.
+func parseSizes(s string) ([]int, error) {
+	var ns []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive instance count", f)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
+}
+
+func containsSize(ns []int, n int) bool {
+	for _, x := range ns {
+		if x == n {
+			return true
+		}
+	}
+	return false
 }

@@ -24,6 +24,18 @@ type latencyResults struct {
 	// mailbox (µs), cores busy in this process and in the NATS server,
 	// and the machine's 1-minute load average after it.
 	cpu, busy, busyNATS, load map[string][]float64
+	// rate is the commits per second each repetition achieved.
+	rate map[string][]float64
+	// bareOf names each group's bare JetStream baseline; overBare is,
+	// per repetition, the group's p99 over its baseline's in the round
+	// right after it.
+	bareOf   map[string]string
+	overBare map[string][]float64
+	// bareCPU is, per baseline repetition, the CPU of this process per
+	// message delivered to a consumer; natsPer, per repetition of a
+	// cluster group or a baseline, the NATS server's CPU per change or
+	// message delivered.
+	bareCPU, natsPer map[string][]float64
 }
 
 // writeRound writes k single-row transactions to the table of dbURL at
@@ -53,34 +65,60 @@ func (ce *clusterEnv) writeRound(ctx context.Context, dbURL string, k, rate int)
 }
 
 // round writes k rows and returns the latencies, in µs, of every row at
-// every instance of g.
-func (ce *clusterEnv) round(ctx context.Context, g *group, dbURL string, k, rate int) ([]float64, error) {
+// every instance of g, and the moments of the commits (see writeRound).
+func (ce *clusterEnv) round(ctx context.Context, g *group, dbURL string, k, rate int) ([]float64, []int64, error) {
 	rs := g.arm(ce.nextID, k)
 	commit, err := ce.writeRound(ctx, dbURL, k, rate)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := g.wait(60 * time.Second); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []float64
 	for _, r := range rs {
 		out = append(out, latencies(commit, r.at)...)
 	}
-	return out, nil
+	return out, commit, nil
+}
+
+// achievedRate is the rate at which commits came, per second: below the
+// asked rate when each transaction's round trips took longer than its
+// share of a second (a loaded machine).
+func achievedRate(commit []int64) float64 {
+	if len(commit) < 2 {
+		return 0
+	}
+	return float64(len(commit)-1) / (float64(commit[len(commit)-1]-commit[0]) / 1e9)
 }
 
 // measure runs a warm-up round and cfg.reps timed rounds on g, sampling
-// the database's change-reading backends meanwhile.
-func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg config, g *group, dbURL string) error {
+// the database's change-reading backends meanwhile. With bare set, each
+// round is followed by one of that JetStream baseline at the same rate,
+// so that both see the same load.
+func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg config, g *group, dbURL string, bare *bareLatency) error {
 	if lr.p50 == nil {
 		lr.p50, lr.p99, lr.pmax = map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 		lr.backends = map[string][]float64{}
 		lr.cpu, lr.busy, lr.busyNATS, lr.load = map[string][]float64{}, map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
+		lr.bareOf, lr.overBare, lr.rate = map[string]string{}, map[string][]float64{}, map[string][]float64{}
+		lr.bareCPU, lr.natsPer = map[string][]float64{}, map[string][]float64{}
 	}
 	lr.names = append(lr.names, g.name)
-	if _, err := ce.round(ctx, g, dbURL, min(cfg.clusterLatN, 200), cfg.clusterRate); err != nil {
+	bareName := ""
+	if bare != nil {
+		bareName = nameBareLatency(len(g.ins))
+		lr.names = append(lr.names, bareName)
+		lr.bareOf[g.name] = bareName
+	}
+	_, warm, err := ce.round(ctx, g, dbURL, min(cfg.clusterLatN, 200), cfg.clusterRate)
+	if err != nil {
 		return fmt.Errorf("warm-up: %w", err)
+	}
+	if bare != nil {
+		if _, err := bare.round(ctx, warm); err != nil {
+			return fmt.Errorf("%s: warm-up: %w", bareName, err)
+		}
 	}
 	stopSampling, err := sampleBackends(ctx, dbURL, func(n float64) {
 		lr.backends[g.name] = append(lr.backends[g.name], n)
@@ -91,17 +129,26 @@ func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg confi
 	defer stopSampling()
 	for rep := range cfg.reps {
 		runtime.GC()
-		profile := ""
+		profile, trace := "", ""
 		if rep == 0 && cfg.clusterProfile != "" {
 			profile = fmt.Sprintf("%s.latency-%d", cfg.clusterProfile, len(g.ins))
+		}
+		if rep == 0 && cfg.clusterTrace != "" {
+			trace = fmt.Sprintf("%s.latency-%d", cfg.clusterTrace, len(g.ins))
 		}
 		stopProfile, err := startProfile(profile)
 		if err != nil {
 			return err
 		}
+		stopTrace, err := startTrace(trace)
+		if err != nil {
+			stopProfile()
+			return err
+		}
 		self0, nats0, t0 := selfCPU(), processTime(ce.ns.pid()), time.Now()
-		got, err := ce.round(ctx, g, dbURL, cfg.clusterLatN, cfg.clusterRate)
+		got, commit, err := ce.round(ctx, g, dbURL, cfg.clusterLatN, cfg.clusterRate)
 		self, nats, wall := selfCPU()-self0, processTime(ce.ns.pid())-nats0, time.Since(t0)
+		stopTrace()
 		stopProfile()
 		if err != nil {
 			return err
@@ -112,11 +159,35 @@ func (lr *latencyResults) measure(ctx context.Context, ce *clusterEnv, cfg confi
 		if l, ok := loadAverage(); ok {
 			lr.load[g.name] = append(lr.load[g.name], l)
 		}
+		lr.rate[g.name] = append(lr.rate[g.name], achievedRate(commit))
+		if g.ins[0].cl != nil {
+			lr.natsPer[g.name] = append(lr.natsPer[g.name], nats.Seconds()*1e6/float64(len(got)))
+		}
 		lr.p50[g.name] = append(lr.p50[g.name], percentile(got, 50))
 		lr.p99[g.name] = append(lr.p99[g.name], percentile(got, 99))
 		lr.pmax[g.name] = append(lr.pmax[g.name], percentile(got, 100))
-		progress("8 cluster: %s: rep %d/%d: p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d arrivals",
-			g.name, rep+1, cfg.reps, last(lr.p50[g.name]), last(lr.p99[g.name]), last(lr.pmax[g.name]), len(got))
+		progress("8 cluster: %s: rep %d/%d: p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d arrivals, %.0f txns/s, CPU per delivered change %.1f µs here, %.1f µs in NATS",
+			g.name, rep+1, cfg.reps, last(lr.p50[g.name]), last(lr.p99[g.name]), last(lr.pmax[g.name]), len(got), last(lr.rate[g.name]),
+			last(lr.cpu[g.name]), nats.Seconds()*1e6/float64(len(got)))
+		if bare == nil {
+			continue
+		}
+		runtime.GC()
+		self0, nats0 = selfCPU(), processTime(ce.ns.pid())
+		got, err = bare.round(ctx, commit)
+		self, nats = selfCPU()-self0, processTime(ce.ns.pid())-nats0
+		if err != nil {
+			return fmt.Errorf("%s: %w", bareName, err)
+		}
+		lr.bareCPU[bareName] = append(lr.bareCPU[bareName], self.Seconds()*1e6/float64(len(got)))
+		lr.natsPer[bareName] = append(lr.natsPer[bareName], nats.Seconds()*1e6/float64(len(got)))
+		lr.p50[bareName] = append(lr.p50[bareName], percentile(got, 50))
+		lr.p99[bareName] = append(lr.p99[bareName], percentile(got, 99))
+		lr.pmax[bareName] = append(lr.pmax[bareName], percentile(got, 100))
+		lr.overBare[g.name] = append(lr.overBare[g.name], last(lr.p99[g.name])/last(lr.p99[bareName]))
+		progress("8 cluster: %s: rep %d/%d: p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d arrivals, CPU per delivered message %.1f µs here, %.1f µs in NATS",
+			bareName, rep+1, cfg.reps, last(lr.p50[bareName]), last(lr.p99[bareName]), last(lr.pmax[bareName]), len(got),
+			last(lr.bareCPU[bareName]), last(lr.natsPer[bareName]))
 	}
 	return nil
 }
@@ -179,14 +250,30 @@ func (lr *latencyResults) rows(cfg config) []Row {
 				base = r.Median
 			} else if base > 0 && r.NA == "" {
 				r.Ratio = r.Median / base
-				if m.label == "p99" {
+				if m.label == "p99" && lr.isGroup(name) {
 					r.goal("at most 10 ms", r.Median <= 10000)
 				}
 			}
 			rows = append(rows, r)
 		}
 	}
+	for _, name := range lr.names {
+		if xs := lr.overBare[name]; len(xs) > 0 {
+			rows = append(rows, sample(clusterSection, fmt.Sprintf("commit -> every mailbox p99 over %s's publish -> every consumer p99, paired rounds", lr.bareOf[name]),
+				name, "x", xs))
+		}
+	}
 	return rows
+}
+
+// isGroup reports whether name is a cluster group's, not a baseline's.
+func (lr *latencyResults) isGroup(name string) bool {
+	for _, b := range lr.bareOf {
+		if b == name {
+			return false
+		}
+	}
+	return true
 }
 
 // cpuRows returns, per group, what the latency rounds cost: CPU of the
@@ -205,9 +292,15 @@ func (lr *latencyResults) cpuRows(cfg config) []Row {
 		{"CPU of the instances' process per change delivered to a mailbox, latency rounds", "µs", lr.cpu},
 		{"cores busy in the latency rounds: the instances' process (writer included)", "cores", lr.busy},
 		{"cores busy in the latency rounds: the NATS server", "cores", lr.busyNATS},
+		{"CPU of the bare JetStream consumers' process per message delivered to a consumer, paired rounds", "µs", lr.bareCPU},
+		{"CPU of the NATS server per change or message delivered, latency rounds", "µs", lr.natsPer},
 		{fmt.Sprintf("machine load average (1 min) after each latency round, %d cores", runtime.NumCPU()), "", lr.load},
+		{"single-row txns committed per second in the latency rounds (the writer's pace)", "txn/s", lr.rate},
 	} {
 		for _, name := range lr.names {
+			if len(m.xs[name]) == 0 {
+				continue // not measured for it (a baseline has no instances; a single instance no NATS)
+			}
 			if name == nameSingle && m.unit == "cores" && strings.HasSuffix(m.meas, "NATS server") {
 				continue // it uses none
 			}
@@ -266,6 +359,9 @@ func processTime(pid int) time.Duration {
 func (lr *latencyResults) backendRows() []Row {
 	var rows []Row
 	for _, name := range lr.names {
+		if !lr.isGroup(name) {
+			continue
+		}
 		r := sample(clusterSection, "PostgreSQL backends reading changes (LISTEN or walsender), sampled every 100 ms",
 			name, "backends", lr.backends[name])
 		if name != nameSingle && r.NA == "" {

@@ -16,7 +16,8 @@ import (
 // message per change: exactly one change per message) beside the writer's
 // pace and the bare JetStream ceilings, the CPU rows their figures, and
 // every cluster size was
-// read by exactly one PostgreSQL backend at every sample.
+// read by exactly one PostgreSQL backend at every sample; each cluster
+// size's latency has its bare JetStream baseline beside it.
 func TestClusterSectionEndToEnd(t *testing.T) {
 	srv := pgtest.Require(t, pg)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -32,6 +33,8 @@ func TestClusterSectionEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{nameSingle, nameClustered(1), nameClustered(3)}
+	// The latency rows: each group followed by its bare JetStream baseline.
+	withBare := []string{nameSingle, nameClustered(1), nameBareLatency(1), nameClustered(3), nameBareLatency(3)}
 	seen := map[string][]string{} // measurement kind -> contenders
 	for _, r := range rows {
 		if r.NA != "" {
@@ -49,6 +52,8 @@ func TestClusterSectionEndToEnd(t *testing.T) {
 			t.Errorf("JetStream baseline row lacks its figure or ratio: %+v", r)
 		case kind == "cores" && strings.Contains(r.Measurement, "needs") && (r.Median <= 0 || r.Met == nil):
 			t.Errorf("cores row lacks its figure or goal: %+v", r)
+		case kind == "commit" && strings.HasPrefix(r.Contender, "bare") && (r.Met != nil || r.Median <= 0):
+			t.Errorf("baseline row has a goal or no figure: %+v", r)
 		case kind == "machine":
 			// The load average: 0 on an idle machine.
 		case kind == "burst" && r.Contender == nameUnbatched(3) && (r.Ratio <= 0 || r.Met == nil):
@@ -70,14 +75,25 @@ func TestClusterSectionEndToEnd(t *testing.T) {
 		nameWriter, nameUnbatched(3), nameBareJS(3) + ", one message per change"}) {
 		t.Errorf("burst rows for %v", got)
 	}
-	if got := seen["CPU"]; !slices.Equal(got, append(slices.Clone(want), nameSingle, nameClustered(3))) {
-		t.Errorf("CPU rows for %v, want the latency rounds' of %v, then the burst's", got, want)
+	wantCPU := append(slices.Clone(want), nameBareLatency(1), nameBareLatency(3), // instances; baselines' consumers
+		nameClustered(1), nameBareLatency(1), nameClustered(3), nameBareLatency(3), // the NATS server's
+		nameSingle, nameClustered(3)) // the burst's
+	if got := seen["CPU"]; !slices.Equal(got, wantCPU) {
+		t.Errorf("CPU rows for %v, want %v", got, wantCPU)
 	}
 	if got := seen["changes"]; !slices.Equal(got, []string{nameClustered(3), nameUnbatched(3)}) {
 		t.Errorf("changes per message rows for %v", got)
 	}
-	if got := seen["commit"]; len(got) != 3*len(want) {
-		t.Errorf("latency rows for %v, want p50, p99 and max of %v", got, want)
+	var lat []string
+	for range 3 { // p50, p99, max
+		lat = append(lat, withBare...)
+	}
+	lat = append(lat, nameClustered(1), nameClustered(3)) // p99 over the baseline's
+	if got := seen["commit"]; !slices.Equal(got, lat) {
+		t.Errorf("latency rows for %v, want p50, p99 and max of %v, then the ratios to the baselines", got, withBare)
+	}
+	if got := seen["single-row"]; !slices.Equal(got, want) {
+		t.Errorf("writer's pace rows for %v, want %v", got, want)
 	}
 	out := table(rows, true)
 	if !strings.Contains(out, clusterSection) || !strings.Contains(out, "at most 10 ms") {

@@ -56,6 +56,8 @@ type config struct {
 	clusterBurst   int    // section 8: changes of the burst transaction
 	clusterBurstN  int    // section 8: instances the burst is delivered to (one of clusterSizes)
 	clusterProfile string // section 8: CPU-profile the batched group's first timed burst into this file
+	clusterParts   string // section 8: which parts run (latency, burst), comma-separated
+	clusterTrace   string // section 8: runtime/trace of each group's first latency repetition into this prefix
 }
 
 // Machine names where the numbers come from.
@@ -98,6 +100,9 @@ func main() {
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
 	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
 	flag.StringVar(&cfg.clusterProfile, "cluster-cpuprofile", "", "in section 8, CPU-profile the batched cluster group's first timed burst (every instance: leader and followers) into this file, and each group's first latency repetition into this file + .latency-<instances>")
+	sizes := flag.String("cluster-sizes", "", "section 8's instance counts, comma-separated (default 1,10,50); the burst runs only if 10 is one")
+	flag.StringVar(&cfg.clusterParts, "cluster-parts", "latency,burst", "section 8's parts to run, comma-separated: latency (with the bare JetStream latency beside it), burst")
+	flag.StringVar(&cfg.clusterTrace, "cluster-trace", "", "in section 8, write a runtime/trace of each group's first latency repetition into this file + .latency-<instances>")
 	flag.StringVar(&cfg.httpProfile, "http-cpuprofile", "", "in section 10, CPU-profile the initial syncs (shapehttp server and client, and the COPY baseline's client, one process) into this file")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
 	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
@@ -112,6 +117,14 @@ func main() {
 		return
 	}
 	cfg.setSizes()
+	if *sizes != "" {
+		ns, err := parseSizes(*sizes)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -cluster-sizes:", err)
+			os.Exit(2)
+		}
+		cfg.clusterSizes = ns
+	}
 	if *chartFrom != "" {
 		if err := chartOf(*chartFrom); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
