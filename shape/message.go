@@ -29,10 +29,14 @@ const (
 	// changes (a Resync) and when the subscriber fell behind by more than
 	// Config.Buffer messages.
 	Reset
+	// Snapshot: every row of a snapshot at once, in Rows, instead of one
+	// Insert per row; UpToDate follows. Only a subscription made with
+	// [Manager.SubscribeBatch] receives it.
+	Snapshot
 )
 
-// String returns "insert", "update", "delete", "up-to-date", "reset" or
-// "MessageKind(N)".
+// String returns "insert", "update", "delete", "up-to-date", "reset",
+// "snapshot" or "MessageKind(N)".
 func (k MessageKind) String() string {
 	switch k {
 	case Insert:
@@ -45,6 +49,8 @@ func (k MessageKind) String() string {
 		return "up-to-date"
 	case Reset:
 		return "reset"
+	case Snapshot:
+		return "snapshot"
 	}
 	return "MessageKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -63,6 +69,9 @@ type Message struct {
 	// Old is the old row projected to the shape's columns, as far as the
 	// change source gave it (Update, Delete); nil when it gave none.
 	Old *pubsub.Row
+	// Rows holds the snapshot's rows (Snapshot), shared by every
+	// subscriber and immutable.
+	Rows *Rows
 	// LSN and Seq are the change's commit position and its place in the
 	// transaction, as in pubsub.Event: unique and increasing along the
 	// stream in WAL mode. Snapshot rows have LSN 0 and Seq 1, 2, ...;
