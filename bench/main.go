@@ -43,7 +43,7 @@ type config struct {
 	wcTxns         int
 	cpuprofile     string
 	walProfile     string // section 7: profile the first timed decode of each reader into walProfile-{bare,src,src_nopause}.prof
-	httpProfile    string // section 10: profile the initial syncs (both sides of the HTTP connection) into this file
+	httpProfile    string // section 10: profile each initial sync (both sides of the HTTP connection) into files with this prefix
 	profileBursts  int
 	sections       string
 	walRows        int    // section 7: rows of the bulk INSERT
@@ -98,7 +98,7 @@ func main() {
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
 	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
 	flag.StringVar(&cfg.clusterProfile, "cluster-cpuprofile", "", "in section 8, CPU-profile the batched cluster group's first timed burst (every instance: leader and followers) into this file, and each group's first latency repetition into this file + .latency-<instances>")
-	flag.StringVar(&cfg.httpProfile, "http-cpuprofile", "", "in section 10, CPU-profile the initial syncs (shapehttp server and client, and the COPY baseline's client, one process) into this file")
+	flag.StringVar(&cfg.httpProfile, "http-cpuprofile", "", "in section 10, CPU-profile each initial sync (shapehttp server and client, or the COPY baseline's client, one process) into this prefix + .<first|live|decoded|copy>.<repetition>")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
 	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
 	idleBase := flag.String("http-idle-clients", "", "internal: run the idle clients of section 10 against this shape URL until stdin ends")
