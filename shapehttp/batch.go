@@ -9,7 +9,7 @@ import (
 // shape.Rows, see Manager.SubscribeBatch) and is served as it came: the
 // first client's chunks are encoded straight from its texts. The rows by
 // key that later changes need are made from it only when the first
-// change arrives (materialize), not while clients wait for the snapshot.
+// change arrives (unbatch), not while clients wait for the snapshot.
 
 // freezeBatch makes the snapshot that came whole the one served from now
 // on, its rows to be indexed by key with the first change. Call with mu
@@ -21,6 +21,35 @@ func (s *liveShape) freezeBatch() {
 	s.snapIDs++
 	f := &frozenSnapshot{id: s.snapIDs, head: l.head, batch: b}
 	s.prevSnap, s.snap = s.snap, f
+}
+
+// unbatch, before the log's first change, puts the rows of the snapshot
+// that came whole into the log's rows by key, and has the frozen
+// snapshots made of it served from those rows from now on: the same rows
+// in the same order, so the same chunks (approxSize and batchSize agree),
+// and its texts are not held twice. A request in the middle of a chunk
+// keeps the one it has. Call with mu held.
+func (s *liveShape) unbatch() {
+	l := s.log
+	b := l.base
+	if b == nil {
+		return
+	}
+	l.base = nil
+	keys := make([]string, b.Len())
+	rows := make([]*pubsub.Row, b.Len())
+	if len(l.rows) == 0 {
+		l.rows = make(map[string]*pubsub.Row, b.Len())
+	}
+	for i := range keys {
+		keys[i], rows[i] = b.Key(i), b.Row(i)
+		l.rows[keys[i]] = rows[i]
+	}
+	for _, f := range [...]**frozenSnapshot{&s.snap, &s.prevSnap} {
+		if *f != nil && (*f).batch == b {
+			*f = &frozenSnapshot{id: (*f).id, head: (*f).head, keys: keys, rows: rows}
+		}
+	}
 }
 
 // materialize puts the rows of base, the frozen snapshot's, into rows:

@@ -243,6 +243,7 @@ func (s *liveShape) commit(cs []change) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.unbatch()
 	s.log.commit(cs, time.Now())
 	s.signal()
 }

@@ -58,7 +58,7 @@ func (s *liveShape) frozen() *frozenSnapshot {
 	if f := s.snap; f != nil && !f.head.less(l.tail) {
 		return f
 	}
-	l.materialize()
+	s.unbatch()
 	keys := make([]string, 0, len(l.rows))
 	rows := make([]*pubsub.Row, 0, len(l.rows))
 	for k, r := range l.rows {
