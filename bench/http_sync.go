@@ -73,29 +73,26 @@ func runHTTPSync(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	defer ts.Close()
 	client := ts.Client()
 
-	if cfg.httpProfile != "" {
-		f, err := os.Create(cfg.httpProfile)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-		defer pprof.StopCPUProfile()
-	}
+	// With a profile file, each contender's syncs of each repetition
+	// are profiled into a file of their own (see profileTo).
+	prof := &httpProfiler{prefix: cfg.httpProfile}
 	var httpT, liveT, decT, copyT []float64
 	for rep := range max(cfg.reps, 3) {
 		// A distinct definition (same rows) each time: a fresh shape,
 		// then the same one live.
 		where := "status = 'open' AND n >= " + strconv.Itoa(-1-rep)
 		for i, times := range []*[]float64{&httpT, &liveT, &decT} {
+			if err := prof.start([...]string{"first", "live", "decoded"}[i], rep); err != nil {
+				return nil, err
+			}
 			t0 := time.Now()
 			n, err := httpSync(ctx, client, ts.URL+"/v1/shape?table="+snapTable+"&where="+url.QueryEscape(where), i == 2)
+			elapsed := time.Since(t0)
+			prof.stop()
 			if err != nil {
 				return nil, err
 			}
-			*times = append(*times, float64(time.Since(t0).Microseconds())/1000)
+			*times = append(*times, float64(elapsed.Microseconds())/1000)
 			if n != snapRows {
 				return nil, fmt.Errorf("http sync: %d rows, want %d", n, snapRows)
 			}
@@ -106,9 +103,14 @@ func runHTTPSync(ctx context.Context, e *env, cfg config) ([]Row, error) {
 			return nil, err
 		}
 		lines := &lineCounter{}
+		if err := prof.start("copy", rep); err != nil {
+			conn.Release()
+			return nil, err
+		}
 		t0 := time.Now()
 		_, err = conn.Conn().PgConn().CopyTo(ctx, lines, `COPY (SELECT id, status, n, total, note FROM `+snapTable+` WHERE `+where+`) TO STDOUT`)
 		copyT = append(copyT, float64(time.Since(t0).Microseconds())/1000)
+		prof.stop()
 		conn.Release()
 		if err != nil {
 			return nil, err
@@ -148,15 +150,16 @@ func httpSync(ctx context.Context, c *http.Client, base string, decode bool) (in
 			return 0, err
 		}
 		if !decode {
-			inserts := &patternCounter{pat: []byte(`"headers":{"operation":"insert"`)}
-			upToDate := &patternCounter{pat: []byte(`"control":"up-to-date"`)}
-			_, err := io.CopyBuffer(io.MultiWriter(inserts, upToDate), resp.Body, make([]byte, 64<<10))
+			// One pass over the body, as COPY's lines are counted: an
+			// up-to-date is the last message of a body, found in its tail.
+			inserts := &patternCounter{pat: []byte(`"headers":{"operation":"insert"`), keep: 64}
+			_, err := io.CopyBuffer(inserts, resp.Body, make([]byte, 64<<10))
 			resp.Body.Close()
 			if err != nil || resp.StatusCode != http.StatusOK {
 				return 0, fmt.Errorf("GET %s: %s %v", u, resp.Status, err)
 			}
 			rows += inserts.n
-			if resp.Header.Get("electric-up-to-date") != "" || upToDate.n > 0 {
+			if resp.Header.Get("electric-up-to-date") != "" || bytes.Contains(inserts.tail, []byte(`"control":"up-to-date"`)) {
 				return rows, nil
 			}
 			offset, handle = resp.Header.Get("electric-offset"), resp.Header.Get("electric-handle")
@@ -193,22 +196,24 @@ func httpSync(ctx context.Context, c *http.Client, base string, decode bool) (in
 }
 
 // patternCounter counts the occurrences of pat in what is written to it,
-// across writes, with no copy of the body.
+// across writes, with no copy of the body, and keeps its last bytes.
 type patternCounter struct {
 	pat  []byte
-	tail []byte // the last len(pat)-1 bytes written
+	keep int    // tail keeps the last max(keep, len(pat)-1) bytes written
+	tail []byte // the last bytes written
 	n    int
 }
 
 func (c *patternCounter) Write(p []byte) (int, error) {
-	if len(c.tail) > 0 {
+	if t := c.tail[max(0, len(c.tail)-len(c.pat)+1):]; len(t) > 0 {
 		// An occurrence that straddles the previous write and this one.
 		k := min(len(p), len(c.pat)-1)
-		c.n += bytes.Count(append(c.tail, p[:k]...), c.pat)
+		c.n += bytes.Count(append(t[:len(t):len(t)], p[:k]...), c.pat)
 	}
 	c.n += bytes.Count(p, c.pat)
-	all := append(c.tail, p[max(0, len(p)-len(c.pat)+1):]...)
-	c.tail = append(c.tail[:0:0], all[max(0, len(all)-len(c.pat)+1):]...)
+	keep := max(c.keep, len(c.pat)-1)
+	all := append(c.tail, p[max(0, len(p)-keep):]...)
+	c.tail = append(c.tail[:0:0], all[max(0, len(all)-keep):]...)
 	return len(p), nil
 }
 
@@ -219,4 +224,37 @@ type lineCounter struct{ n int }
 func (l *lineCounter) Write(p []byte) (int, error) {
 	l.n += bytes.Count(p, []byte{'\n'})
 	return len(p), nil
+}
+
+// httpProfiler CPU-profiles one contender's sync at a time into
+// <prefix>.<contender>.<rep> (go tool pprof merges the files given
+// together); with no prefix it does nothing.
+type httpProfiler struct {
+	prefix string
+	f      *os.File
+}
+
+func (p *httpProfiler) start(contender string, rep int) error {
+	if p.prefix == "" {
+		return nil
+	}
+	f, err := os.Create(p.prefix + "." + contender + "." + strconv.Itoa(rep))
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	p.f = f
+	return nil
+}
+
+func (p *httpProfiler) stop() {
+	if p.f == nil {
+		return
+	}
+	pprof.StopCPUProfile()
+	_ = p.f.Close()
+	p.f = nil
 }

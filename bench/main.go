@@ -43,7 +43,7 @@ type config struct {
 	wcTxns         int
 	cpuprofile     string
 	walProfile     string // section 7: profile the first timed decode of each reader into walProfile-{bare,src,src_nopause}.prof
-	httpProfile    string // section 10: profile the initial syncs (both sides of the HTTP connection) into this file
+	httpProfile    string // section 10: profile each initial sync (both sides of the HTTP connection) into files with this prefix
 	profileBursts  int
 	sections       string
 	walRows        int    // section 7: rows of the bulk INSERT
@@ -103,7 +103,7 @@ func main() {
 	sizes := flag.String("cluster-sizes", "", "section 8's instance counts, comma-separated (default 1,10,50); the burst runs only if 10 is one")
 	flag.StringVar(&cfg.clusterParts, "cluster-parts", "latency,burst", "section 8's parts to run, comma-separated: latency (with the bare JetStream latency beside it), burst")
 	flag.StringVar(&cfg.clusterTrace, "cluster-trace", "", "in section 8, write a runtime/trace of each group's first latency repetition into this file + .latency-<instances>")
-	flag.StringVar(&cfg.httpProfile, "http-cpuprofile", "", "in section 10, CPU-profile the initial syncs (shapehttp server and client, and the COPY baseline's client, one process) into this file")
+	flag.StringVar(&cfg.httpProfile, "http-cpuprofile", "", "in section 10, CPU-profile each initial sync (shapehttp server and client, or the COPY baseline's client, one process) into this prefix + .<first|live|decoded|copy>.<repetition>")
 	flag.StringVar(&cfg.sections, "sections", defaultSections, "sections to run, comma-separated")
 	chartFrom := flag.String("chart-from", "", "measure nothing: draw the chart of this results file (the -out of a run) beside it, as .svg, and its goals table into the .md page beside it if there is one")
 	idleBase := flag.String("http-idle-clients", "", "internal: run the idle clients of section 10 against this shape URL until stdin ends")

@@ -78,6 +78,19 @@ func (m *Manager) String() string { return "phoenixkitdb/shape" }
 // construct and its position for a WHERE clause it refuses), ErrNotPublished,
 // ErrTooManyShapes, ErrSnapshot, or ctx's error.
 func (m *Manager) Subscribe(ctx context.Context, def Definition) (*Subscription, error) {
+	return m.subscribe(ctx, def, false)
+}
+
+// SubscribeBatch is Subscribe, but every snapshot (the first, and each
+// after a Reset) arrives as one Snapshot message holding all its rows in
+// Rows, instead of one Insert per row: a subscriber that copies the rows
+// on in bulk (shapehttp encodes them as JSON) pays nothing per row it
+// does not use. What follows UpToDate is the same.
+func (m *Manager) SubscribeBatch(ctx context.Context, def Definition) (*Subscription, error) {
+	return m.subscribe(ctx, def, true)
+}
+
+func (m *Manager) subscribe(ctx context.Context, def Definition, batch bool) (*Subscription, error) {
 	if def.Schema == "" {
 		def.Schema = "public"
 	}
@@ -101,6 +114,7 @@ func (m *Manager) Subscribe(ctx context.Context, def Definition) (*Subscription,
 		return nil, err
 	}
 	sub := newSubscription(m)
+	sub.batch = batch
 	select {
 	case m.reqs <- &request{b: b, sub: sub}:
 	case <-ctx.Done():

@@ -36,10 +36,14 @@ const (
 	// never sees half of one. WAL mode only: NOTIFY mode has no
 	// transactions and sends none.
 	Commit
+	// Snapshot: every row of a snapshot at once, in Rows, instead of one
+	// Insert per row; UpToDate follows. Only a subscription made with
+	// [Manager.SubscribeBatch] receives it.
+	Snapshot
 )
 
 // String returns "insert", "update", "delete", "up-to-date", "reset",
-// "commit" or "MessageKind(N)".
+// "commit", "snapshot" or "MessageKind(N)".
 func (k MessageKind) String() string {
 	switch k {
 	case Insert:
@@ -54,6 +58,8 @@ func (k MessageKind) String() string {
 		return "reset"
 	case Commit:
 		return "commit"
+	case Snapshot:
+		return "snapshot"
 	}
 	return "MessageKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -73,6 +79,9 @@ type Message struct {
 	// Old is the old row projected to the shape's columns, as far as the
 	// change source gave it (Update, Delete); nil when it gave none.
 	Old *pubsub.Row
+	// Rows holds the snapshot's rows (Snapshot), shared by every
+	// subscriber and immutable.
+	Rows *Rows
 	// LSN and Seq are the change's commit position and its place in the
 	// transaction, as in pubsub.Event: unique and increasing along the
 	// stream in WAL mode. Snapshot rows have LSN 0 and Seq 1, 2, ...;

@@ -108,12 +108,11 @@ func (r *router) notifyKeys(t *table, keys []string, shapes []*shape) {
 // snapshot reaches the shape later, as Delete or Update.
 func heldRows(sh *shape, s *snapshot) *snapshot {
 	t := sh.tbl
-	out := &snapshot{snap: s.snap}
-	for i, k := range s.keys {
-		if t.hasKey(sh, k) {
-			out.rows = append(out.rows, s.rows[i])
-			out.keys = append(out.keys, k)
+	var idx []int
+	for i := range s.rows.Len() {
+		if t.hasKey(sh, s.rows.Key(i)) {
+			idx = append(idx, i)
 		}
 	}
-	return out
+	return &snapshot{snap: s.snap, rows: s.rows.subset(idx)}
 }

@@ -52,7 +52,7 @@ func addBenchShape(tb testing.TB, r *router, where string, params []string, keys
 		tb.Fatal(err)
 	}
 	r.m.snapshots.Add(1)
-	r.snapshotDone(snapResult{sh: sh, gen: sh.gen, s: &snapshot{keys: keys}})
+	r.snapshotDone(snapResult{sh: sh, gen: sh.gen, s: &snapshot{rows: keyRows(keys)}})
 	return sh
 }
 
@@ -217,4 +217,15 @@ func BenchmarkShapesKeyMemory(b *testing.B) {
 		b.ReportMetric(float64(liveHeap()-mid)/n, "B/sharedkey")
 		runtime.KeepAlive(r)
 	}
+}
+
+// keyRows returns Rows holding only keys (no texts): what setKeys reads.
+func keyRows(keys []string) *Rows {
+	r := &Rows{}
+	for _, k := range keys {
+		p := r.page()
+		p.keys = append(p.keys, k)
+		r.n++
+	}
+	return r
 }

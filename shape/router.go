@@ -510,7 +510,6 @@ func (r *router) snapshotDone(res snapResult) {
 		r.snapshotFailed(sh, sh.subs, res.err, func() { r.startShapeSnapshot(sh, false, retryDelay) })
 		return
 	}
-	sh.tbl.setKeys(sh, res.s.keys)
 	sh.snap = res.s.snap
 	sh.setLive(true)
 	if !sh.indexed && sh.b.pred != nil {
@@ -523,6 +522,10 @@ func (r *router) snapshotDone(res snapResult) {
 			sub.snap = nil // the shape's own filter covers it
 		}
 	}
+	// The key set after the rows are handed over: the subscribers read
+	// them meanwhile (nothing reads the key set before the pending
+	// changes below).
+	sh.tbl.setKeys(sh, res.s.rows.keyList())
 	pending := sh.pending
 	sh.pending = nil
 	if r.m.cfg.Notify {
@@ -562,13 +565,21 @@ func (r *router) snapshotFailed(sh *shape, subs []*Subscription, err error, retr
 // deliverSnapshot queues a snapshot's rows and UpToDate for sub (after
 // Reset when it had rows before) and ends its wait.
 func (r *router) deliverSnapshot(sub *Subscription, s *snapshot) {
-	msgs := make([]Message, 0, len(s.rows)+2)
+	n := s.rows.Len()
+	if sub.batch {
+		n = 1
+	}
+	msgs := make([]Message, 0, n+2)
 	if sub.reset {
 		msgs = append(msgs, Message{Kind: Reset})
 		r.m.resets.Add(1)
 	}
-	for i, row := range s.rows {
-		msgs = append(msgs, Message{Kind: Insert, Key: s.keys[i], Row: row, Seq: uint64(i + 1)})
+	if sub.batch {
+		msgs = append(msgs, Message{Kind: Snapshot, Rows: s.rows})
+	} else {
+		for i, row := range s.pubRows() {
+			msgs = append(msgs, Message{Kind: Insert, Key: s.rows.Key(i), Row: row, Seq: uint64(i + 1)})
+		}
 	}
 	msgs = append(msgs, Message{Kind: UpToDate})
 	sub.push(msgs, false, 0)

@@ -2,10 +2,12 @@ package shape
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb/internal/rowkey"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -60,8 +62,21 @@ func newQuery(b *bound, layout *pubsub.RowLayout) *query {
 // snapshot is what a snapshot query returned.
 type snapshot struct {
 	snap *pgSnapshot // nil in NOTIFY mode
-	rows []*pubsub.Row
-	keys []string
+	rows *Rows
+	// pub are rows' rows as pubsub Rows, made for the first subscriber
+	// that takes Insert messages and shared by the others.
+	pub []*pubsub.Row
+}
+
+// pubRows returns s's rows as pubsub Rows, made once.
+func (s *snapshot) pubRows() []*pubsub.Row {
+	if s.pub == nil {
+		s.pub = make([]*pubsub.Row, s.rows.Len())
+		for i := range s.pub {
+			s.pub[i] = s.rows.Row(i)
+		}
+	}
+	return s.pub
 }
 
 // take runs the query in a REPEATABLE READ READ ONLY transaction that
@@ -77,43 +92,105 @@ func (q *query) take(ctx context.Context, pool *pgxpool.Pool, notify bool) (*sna
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// The statements go in one round trip (a pipeline, run in order),
+	// the query's text arguments bound as parameters, typed by the
+	// server as when prepared.
+	//
 	// TRUNCATE is not MVCC-safe: a query whose snapshot predates a
 	// TRUNCATE that commits before the query gets the table's lock reads
 	// the emptied table, missing rows its snapshot shows (a subscriber
 	// then gets Deletes for keys it never held). The weakest lock, taken
 	// before the first statement fixes the snapshot, waits for such a
 	// TRUNCATE to end and keeps the next one out until the rows are read.
-	if _, err := tx.Exec(ctx, q.lock); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
-	}
-	out := &snapshot{}
+	text := []int16{pgx.TextFormatCode}
+	b := &pgconn.Batch{}
+	b.ExecParams(q.lock, nil, nil, nil, nil)
 	if !notify {
 		// The first statement fixes the transaction's snapshot.
-		var s, l string
-		if err := tx.QueryRow(ctx, `SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text`).Scan(&s, &l); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
-		}
-		lsn, err := pubsub.ParseLSN(l)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
-		}
-		if out.snap, err = parseSnapshot(s, lsn); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
-		}
+		b.ExecParams(`SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text`, nil, nil, nil, text)
 	}
-	if _, err := tx.Exec(ctx, pinSettings); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	b.ExecParams(pinSettings, nil, nil, nil, text)
+	params := make([][]byte, len(q.args))
+	for i, a := range q.args {
+		s, ok := a.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: argument %d is a %T, not text", ErrSnapshot, i+1, a)
+		}
+		params[i] = []byte(s)
 	}
-	args := append([]any{pgx.QueryResultFormats{pgx.TextFormatCode}}, q.args...)
-	rows, err := tx.Query(ctx, q.sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	b.ExecParams(q.sql, params, nil, nil, text)
+	out := &snapshot{}
+	mrr := tx.Conn().PgConn().ExecBatch(ctx, b)
+	err = q.readBatch(mrr, out, notify)
+	if cerr := mrr.Close(); err == nil {
+		err = cerr
 	}
-	out.rows, out.keys, err = readRows(rows, q.layout, q.keyPos)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
 	}
 	return out, nil
+}
+
+// readBatch reads the results of take's pipeline into out.
+func (q *query) readBatch(mrr *pgconn.MultiResultReader, out *snapshot, notify bool) error {
+	next := func() (*pgconn.ResultReader, error) {
+		if !mrr.NextResult() {
+			if err := mrr.Close(); err != nil {
+				return nil, err
+			}
+			return nil, errors.New("a result is missing")
+		}
+		return mrr.ResultReader(), nil
+	}
+	rr, err := next() // the lock
+	if err != nil {
+		return err
+	}
+	if _, err := rr.Close(); err != nil {
+		return err
+	}
+	if !notify {
+		if rr, err = next(); err != nil {
+			return err
+		}
+		var s, l string
+		for rr.NextRow() {
+			if v := rr.Values(); len(v) == 2 {
+				s, l = string(v[0]), string(v[1])
+			}
+		}
+		if _, err := rr.Close(); err != nil {
+			return err
+		}
+		lsn, err := pubsub.ParseLSN(l)
+		if err != nil {
+			return err
+		}
+		if out.snap, err = parseSnapshot(s, lsn); err != nil {
+			return err
+		}
+	}
+	if rr, err = next(); err != nil { // the settings
+		return err
+	}
+	if _, err := rr.Close(); err != nil {
+		return err
+	}
+	if rr, err = next(); err != nil {
+		return err
+	}
+	rb := newRowsBuilder(q.layout, q.keyPos)
+	for rr.NextRow() {
+		if err := rb.add(rr.Values()); err != nil {
+			_, _ = rr.Close()
+			return err
+		}
+	}
+	if _, err := rr.Close(); err != nil {
+		return err
+	}
+	out.rows = rb.rows()
+	return nil
 }
 
 // readRows reads text-format rows into Rows of layout and their keys.

@@ -34,6 +34,9 @@ type Subscription struct {
 	pumps    sync.WaitGroup
 	sent     atomic.Uint64
 
+	// batch: snapshots come as one Snapshot message (SubscribeBatch).
+	batch bool
+
 	// Router-owned.
 	sh      *shape
 	waiting bool   // waiting for a snapshot; messages go to pending

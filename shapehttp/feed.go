@@ -33,6 +33,7 @@ const (
 	kindUpToDate                       // everything before is applied: a consistent point
 	kindReset                          // the shape was taken again: forget every row
 	kindCommit                         // the transaction of lsn ended (WAL mode)
+	kindSnapshot                       // every snapshot row at once, in rows (before its up-to-date)
 )
 
 // change is one message of a shape's feed.
@@ -40,6 +41,7 @@ type change struct {
 	kind     changeKind
 	key      string
 	row, old *pubsub.Row
+	rows     *shape.Rows // kindSnapshot
 	lsn      pubsub.LSN
 	seq      uint64
 }
@@ -47,7 +49,8 @@ type change struct {
 // feed is one live shape: its columns, then its messages in order: the
 // snapshot rows as inserts, an up-to-date, then the changes, a
 // transaction's changes sharing an LSN in WAL mode (a reset starts over
-// with a new snapshot and up-to-date). The shape package's Subscription is
+// with a new snapshot and up-to-date). The snapshot rows may come as one
+// kindSnapshot instead of inserts. The shape package's Subscription is
 // the one implementation; see manager.go.
 type feed interface {
 	columns() []column

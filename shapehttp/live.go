@@ -121,7 +121,7 @@ func (s *liveShape) run(full bool) {
 			continue
 		}
 		switch c.kind {
-		case kindInsert, kindUpdate, kindDelete:
+		case kindInsert, kindUpdate, kindDelete, kindSnapshot:
 			if !s.ready { // only this goroutine writes ready
 				s.mu.Lock()
 				s.log.load(c)
@@ -171,6 +171,10 @@ func (s *liveShape) loaded() {
 		// and indexed the rows before it: freeze them all from rows.
 		s.log.loaded()
 		s.frozen()
+		return
+	}
+	if s.log.loadBatch != nil {
+		s.freezeBatch()
 		return
 	}
 	keys, rows := s.log.loadKeys, s.log.loadRows
@@ -240,6 +244,7 @@ func (s *liveShape) commit(cs []change) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.unbatch()
 	s.log.commit(cs, time.Now())
 	s.signal()
 }

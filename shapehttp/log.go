@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/shape"
 )
 
 // entry is one change in the log, encoded as the protocol sends it.
@@ -45,6 +46,11 @@ type shapeLog struct {
 	bytes      int
 	tail       offset // every entry after tail is in entries
 	head       offset // the last committed position
+
+	// loadBatch is a snapshot that came whole during the first load;
+	// base, once it is frozen, its rows not yet in rows (see
+	// materialize).
+	loadBatch, base *shape.Rows
 }
 
 // newShapeLog returns an empty log for a shape of cols.
@@ -77,6 +83,7 @@ func newShapeLog(schema, table string, cols []column, full bool, maxBytes int, m
 func (l *shapeLog) reset() {
 	l.rows = map[string]*pubsub.Row{}
 	l.loadKeys, l.loadRows = nil, nil
+	l.loadBatch, l.base = nil, nil
 	l.entries = nil
 	l.bytes = 0
 	l.tail = l.head
@@ -85,6 +92,10 @@ func (l *shapeLog) reset() {
 // load adds a snapshot row, before the snapshot's up-to-date: rows are
 // collected in order and indexed by key once, by loaded.
 func (l *shapeLog) load(c change) {
+	if c.kind == kindSnapshot {
+		l.loadBatch = c.rows
+		return
+	}
 	if c.kind != kindDelete {
 		l.loadKeys = append(l.loadKeys, c.key)
 		l.loadRows = append(l.loadRows, l.merge(c.row, nil))
@@ -100,6 +111,10 @@ func (l *shapeLog) load(c change) {
 
 // loaded moves the collected snapshot rows into rows, sized at once.
 func (l *shapeLog) loaded() {
+	if l.loadBatch != nil {
+		l.base, l.loadBatch = l.loadBatch, nil
+		l.materialize()
+	}
 	if l.loadKeys == nil {
 		return
 	}
@@ -203,6 +218,7 @@ func (l *shapeLog) commit(cs []change, now time.Time) {
 	if len(cs) == 0 {
 		return
 	}
+	l.materialize()
 	tx := l.head.tx + 2
 	if lsn := uint64(cs[0].lsn); lsn >= tx {
 		tx = lsn

@@ -25,7 +25,7 @@ func New(m *shape.Manager, opts Options) (*Handler, error) {
 // managerOpener opens feeds as subscriptions of m.
 func managerOpener(m *shape.Manager) opener {
 	return func(ctx context.Context, def definition) (feed, error) {
-		sub, err := m.Subscribe(ctx, def)
+		sub, err := m.SubscribeBatch(ctx, def)
 		if err != nil {
 			return nil, subscribeError(err)
 		}
@@ -109,7 +109,7 @@ func (f *subFeed) next(ctx context.Context, wait time.Duration) (change, bool, e
 	if !ok {
 		return change{}, false, shape.ErrClosed
 	}
-	c := change{key: m.Key, row: m.Row, old: m.Old, lsn: m.LSN, seq: m.Seq}
+	c := change{key: m.Key, row: m.Row, old: m.Old, rows: m.Rows, lsn: m.LSN, seq: m.Seq}
 	switch m.Kind {
 	case shape.Insert:
 		c.kind = kindInsert
@@ -123,6 +123,8 @@ func (f *subFeed) next(ctx context.Context, wait time.Duration) (change, bool, e
 		c.kind = kindReset
 	case shape.Commit:
 		c.kind = kindCommit
+	case shape.Snapshot:
+		c.kind = kindSnapshot
 	default:
 		return change{}, false, errors.New("shapehttp: unknown message kind " + m.Kind.String())
 	}

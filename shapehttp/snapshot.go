@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+	"github.com/phoenixkit/phoenixkitdb/shape"
 )
 
 // frozenSnapshot is a shape's rows at one position of its log, kept so
@@ -16,6 +17,17 @@ type frozenSnapshot struct {
 	head offset
 	keys []string
 	rows []*pubsub.Row
+	// batch, when set, holds the rows instead (a snapshot served as the
+	// shape package gave it, see batch.go).
+	batch *shape.Rows
+}
+
+// len returns the number of rows of f.
+func (f *frozenSnapshot) len() int {
+	if f.batch != nil {
+		return f.batch.Len()
+	}
+	return len(f.rows)
 }
 
 // A snapshot chunk's offset is "0_<id << 32 | first row>": no log
@@ -46,6 +58,7 @@ func (s *liveShape) frozen() *frozenSnapshot {
 	if f := s.snap; f != nil && !f.head.less(l.tail) {
 		return f
 	}
+	s.unbatch()
 	keys := make([]string, 0, len(l.rows))
 	rows := make([]*pubsub.Row, 0, len(l.rows))
 	for k, r := range l.rows {
@@ -106,7 +119,7 @@ func (rs *responder) snapshotChunk(s *liveShape, id uint64, start int) bool {
 		return true
 	}
 	f := s.findSnapshot(id)
-	if f == nil || start >= len(f.rows) {
+	if f == nil || start >= f.len() {
 		if rs.req.handle == s.handle {
 			s.rotate()
 		}
@@ -127,16 +140,24 @@ func (rs *responder) snapshotChunk(s *liveShape, id uint64, start int) bool {
 func (rs *responder) writeChunk(l *shapeLog, handle string, f *frozenSnapshot, start int) {
 	// The end comes first (the offset is a header): from sizes that
 	// leave out JSON escapes, the same for every request.
-	end, size := start, 0
-	for end < len(f.rows) {
-		size += l.approxSize(f.keys[end], f.rows[end])
+	var pos []int
+	if f.batch != nil {
+		pos = l.positions(f.batch.Layout())
+	}
+	end, size, n := start, 0, f.len()
+	for end < n {
+		if f.batch != nil {
+			size += l.batchSize(f.batch, pos, end)
+		} else {
+			size += l.approxSize(f.keys[end], f.rows[end])
+		}
 		if end > start && size > rs.h.opts.ChunkBytes {
 			break
 		}
 		end++
 	}
 	next := f.head
-	if end < len(f.rows) {
+	if end < n {
 		next = f.chunkOffset(end)
 	}
 	rs.common(handle, next)
@@ -157,7 +178,11 @@ func (rs *responder) writeChunk(l *shapeLog, handle string, f *frozenSnapshot, s
 		if i > start {
 			b = append(b, ',')
 		}
-		b = l.snapshotMessage(b, f.keys[i], f.rows[i])
+		if f.batch != nil {
+			b = l.batchMessage(b, f.batch, pos, i)
+		} else {
+			b = l.snapshotMessage(b, f.keys[i], f.rows[i])
+		}
 		if len(b) >= writeBufBytes-4<<10 {
 			if _, err := rs.w.Write(b); err != nil {
 				*bp = b[:0]
