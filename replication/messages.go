@@ -5,6 +5,8 @@ import (
 
 	"github.com/jackc/pglogrepl"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
+	"github.com/phoenixkit/phoenixkitdb/internal/walflush"
 )
 
 // logicalMessage queues a logical decoding message (Config.Messages) as
@@ -13,6 +15,9 @@ import (
 // non-transactional message is not delivered (see Config.Messages): it
 // is logged at WARN once per connection.
 func (ss *session) logicalMessage(m *pglogrepl.LogicalDecodingMessage) {
+	if m.Prefix == walflush.Prefix {
+		return // package shape's WAL flush, not the application's
+	}
 	if !m.Transactional || !ss.inTxn {
 		if !ss.warnedNonTx {
 			ss.warnedNonTx = true

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phoenixkit/phoenixkitdb/internal/walflush"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 )
@@ -18,8 +19,10 @@ func TestLogicalMessages(t *testing.T) {
 	b := setup(t, options{cfg: replication.Config{Messages: true}, noServe: true})
 	both := pubsub.NewMailbox(64) // items' changes and the outbox messages
 	other := pubsub.NewMailbox(64)
+	flush := pubsub.NewMailbox(64) // package shape's WAL flushes: never delivered
 	t.Cleanup(both.Close)
 	t.Cleanup(other.Close)
+	t.Cleanup(flush.Close)
 	if err := b.src.Subscribe(both, "public", "items"); err != nil {
 		t.Fatal(err)
 	}
@@ -29,9 +32,12 @@ func TestLogicalMessages(t *testing.T) {
 	if err := b.src.SubscribeMessages(other, "other.prefix"); err != nil {
 		t.Fatal(err)
 	}
+	if err := b.src.SubscribeMessages(flush, walflush.Prefix); err != nil {
+		t.Fatal(err)
+	}
 	b.stop = serve(t, b.src)
 	waitReady(t, b.src)
-	for _, mb := range []*pubsub.Mailbox{b.mb, both, other} {
+	for _, mb := range []*pubsub.Mailbox{b.mb, both, other, flush} {
 		expectResync(t, mb, pubsub.ReasonStart, 10*time.Second)
 	}
 	conn := connect(t, b.url)
@@ -40,6 +46,7 @@ func TestLogicalMessages(t *testing.T) {
 		`BEGIN`,
 		`INSERT INTO items (id) VALUES (1)`,
 		`SELECT pg_logical_emit_message(true, 'outbox', '\x00ff'::bytea)`,
+		`SELECT pg_logical_emit_message(true, '`+walflush.Prefix+`', '')`,
 		`SELECT pg_logical_emit_message(true, 'other.prefix', 'second')`,
 		`INSERT INTO items (id) VALUES (2)`,
 		`COMMIT`,
@@ -75,6 +82,7 @@ func TestLogicalMessages(t *testing.T) {
 		t.Fatalf("other prefix: %+v", sec)
 	}
 	expectNothing(t, other)
+	expectNothing(t, flush) // and its Seq was not taken: ins2's is 4
 	if b.logs.Count("non-transactional") != 1 {
 		t.Errorf("the ignored non-transactional message was not logged once:\n%s", b.logs)
 	}

@@ -53,9 +53,10 @@
 // commit is visible before its WAL is flushed, and a crash erases it
 // (and gives its xid again). So snapshot rows, and rows fetched by key,
 // are handed out only once the server has flushed its WAL up to the
-// insert position read after them: no wait when commits are
-// synchronous, up to about three times wal_writer_delay when they are
-// not.
+// insert position read after them; when it has not yet, the Manager
+// flushes it with a transaction of its own that emits an empty logical
+// decoding message with the prefix "phoenixkitdb.flush" (the WAL source
+// drops those; other WAL readers see them).
 //
 // Sources that lose changes send a pubsub Resync: every shape then takes
 // a fresh snapshot and its subscribers receive Reset, the new rows and

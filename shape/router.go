@@ -9,6 +9,8 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/shape/internal/where"
+
+	"github.com/phoenixkit/phoenixkitdb/internal/walflush"
 )
 
 // tkey identifies a table.
@@ -451,8 +453,8 @@ func (r *router) startJob(res snapResult, q *query, delay time.Duration) {
 		}
 		res.s, res.err = q.take(ctx, pool, notify)
 		if res.err == nil && res.s.snap != nil {
-			if err := waitFlushed(ctx, pool, res.s.snap.lsn); err != nil {
-				res.err = fmt.Errorf("%w: waiting for the server to flush the WAL the snapshot saw: %w", ErrSnapshot, err)
+			if err := walflush.To(ctx, pool, res.s.snap.lsn); err != nil {
+				res.err = fmt.Errorf("%w: %w", ErrSnapshot, err)
 			}
 		}
 		<-r.sem

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/phoenixkit/phoenixkitdb/internal/rowkey"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
+
+	"github.com/phoenixkit/phoenixkitdb/internal/walflush"
 )
 
 // pinSettings makes values print as the WAL source's walsender prints them
@@ -285,7 +287,7 @@ func newFetchQuery(info *tableInfo, layout *pubsub.RowLayout) *fetchQuery {
 // fetch returns the current rows of keys (each its key columns' texts)
 // by their formatted key; keys whose row is gone are missing. With
 // durable, it returns once the server has flushed the WAL of what the
-// rows show (see waitFlushed): the WAL mode's rule for every row it keeps.
+// rows show (see durable.go): the WAL mode's rule for every row it keeps.
 func (f *fetchQuery) fetch(ctx context.Context, pool *pgxpool.Pool, keys [][]string, durable bool) (map[string]*pubsub.Row, error) {
 	cols := make([][]string, len(f.keyPos))
 	for _, k := range keys {
@@ -325,7 +327,7 @@ func (f *fetchQuery) fetch(ctx context.Context, pool *pgxpool.Pool, keys [][]str
 				return nil, err
 			}
 			_ = tx.Rollback(ctx) // no connection held while waiting
-			if err := waitFlushed(ctx, pool, lsn); err != nil {
+			if err := walflush.To(ctx, pool, lsn); err != nil {
 				return nil, err
 			}
 		}
