@@ -25,6 +25,7 @@ const leftoverTimeout = 10 * time.Second
 // PostgreSQL process and no run directory (with the data directory in it)
 // may be left, and a graceful stop must leave make without an error.
 func TestMakeRunLeavesNothing(t *testing.T) {
+	t.Parallel() // bound by waiting on the program and its PostgreSQL, not by the CPU
 	pgtest.Require(t, srv)
 	makeBin, err := exec.LookPath("make")
 	if err != nil {
@@ -87,11 +88,9 @@ func TestMakeRunLeavesNothing(t *testing.T) {
 // and Ctrl-C kills tee first), the app must not die of SIGPIPE; it still
 // cleans up and exits 0.
 func TestRunSurvivesClosedStderr(t *testing.T) {
+	t.Parallel() // bound by waiting on the program and its PostgreSQL, not by the CPU
 	pgtest.Require(t, srv)
-	bin := filepath.Join(t.TempDir(), "supervisor_example")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := built.binary(t)
 	// Debug logs make the app write (and hit the closed pipe) constantly.
 	p := startProgram(t, bin, "-demo-interval", "50ms")
 	r := embedded(t, p)

@@ -26,12 +26,9 @@ import (
 // serve /healthz, stream a change made in its database, and on SIGTERM
 // exit 0 within 2 s leaving no PostgreSQL process or session behind.
 func TestProcess(t *testing.T) {
+	t.Parallel() // bound by waiting on the program and its PostgreSQL, not by the CPU
 	pgtest.Require(t, srv)
-	bin := filepath.Join(t.TempDir(), "supervisor_example")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := built.binary(t)
 
 	t.Run("embedded", func(t *testing.T) {
 		p := startProgram(t, bin, "-demo-interval", "100ms")

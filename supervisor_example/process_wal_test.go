@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +15,9 @@ import (
 // table to the publication (no trigger) and the slot is kept for the next
 // run.
 func TestProcessWAL(t *testing.T) {
+	t.Parallel() // bound by waiting on the program and its PostgreSQL, not by the CPU
 	pgtest.Require(t, srv)
-	bin := filepath.Join(t.TempDir(), "supervisor_example")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := built.binary(t)
 
 	t.Run("embedded", func(t *testing.T) {
 		p := startProgram(t, bin, "-source=wal", "-demo-interval", "100ms")
