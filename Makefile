@@ -59,14 +59,21 @@ test: ## go vet, then every test with the race detector against a real PostgreSQ
 # go.mod, as its users get it, not the workspace's (go.work), which raises
 # shared dependencies to what the other modules require. The other modules
 # build against the working tree's root through go.work.
+#
+# go test starts packages in the order they are named, TEST_P at a time:
+# the longest come first, so that none of them starts last and alone
+# (listener/ started after three minutes of short packages, then ran for
+# three more). ./... adds the rest; a package named twice runs once.
+CORE_FIRST := ./listener ./replication ./shape ./internal/pgtest . ./shape/internal/where ./shapehttp ./trigger ./internal/release
 test-core:
 	@echo '== core module: go vet, then every package with -race'
 	GOWORK=off $(GO) vet ./...
-	GOWORK=off $(GO) test -race -count=1 -timeout 20m -p $(TEST_P) ./...
+	GOWORK=off $(GO) test -race -count=1 -timeout 20m -p $(TEST_P) $(CORE_FIRST) ./...
 
+# Its tests that run the program (t.Parallel) wait on processes: five at once.
 test-example:
 	@echo '== the example host app (its own module)'
-	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 20m ./...
+	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 20m -parallel 5 ./...
 
 test-bench:
 	@echo '== bench (its own module): the harness compiles and its checks pass'
@@ -76,9 +83,10 @@ test-metrics:
 	@echo '== metrics module'
 	cd metrics && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 20m ./...
 
+# Its waiting-bound tests (t.Parallel) run four at once, not GOMAXPROCS.
 test-cluster:
 	@echo '== cluster module (real NATS in process)'
-	cd cluster && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 20m ./...
+	cd cluster && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 20m -parallel 4 ./...
 
 test-examples-cluster:
 	@echo '== examples/cluster (its own module): three instances over embedded NATS'
