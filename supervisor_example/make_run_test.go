@@ -35,6 +35,10 @@ func TestMakeRunLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The other tests' build first: make run's go build then finds the
+	// program compiled and only links it, where the two would otherwise
+	// compile it side by side.
+	built.binary(t)
 	for _, tc := range []struct {
 		name string
 		// stop ends the run; graceful says the app should exit 0 after it.
