@@ -25,7 +25,7 @@ const leftoverTimeout = 10 * time.Second
 // PostgreSQL process and no run directory (with the data directory in it)
 // may be left, and a graceful stop must leave make without an error.
 func TestMakeRunLeavesNothing(t *testing.T) {
-	t.Parallel() // bound by waiting on the program and its PostgreSQL, not by the CPU
+	t.Parallel() // waits on processes; its bounds are 10 s, not the 2 s of program.stop
 	pgtest.Require(t, srv)
 	makeBin, err := exec.LookPath("make")
 	if err != nil {
@@ -92,7 +92,7 @@ func TestMakeRunLeavesNothing(t *testing.T) {
 // and Ctrl-C kills tee first), the app must not die of SIGPIPE; it still
 // cleans up and exits 0.
 func TestRunSurvivesClosedStderr(t *testing.T) {
-	t.Parallel() // bound by waiting on the program and its PostgreSQL, not by the CPU
+	t.Parallel() // waits on processes; its bounds are 10 s, not the 2 s of program.stop
 	pgtest.Require(t, srv)
 	bin := built.binary(t)
 	// Debug logs make the app write (and hit the closed pipe) constantly.

@@ -30,7 +30,6 @@ const failoverWithin = 5 * time.Second
 // page and catches up; /metrics shows the new leader; SIGTERM ends it all
 // within 2 s and removes the NATS store.
 func TestProcessCluster(t *testing.T) {
-	t.Parallel() // bound by waiting on the program and its PostgreSQL, not by the CPU
 	pgtest.Require(t, srv)
 	bin := built.binary(t)
 	t.Run("notify", func(t *testing.T) {

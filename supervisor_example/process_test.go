@@ -26,7 +26,6 @@ import (
 // serve /healthz, stream a change made in its database, and on SIGTERM
 // exit 0 within 2 s leaving no PostgreSQL process or session behind.
 func TestProcess(t *testing.T) {
-	t.Parallel() // bound by waiting on the program and its PostgreSQL, not by the CPU
 	pgtest.Require(t, srv)
 	bin := built.binary(t)
 

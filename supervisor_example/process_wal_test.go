@@ -15,7 +15,6 @@ import (
 // table to the publication (no trigger) and the slot is kept for the next
 // run.
 func TestProcessWAL(t *testing.T) {
-	t.Parallel() // bound by waiting on the program and its PostgreSQL, not by the CPU
 	pgtest.Require(t, srv)
 	bin := built.binary(t)
 
