@@ -38,7 +38,7 @@ run: ## Run the example host app (embedded PostgreSQL unless -database-url/DATAB
 	@cd $(EXAMPLE) && $(GO) build -o ../$(EXAMPLE_BIN) .
 	exec ./$(EXAMPLE_BIN) $(ARGS)
 
-.PHONY: test test-core test-example test-bench test-metrics test-cluster test-examples-cluster
+.PHONY: test vet-core test-core test-example test-bench test-metrics test-cluster test-examples-cluster
 # The modules' suites run side by side: the tests mostly wait on
 # PostgreSQL, NATS and the go command, so one module's compiling and
 # testing fill the other modules' waits. Each suite's output is printed
@@ -48,21 +48,32 @@ run: ## Run the example host app (embedded PostgreSQL unless -database-url/DATAB
 # CPUs, which leaves the CPUs idle while listener/ and replication/ wait).
 # On a machine loaded by other work, timing-sensitive tests fare better
 # with less at once: `make test TEST_JOBS=1 TEST_P=2` is the old sequence.
-TEST_JOBS ?= 6
+# The core module's vet is a job of its own, so that its tests, the
+# longest, start at once.
+TEST_JOBS ?= 7
 TEST_P ?= 4
 test: ## go vet, then every test with the race detector against a real PostgreSQL (the modules side by side)
 	@$(GO) run ./internal/cmd/pgcheck
-	@echo '== the six modules side by side ($(TEST_JOBS) at once); each prints its vet and tests when it ends'
-	@$(MAKE) --no-print-directory -k -j$(TEST_JOBS) --output-sync=target test-core test-cluster test-metrics test-example test-examples-cluster test-bench
+	@echo '== the six modules side by side ($(TEST_JOBS) jobs at once); each prints its vet and tests when it ends'
+	@$(MAKE) --no-print-directory -k -j$(TEST_JOBS) --output-sync=target vet-core test-core test-cluster test-metrics test-example test-examples-cluster test-bench
+
+vet-core:
+	@echo '== core module: go vet'
+	GOWORK=off $(GO) vet ./...
 
 # The root module is tested with GOWORK=off: with the build list of its own
 # go.mod, as its users get it, not the workspace's (go.work), which raises
 # shared dependencies to what the other modules require. The other modules
 # build against the working tree's root through go.work.
+#
+# go test starts packages in the order they are named, TEST_P at a time:
+# the longest come first, so that none of them starts last and alone
+# (listener/ started after three minutes of short packages, then ran for
+# three more). ./... adds the rest; a package named twice runs once.
+CORE_FIRST := ./listener ./replication ./shape ./internal/pgtest . ./shape/internal/where ./shapehttp ./trigger ./internal/release
 test-core:
-	@echo '== core module: go vet, then every package with -race'
-	GOWORK=off $(GO) vet ./...
-	GOWORK=off $(GO) test -race -count=1 -timeout 20m -p $(TEST_P) ./...
+	@echo '== core module: every package with -race'
+	GOWORK=off $(GO) test -race -count=1 -timeout 20m -p $(TEST_P) $(CORE_FIRST) ./...
 
 test-example:
 	@echo '== the example host app (its own module)'
@@ -76,9 +87,10 @@ test-metrics:
 	@echo '== metrics module'
 	cd metrics && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 20m ./...
 
+# Its waiting-bound tests (t.Parallel) run four at once, not GOMAXPROCS.
 test-cluster:
 	@echo '== cluster module (real NATS in process)'
-	cd cluster && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 20m ./...
+	cd cluster && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 20m -parallel 4 ./...
 
 test-examples-cluster:
 	@echo '== examples/cluster (its own module): three instances over embedded NATS'

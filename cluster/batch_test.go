@@ -44,8 +44,10 @@ func streamMsgs(t *testing.T, ns *server.Server) uint64 {
 // default a transaction's changes share stream messages; with
 // SingleChangeMessages each has its own.
 func TestWALBatchesCarryXid(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	for _, single := range []bool{false, true} {
 		t.Run(fmt.Sprintf("single=%v", single), func(t *testing.T) {
+			t.Parallel()
 			ns := startNATS(t)
 			dbURL, _ := walDB(t)
 			o := instanceOpts{source: phoenixkitdb.SourceWAL, cluster: cluster.Config{SingleChangeMessages: single}}

@@ -31,6 +31,7 @@ const failoverVersion = 170000
 // same as replication's TestFailoverSlotSurvivesPromotion and
 // TestFailoverWithoutFailoverSlotResyncs, through the cluster's leader.
 func TestWALClusterDatabaseFailover(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	pgtest.Require(t, pg)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

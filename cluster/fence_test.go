@@ -133,7 +133,11 @@ func testStalledLeader(t *testing.T, staleTTL time.Duration, endedByClock bool) 
 	run(`INSERT INTO items VALUES (2, 'x')`)
 	expectChanges(t, []*instance{b}, []string{"public.items:INSERT:2"}, []pubsub.Reason{pubsub.ReasonListen})
 	if endedByClock {
-		poll(t, "the stalled leader's clock to end its term", func() bool { return !a.cl.Leading() })
+		// The step-down is logged just after Leading turns false: wait
+		// for the line, then check that it is the one meant.
+		poll(t, "the stalled leader's clock to end its term", func() bool {
+			return !a.cl.Leading() && strings.Contains(a.logs.String(), "cluster: no longer leading")
+		})
 		if !strings.Contains(a.logs.String(), "lease not refreshed in time") {
 			t.Fatalf("the stalled leader stepped down for another reason:\n%s", a.logs)
 		}
@@ -162,7 +166,9 @@ func testStalledLeader(t *testing.T, staleTTL time.Duration, endedByClock bool) 
 	// Changes go on, from the new leader only.
 	run(`INSERT INTO items VALUES (3, 'x')`)
 	expectChanges(t, []*instance{b}, []string{"public.items:INSERT:3"}, nil)
-	poll(t, "the stalled leader to step down", func() bool { return !a.cl.Leading() })
+	poll(t, "the stalled leader to step down", func() bool {
+		return !a.cl.Leading() && strings.Contains(a.logs.String(), "cluster: no longer leading")
+	})
 	if !endedByClock && !strings.Contains(a.logs.String(), "another leader stored messages after this term's") &&
 		!strings.Contains(a.logs.String(), "lease taken by another instance") {
 		t.Fatalf("the stalled leader stepped down for another reason:\n%s", a.logs)

@@ -17,6 +17,7 @@ import (
 // prefix through db.Replication().SubscribeMessages, with its position,
 // and not those of TopicAll.
 func TestFollowerDeliversLogicalMessages(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	dbURL, _ := walDB(t)
 	in := newInstance(t, ns, dbURL, instanceOpts{source: phoenixkitdb.SourceWAL})
@@ -64,6 +65,7 @@ func TestFollowerDeliversLogicalMessages(t *testing.T) {
 // confirmed position passes it (the relay stores it, so nothing waits
 // for it).
 func TestLeaderRelaysLogicalMessages(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	dbURL, run := walDB(t)
 	var ins []*instance

@@ -14,6 +14,7 @@ import (
 // and logged without the password. (In process, nats.Connect takes 10 s
 // to report a wrong password, so this test's cleanup takes that long.)
 func TestCredentialsPassThroughAndStayOutOfLogs(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	const user, good, bad = "app", "good-s3cret", "bad-s3cret"
 	ns := startNATSWith(t, server.Options{Username: user, Password: good})
 	url, run := notifyDB(t)

@@ -22,6 +22,7 @@ import (
 // texts. Rerun a failure with the seed it prints (-run and -oracle.seed
 // are not wired here: edit the seed).
 func TestWALOracleThroughCluster(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	pgtest.Require(t, pg)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -40,6 +40,7 @@ func bigBatchBody(lsn uint64, n, idLen int) []byte {
 // keeps the rest, well under the stream's backlog. Released, it hands
 // every change over once, in order.
 func TestFollowerPullBoundedByBytes(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	// A small max_payload keeps the smallest bound (twice max_payload
 	// plus 64 KiB) small, so a few MB of backlog exceed it many times.
 	ns := startNATSWith(t, server.Options{MaxPayload: 128 << 10})

@@ -35,6 +35,7 @@ func setMaxMsgSize(t *testing.T, js jetstream.JetStream, size int32) {
 // first: followers get every change once, in commit order, after the
 // relay's retries store the refused one.
 func TestRelayKeepsOrderWhenAMessageIsRefused(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	url := pgtest.NewDB(t, pg)
 	conn := connect(t, url)

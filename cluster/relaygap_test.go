@@ -22,6 +22,7 @@ import (
 // the version matrix) committed and decoded the 30 changes too slowly for
 // the source to hand them all over first.
 func TestWALLeaderGoneWithUnstoredChangesLosesNothing(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	dbURL, run := walDB(t)
 	var ins []*instance

@@ -43,6 +43,7 @@ func batchBody(lsn, from, to uint64) []byte {
 // afresh: a change after it is delivered even if its position is not
 // past the last one's.
 func TestFollowerResumingMidBatchGetsEachChangeOnce(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	dbURL, _ := walDB(t)
 	a := newInstance(t, ns, dbURL, instanceOpts{source: phoenixkitdb.SourceWAL})

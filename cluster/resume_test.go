@@ -15,9 +15,16 @@ import (
 
 // twoInstances starts two instances on a NOTIFY database and returns the
 // leader, the follower and the function that runs SQL, with both
-// mailboxes drained of their first Resyncs.
+// mailboxes drained of their first Resyncs. Unless cfg sets one, the
+// lease is 5 s: these tests expect the leader to stay, and with the
+// default 1 s a leader the race detector and a loaded machine leave
+// unscheduled for 0.6 s steps down (a NOTIFY takeover's Resync(listen)
+// then comes where a change was expected).
 func twoInstances(t *testing.T, ns *server.Server, cfg cluster.Config) (leader, follower *instance, run func(string, ...any)) {
 	t.Helper()
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = 5 * time.Second
+	}
 	url, run := notifyDB(t)
 	a := newInstance(t, ns, url, instanceOpts{cluster: cfg})
 	b := newInstance(t, ns, url, instanceOpts{cluster: cfg})
@@ -37,6 +44,7 @@ func twoInstances(t *testing.T, ns *server.Server, cfg cluster.Config) (leader, 
 // change published meanwhile, from the next stream sequence, with no
 // Resync.
 func TestFollowerResumesWithoutResync(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	leader, follower, run := twoInstances(t, ns, cluster.Config{})
 	follower.sw.Cut()
@@ -58,6 +66,7 @@ func TestFollowerResumesWithoutResync(t *testing.T) {
 // A follower away longer than the stream keeps changes (MaxAge) gets a
 // Resync (ReasonGap) before the first change it can still read.
 func TestFollowerAwayLongerThanMaxAgeGetsResync(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	leader, follower, run := twoInstances(t, ns, cluster.Config{MaxAge: time.Second})
 	follower.sw.Cut()
@@ -83,6 +92,7 @@ func TestFollowerAwayLongerThanMaxAgeGetsResync(t *testing.T) {
 // not when the next message arrives: it looks at the stream's first
 // sequence when it reconnects. Nothing is written after its return.
 func TestFollowerAwayLongerThanMaxAgeToldAtOnce(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	leader, follower, run := twoInstances(t, ns, cluster.Config{MaxAge: time.Second})
 	follower.sw.Cut()
@@ -136,6 +146,7 @@ func waitStreamEmpty(t *testing.T, ns *server.Server) {
 // follower had not read before the restart reach it afterwards, with no
 // gap Resync.
 func TestNATSRestartWithFileStorageLosesNothing(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	leader, follower, run := twoInstances(t, ns, cluster.Config{})
 	follower.sw.Cut()

@@ -44,6 +44,7 @@ var sameRowsWrites = []string{
 // (Row.Value) is the same Go type and value on both sides; the inserted
 // values' texts are also PostgreSQL's own (col::text).
 func TestWALRowsSameThroughTheCluster(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	dbURL, run := walDB(t)
 	run(`CREATE TABLE vals (id bigint PRIMARY KEY, f8 float8, f4 real, num numeric, j jsonb, js json, ia int[],

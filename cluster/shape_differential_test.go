@@ -29,6 +29,7 @@ import (
 // from the slot; at two thirds the shapes' follower loses NATS and
 // resumes.
 func TestShapesDifferentialOnFollower(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	url := shapesDB(t)
 	proxy, rewrite := proxied(t, url)

@@ -44,6 +44,7 @@ func streamLastSeq(t *testing.T, ns *server.Server) uint64 {
 // the lag between them; a follower that was stopped and resumes catches
 // up to the stream's real last sequence with no lag left.
 func TestStatsLeaderStreamLastAndLag(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	leader, follower, run := twoInstances(t, ns, cluster.Config{})
 	for i, in := range []*instance{leader, follower} {

@@ -52,6 +52,7 @@ func streamState(t *testing.T, js jetstream.JetStream) jetstream.StreamState {
 // at the moment the follower finds the stream reset: it once waited
 // forever on a consumer created after its Stop (1 run in 4).
 func TestStreamDeletedAndRecreated(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATS(t)
 	leader, follower, run := twoInstances(t, ns, cluster.Config{MaxAge: 30 * time.Minute})
 	both := []*instance{leader, follower}

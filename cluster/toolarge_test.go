@@ -19,6 +19,7 @@ import (
 // size and counts it in Stats; later changes flow and the slot is
 // confirmed past it.
 func TestTooLargeChangeBecomesResync(t *testing.T) {
+	t.Parallel() // its own NATS server and database; no clock bound on what it checks
 	ns := startNATSWith(t, server.Options{MaxPayload: 64 << 10})
 	dbURL, run := walDB(t)
 	ins := []*instance{

@@ -111,6 +111,10 @@ func TestProbeSurvivesBigBursts(t *testing.T) {
 // for longer than a probe may go unanswered (ProbeInterval and a last
 // short read), which how fast the fan-out runs decides.
 func TestProbeSurvivesSlowFanOut(t *testing.T) {
+	// In parallel with the package's other parallel tests, which wait on
+	// reconnections and restarts of servers of their own: the longest
+	// test of make test's longest package no longer runs after them.
+	t.Parallel()
 	const n, minRounds, maxRounds, extra = 150_000, 2, 4, 150
 	const probeInterval = time.Second
 	const premise = probeInterval * 5 / 4

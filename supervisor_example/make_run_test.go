@@ -25,6 +25,7 @@ const leftoverTimeout = 10 * time.Second
 // PostgreSQL process and no run directory (with the data directory in it)
 // may be left, and a graceful stop must leave make without an error.
 func TestMakeRunLeavesNothing(t *testing.T) {
+	t.Parallel() // waits on processes; its bounds are 10 s, not the 2 s of program.stop
 	pgtest.Require(t, srv)
 	makeBin, err := exec.LookPath("make")
 	if err != nil {
@@ -34,6 +35,10 @@ func TestMakeRunLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The other tests' build first: make run's go build then finds the
+	// program compiled and only links it, where the two would otherwise
+	// compile it side by side.
+	built.binary(t)
 	for _, tc := range []struct {
 		name string
 		// stop ends the run; graceful says the app should exit 0 after it.
@@ -87,11 +92,9 @@ func TestMakeRunLeavesNothing(t *testing.T) {
 // and Ctrl-C kills tee first), the app must not die of SIGPIPE; it still
 // cleans up and exits 0.
 func TestRunSurvivesClosedStderr(t *testing.T) {
+	t.Parallel() // waits on processes; its bounds are 10 s, not the 2 s of program.stop
 	pgtest.Require(t, srv)
-	bin := filepath.Join(t.TempDir(), "supervisor_example")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := built.binary(t)
 	// Debug logs make the app write (and hit the closed pipe) constantly.
 	p := startProgram(t, bin, "-demo-interval", "50ms")
 	r := embedded(t, p)

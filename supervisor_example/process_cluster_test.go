@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,10 +31,7 @@ const failoverWithin = 5 * time.Second
 // within 2 s and removes the NATS store.
 func TestProcessCluster(t *testing.T) {
 	pgtest.Require(t, srv)
-	bin := filepath.Join(t.TempDir(), "supervisor_example")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := built.binary(t)
 	t.Run("notify", func(t *testing.T) {
 		testProcessCluster(t, bin)
 	})

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +16,7 @@ import (
 // run.
 func TestProcessWAL(t *testing.T) {
 	pgtest.Require(t, srv)
-	bin := filepath.Join(t.TempDir(), "supervisor_example")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := built.binary(t)
 
 	t.Run("embedded", func(t *testing.T) {
 		p := startProgram(t, bin, "-source=wal", "-demo-interval", "100ms")

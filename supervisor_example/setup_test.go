@@ -36,6 +36,7 @@ func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 // with default settings only. With PHOENIXKITDB_TEST_DATABASE_URL set,
 // that server is used as it is; WAL-mode tests need wal_level=logical on it.
 func runMain(m *testing.M) int {
+	defer built.cleanup()
 	flag.Parse()
 	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
 		return m.Run()

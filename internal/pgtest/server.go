@@ -89,6 +89,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// Checked before initdb, which takes a second of CPU to make a cluster
+	// a bad name would not start.
+	for name := range opts.Settings {
+		if !validSettingName(name) {
+			return nil, fmt.Errorf("pgtest: invalid setting name %q", name)
+		}
+	}
 	binDir, err := findBinDir(opts.BinDir)
 	if err != nil {
 		return nil, err
