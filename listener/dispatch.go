@@ -64,6 +64,9 @@ type dispatcher struct {
 	// inline is the most mailboxes for which pushChunk publishes itself;
 	// 0 (newDispatcher's default) means never. Set before the first push.
 	inline int
+	// hold, when set, runs before each batch is delivered (tests only:
+	// Listener.holdDelivery). Set before the first push.
+	hold func()
 
 	mu         sync.Mutex
 	pending    []*chunk // in order; Kind Resync entries mark a ps.ResyncWith
@@ -238,6 +241,9 @@ func (d *dispatcher) run() {
 
 // deliver publishes a batch, splitting it at Resync markers.
 func (d *dispatcher) deliver(batch []pubsub.Event) {
+	if d.hold != nil {
+		d.hold()
+	}
 	start := 0
 	for i := range batch {
 		if batch[i].Kind != pubsub.Resync {

@@ -51,6 +51,10 @@ type Listener struct {
 	resyncs    atomic.Uint64
 	lastListen atomic.Int64 // unix nanoseconds
 	probeRTT   rttHistogram
+
+	// holdDelivery, when set (by tests, before Serve), runs before each
+	// batch the dispatcher delivers: a test holds the fan-out with it.
+	holdDelivery func()
 }
 
 // New validates cfg and returns a Listener. It fails early, with an error
@@ -170,6 +174,7 @@ func (l *Listener) Serve(ctx context.Context) error {
 
 	d := newDispatcher(l.ps, &l.published)
 	d.inline = inlineMailboxes
+	d.hold = l.holdDelivery
 	go d.run()
 	defer func() {
 		d.close()
