@@ -157,9 +157,10 @@ func TestFrozenPathReplaced(t *testing.T) {
 	if d := time.Since(frozen); d > 10*time.Second {
 		t.Errorf("found the frozen path after %v", d)
 	}
-	if st := b.src.Stats(); !strings.Contains(st.LastError, "silent") {
-		t.Errorf("last error: %q", st.LastError)
-	}
+	// The error is recorded just after the connection is marked lost.
+	eventually(t, 10*time.Second, "a last error that says the connection went silent", func() bool {
+		return strings.Contains(b.src.Stats().LastError, "silent")
+	})
 	proxy.Thaw()
 	c.take(b.mb, 20, 60*time.Second)
 	insert(t, writer, 21, 25, 1)
