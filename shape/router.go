@@ -452,7 +452,7 @@ func (r *router) startJob(res snapResult, q *query, delay time.Duration) {
 			return
 		}
 		res.s, res.err = q.take(ctx, pool, notify)
-		if res.err == nil && res.s.snap != nil {
+		if res.err == nil && res.s.snap != nil && res.s.flushed < res.s.snap.lsn {
 			if err := walflush.To(ctx, pool, res.s.snap.lsn); err != nil {
 				res.err = fmt.Errorf("%w: %w", ErrSnapshot, err)
 			}

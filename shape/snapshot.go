@@ -64,7 +64,10 @@ func newQuery(b *bound, layout *pubsub.RowLayout) *query {
 // snapshot is what a snapshot query returned.
 type snapshot struct {
 	snap *pgSnapshot // nil in NOTIFY mode
-	rows *Rows
+	// flushed is the server's WAL flush position read with snap: when it
+	// is not before snap.lsn, what the rows show is durable already.
+	flushed pubsub.LSN
+	rows    *Rows
 	// pub are rows' rows as pubsub Rows, made for the first subscriber
 	// that takes Insert messages and shared by the others.
 	pub []*pubsub.Row
@@ -109,7 +112,7 @@ func (q *query) take(ctx context.Context, pool *pgxpool.Pool, notify bool) (*sna
 	b.ExecParams(q.lock, nil, nil, nil, nil)
 	if !notify {
 		// The first statement fixes the transaction's snapshot.
-		b.ExecParams(`SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text`, nil, nil, nil, text)
+		b.ExecParams(`SELECT pg_current_snapshot()::text, pg_current_wal_insert_lsn()::text, pg_current_wal_flush_lsn()::text`, nil, nil, nil, text)
 	}
 	b.ExecParams(pinSettings, nil, nil, nil, text)
 	params := make([][]byte, len(q.args))
@@ -155,10 +158,10 @@ func (q *query) readBatch(mrr *pgconn.MultiResultReader, out *snapshot, notify b
 		if rr, err = next(); err != nil {
 			return err
 		}
-		var s, l string
+		var s, l, f string
 		for rr.NextRow() {
-			if v := rr.Values(); len(v) == 2 {
-				s, l = string(v[0]), string(v[1])
+			if v := rr.Values(); len(v) == 3 {
+				s, l, f = string(v[0]), string(v[1]), string(v[2])
 			}
 		}
 		if _, err := rr.Close(); err != nil {
@@ -166,6 +169,9 @@ func (q *query) readBatch(mrr *pgconn.MultiResultReader, out *snapshot, notify b
 		}
 		lsn, err := pubsub.ParseLSN(l)
 		if err != nil {
+			return err
+		}
+		if out.flushed, err = pubsub.ParseLSN(f); err != nil {
 			return err
 		}
 		if out.snap, err = parseSnapshot(s, lsn); err != nil {
