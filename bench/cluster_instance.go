@@ -12,6 +12,7 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
+	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/thejerf/suture/v4"
 )
@@ -54,13 +55,15 @@ type clusterSpec struct {
 }
 
 // startApp starts one instance on dbURL. Its mailbox holds mbCap events,
-// so that a whole burst fits even if the consumer falls behind.
-func startApp(dbURL string, mbCap int, cs *clusterSpec) (*appInstance, error) {
+// so that a whole burst fits even if the consumer falls behind. probe is
+// its Listener's ProbeInterval (0: the default).
+func startApp(dbURL string, mbCap int, cs *clusterSpec, probe time.Duration) (*appInstance, error) {
 	logger := discard
 	if debugDrain {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: dbURL, Logger: logger})
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: dbURL, Logger: logger,
+		Listener: listener.Config{ProbeInterval: probe}})
 	if err != nil {
 		return nil, err
 	}
@@ -144,11 +147,12 @@ type group struct {
 
 // startGroup starts n instances (clustered when cs is set) and waits
 // until each one's Changes is ready, which for a cluster means its
-// follower consumes the stream and a leader's Listener listens.
-func startGroup(ctx context.Context, name, dbURL string, n, mbCap int, cs *clusterSpec) (*group, error) {
+// follower consumes the stream and a leader's Listener listens. probe is
+// their Listener's ProbeInterval (0: the default).
+func startGroup(ctx context.Context, name, dbURL string, n, mbCap int, cs *clusterSpec, probe time.Duration) (*group, error) {
 	g := &group{name: name}
 	for range n {
-		a, err := startApp(dbURL, mbCap, cs)
+		a, err := startApp(dbURL, mbCap, cs, probe)
 		if err != nil {
 			g.stop()
 			return nil, err
