@@ -55,7 +55,7 @@ func burstSQL(first int64, n int) string {
 // With profile set, the round is CPU-profiled into that file.
 func (ce *clusterEnv) burstRound(ctx context.Context, g *group, dbURL string, n int, js jetstream.JetStream, stream, profile string, held *pgtest.Proxy) (burstOutcome, error) {
 	var out burstOutcome
-	g.arm(ce.nextID, n)
+	g.armCount(ce.nextID, n)
 	var pos0, bytes0 uint64
 	info := func() (uint64, error) {
 		if js == nil {
