@@ -34,8 +34,9 @@ const clusterTable = "cluster_bench"
 
 // clusterEnv is what section 8 runs on: an embedded NATS server with
 // JetStream in a temporary directory, one database for the single
-// instance and one for the clusters (NOTIFY reaches only listeners of the
-// database it was sent in, so neither wakes the other).
+// instance, one for the clusters and one for the burst's group with one
+// message per change (NOTIFY reaches only listeners of the database it was
+// sent in, so none wakes the others).
 //
 // The server runs in a process of its own (natsd, see cluster_natsd.go).
 // The instances reach it over loopback TCP, as they would a real one, not
@@ -43,11 +44,12 @@ const clusterTable = "cluster_bench"
 // write waits for the reader, so a burst made the leader's publishes wait
 // on the server's writes to each follower in turn.
 type clusterEnv struct {
-	ns        *natsServer
-	singleURL string
-	groupURL  string
-	writers   map[string]*pgx.Conn // by database URL
-	nextID    int64                // last row id written, across both databases
+	ns           *natsServer
+	singleURL    string
+	groupURL     string
+	unbatchedURL string
+	writers      map[string]*pgx.Conn // by database URL
+	nextID       int64                // last row id written, across the databases
 }
 
 func openClusterEnv(ctx context.Context, e *env) (*clusterEnv, error) {
@@ -59,7 +61,10 @@ func openClusterEnv(ctx context.Context, e *env) (*clusterEnv, error) {
 	if ce.groupURL, err = e.extraDB(ctx, "cgroup"); err != nil {
 		return nil, err
 	}
-	for _, u := range []string{ce.singleURL, ce.groupURL} {
+	if ce.unbatchedURL, err = e.extraDB(ctx, "cgroup1"); err != nil {
+		return nil, err
+	}
+	for _, u := range []string{ce.singleURL, ce.groupURL, ce.unbatchedURL} {
 		conn, err := pgx.Connect(ctx, withApp(u, "bench-cluster-writer"))
 		if err != nil {
 			ce.close()
@@ -182,44 +187,44 @@ func (ce *clusterEnv) runLatency(ctx context.Context, cfg config, lat *latencyRe
 }
 
 // runBursts measures the burst part on cfg.clusterBurstN instances: the
-// batched group, then, once it stopped, one with one message per change
-// (both on one database would each relay the other's bursts), each paired
-// with a single instance. Their Listeners read PostgreSQL through the
-// proxies that hold their reading (see hold), with heldProbeInterval.
+// batched group and one with one message per change, each on a database
+// of its own, both running, so that their rounds alternate under the same
+// load, each paired with a single instance. Their Listeners read
+// PostgreSQL through the proxies that hold their reading (see hold), with
+// heldProbeInterval.
 func (ce *clusterEnv) runBursts(ctx context.Context, cfg config, burst *burstResults, taken *takeovers) error {
-	h, err := newHolds(ce.singleURL, ce.groupURL)
+	h, err := newHolds(ce.singleURL, ce.groupURL, ce.unbatchedURL)
 	if err != nil {
 		return err
 	}
 	defer h.close()
 	n, capacity := cfg.clusterBurstN, cfg.capacity()
-	single, err := startGroup(ctx, nameSingle, h.single.URL(ce.singleURL), 1, capacity, nil, heldProbeInterval)
+	single, err := startGroup(ctx, nameSingle, h[ce.singleURL].URL(ce.singleURL), 1, capacity, nil, heldProbeInterval)
 	if err != nil {
 		return fmt.Errorf("single instance: %w", err)
 	}
 	defer single.stop()
-	var errs []error
-	for _, unbatched := range []bool{false, true} {
+	var gs [2]*burstGroup
+	for i, unbatched := range []bool{false, true} {
+		bg := &burstGroup{dbURL: ce.groupURL, spec: ce.spec(n, capacity, unbatched)}
 		name := nameClustered(n)
 		if unbatched {
-			name = nameUnbatched(n)
+			bg.dbURL, name = ce.unbatchedURL, nameUnbatched(n)
 		}
-		spec := ce.spec(n, capacity, unbatched)
-		g, err := startGroup(ctx, name, h.group.URL(ce.groupURL), n, capacity, spec, heldProbeInterval)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		if bg.g, err = startGroup(ctx, name, h[bg.dbURL].URL(bg.dbURL), n, capacity, bg.spec, heldProbeInterval); err != nil {
+			return err
 		}
-		progress("8 cluster: %d bursts of %d changes, %s and %s alternately, as committed and held",
-			cfg.reps, cfg.clusterBurst, nameSingle, g.name)
-		terms := g.terms()
-		if err := burst.measure(ctx, ce, cfg, single, g, spec.stream, unbatched, h); err != nil {
-			errs = append(errs, err)
-		}
-		taken.add(g.name, g.terms()-terms)
-		g.stop()
+		defer bg.g.stop()
+		gs[i] = bg
 	}
-	return errors.Join(errs...)
+	progress("8 cluster: %d bursts of %d changes to %s, %s and %s in turn, as committed and held",
+		cfg.reps, cfg.clusterBurst, nameSingle, gs[0].g.name, gs[1].g.name)
+	terms := [2]uint64{gs[0].g.terms(), gs[1].g.terms()}
+	err = burst.measure(ctx, ce, cfg, single, gs[0], gs[1], h)
+	for i, bg := range gs {
+		taken.add(bg.g.name, bg.g.terms()-terms[i])
+	}
+	return err
 }
 
 // takeovers counts, per group, the leaderships taken over while it was

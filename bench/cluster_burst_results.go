@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 )
 
 // burstSeries is one cluster group's burst rounds in one mode (the clock
@@ -52,23 +53,27 @@ type burstResults struct {
 	batched, unbatched    burstSeries // from the first COMMIT
 	batchedHeld           burstSeries // from the release
 	unbatchedHeld         burstSeries
+	gain                  []float64 // batched group's drain over the unbatched one's, per rep
 }
 
-// measure times cfg.reps bursts of cfg.clusterBurst rows on the single
-// instance and on g alternately, after a warm-up burst of a tenth on each:
-// first as the writer commits them, then committed while reading is held
-// (single's and g's reading go through h's proxies). unbatched says g
-// runs with SingleChangeMessages. Each rep also runs the bare JetStream
-// round with as many messages of the size g's burst took (the held
-// burst's too when batched: its messages are larger).
-func (br *burstResults) measure(ctx context.Context, ce *clusterEnv, cfg config, single, g *group, stream string, unbatched bool, h *holds) error {
-	free, held := &br.batched, &br.batchedHeld
-	if unbatched {
-		br.unbatchedGroup, free, held = g.name, &br.unbatched, &br.unbatchedHeld
-	} else {
-		br.group = g.name
-	}
-	br.instances = len(g.ins)
+// burstGroup is a cluster group of the burst part, on a database and a
+// stream of its own.
+type burstGroup struct {
+	g     *group
+	dbURL string
+	spec  *clusterSpec
+}
+
+// measure times cfg.reps bursts of cfg.clusterBurst rows, after a warm-up
+// burst of a tenth: per rep, first as the writer commits them, then
+// committed while reading is held (the instances read through h's
+// proxies), on the single instance and the batched group b, then on the
+// single instance and the unbatched group u, so that each pair, and b
+// against u, see about the same load. Each rep also runs the bare
+// JetStream round with as many messages of the size each group's burst
+// took (for u once: its messages are the same held or not).
+func (br *burstResults) measure(ctx context.Context, ce *clusterEnv, cfg config, single *group, b, u *burstGroup, h holds) error {
+	br.group, br.unbatchedGroup, br.instances = b.g.name, u.g.name, len(b.g.ins)
 	nc, err := nats.Connect(ce.ns.ClientURL())
 	if err != nil {
 		return err
@@ -84,52 +89,72 @@ func (br *burstResults) measure(ctx context.Context, ce *clusterEnv, cfg config,
 		if rep < 0 {
 			k = max(n/10, 100)
 		}
-		for _, m := range []struct {
-			series *burstSeries
-			held   bool
-			what   string
-		}{{free, false, "first COMMIT ->"}, {held, true, "held, release ->"}} {
-			sh, gh := h.single, h.group
-			if !m.held {
-				sh, gh = nil, nil
+		for _, held := range []bool{false, true} {
+			what := "first COMMIT ->"
+			if held {
+				what = "held, release ->"
 			}
-			s, err := ce.burstRound(ctx, single, ce.singleURL, k, nil, "", "", sh)
-			if err != nil {
-				return fmt.Errorf("burst (%s): %w", m.what, err)
-			}
-			profile := ""
-			if rep == 0 && !unbatched && m.series == held {
-				profile = cfg.clusterProfile
-			}
-			c, err := ce.burstRound(ctx, g, ce.groupURL, k, js, stream, profile, gh)
-			if err != nil {
-				return fmt.Errorf("burst (%s): %w", m.what, err)
-			}
-			if rep < 0 {
-				continue
-			}
-			// The ceiling for what this burst took: as many messages, of
-			// the size they had on average, to as many consumers. One
-			// message per change makes the held burst's messages the
-			// same as the free one's: measured once.
-			var b float64
-			size := int(c.bytes / max(c.msgs, 1))
-			if !unbatched || m.series == free {
-				if b, err = ce.bareRound(ctx, rep, int(c.msgs), len(g.ins), size); err != nil {
-					return fmt.Errorf("bare JetStream: %w", err)
+			var drains [2]float64
+			for i, bg := range []*burstGroup{b, u} {
+				unbatched := i == 1
+				series := br.series(unbatched, held)
+				var sh, gh *pgtest.Proxy
+				if held {
+					sh, gh = h[ce.singleURL], h[bg.dbURL]
 				}
-				b *= c.perMsg // messages/s -> changes/s
+				s, err := ce.burstRound(ctx, single, ce.singleURL, k, nil, "", "", sh)
+				if err != nil {
+					return fmt.Errorf("burst (%s): %w", what, err)
+				}
+				profile := ""
+				if rep == 0 && held && !unbatched {
+					profile = cfg.clusterProfile
+				}
+				c, err := ce.burstRound(ctx, bg.g, bg.dbURL, k, js, bg.spec.stream, profile, gh)
+				if err != nil {
+					return fmt.Errorf("burst (%s): %w", what, err)
+				}
+				if rep < 0 {
+					continue
+				}
+				drains[i] = c.rate
+				// The ceiling for what this burst took: as many messages,
+				// of the size they had on average, to as many consumers.
+				var bare float64
+				size := int(c.bytes / max(c.msgs, 1))
+				if !unbatched || !held {
+					if bare, err = ce.bareRound(ctx, rep, int(c.msgs), len(bg.g.ins), size); err != nil {
+						return fmt.Errorf("bare JetStream: %w", err)
+					}
+					bare *= c.perMsg // messages/s -> changes/s
+				}
+				series.add(s, c, bare)
+				ceiling := ""
+				if bare > 0 {
+					ceiling = fmt.Sprintf(", %s %.1fk ev/s", nameBareJS(len(bg.g.ins)), bare/1e3)
+				}
+				progress("8 cluster: burst rep %d/%d, %s: %s %.1fk ev/s, %s %.1fk ev/s (%.3fx), %.1f changes/message of %d bytes%s; PostgreSQL committed %.1fk rows/s",
+					rep+1, cfg.reps, what, single.name, s.rate/1e3, bg.g.name, c.rate/1e3, c.rate/s.rate, c.perMsg, size, ceiling, c.write/1e3)
 			}
-			m.series.add(s, c, b)
-			ceiling := ""
-			if b > 0 {
-				ceiling = fmt.Sprintf(", %s %.1fk ev/s", nameBareJS(len(g.ins)), b/1e3)
+			if held && rep >= 0 && drains[1] > 0 {
+				br.gain = append(br.gain, drains[0]/drains[1])
 			}
-			progress("8 cluster: burst rep %d/%d, %s: %s %.1fk ev/s, %s %.1fk ev/s (%.3fx), %.1f changes/message of %d bytes%s; PostgreSQL committed %.1fk rows/s",
-				rep+1, cfg.reps, m.what, single.name, s.rate/1e3, g.name, c.rate/1e3, c.rate/s.rate, c.perMsg, size, ceiling, c.write/1e3)
 		}
 	}
 	return nil
+}
+
+// series returns the figures of one group in one mode.
+func (br *burstResults) series(unbatched, held bool) *burstSeries {
+	switch {
+	case unbatched && held:
+		return &br.unbatchedHeld
+	case unbatched:
+		return &br.unbatched
+	case held:
+		return &br.batchedHeld
+	}
+	return &br.batched
 }
 
 // Measurements of the burst rows.
@@ -179,9 +204,9 @@ func (br *burstResults) rows(cfg config) []Row {
 		u.Ratio = m.unbatched.ratio()
 		// The free burst's gain is bounded by the writer's pace (its row
 		// above); the goal is the drain's.
-		if m.goals && u.Ratio > 0 && c.Ratio > 0 {
-			gain := c.Ratio / u.Ratio
-			u.goal(fmt.Sprintf("batched at least 10x this (%.1fx)", gain), gain >= 10)
+		if m.goals && len(br.gain) > 0 {
+			gain := median(br.gain)
+			u.goal(fmt.Sprintf("batched at least 10x this (%.1fx, paired rounds)", gain), gain >= 10)
 		}
 		rows = append(rows, u)
 		if !m.goals {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -23,22 +24,21 @@ const heldProbeInterval = time.Minute
 // rather than risk the Listener's probe.
 const holdFor = heldProbeInterval / 3
 
-// holds is one proxy per database of section 8, between the burst part's
-// instances and PostgreSQL; the writers connect directly.
-type holds struct {
-	single, group *pgtest.Proxy
-}
+// holds is one proxy per database of section 8's burst part, by the
+// database's URL, between the instances and PostgreSQL; the writers
+// connect directly.
+type holds map[string]*pgtest.Proxy
 
-// newHolds starts a proxy to the server of each of the two databases.
-func newHolds(singleURL, groupURL string) (*holds, error) {
-	h := &holds{}
-	var err error
-	if h.single, err = proxyTo(singleURL); err != nil {
-		return nil, err
-	}
-	if h.group, err = proxyTo(groupURL); err != nil {
-		h.close()
-		return nil, err
+// newHolds starts a proxy to the server of each database.
+func newHolds(dbURLs ...string) (holds, error) {
+	h := holds{}
+	for _, u := range dbURLs {
+		p, err := proxyTo(u)
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		h[u] = p
 	}
 	return h, nil
 }
@@ -47,17 +47,15 @@ func newHolds(singleURL, groupURL string) (*holds, error) {
 func proxyTo(dbURL string) (*pgtest.Proxy, error) {
 	u, err := url.Parse(dbURL)
 	if err != nil || u.Port() == "" {
-		return nil, fmt.Errorf("the held burst needs a database URL with a TCP host and port, not %q", u.Redacted())
+		return nil, errors.New("the held burst needs a database URL with a TCP host and port")
 	}
 	return pgtest.NewProxy(u.Host)
 }
 
-// close stops both proxies, cutting their connections.
-func (h *holds) close() {
-	for _, p := range []*pgtest.Proxy{h.single, h.group} {
-		if p != nil {
-			_ = p.Close()
-		}
+// close stops the proxies, cutting their connections.
+func (h holds) close() {
+	for _, p := range h {
+		_ = p.Close()
 	}
 }
 
