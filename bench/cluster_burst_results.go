@@ -215,6 +215,10 @@ func (br *burstResults) rows(cfg config) []Row {
 			rows = append(rows, ub)
 		}
 	}
+	if len(br.gain) > 0 {
+		rows = append(rows, sample(clusterSection, "held burst's drain: batched over one message per change, paired rounds",
+			br.group, "x", br.gain))
+	}
 	rows = append(rows, br.cpuRows()...)
 	perMeas := fmt.Sprintf("changes per stream message in the burst of %d", cfg.clusterBurst)
 	heldPer := fmt.Sprintf("changes per stream message in the held burst of %d", cfg.clusterBurst)

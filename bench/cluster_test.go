@@ -83,6 +83,9 @@ func TestClusterSectionEndToEnd(t *testing.T) {
 	if got := seen["CPU"]; !slices.Equal(got, wantCPU) {
 		t.Errorf("CPU rows for %v, want %v", got, wantCPU)
 	}
+	if got := seen["held"]; !slices.Equal(got, []string{nameClustered(3)}) {
+		t.Errorf("batched over unbatched drain rows for %v", got)
+	}
 	if got := seen["changes"]; !slices.Equal(got, []string{nameClustered(3), nameClustered(3), nameUnbatched(3), nameUnbatched(3)}) {
 		t.Errorf("changes per message rows for %v", got)
 	}
