@@ -89,11 +89,14 @@ func (ce *clusterEnv) burstRound(ctx context.Context, g *group, dbURL string, n 
 	var cpu0 time.Duration
 	stopProfile := func() {}
 	// begin clears the heap of others' garbage and starts the counts.
-	begin := func() (err error) {
+	begin := func() error {
 		runtime.GC()
-		stopProfile, err = startProfile(profile)
-		cpu0 = selfCPU()
-		return err
+		stop, err := startProfile(profile)
+		if err != nil {
+			return err
+		}
+		stopProfile, cpu0 = stop, selfCPU()
+		return nil
 	}
 	if held == nil {
 		if err := begin(); err != nil {
