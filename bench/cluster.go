@@ -34,8 +34,9 @@ const clusterTable = "cluster_bench"
 
 // clusterEnv is what section 8 runs on: an embedded NATS server with
 // JetStream in a temporary directory, one database for the single
-// instance and one for the clusters (NOTIFY reaches only listeners of the
-// database it was sent in, so neither wakes the other).
+// instance, one for the clusters and one for the burst's group with one
+// message per change (NOTIFY reaches only listeners of the database it was
+// sent in, so none wakes the others).
 //
 // The server runs in a process of its own (natsd, see cluster_natsd.go).
 // The instances reach it over loopback TCP, as they would a real one, not
@@ -43,11 +44,12 @@ const clusterTable = "cluster_bench"
 // write waits for the reader, so a burst made the leader's publishes wait
 // on the server's writes to each follower in turn.
 type clusterEnv struct {
-	ns        *natsServer
-	singleURL string
-	groupURL  string
-	writers   map[string]*pgx.Conn // by database URL
-	nextID    int64                // last row id written, across both databases
+	ns           *natsServer
+	singleURL    string
+	groupURL     string
+	unbatchedURL string
+	writers      map[string]*pgx.Conn // by database URL
+	nextID       int64                // last row id written, across the databases
 }
 
 func openClusterEnv(ctx context.Context, e *env) (*clusterEnv, error) {
@@ -59,7 +61,10 @@ func openClusterEnv(ctx context.Context, e *env) (*clusterEnv, error) {
 	if ce.groupURL, err = e.extraDB(ctx, "cgroup"); err != nil {
 		return nil, err
 	}
-	for _, u := range []string{ce.singleURL, ce.groupURL} {
+	if ce.unbatchedURL, err = e.extraDB(ctx, "cgroup1"); err != nil {
+		return nil, err
+	}
+	for _, u := range []string{ce.singleURL, ce.groupURL, ce.unbatchedURL} {
 		conn, err := pgx.Connect(ctx, withApp(u, "bench-cluster-writer"))
 		if err != nil {
 			ce.close()
@@ -106,93 +111,148 @@ func (ce *clusterEnv) spec(n, relayCap int, single bool) *clusterSpec {
 }
 
 // runCluster measures section 8: commit-to-mailbox latency through the
-// cluster against a single instance, the drain of one large transaction,
-// and how many PostgreSQL backends read changes.
+// cluster against a single instance, bursts of many transactions, and how
+// many PostgreSQL backends read changes.
 func runCluster(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	ce, err := openClusterEnv(ctx, e)
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 	defer ce.close()
-	// The mailboxes and the leader's relay hold a whole burst: this
-	// section measures how fast it flows, not what overflows.
-	capacity := cfg.clusterBurst + 4096
-	single, err := startGroup(ctx, nameSingle, ce.singleURL, 1, capacity, nil)
-	if err != nil {
-		return nil, fmt.Errorf("single instance: %w", err)
-	}
-	defer single.stop()
-
-	var rows []Row
+	lat, burst := &latencyResults{}, &burstResults{}
+	taken := &takeovers{}
 	var errs []error
-	doLatency, doBurst := cfg.clusterPart("latency"), cfg.clusterPart("burst")
-	lat := &latencyResults{}
-	if doLatency {
-		progress("8 cluster: latency of %d single-row txns at %d/s, %s",
-			cfg.clusterLatN, cfg.clusterRate, nameSingle)
-		if err := lat.measure(ctx, ce, cfg, single, ce.singleURL, nil); err != nil {
-			return nil, fmt.Errorf("%s: %w", nameSingle, err)
+	if cfg.clusterPart("latency") {
+		if err := ce.runLatency(ctx, cfg, lat, taken); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	doBurst = doBurst && containsSize(cfg.clusterSizes, cfg.clusterBurstN)
-	burst := &burstResults{}
-	var failovers []Row
+	if cfg.clusterPart("burst") && containsSize(cfg.clusterSizes, cfg.clusterBurstN) {
+		if err := ce.runBursts(ctx, cfg, burst, taken); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var rows []Row
+	rows = append(rows, lat.rows(cfg)...)
+	rows = append(rows, lat.cpuRows(cfg)...)
+	rows = append(rows, burst.rows(cfg)...)
+	rows = append(rows, lat.backendRows()...)
+	rows = append(rows, taken.rows()...)
+	return rows, errors.Join(errs...)
+}
+
+// capacity is what the mailboxes and the leader's relay hold: a whole
+// burst. This section measures how fast it flows, not what overflows.
+func (c *config) capacity() int { return c.clusterBurst + 4096 }
+
+// runLatency measures the latency part: the single instance, then a group
+// of each size, each beside its bare JetStream round. Every instance
+// connects to PostgreSQL directly.
+func (ce *clusterEnv) runLatency(ctx context.Context, cfg config, lat *latencyResults, taken *takeovers) error {
+	capacity := cfg.capacity()
+	single, err := startGroup(ctx, nameSingle, ce.singleURL, 1, capacity, nil, 0)
+	if err != nil {
+		return fmt.Errorf("single instance: %w", err)
+	}
+	defer single.stop()
+	progress("8 cluster: latency of %d single-row txns at %d/s, %s",
+		cfg.clusterLatN, cfg.clusterRate, nameSingle)
+	if err := lat.measure(ctx, ce, cfg, single, ce.singleURL, nil); err != nil {
+		return fmt.Errorf("%s: %w", nameSingle, err)
+	}
+	var errs []error
 	for _, n := range cfg.clusterSizes {
 		progress("8 cluster: starting %d instances", n)
 		t0 := time.Now()
-		g, err := startGroup(ctx, nameClustered(n), ce.groupURL, n, capacity, ce.spec(n, capacity, false))
+		g, err := startGroup(ctx, nameClustered(n), ce.groupURL, n, capacity, ce.spec(n, capacity, false), 0)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		progress("8 cluster: %d instances ready in %v, %d leading; latency", n, time.Since(t0).Round(time.Millisecond), g.leaders())
 		terms := g.terms()
-		if doLatency {
-			bare, err := openBareLatency(ctx, ce, n)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", nameBareLatency(n), err))
-			} else {
-				if err := lat.measure(ctx, ce, cfg, g, ce.groupURL, bare); err != nil {
-					errs = append(errs, fmt.Errorf("%s: %w", g.name, err))
-				}
-				bare.close()
+		bare, err := openBareLatency(ctx, ce, n)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", nameBareLatency(n), err))
+		} else {
+			if err := lat.measure(ctx, ce, cfg, g, ce.groupURL, bare); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", g.name, err))
 			}
+			bare.close()
 		}
-		if doBurst && n == cfg.clusterBurstN {
-			progress("8 cluster: %d bursts of %d changes, %s and %s alternately",
-				cfg.reps, cfg.clusterBurst, nameSingle, g.name)
-			if err := burst.measure(ctx, ce, cfg, single, g, ce.spec(n, capacity, false).stream, false); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		// A leader that loses its lease mid-run drops what its relay held
-		// (NOTIFY source: followers get a Resync): say so next to the figures.
-		failovers = append(failovers, sample(clusterSection, fmt.Sprintf("leaderships taken over while measuring (LeaseTTL %v)", benchLeaseTTL), g.name, "",
-			[]float64{float64(g.terms() - terms)}))
+		taken.add(g.name, g.terms()-terms)
 		g.stop()
-		if doBurst && n == cfg.clusterBurstN {
-			// The same bursts with batching opted out, on a group of its
-			// own once the batched one stopped (both on one database would
-			// each relay the other's bursts).
-			gs, err := startGroup(ctx, nameUnbatched(n), ce.groupURL, n, capacity, ce.spec(n, capacity, true))
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			progress("8 cluster: %d bursts of %d changes, %s and %s alternately",
-				cfg.reps, cfg.clusterBurst, nameSingle, gs.name)
-			if err := burst.measure(ctx, ce, cfg, single, gs, ce.spec(n, capacity, true).stream, true); err != nil {
-				errs = append(errs, err)
-			}
-			gs.stop()
-		}
 	}
-	rows = append(rows, lat.rows(cfg)...)
-	rows = append(rows, lat.cpuRows(cfg)...)
-	rows = append(rows, burst.rows(cfg)...)
-	rows = append(rows, lat.backendRows()...)
-	rows = append(rows, failovers...)
-	return rows, errors.Join(errs...)
+	return errors.Join(errs...)
+}
+
+// runBursts measures the burst part on cfg.clusterBurstN instances: the
+// batched group and one with one message per change, each on a database
+// of its own, both running, so that their rounds alternate under the same
+// load, each paired with a single instance. Their Listeners read
+// PostgreSQL through the proxies that hold their reading (see hold), with
+// heldProbeInterval.
+func (ce *clusterEnv) runBursts(ctx context.Context, cfg config, burst *burstResults, taken *takeovers) error {
+	h, err := newHolds(ce.singleURL, ce.groupURL, ce.unbatchedURL)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	n, capacity := cfg.clusterBurstN, cfg.capacity()
+	single, err := startGroup(ctx, nameSingle, h[ce.singleURL].URL(ce.singleURL), 1, capacity, nil, heldProbeInterval)
+	if err != nil {
+		return fmt.Errorf("single instance: %w", err)
+	}
+	defer single.stop()
+	var gs [2]*burstGroup
+	for i, unbatched := range []bool{false, true} {
+		bg := &burstGroup{dbURL: ce.groupURL, spec: ce.spec(n, capacity, unbatched)}
+		name := nameClustered(n)
+		if unbatched {
+			bg.dbURL, name = ce.unbatchedURL, nameUnbatched(n)
+		}
+		if bg.g, err = startGroup(ctx, name, h[bg.dbURL].URL(bg.dbURL), n, capacity, bg.spec, heldProbeInterval); err != nil {
+			return err
+		}
+		defer bg.g.stop()
+		gs[i] = bg
+	}
+	progress("8 cluster: %d bursts of %d changes to %s, %s and %s in turn, as committed and held",
+		cfg.reps, cfg.clusterBurst, nameSingle, gs[0].g.name, gs[1].g.name)
+	terms := [2]uint64{gs[0].g.terms(), gs[1].g.terms()}
+	err = burst.measure(ctx, ce, cfg, single, gs[0], gs[1], h)
+	for i, bg := range gs {
+		taken.add(bg.g.name, bg.g.terms()-terms[i])
+	}
+	return err
+}
+
+// takeovers counts, per group, the leaderships taken over while it was
+// measured.
+type takeovers struct {
+	names []string
+	n     map[string]float64
+}
+
+func (t *takeovers) add(name string, n uint64) {
+	if t.n == nil {
+		t.n = map[string]float64{}
+	}
+	if _, ok := t.n[name]; !ok {
+		t.names = append(t.names, name)
+	}
+	t.n[name] += float64(n)
+}
+
+// rows says how often a leader lost its lease mid-run: it drops what its
+// relay held (NOTIFY source: followers get a Resync).
+func (t *takeovers) rows() []Row {
+	var rows []Row
+	for _, name := range t.names {
+		rows = append(rows, sample(clusterSection, fmt.Sprintf("leaderships taken over while measuring (LeaseTTL %v)", benchLeaseTTL),
+			name, "", []float64{t.n[name]}))
+	}
+	return rows
 }
 
 // clusterPart reports whether -cluster-parts names part.

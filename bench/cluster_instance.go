@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
+	"github.com/phoenixkit/phoenixkitdb/listener"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/thejerf/suture/v4"
 )
@@ -26,6 +28,7 @@ type appInstance struct {
 	mb       *pubsub.Mailbox
 	s        *sink
 	cur      atomic.Pointer[arrivals]
+	counting atomic.Pointer[rowCount] // set: count the rows, time only the last (bursts)
 	resyncMu sync.Mutex
 	resyncs  []string // reasons, for an error message
 	cancel   context.CancelFunc
@@ -54,13 +57,15 @@ type clusterSpec struct {
 }
 
 // startApp starts one instance on dbURL. Its mailbox holds mbCap events,
-// so that a whole burst fits even if the consumer falls behind.
-func startApp(dbURL string, mbCap int, cs *clusterSpec) (*appInstance, error) {
+// so that a whole burst fits even if the consumer falls behind. probe is
+// its Listener's ProbeInterval (0: the default).
+func startApp(dbURL string, mbCap int, cs *clusterSpec, probe time.Duration) (*appInstance, error) {
 	logger := discard
 	if debugDrain {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: dbURL, Logger: logger})
+	db, err := phoenixkitdb.New(phoenixkitdb.Config{ConnString: dbURL, Logger: logger,
+		Listener: listener.Config{ProbeInterval: probe}})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +105,11 @@ func (a *appInstance) consume() {
 	for ev := range a.mb.C() {
 		switch ev.Kind {
 		case pubsub.TableChanged:
-			a.cur.Load().on(&ev)
+			if c := a.counting.Load(); c != nil {
+				c.on(&ev)
+			} else {
+				a.cur.Load().on(&ev)
+			}
 		case pubsub.Resync:
 			a.resyncMu.Lock()
 			a.resyncs = append(a.resyncs, string(ev.Reason))
@@ -131,8 +140,32 @@ func (a *appInstance) stop() {
 func (a *appInstance) arm(base int64, k int) *arrivals {
 	r := &arrivals{base: base, at: make([]int64, k), s: a.s}
 	a.s.expect(int64(k))
+	a.counting.Store(nil)
 	a.cur.Store(r)
 	return r
+}
+
+// armCount makes the consumer count the rows base+1 .. base+k from now
+// on, timing only the last (the sink does): a burst needs no time per
+// row, and reading the clock for each of a million deliveries cost the
+// bench's process a fifth of a drain's CPU here. Call it only while
+// none of them is in flight.
+func (a *appInstance) armCount(base int64, k int) {
+	a.s.expect(int64(k))
+	a.counting.Store(&rowCount{base: base, n: int64(k), s: a.s})
+}
+
+// rowCount counts a round's rows into a sink.
+type rowCount struct {
+	base, n int64
+	s       *sink
+}
+
+func (c *rowCount) on(ev *pubsub.Event) {
+	id, err := strconv.ParseInt(ev.RowID, 10, 64)
+	if err == nil && id > c.base && id <= c.base+c.n {
+		c.s.hit()
+	}
 }
 
 // group is the instances of one measurement: one single instance, or N
@@ -144,11 +177,12 @@ type group struct {
 
 // startGroup starts n instances (clustered when cs is set) and waits
 // until each one's Changes is ready, which for a cluster means its
-// follower consumes the stream and a leader's Listener listens.
-func startGroup(ctx context.Context, name, dbURL string, n, mbCap int, cs *clusterSpec) (*group, error) {
+// follower consumes the stream and a leader's Listener listens. probe is
+// their Listener's ProbeInterval (0: the default).
+func startGroup(ctx context.Context, name, dbURL string, n, mbCap int, cs *clusterSpec, probe time.Duration) (*group, error) {
 	g := &group{name: name}
 	for range n {
-		a, err := startApp(dbURL, mbCap, cs)
+		a, err := startApp(dbURL, mbCap, cs, probe)
 		if err != nil {
 			g.stop()
 			return nil, err
@@ -183,6 +217,13 @@ func (g *group) arm(base int64, k int) []*arrivals {
 		rs[i] = a.arm(base, k)
 	}
 	return rs
+}
+
+// armCount arms every instance to count rows base+1 .. base+k.
+func (g *group) armCount(base int64, k int) {
+	for _, a := range g.ins {
+		a.armCount(base, k)
+	}
 }
 
 // wait waits until every instance got every armed row and returns when

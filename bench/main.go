@@ -55,7 +55,7 @@ type config struct {
 	clusterRate    int    // section 8: their rate per second
 	clusterBurst   int    // section 8: changes of the burst transaction
 	clusterBurstN  int    // section 8: instances the burst is delivered to (one of clusterSizes)
-	clusterProfile string // section 8: CPU-profile the batched group's first timed burst into this file
+	clusterProfile string // section 8: CPU-profile the batched group's first timed held burst into this file
 	clusterParts   string // section 8: which parts run (latency, burst), comma-separated
 	clusterTrace   string // section 8: runtime/trace of each group's first latency repetition into this prefix
 }
@@ -99,7 +99,7 @@ func main() {
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "after section 1, profile the Listener alone draining bursts into this file")
 	flag.IntVar(&cfg.profileBursts, "profile-bursts", 30, "bursts to profile with -cpuprofile")
 	flag.StringVar(&cfg.walProfile, "wal-cpuprofile", "", "in section 7, CPU-profile the first timed decode of each reader into this prefix + -bare.prof, -src.prof, -src_nopause.prof")
-	flag.StringVar(&cfg.clusterProfile, "cluster-cpuprofile", "", "in section 8, CPU-profile the batched cluster group's first timed burst (every instance: leader and followers) into this file, and each group's first latency repetition into this file + .latency-<instances>")
+	flag.StringVar(&cfg.clusterProfile, "cluster-cpuprofile", "", "in section 8, CPU-profile the batched cluster group's first timed held burst's drain (every instance: leader and followers) into this file, and each group's first latency repetition into this file + .latency-<instances>")
 	sizes := flag.String("cluster-sizes", "", "section 8's instance counts, comma-separated (default 1,10,50); the burst runs only if 10 is one")
 	flag.StringVar(&cfg.clusterParts, "cluster-parts", "latency,burst", "section 8's parts to run, comma-separated: latency (with the bare JetStream latency beside it), burst")
 	flag.StringVar(&cfg.clusterTrace, "cluster-trace", "", "in section 8, write a runtime/trace of each group's first latency repetition into this file + .latency-<instances>")
