@@ -124,7 +124,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	cd cluster && $(GO) vet ./... && $(GO) vet -tags chaos ./internal/chaos && $(GO) run $(STATICCHECK) ./... && $(GO) run $(STATICCHECK) -tags chaos ./internal/chaos
 
 .PHONY: fuzz
-fuzz: ## Fuzz every parser (payload, wire reader, change parser, pgoutput messages, rows, values, LSNs, row keys, test_decoding output, WHERE clauses, snapshots, shape HTTP requests and offsets, cluster subjects, messages and ack replies), FUZZTIME each (default 30s)
+fuzz: ## Fuzz every parser (payload, wire reader, pg_control's CRC offset, change parser, pgoutput messages, rows, values, LSNs, row keys, test_decoding output, WHERE clauses, snapshots, shape HTTP requests and offsets, cluster subjects, messages and ack replies), FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParsePayload -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz FuzzWireReader -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChange$$' -fuzztime $(FUZZTIME) ./listener
@@ -139,6 +139,7 @@ fuzz: ## Fuzz every parser (payload, wire reader, change parser, pgoutput messag
 	$(GO) test -run '^$$' -fuzz '^FuzzParseLSN$$' -fuzztime $(FUZZTIME) ./pubsub
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTimelineHistory$$' -fuzztime $(FUZZTIME) ./replication
 	$(GO) test -run '^$$' -fuzz '^FuzzFormat$$' -fuzztime $(FUZZTIME) ./internal/rowkey
+	$(GO) test -run '^$$' -fuzz '^FuzzControlCRCOffset$$' -fuzztime $(FUZZTIME) ./internal/pgtest
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./internal/jsontext
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shape/internal/where
 	$(GO) test -run '^$$' -fuzz '^FuzzEval$$' -fuzztime $(FUZZTIME) ./shape/internal/where
