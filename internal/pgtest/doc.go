@@ -12,9 +12,10 @@
 //
 // initdb costs about a second of CPU, so it runs once per machine for each
 // set of binaries: the cluster it makes is kept as a template in the OS
-// temporary directory (pgtest-template-HASH, about 40 MB, keyed by the
-// binaries, initdb's options, the users and TZ; built under a file lock
-// and renamed into place, so parallel test processes build it once). Each
+// temporary directory (pgtest-template-HASH-DAY, about 40 MB, keyed by
+// the binaries, initdb's options, the users and TZ, made afresh each day
+// and removed two days later; built under a file lock and renamed into
+// place, so parallel test processes build it once). Each
 // Start copies it and writes a new random system identifier into the
 // copy's pg_control (recomputing its CRC) and WAL segment headers, so
 // servers are told apart as separate initdb runs are. When the control

@@ -19,6 +19,13 @@ import (
 // made changes, so that an older one is never reused.
 const templateFormat = "pgtest-template-1"
 
+// templateDay is how long one template is used. A new one is made each
+// day, and those two or more days old are removed as it is made: tools
+// that clean the temporary directory (systemd-tmpfiles, after ten days by
+// default) delete old files one at a time, which would leave a template
+// in use with holes.
+const templateDay = 24 * time.Hour
+
 // lockPollInterval is the pause between attempts to take the template lock
 // while another process builds the template.
 const lockPollInterval = 20 * time.Millisecond
@@ -91,7 +98,7 @@ func (s *Server) resetDataDir() error {
 // binaries and server user, running initdb to make it when it does not
 // exist yet. The template lives in the OS temporary directory under a
 // name that hashes everything initdb's output depends on (see
-// templateKey); it is built in a side directory and renamed into place
+// templateKey) and the day (see templateDay); it is built in a side directory and renamed into place
 // under an exclusive file lock, so concurrent test processes build it once
 // and never see half of it. It is never modified afterwards. templateDir
 // returns "" (make a fresh cluster) when a directory of that name exists
@@ -103,7 +110,8 @@ func (s *Server) templateDir(ctx context.Context) (string, error) {
 		s.logger.Debug("pgtest: no template key; running initdb", "err", err)
 		return "", nil
 	}
-	root := filepath.Join(os.TempDir(), "pgtest-template-"+key)
+	day := time.Now().Unix() / int64(templateDay/time.Second)
+	root := templateRoot(key, day)
 	if exists, ok := s.templateUsable(root); exists {
 		return s.usableData(root, ok), nil
 	}
@@ -118,7 +126,36 @@ func (s *Server) templateDir(ctx context.Context) (string, error) {
 	if err := s.buildTemplate(ctx, root); err != nil {
 		return "", err
 	}
+	s.removeOldTemplates(key, day)
 	return filepath.Join(root, "data"), nil
+}
+
+// templateRoot names the template directory of key made on day (days
+// since 1970).
+func templateRoot(key string, day int64) string {
+	return filepath.Join(os.TempDir(), "pgtest-template-"+key+"-"+strconv.FormatInt(day, 10))
+}
+
+// removeOldTemplates removes the templates of key made two or more days
+// before day, with their locks (yesterday's may still be copied by a test
+// process started then), leaving alone any directory pgtest did not make.
+func (s *Server) removeOldTemplates(key string, day int64) {
+	prefix := strings.TrimSuffix(templateRoot(key, 0), "0")
+	paths, err := filepath.Glob(prefix + "*")
+	if err != nil {
+		return
+	}
+	for _, p := range paths {
+		d, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(p, prefix), ".lock"), 10, 64)
+		if err != nil || d >= day-1 {
+			continue
+		}
+		if strings.HasSuffix(p, ".lock") {
+			_ = os.Remove(p)
+		} else if _, ok := s.templateUsable(p); ok {
+			_ = os.RemoveAll(p)
+		}
+	}
 }
 
 // usableData returns root's data directory when ok, else "" after a log line.

@@ -87,6 +87,11 @@ func fileSystemIdentifier(t *testing.T, dataDir string) uint64 {
 // to check another version.
 func TestTemplateSystemIdentifier(t *testing.T) {
 	tmp := freshTempDir(t)
+	// Templates of the same binaries made yesterday and three days ago:
+	// the first stays, the second is removed as today's is made.
+	key, as := testTemplateKey(t)
+	today := time.Now().Unix() / int64(templateDay/time.Second)
+	yesterday, old := fakeTemplate(t, as, templateRoot(key, today-1)), fakeTemplate(t, as, templateRoot(key, today-3))
 	const n = 3
 	servers := make([]*Server, n)
 	var wg sync.WaitGroup
@@ -114,9 +119,9 @@ func TestTemplateSystemIdentifier(t *testing.T) {
 		t.FailNow()
 	}
 	templates, err := filepath.Glob(filepath.Join(tmp, "pgtest-template-*"))
-	templates = slices.DeleteFunc(templates, func(p string) bool { return strings.HasSuffix(p, ".lock") })
-	if err != nil || len(templates) != 1 {
-		t.Fatalf("template directories = %v, %v; want one", templates, err)
+	templates = slices.DeleteFunc(templates, func(p string) bool { return strings.HasSuffix(p, ".lock") || p == yesterday })
+	if err != nil || len(templates) != 1 || templates[0] != templateRoot(key, today) {
+		t.Fatalf("template directories besides yesterday's = %v, %v; want today's only (%s gone)", templates, err, old)
 	}
 	seen := map[uint64]bool{fileSystemIdentifier(t, filepath.Join(templates[0], "data")): true}
 	for _, s := range servers {
@@ -147,11 +152,10 @@ func TestTemplateSystemIdentifier(t *testing.T) {
 	}
 }
 
-// A directory with the template's name that pgtest did not make (here
-// writable by everyone) is not used: Start makes its cluster with initdb
-// and leaves the directory alone.
-func TestTemplateIgnoresForeignDirectory(t *testing.T) {
-	tmp := freshTempDir(t)
+// testTemplateKey returns the template key of the binaries found and the
+// server user.
+func testTemplateKey(t *testing.T) (string, *runAs) {
+	t.Helper()
 	binDir, err := findBinDir("")
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +168,33 @@ func TestTemplateIgnoresForeignDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := filepath.Join(tmp, "pgtest-template-"+key)
+	return key, as
+}
+
+// fakeTemplate makes an empty template directory at root with the owners
+// and modes pgtest gives one, and returns root.
+func fakeTemplate(t *testing.T, as *runAs, root string) string {
+	t.Helper()
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(root, "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := as.chown(data); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// A directory with the template's name that pgtest did not make (here
+// writable by everyone) is not used: Start makes its cluster with initdb
+// and leaves the directory alone.
+func TestTemplateIgnoresForeignDirectory(t *testing.T) {
+	freshTempDir(t)
+	key, _ := testTemplateKey(t)
+	root := templateRoot(key, time.Now().Unix()/int64(templateDay/time.Second))
 	if err := os.Mkdir(root, 0o777); err != nil {
 		t.Fatal(err)
 	}
