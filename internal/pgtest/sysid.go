@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // errControlLayout is returned by setSystemIdentifier when pg_control or the
@@ -49,17 +50,17 @@ func controlCRCOffset(control []byte) (int, bool) {
 	return 0, false
 }
 
-// newSystemIdentifier returns a random non-zero system identifier.
+// newSystemIdentifier returns a system identifier made as initdb makes
+// one, the Unix time in the high 32 bits, with 32 random low bits instead
+// of the microseconds and the process id: until 2038 its top bit is
+// clear, so pg_control_system() shows it as a positive bigint, as tests
+// reading it expect.
 func newSystemIdentifier() (uint64, error) {
-	var b [8]byte
-	for {
-		if _, err := rand.Read(b[:]); err != nil {
-			return 0, fmt.Errorf("pgtest: %w", err)
-		}
-		if id := binary.LittleEndian.Uint64(b[:]); id != 0 {
-			return id, nil
-		}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, fmt.Errorf("pgtest: %w", err)
 	}
+	return uint64(time.Now().Unix())<<32 | uint64(binary.LittleEndian.Uint32(b[:])), nil
 }
 
 // setSystemIdentifier gives the cleanly stopped cluster in dataDir the

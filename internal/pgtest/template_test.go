@@ -129,6 +129,9 @@ func TestTemplateSystemIdentifier(t *testing.T) {
 		if got != written {
 			t.Fatalf("server reports system identifier %d; pg_control holds %d", got, written)
 		}
+		if got >= 1<<63 {
+			t.Fatalf("system identifier %d is a negative bigint in SQL, which no initdb before 2038 makes", got)
+		}
 		if seen[got] {
 			t.Fatalf("system identifier %d shared with the template or another server", got)
 		}
