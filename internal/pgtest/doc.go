@@ -2,13 +2,26 @@
 //
 // # Servers
 //
-// [Start] initdb's a fresh cluster in a temporary directory and runs the
+// [Start] makes a fresh cluster in a temporary directory and runs the
 // postgres binary as a child process that the [Server] owns: trust
 // authentication, durability turned off (fsync, synchronous_commit,
 // full_page_writes), listening on 127.0.0.1 with a free port and on a unix
 // socket inside the temporary directory. [Server.Stop], [Server.Resume] and
 // [Server.Restart] drive the postmaster with signals, which is what fault
 // tests need; [Server.Close] stops it and removes every file.
+//
+// initdb costs about a second of CPU, so it runs once per machine for each
+// set of binaries: the cluster it makes is kept as a template in the OS
+// temporary directory (pgtest-template-HASH-DAY, about 40 MB, keyed by
+// the binaries, initdb's options, the users and TZ, made afresh each day
+// and removed two days later; built under a file lock and renamed into
+// place, so parallel test processes build it once). Each
+// Start copies it and writes a new random system identifier into the
+// copy's pg_control (recomputing its CRC) and WAL segment headers, so
+// servers are told apart as separate initdb runs are. When the control
+// file's layout is not recognised, or the template directory is not one
+// pgtest made for this user, Start runs initdb itself. Delete the
+// directory to rebuild it.
 //
 // [External] wraps a server someone else runs, given by URL. It supports
 // everything except process control, which returns [ErrExternal].

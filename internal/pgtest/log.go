@@ -9,9 +9,10 @@ import (
 // logTailBytes caps how much of the log LogTail reads.
 const logTailBytes = 1 << 20
 
-// LogTail returns the last n lines of the server log (initdb's output and
-// the postmaster's stderr), for failure messages. It returns "" for External
-// servers, after Close, or when the log cannot be read.
+// LogTail returns the last n lines of the server log (initdb's output when
+// Start ran it, and the postmaster's stderr), for failure messages. It
+// returns "" for External servers, after Close, or when the log cannot be
+// read.
 func (s *Server) LogTail(n int) string {
 	if s.logPath == "" || n <= 0 {
 		return ""

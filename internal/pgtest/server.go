@@ -73,24 +73,26 @@ type Server struct {
 	closed bool
 }
 
-// Start initdb's a throwaway cluster in a new temporary directory and starts
-// postgres on it: trust authentication, fsync, synchronous_commit and
-// full_page_writes off, listening on 127.0.0.1 with a free port and on a unix
-// socket in the temporary directory, max_connections=200, logging to a file
-// in the temporary directory (see LogTail). Options.Settings are applied last.
+// Start makes a throwaway cluster in a new temporary directory (a copy of
+// the template cluster, see the package doc) and starts postgres on it:
+// trust authentication, fsync, synchronous_commit and full_page_writes
+// off, listening on 127.0.0.1 with a free port and on a unix socket in the
+// temporary directory, max_connections=200, logging to a file in the
+// temporary directory (see LogTail). Options.Settings are applied last.
 //
-// Start returns once the server accepts connections. ctx bounds initdb and
-// the wait for readiness (a minute when ctx has no deadline). When the
-// binaries are missing, the error wraps ErrNoPostgres. The caller must Close
-// the server, which removes every file; a test binary killed before that
+// Start returns once the server accepts connections. ctx bounds initdb (or
+// the wait for another process building the template) and the wait for
+// readiness (a minute when ctx has no deadline). When the binaries are
+// missing, the error wraps ErrNoPostgres. The caller must Close the
+// server, which removes every file; a test binary killed before that
 // takes the postmaster down with it (see the package doc).
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	// Checked before initdb, which takes a second of CPU to make a cluster
-	// a bad name would not start.
+	// Checked before making the cluster (initdb takes a second of CPU)
+	// that a bad name would not start.
 	for name := range opts.Settings {
 		if !validSettingName(name) {
 			return nil, fmt.Errorf("pgtest: invalid setting name %q", name)
@@ -133,7 +135,7 @@ func (s *Server) start(ctx context.Context, settings map[string]string) error {
 	if err := s.prepareDirs(); err != nil {
 		return err
 	}
-	if err := s.initdb(ctx); err != nil {
+	if err := s.initCluster(ctx); err != nil {
 		return err
 	}
 	if err := writeSettings(filepath.Join(s.dataDir, "postgresql.conf"), s.sockDir, settings); err != nil {
@@ -183,22 +185,30 @@ func (s *Server) prepareDirs() error {
 	return f.Close()
 }
 
-// initdb creates the cluster, its output going to the log file.
+// initdb creates the cluster in s.dataDir, its output going to the log file.
 func (s *Server) initdb(ctx context.Context) error {
-	logFile, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err := s.runInitdb(ctx, s.dataDir, s.logPath); err != nil {
+		return fmt.Errorf("%w\n%s", err, s.LogTail(20))
+	}
+	s.logger.Debug("pgtest: initdb done", "dir", s.dataDir, "user", s.userName())
+	return nil
+}
+
+// runInitdb runs initdb as the server user on the empty directory dataDir,
+// appending its output to the file at logPath.
+func (s *Server) runInitdb(ctx context.Context, dataDir, logPath string) error {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("pgtest: %w", err)
 	}
 	defer logFile.Close()
-	cmd := exec.CommandContext(ctx, filepath.Join(s.binDir, "initdb"),
-		"-D", s.dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-	cmd.Dir = s.dir
+	cmd := exec.CommandContext(ctx, filepath.Join(s.binDir, "initdb"), initdbArgs(dataDir)...)
+	cmd.Dir = filepath.Dir(dataDir)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = s.sysProcAttr()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("pgtest: initdb: %w\n%s", err, s.LogTail(20))
+		return fmt.Errorf("pgtest: initdb: %w", err)
 	}
-	s.logger.Debug("pgtest: initdb done", "dir", s.dataDir, "user", s.userName())
 	return nil
 }
 
