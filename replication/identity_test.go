@@ -107,16 +107,19 @@ func lastLSN(t *testing.T, conn *pgx.Conn) uint64 {
 	return lsn
 }
 
-// systemID returns the server's system identifier.
+// systemID returns the server's system identifier as IDENTIFY_SYSTEM
+// states it (unsigned). pg_control_system() shows the same 64 bits as a
+// signed bigint, negative for identifiers made after January 2038 (initdb
+// puts the Unix time in the high 32 bits).
 func systemID(t *testing.T, conn *pgx.Conn) uint64 {
 	t.Helper()
 	var s string
 	if err := conn.QueryRow(context.Background(), `SELECT system_identifier::text FROM pg_control_system()`).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
-	id, err := strconv.ParseUint(s, 10, 64)
+	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return uint64(id)
 }
