@@ -35,6 +35,9 @@ type table struct {
 	keys    keyIndex
 	byKid   map[uint64]*shape
 	nextKid uint64
+	// unindexed are key sets of fresh snapshots not yet in keys (see
+	// settle).
+	unindexed []keySet
 	// subscribed says the router's mailbox holds the table's topic.
 	subscribed bool
 }
