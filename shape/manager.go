@@ -100,14 +100,13 @@ func (m *Manager) subscribe(ctx context.Context, def Definition, batch bool) (*S
 	if err := checkName("table", def.Table); err != nil {
 		return nil, err
 	}
-	info, err := lookupTable(ctx, m.pool, def.Schema, def.Table, m.cfg.Notify)
+	pub := m.cfg.Publication
+	if m.cfg.Notify {
+		pub = ""
+	}
+	info, err := lookupTable(ctx, m.pool, def.Schema, def.Table, m.cfg.Notify, pub)
 	if err != nil {
 		return nil, err
-	}
-	if !m.cfg.Notify {
-		if err := checkPublished(ctx, m.pool, m.cfg.Publication, def.Schema, def.Table); err != nil {
-			return nil, err
-		}
 	}
 	b, err := bind(def, info)
 	if err != nil {
