@@ -86,6 +86,12 @@ func (m *Manager) Subscribe(ctx context.Context, def Definition) (*Subscription,
 // Rows, instead of one Insert per row: a subscriber that copies the rows
 // on in bulk (shapehttp encodes them as JSON) pays nothing per row it
 // does not use. What follows UpToDate is the same.
+//
+// A shape's snapshot may be handed over while its query still reads the
+// rows (when they are durable already): SubscribeBatch then returns once
+// the first row is read, and Rows fills until the UpToDate that follows
+// it (see [Rows.Wait]); should the query fail meanwhile, Reset and a
+// fresh snapshot follow instead.
 func (m *Manager) SubscribeBatch(ctx context.Context, def Definition) (*Subscription, error) {
 	return m.subscribe(ctx, def, true)
 }
