@@ -156,7 +156,11 @@ func (rs *responder) writeChunk(l *shapeLog, handle string, f *frozenSnapshot, s
 	for {
 		if end == n {
 			if f.batch.Complete() {
-				break
+				// The last rows may have come since n was read.
+				if n = f.len(); end == n {
+					break
+				}
+				continue
 			}
 			var err error
 			if n, err = f.batch.Wait(rs.r.Context(), n); err != nil {
