@@ -44,49 +44,92 @@ func (ti *tableInfo) colIndex(name string) int {
 	return slices.IndexFunc(ti.cols, func(c Column) bool { return c.Name == name })
 }
 
-// lookupTable reads schema.table's description. notify chooses the key
-// as the NOTIFY trigger does (the "uuid" column, else "id"); otherwise
-// the replica identity key is used as the WAL source does (the REPLICA
-// IDENTITY USING INDEX columns, else the primary key, else, for REPLICA
-// IDENTITY FULL, "uuid" or "id").
-func lookupTable(ctx context.Context, pool *pgxpool.Pool, schema, table string, notify bool) (*tableInfo, error) {
-	var (
-		relid     uint32
-		replident string
-		collate   string
-	)
-	err := pool.QueryRow(ctx, `SELECT c.oid, c.relreplident::text, (SELECT datcollate FROM pg_database WHERE datname = current_database())
-		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`, schema, table).Scan(&relid, &replident, &collate)
-	if err == pgx.ErrNoRows {
-		return nil, fmt.Errorf("%w: no table %s", ErrDefinition, quoteTable(schema, table))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("shape: reading the catalog: %w", err)
-	}
-	rows, err := pool.Query(ctx, `SELECT a.attname::text, a.atttypid, format_type(a.atttypid, a.atttypmod),
+// lookupTable reads schema.table's description and, with pub set, checks
+// that publication pub streams the table (ErrNotPublished otherwise), in
+// one round trip (more only for domain and array columns, see
+// decodeOID). notify chooses the key as the NOTIFY trigger does (the
+// "uuid" column, else "id"); otherwise the replica identity key is used
+// as the WAL source does (the REPLICA IDENTITY USING INDEX columns, else
+// the primary key, else, for REPLICA IDENTITY FULL, "uuid" or "id").
+func lookupTable(ctx context.Context, pool *pgxpool.Pool, schema, table string, notify bool, pub string) (*tableInfo, error) {
+	// Each statement finds the table by name itself, so that they go
+	// together; an error names the first failing check, in this order.
+	const relid = `(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p'))`
+	b := &pgx.Batch{}
+	b.Queue(`SELECT c.relreplident::text, (SELECT datcollate FROM pg_database WHERE datname = current_database())
+		FROM pg_class c WHERE c.oid = `+relid, schema, table)
+	b.Queue(`SELECT a.attname::text, a.atttypid, format_type(a.atttypid, a.atttypmod),
 			coalesce(co.collname::text, ''),
 			(SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = a.atttypid),
 			t.typtype::text, t.typbasetype, t.typelem, t.typcategory::text
 		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 		LEFT JOIN pg_collation co ON co.oid = a.attcollation
-		WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-		ORDER BY a.attnum`, relid)
+		WHERE a.attrelid = `+relid+` AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+		ORDER BY a.attnum`, schema, table)
+	if !notify {
+		b.Queue(`SELECT coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}')
+			FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+			JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+			WHERE i.indrelid = `+relid+` AND CASE WHEN c.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END`,
+			schema, table)
+	}
+	if pub != "" {
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3)`,
+			pub, schema, table)
+	}
+	ti, raws, replident, idxKey, published, err := readCatalog(pool.SendBatch(ctx, b), schema, table, notify, pub != "")
 	if err != nil {
-		return nil, fmt.Errorf("shape: reading the catalog: %w", err)
+		return nil, err
 	}
-	ti := &tableInfo{schema: schema, name: table, typeOf: map[string]string{}}
-	type raw struct {
-		typtype, category string
-		base, elem        uint32
+	for i := range ti.cols {
+		ti.cols[i].DecodeOID, err = decodeOID(ctx, pool, ti.cols[i].OID, raws[i].typtype, raws[i].base, raws[i].elem, raws[i].category)
+		if err != nil {
+			return nil, err
+		}
 	}
-	var raws []raw
+	if ti.key, err = keyColumns(ti, replident, notify, idxKey); err != nil {
+		return nil, err
+	}
+	if pub != "" && !published {
+		return nil, fmt.Errorf("%w: %s is not in publication %q, so its changes never arrive; add it with phoenixkitdb's EnsurePublication",
+			ErrNotPublished, quoteTable(schema, table), pub)
+	}
+	return ti, nil
+}
+
+// rawType is what decodeOID needs of a column's type.
+type rawType struct {
+	typtype, category string
+	base, elem        uint32
+}
+
+// readCatalog reads lookupTable's results from br and closes it.
+func readCatalog(br pgx.BatchResults, schema, table string, notify, withPub bool) (ti *tableInfo, raws []rawType, replident string, idxKey []string, published bool, err error) {
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("shape: reading the catalog: %w", cerr)
+		}
+	}()
+	var collate string
+	err = br.QueryRow().Scan(&replident, &collate)
+	if err == pgx.ErrNoRows {
+		return nil, nil, "", nil, false, fmt.Errorf("%w: no table %s", ErrDefinition, quoteTable(schema, table))
+	}
+	if err != nil {
+		return nil, nil, "", nil, false, fmt.Errorf("shape: reading the catalog: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, "", nil, false, fmt.Errorf("shape: reading the catalog: %w", err)
+	}
+	ti = &tableInfo{schema: schema, name: table, typeOf: map[string]string{}}
 	for rows.Next() {
 		var c Column
-		var r raw
+		var r rawType
 		if err := rows.Scan(&c.Name, &c.OID, &c.Type, &c.collation, &c.enumLabels, &r.typtype, &r.base, &r.elem, &r.category); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("shape: reading the catalog: %w", err)
+			return nil, nil, "", nil, false, fmt.Errorf("shape: reading the catalog: %w", err)
 		}
 		if c.collation == "default" {
 			c.collation = collate
@@ -96,18 +139,19 @@ func lookupTable(ctx context.Context, pool *pgxpool.Pool, schema, table string, 
 		raws = append(raws, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("shape: reading the catalog: %w", err)
+		return nil, nil, "", nil, false, fmt.Errorf("shape: reading the catalog: %w", err)
 	}
-	for i := range ti.cols {
-		ti.cols[i].DecodeOID, err = decodeOID(ctx, pool, ti.cols[i].OID, raws[i].typtype, raws[i].base, raws[i].elem, raws[i].category)
-		if err != nil {
-			return nil, err
+	if !notify {
+		if err := br.QueryRow().Scan(&idxKey); err != nil {
+			return nil, nil, "", nil, false, fmt.Errorf("shape: reading the catalog: %w", err)
 		}
 	}
-	if ti.key, err = keyColumns(ctx, pool, ti, relid, replident, notify); err != nil {
-		return nil, err
+	if withPub {
+		if err := br.QueryRow().Scan(&published); err != nil {
+			return nil, nil, "", nil, false, fmt.Errorf("shape: reading the catalog: %w", err)
+		}
 	}
-	return ti, nil
+	return ti, raws, replident, idxKey, published, nil
 }
 
 // decodeOID resolves a column type to the built-in type its text decodes
@@ -147,8 +191,9 @@ func decodeOID(ctx context.Context, pool *pgxpool.Pool, oid uint32, typtype stri
 	return oid, nil
 }
 
-// keyColumns chooses the columns that identify a row (see lookupTable).
-func keyColumns(ctx context.Context, pool *pgxpool.Pool, ti *tableInfo, relid uint32, replident string, notify bool) ([]string, error) {
+// keyColumns chooses the columns that identify a row (see lookupTable);
+// idxKey are the columns of the primary key or replica identity index.
+func keyColumns(ti *tableInfo, replident string, notify bool, idxKey []string) ([]string, error) {
 	byName := func(names ...string) []string {
 		for _, n := range names {
 			if ti.colIndex(n) >= 0 {
@@ -167,19 +212,8 @@ func keyColumns(ctx context.Context, pool *pgxpool.Pool, ti *tableInfo, relid ui
 	if replident == "n" {
 		return nil, fmt.Errorf("%w: table %s has REPLICA IDENTITY NOTHING: its deletes cannot be followed", ErrDefinition, quoteTable(ti.schema, ti.name))
 	}
-	cond := "i.indisprimary"
-	if replident == "i" {
-		cond = "i.indisreplident"
-	}
-	var key []string
-	err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}')
-		FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-		WHERE i.indrelid = $1 AND `+cond, relid).Scan(&key)
-	if err != nil {
-		return nil, fmt.Errorf("shape: reading the catalog: %w", err)
-	}
-	if len(key) > 0 {
-		return key, nil
+	if len(idxKey) > 0 {
+		return idxKey, nil
 	}
 	if replident == "f" {
 		if k := byName("uuid", "id"); k != nil {
@@ -188,22 +222,6 @@ func keyColumns(ctx context.Context, pool *pgxpool.Pool, ti *tableInfo, relid ui
 	}
 	return nil, fmt.Errorf("%w: table %s has no primary key or replica identity index to identify its rows by",
 		ErrDefinition, quoteTable(ti.schema, ti.name))
-}
-
-// checkPublished reports ErrNotPublished unless publication pub streams
-// schema.table.
-func checkPublished(ctx context.Context, pool *pgxpool.Pool, pub, schema, table string) error {
-	var ok bool
-	err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3)`,
-		pub, schema, table).Scan(&ok)
-	if err != nil {
-		return fmt.Errorf("shape: reading the catalog: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("%w: %s is not in publication %q, so its changes never arrive; add it with phoenixkitdb's EnsurePublication",
-			ErrNotPublished, quoteTable(schema, table), pub)
-	}
-	return nil
 }
 
 // whereColumns returns the table's columns as the where package takes them.

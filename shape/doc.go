@@ -56,7 +56,9 @@
 // insert position read after them; when it has not yet, the Manager
 // flushes it with a transaction of its own that emits an empty logical
 // decoding message with the prefix "phoenixkitdb.flush" (the WAL source
-// drops those; other WAL readers see them).
+// drops those; other WAL readers see them). Rows flushed already when the
+// snapshot is taken reach [Manager.SubscribeBatch] subscribers while the
+// query still reads them.
 //
 // Sources that lose changes send a pubsub Resync: every shape then takes
 // a fresh snapshot and its subscribers receive Reset, the new rows and

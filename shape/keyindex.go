@@ -1,5 +1,7 @@
 package shape
 
+import "slices"
+
 // keyIndex maps each key held by some shape of a table to those shapes:
 // one map per table, shared by its shapes, instead of a key set per
 // shape, so that an UPDATE or DELETE finds the shapes holding its old key
@@ -166,30 +168,76 @@ func (t *table) retireKid(sh *shape) {
 	sh.kid = 0
 	n := sh.nkeys
 	sh.nkeys = 0
+	if i := slices.IndexFunc(t.unindexed, func(ks keySet) bool { return ks.sh == sh }); i >= 0 {
+		// Never indexed: nothing to count dead.
+		t.unindexed = slices.Delete(t.unindexed, i, i+1)
+		return
+	}
 	t.keys.kill(n, func(kid uint64) bool { return t.byKid[kid] != nil })
 }
 
+// keySet is a shape's key set from a snapshot, not yet indexed.
+type keySet struct {
+	sh   *shape
+	keys []string
+}
+
 // setKeys makes keys sh's key set. An empty one takes no kid (addKey
-// gives one): an idle shape matching no row holds nothing here.
+// gives one): an idle shape matching no row holds nothing here. The keys
+// enter the index only when a change of the table first needs it
+// (settle): a snapshot's first client does not wait for, nor share the
+// CPU with, indexing keys no change has asked about yet.
 func (t *table) setKeys(sh *shape, keys []string) {
 	if len(keys) == 0 {
 		t.retireKid(sh)
 		return
 	}
 	t.newKid(sh)
-	for _, k := range keys {
-		t.keys.add(k, sh.kid)
-	}
+	t.unindexed = append(t.unindexed, keySet{sh: sh, keys: keys})
 	sh.nkeys = len(keys)
+}
+
+// settle puts the key sets setKeys kept aside into the index. Every
+// reader and writer of the index calls it first.
+func (t *table) settle() {
+	if len(t.unindexed) == 0 {
+		return
+	}
+	for _, ks := range t.unindexed {
+		ks.sh.nkeys = t.keys.addAll(ks.keys, ks.sh.kid)
+	}
+	clear(t.unindexed)
+	t.unindexed = t.unindexed[:0]
+}
+
+// addAll records that kid, a fresh one, holds keys, and returns how many
+// distinct keys it recorded. Into an empty index (a table's first shape)
+// each key costs one map assignment in a map sized once.
+func (ki *keyIndex) addAll(keys []string, kid uint64) int {
+	if len(ki.first) > 0 {
+		for _, k := range keys {
+			ki.add(k, kid)
+		}
+		return len(keys)
+	}
+	ki.first = make(map[string]uint64, len(keys))
+	for _, k := range keys {
+		ki.first[k] = kid // a key twice (no unique key) is counted once
+	}
+	ki.lists, ki.free = nil, nil
+	ki.entries, ki.dead = len(ki.first), 0
+	return len(ki.first)
 }
 
 // hasKey reports whether k is in sh's key set.
 func (t *table) hasKey(sh *shape, k string) bool {
+	t.settle()
 	return sh.kid != 0 && t.keys.has(k, sh.kid)
 }
 
 // addKey puts k, not there yet, into sh's key set.
 func (t *table) addKey(sh *shape, k string) {
+	t.settle()
 	if sh.kid == 0 {
 		t.newKid(sh)
 	}
@@ -199,6 +247,7 @@ func (t *table) addKey(sh *shape, k string) {
 
 // removeKey takes k out of sh's key set.
 func (t *table) removeKey(sh *shape, k string) {
+	t.settle()
 	if sh.kid != 0 && t.keys.remove(k, sh.kid) {
 		sh.nkeys--
 	}
@@ -206,6 +255,7 @@ func (t *table) removeKey(sh *shape, k string) {
 
 // holders appends the live shapes whose key set has k to buf.
 func (t *table) holders(k string, buf []*shape) []*shape {
+	t.settle()
 	v, ok := t.keys.first[k]
 	if !ok {
 		return buf

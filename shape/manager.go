@@ -86,6 +86,12 @@ func (m *Manager) Subscribe(ctx context.Context, def Definition) (*Subscription,
 // Rows, instead of one Insert per row: a subscriber that copies the rows
 // on in bulk (shapehttp encodes them as JSON) pays nothing per row it
 // does not use. What follows UpToDate is the same.
+//
+// A shape's snapshot may be handed over while its query still reads the
+// rows (when they are durable already): SubscribeBatch then returns once
+// the first row is read, and Rows fills until the UpToDate that follows
+// it (see [Rows.Wait]); should the query fail meanwhile, Reset and a
+// fresh snapshot follow instead.
 func (m *Manager) SubscribeBatch(ctx context.Context, def Definition) (*Subscription, error) {
 	return m.subscribe(ctx, def, true)
 }
@@ -100,14 +106,13 @@ func (m *Manager) subscribe(ctx context.Context, def Definition, batch bool) (*S
 	if err := checkName("table", def.Table); err != nil {
 		return nil, err
 	}
-	info, err := lookupTable(ctx, m.pool, def.Schema, def.Table, m.cfg.Notify)
+	pub := m.cfg.Publication
+	if m.cfg.Notify {
+		pub = ""
+	}
+	info, err := lookupTable(ctx, m.pool, def.Schema, def.Table, m.cfg.Notify, pub)
 	if err != nil {
 		return nil, err
-	}
-	if !m.cfg.Notify {
-		if err := checkPublished(ctx, m.pool, m.cfg.Publication, def.Schema, def.Table); err != nil {
-			return nil, err
-		}
 	}
 	b, err := bind(def, info)
 	if err != nil {

@@ -35,6 +35,9 @@ type table struct {
 	keys    keyIndex
 	byKid   map[uint64]*shape
 	nextKid uint64
+	// unindexed are key sets of fresh snapshots not yet in keys (see
+	// settle).
+	unindexed []keySet
 	// subscribed says the router's mailbox holds the table's topic.
 	subscribed bool
 }
@@ -89,6 +92,9 @@ type snapResult struct {
 	gen uint64
 	s   *snapshot
 	err error
+	// started: the query runs, s.rows grows (see query.take); the
+	// result follows.
+	started bool
 }
 
 // router is the Manager's state, owned by the goroutine running Serve.
@@ -101,6 +107,9 @@ type router struct {
 	ctx     context.Context
 	jobs    sync.WaitGroup
 	results chan snapResult
+	// started are the snapResults of snapshots whose rows are being
+	// read (snapshotStarted), each before its result on results.
+	started chan snapResult
 	// sem bounds the snapshot queries running at once.
 	sem chan struct{}
 	// nb collects a batch's NOTIFY changes per table, in order.
@@ -125,6 +134,7 @@ func (r *router) init(m *Manager) {
 	r.tables = map[tkey]*table{}
 	r.shapes = map[string]*shape{}
 	r.results = make(chan snapResult)
+	r.started = make(chan snapResult, 2*m.cfg.Snapshots)
 	r.sem = make(chan struct{}, m.cfg.Snapshots)
 	r.nb = map[*table][]pubsub.Event{}
 }
@@ -202,6 +212,8 @@ func (r *router) run(ctx context.Context) error {
 			r.subscribe(req)
 		case res := <-r.results:
 			r.snapshotDone(res)
+		case res := <-r.started:
+			r.snapshotStarted(res)
 		case <-r.m.wake:
 			r.reap()
 		case now := <-ticker.C:
@@ -219,6 +231,8 @@ func (r *router) serveWaiting() {
 			r.subscribe(req)
 		case res := <-r.results:
 			r.snapshotDone(res)
+		case res := <-r.started:
+			r.snapshotStarted(res)
 		default:
 			return
 		}
@@ -410,7 +424,8 @@ func (r *router) startShapeSnapshot(sh *shape, reset bool, delay time.Duration) 
 	sh.pending = nil
 	for _, sub := range sh.subs {
 		sub.waiting, sub.ownSnap = true, false
-		sub.reset = sub.reset || reset
+		sub.reset = sub.reset || reset || sub.streamed
+		sub.streamed = false
 		sub.gen++
 		sub.pending = nil
 	}
@@ -421,7 +436,8 @@ func (r *router) startShapeSnapshot(sh *shape, reset bool, delay time.Duration) 
 // one that fell behind: reset), while the shape goes on.
 func (r *router) startSubSnapshot(sub *Subscription, reset bool, delay time.Duration) {
 	sub.waiting, sub.ownSnap = true, true
-	sub.reset = sub.reset || reset
+	sub.reset = sub.reset || reset || sub.streamed
+	sub.streamed = false
 	sub.gen++
 	sub.pending = nil
 	r.startJob(snapResult{sh: sub.sh, sub: sub, gen: sub.gen}, newQuery(sub.sh.b, sub.sh.layout), delay)
@@ -451,7 +467,23 @@ func (r *router) startJob(res snapResult, q *query, delay time.Duration) {
 			r.m.snapshots.Add(-1)
 			return
 		}
-		res.s, res.err = q.take(ctx, pool, notify)
+		var start func(*snapshot)
+		if res.sub == nil {
+			// A shape's snapshot goes to its SubscribeBatch subscribers
+			// as it is read (a subscriber's own one comes whole).
+			start = func(s *snapshot) {
+				early := res
+				early.s, early.started = s, true
+				// Never waits: the job holds a connection the router may
+				// need (a fetch). Should the router be that far behind,
+				// the rows come whole with the result.
+				select {
+				case r.started <- early:
+				default:
+				}
+			}
+		}
+		res.s, res.err = q.take(ctx, pool, notify, start)
 		if res.err == nil && res.s.snap != nil && res.s.flushed < res.s.snap.lsn {
 			if err := walflush.To(ctx, pool, res.s.snap.lsn); err != nil {
 				res.err = fmt.Errorf("%w: %w", ErrSnapshot, err)
@@ -471,6 +503,20 @@ const retryDelay = time.Second
 
 // snapshotDone applies a snapshot query's result.
 func (r *router) snapshotDone(res snapResult) {
+	if res.started {
+		r.snapshotStarted(res)
+		return
+	}
+	// A job's start is queued before its result: apply it first.
+	for {
+		select {
+		case st := <-r.started:
+			r.snapshotStarted(st)
+			continue
+		default:
+		}
+		break
+	}
 	r.m.snapshots.Add(-1)
 	sh := res.sh
 	if sh.dropped {
@@ -509,6 +555,12 @@ func (r *router) snapshotDone(res snapResult) {
 		return
 	}
 	if res.err != nil {
+		for _, sub := range sh.subs {
+			if sub.streamed {
+				// It holds some of the rows: Reset comes first.
+				sub.streamed, sub.reset = false, true
+			}
+		}
 		r.snapshotFailed(sh, sh.subs, res.err, func() { r.startShapeSnapshot(sh, false, retryDelay) })
 		return
 	}
@@ -520,7 +572,12 @@ func (r *router) snapshotDone(res snapResult) {
 	}
 	for _, sub := range sh.subs {
 		if sub.waiting && !sub.ownSnap {
-			r.deliverSnapshot(sub, res.s)
+			if sub.streamed {
+				sub.push([]Message{{Kind: UpToDate}}, false, 0)
+				sub.waiting, sub.streamed = false, false
+			} else {
+				r.deliverSnapshot(sub, res.s)
+			}
 			sub.snap = nil // the shape's own filter covers it
 		}
 	}
@@ -540,6 +597,30 @@ func (r *router) snapshotDone(res snapResult) {
 			continue
 		}
 		r.walEvent(sh.tbl, &pending[i], sh)
+	}
+}
+
+// snapshotStarted hands the rows of a shape's snapshot, as its query
+// reads them, to the shape's SubscribeBatch subscribers waiting for it,
+// and ends their Subscribe: UpToDate follows when the rows are complete
+// (snapshotDone), or, should the query fail, Reset and a fresh snapshot.
+func (r *router) snapshotStarted(res snapResult) {
+	sh := res.sh
+	if sh.dropped || res.gen != sh.gen || sh.live {
+		return
+	}
+	for _, sub := range sh.subs {
+		if !sub.batch || !sub.waiting || sub.ownSnap || sub.streamed {
+			continue
+		}
+		msgs := make([]Message, 0, 2)
+		if sub.reset {
+			msgs = append(msgs, Message{Kind: Reset})
+			r.m.resets.Add(1)
+		}
+		sub.push(append(msgs, Message{Kind: Snapshot, Rows: res.s.rows}), false, 0)
+		sub.streamed, sub.reset = true, false
+		sub.finish(nil)
 	}
 }
 

@@ -1,7 +1,10 @@
 package shape
 
 import (
+	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/phoenixkit/phoenixkitdb/internal/rowkey"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
@@ -11,7 +14,13 @@ import (
 // them: every value's text as PostgreSQL printed it, stored in a few large
 // blocks instead of one [pubsub.Row] per row, so that a subscriber that
 // only copies the values on (an HTTP handler encoding them as JSON) pays
-// no allocation per row. Rows is immutable and safe for concurrent use.
+// no allocation per row. Rows is safe for concurrent use.
+//
+// The Rows of a Snapshot message may arrive while the snapshot's query
+// still reads them (see [Manager.SubscribeBatch]): until [Rows.Complete]
+// reports true, Len counts the rows read so far, [Rows.Wait] waits for
+// more, and rows already there never change. Once the UpToDate after it
+// is received, a snapshot's Rows is complete.
 type Rows struct {
 	layout *pubsub.RowLayout
 	ncols  int
@@ -21,6 +30,68 @@ type Rows struct {
 	// one at a time, never grown, so that reading many rows copies no
 	// slice.
 	pages []*rowsPage
+	// fill is set on Rows handed over while its query runs: the fields
+	// above are then unused, and the rows read so far are fill's view.
+	fill *rowsFill
+}
+
+// rowsFill is the state of Rows being read: views of the rows read so
+// far (each one an immutable Rows sharing the builder's blocks and full
+// pages), and how the reading ended.
+type rowsFill struct {
+	view atomic.Pointer[Rows]
+	mu   sync.Mutex
+	wake chan struct{} // closed and replaced when view grows or the reading ends
+	done bool
+	err  error
+}
+
+// now returns the rows to read: r, or the view of r's rows read so far.
+func (r *Rows) now() *Rows {
+	if r.fill == nil {
+		return r
+	}
+	return r.fill.view.Load()
+}
+
+// Complete reports whether r holds every row of its snapshot: false only
+// while the query of a snapshot handed over early runs, or after it
+// failed (see Wait).
+func (r *Rows) Complete() bool {
+	if r == nil || r.fill == nil {
+		return true
+	}
+	r.fill.mu.Lock()
+	defer r.fill.mu.Unlock()
+	return r.fill.done
+}
+
+// Wait blocks until r holds more than n rows, is complete, its query
+// failed, or ctx ends, and returns r.Len() then. The error is ctx's, or
+// the query's (ErrSnapshot): the rows then stay as they are, and the
+// subscription receives Reset and a fresh snapshot. It is safe to call
+// from several goroutines.
+func (r *Rows) Wait(ctx context.Context, n int) (int, error) {
+	if r == nil || r.fill == nil {
+		return r.Len(), nil
+	}
+	f := r.fill
+	for {
+		f.mu.Lock()
+		v, done, err, wake := f.view.Load(), f.done, f.err, f.wake
+		f.mu.Unlock()
+		switch {
+		case err != nil:
+			return v.n, err
+		case v.n > n || done:
+			return v.n, nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return v.n, ctx.Err()
+		}
+	}
 }
 
 // rowsPage locates rowsPageRows rows (fewer in the last page). starts
@@ -47,7 +118,7 @@ func (r *Rows) Len() int {
 	if r == nil {
 		return 0
 	}
-	return r.n
+	return r.now().n
 }
 
 // Layout returns the rows' columns: the shape's, in table order.
@@ -55,6 +126,7 @@ func (r *Rows) Layout() *pubsub.RowLayout { return r.layout }
 
 // Key returns the key of row i (see [Message].Key).
 func (r *Rows) Key(i int) string {
+	r = r.now()
 	return r.pages[i>>rowsPageShift].keys[i&(rowsPageRows-1)]
 }
 
@@ -62,6 +134,7 @@ func (r *Rows) Key(i int) string {
 // text (empty unless Present). The text is shared: it costs no
 // allocation.
 func (r *Rows) At(i, col int) (pubsub.ColumnState, string) {
+	r = r.now()
 	p := r.pages[i>>rowsPageShift]
 	j := i & (rowsPageRows - 1)
 	s := p.starts[j]
@@ -80,6 +153,7 @@ func (r *Rows) At(i, col int) (pubsub.ColumnState, string) {
 // Row returns row i as a [pubsub.Row] (a new one at each call), as an
 // Insert message would carry it. Its Seq in the stream is i+1.
 func (r *Rows) Row(i int) *pubsub.Row {
+	r = r.now()
 	var (
 		cellBuf [16]pubsub.Cell
 		textBuf [256]byte
@@ -109,6 +183,7 @@ func (r *Rows) Row(i int) *pubsub.Row {
 // subset returns the rows of r at the positions idx, in that order,
 // sharing r's text.
 func (r *Rows) subset(idx []int) *Rows {
+	r = r.now()
 	out := &Rows{layout: r.layout, ncols: r.ncols, blocks: r.blocks}
 	for _, i := range idx {
 		p := r.pages[i>>rowsPageShift]
@@ -124,6 +199,7 @@ func (r *Rows) subset(idx []int) *Rows {
 
 // keyList returns the keys of every row, in order, in a new slice.
 func (r *Rows) keyList() []string {
+	r = r.now()
 	keys := make([]string, 0, r.Len())
 	for _, p := range r.pages {
 		keys = append(keys, p.keys...)
@@ -152,6 +228,8 @@ const keysBlock = 8 << 10
 // see newRowsBuilder.
 type rowsBuilder struct {
 	r      *Rows
+	out    *Rows // with stream: the Rows handed over, filled from r
+	done   int   // rows whose texts are in finished blocks
 	keyPos []int
 	cur    strings.Builder // the block being filled; its String is taken once full
 	keys   strings.Builder // the block of one-column keys being filled
@@ -221,17 +299,78 @@ func (b *rowsBuilder) key(raw [][]byte) string {
 	return b.keys.String()[start:]
 }
 
-// finish closes the block being filled.
+// finish closes the block being filled; its rows become visible in the
+// streamed Rows.
 func (b *rowsBuilder) finish() {
 	if b.cur.Cap() == 0 {
 		return
 	}
 	b.r.blocks = append(b.r.blocks, b.cur.String())
 	b.cur = strings.Builder{}
+	if b.done = b.r.n; b.out != nil {
+		b.publish(b.view(), false, nil)
+	}
 }
 
-// rows finishes the last block and returns the rows collected.
+// rows finishes the last block and returns the rows collected: the
+// streamed Rows (complete only once end is called) or a complete Rows.
 func (b *rowsBuilder) rows() *Rows {
 	b.finish()
+	if b.out != nil {
+		return b.out
+	}
 	return b.r
+}
+
+// stream returns a Rows that holds the rows collected so far and grows
+// as blocks are finished; end or fail ends it.
+func (b *rowsBuilder) stream() *Rows {
+	b.out = &Rows{layout: b.r.layout, ncols: b.r.ncols, fill: &rowsFill{wake: make(chan struct{})}}
+	b.out.fill.view.Store(b.view())
+	return b.out
+}
+
+// view returns an immutable Rows of the rows in finished blocks: it
+// shares the blocks and full pages (never written again) and copies the
+// headers of a page still being filled.
+func (b *rowsBuilder) view() *Rows {
+	r := b.r
+	v := &Rows{layout: r.layout, ncols: r.ncols, n: b.done, blocks: r.blocks[:len(r.blocks):len(r.blocks)]}
+	full := b.done >> rowsPageShift
+	v.pages = append(make([]*rowsPage, 0, full+1), r.pages[:full]...)
+	if c := b.done & (rowsPageRows - 1); c > 0 {
+		p := r.pages[full]
+		v.pages = append(v.pages, &rowsPage{starts: p.starts[:c:c], ends: p.ends[: c*r.ncols : c*r.ncols], keys: p.keys[:c:c]})
+	}
+	return v
+}
+
+// publish makes v the streamed Rows' view and, with done or err, ends it.
+func (b *rowsBuilder) publish(v *Rows, done bool, err error) {
+	f := b.out.fill
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done || f.err != nil {
+		return
+	}
+	if v != nil {
+		f.view.Store(v)
+	}
+	f.done, f.err = done, err
+	close(f.wake)
+	f.wake = make(chan struct{})
+}
+
+// end marks the streamed Rows complete, every row read (after rows).
+func (b *rowsBuilder) end() {
+	if b.out != nil {
+		b.publish(b.r, true, nil)
+	}
+}
+
+// fail ends the streamed Rows with err: its query failed.
+func (b *rowsBuilder) fail(err error) {
+	if b.out != nil {
+		b.publish(nil, false, err)
+	}
 }

@@ -91,7 +91,13 @@ func (s *snapshot) pubRows() []*pubsub.Row {
 // The insert position, not pg_current_wal_lsn()'s write position: with
 // synchronous_commit off a transaction is visible before its commit
 // record is written.
-func (q *query) take(ctx context.Context, pool *pgxpool.Pool, notify bool) (*snapshot, error) {
+//
+// With start set, the rows are handed over while they are read: once the
+// first row arrives, when they are durable already (see durable.go: the
+// flush position read with the snapshot is past its insert position) or
+// in NOTIFY mode, start gets the snapshot, whose Rows then grows, and
+// ends complete or failed as take returns.
+func (q *query) take(ctx context.Context, pool *pgxpool.Pool, notify bool, start func(*snapshot)) (*snapshot, error) {
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
@@ -126,18 +132,25 @@ func (q *query) take(ctx context.Context, pool *pgxpool.Pool, notify bool) (*sna
 	b.ExecParams(q.sql, params, nil, nil, text)
 	out := &snapshot{}
 	mrr := tx.Conn().PgConn().ExecBatch(ctx, b)
-	err = q.readBatch(mrr, out, notify)
+	rb, err := q.readBatch(mrr, out, notify, start)
 	if cerr := mrr.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+		err = fmt.Errorf("%w: %w", ErrSnapshot, err)
+		if rb != nil {
+			rb.fail(err)
+		}
+		return nil, err
 	}
+	rb.end()
 	return out, nil
 }
 
-// readBatch reads the results of take's pipeline into out.
-func (q *query) readBatch(mrr *pgconn.MultiResultReader, out *snapshot, notify bool) error {
+// readBatch reads the results of take's pipeline into out, handing the
+// rows to start as they are read when it may (see take). It returns the
+// builder of the rows once it made one.
+func (q *query) readBatch(mrr *pgconn.MultiResultReader, out *snapshot, notify bool, start func(*snapshot)) (*rowsBuilder, error) {
 	next := func() (*pgconn.ResultReader, error) {
 		if !mrr.NextResult() {
 			if err := mrr.Close(); err != nil {
@@ -149,14 +162,14 @@ func (q *query) readBatch(mrr *pgconn.MultiResultReader, out *snapshot, notify b
 	}
 	rr, err := next() // the lock
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := rr.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	if !notify {
 		if rr, err = next(); err != nil {
-			return err
+			return nil, err
 		}
 		var s, l, f string
 		for rr.NextRow() {
@@ -165,40 +178,47 @@ func (q *query) readBatch(mrr *pgconn.MultiResultReader, out *snapshot, notify b
 			}
 		}
 		if _, err := rr.Close(); err != nil {
-			return err
+			return nil, err
 		}
 		lsn, err := pubsub.ParseLSN(l)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if out.flushed, err = pubsub.ParseLSN(f); err != nil {
-			return err
+			return nil, err
 		}
 		if out.snap, err = parseSnapshot(s, lsn); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if rr, err = next(); err != nil { // the settings
-		return err
+		return nil, err
 	}
 	if _, err := rr.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	if rr, err = next(); err != nil {
-		return err
+		return nil, err
 	}
 	rb := newRowsBuilder(q.layout, q.keyPos)
+	early := start != nil && (notify || out.flushed >= out.snap.lsn)
 	for rr.NextRow() {
 		if err := rb.add(rr.Values()); err != nil {
 			_, _ = rr.Close()
-			return err
+			return rb, err
+		}
+		if early {
+			// After the first row: a query that fails at once (a
+			// predicate's error) still fails Subscribe.
+			early = false
+			start(&snapshot{snap: out.snap, flushed: out.flushed, rows: rb.stream()})
 		}
 	}
 	if _, err := rr.Close(); err != nil {
-		return err
+		return rb, err
 	}
 	out.rows = rb.rows()
-	return nil
+	return rb, nil
 }
 
 // readRows reads text-format rows into Rows of layout and their keys.

@@ -39,11 +39,14 @@ type Subscription struct {
 
 	// Router-owned.
 	sh      *shape
-	waiting bool   // waiting for a snapshot; messages go to pending
-	ownSnap bool   // the snapshot waited for is the subscription's own
-	reset   bool   // the snapshot waited for starts with Reset
-	gen     uint64 // generation of the subscription's own snapshot
-	pending []Message
+	waiting bool // waiting for a snapshot; messages go to pending
+	ownSnap bool // the snapshot waited for is the subscription's own
+	reset   bool // the snapshot waited for starts with Reset
+	// streamed: it holds the Rows of the shape's snapshot being read
+	// (snapshotStarted), and waits for its UpToDate.
+	streamed bool
+	gen      uint64 // generation of the subscription's own snapshot
+	pending  []Message
 	// snap is the subscription's own snapshot until the stream passes it.
 	snap     *pgSnapshot
 	detached bool

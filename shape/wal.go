@@ -262,6 +262,7 @@ func (r *router) truncate(t *table, shapes []*shape, ev *pubsub.Event) {
 		any = any || sh.nkeys > 0
 	}
 	if any {
+		t.settle()
 		for k := range t.keys.first {
 			r.holderBuf = t.holders(k, r.holderBuf[:0])
 			for _, sh := range r.holderBuf {

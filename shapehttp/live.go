@@ -125,6 +125,15 @@ func (s *liveShape) run(full bool) {
 			if !s.ready { // only this goroutine writes ready
 				s.mu.Lock()
 				s.log.load(c)
+				if c.kind == kindSnapshot && !c.rows.Complete() {
+					// Rows still being read: served as they come (see
+					// writeChunk), so that the first bytes leave before
+					// the last row is read. The UpToDate that follows
+					// changes nothing.
+					s.ready = true
+					s.signal()
+					s.freezeBatch()
+				}
 				s.mu.Unlock()
 				continue
 			}

@@ -136,7 +136,10 @@ func (rs *responder) snapshotChunk(s *liveShape, id uint64, start int) bool {
 
 // writeChunk sends the rows of f from start as inserts, as many as fit
 // in ChunkBytes (one at least), with the offset of the next chunk, or
-// f's head after the last. The body is encoded as it is sent.
+// f's head after the last. The body is encoded as it is sent. Rows still
+// being read (see shape.Rows.Wait) are waited for until the chunk's end
+// is known; should their query fail, the answer is 503 (the shape then
+// starts over with a new handle).
 func (rs *responder) writeChunk(l *shapeLog, handle string, f *frozenSnapshot, start int) {
 	// The end comes first (the offset is a header): from sizes that
 	// leave out JSON escapes, the same for every request.
@@ -145,7 +148,29 @@ func (rs *responder) writeChunk(l *shapeLog, handle string, f *frozenSnapshot, s
 		pos = l.positions(f.batch.Layout())
 	}
 	end, size, n := start, 0, f.len()
-	for end < n {
+	var pre *encodedRows // rows encoded while the next ones are read
+	if !f.batch.Complete() {
+		pre = &encodedRows{pool: &rs.h.bufs}
+		defer pre.release()
+	}
+	for {
+		if end == n {
+			if f.batch.Complete() {
+				// The last rows may have come since n was read.
+				if n = f.len(); end == n {
+					break
+				}
+				continue
+			}
+			var err error
+			if n, err = f.batch.Wait(rs.r.Context(), n); err != nil {
+				if rs.r.Context().Err() == nil {
+					writeError(rs.w, &Error{Status: http.StatusServiceUnavailable, Message: "the shape's snapshot failed; try again", RetryAfter: 1})
+				}
+				return
+			}
+			continue
+		}
 		if f.batch != nil {
 			size += l.batchSize(f.batch, pos, end)
 		} else {
@@ -153,6 +178,9 @@ func (rs *responder) writeChunk(l *shapeLog, handle string, f *frozenSnapshot, s
 		}
 		if end > start && size > rs.h.opts.ChunkBytes {
 			break
+		}
+		if pre != nil {
+			pre.add(l, f.batch, pos, end, end == start)
 		}
 		end++
 	}
@@ -171,6 +199,10 @@ func (rs *responder) writeChunk(l *shapeLog, handle string, f *frozenSnapshot, s
 	}
 	rs.w.Header().Set("Content-Type", "application/json")
 	rs.w.WriteHeader(http.StatusOK)
+	if pre != nil {
+		pre.writeTo(rs.w)
+		return
+	}
 	bp := rs.h.bufs.Get().(*[]byte)
 	defer rs.h.bufs.Put(bp)
 	b := append((*bp)[:0], '[')
