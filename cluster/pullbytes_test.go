@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -46,7 +47,11 @@ func TestFollowerPullBoundedByBytes(t *testing.T) {
 	ns := startNATSWith(t, server.Options{MaxPayload: 128 << 10})
 	url, _ := notifyDB(t)
 	const bound = 512 << 10
-	in := newInstance(t, ns, url, instanceOpts{cluster: cluster.Config{FollowerBufferBytes: bound}, mbCap: 1 << 16})
+	// The hold below also holds the leader's lease refreshes (the instance
+	// leads too): a lease of a minute keeps its term through the hold,
+	// which the default second's 3/5 did not on a loaded machine (a new
+	// term's LISTEN Resync then came after the changes).
+	in := newInstance(t, ns, url, instanceOpts{cluster: cluster.Config{FollowerBufferBytes: bound, LeaseTTL: time.Minute}, mbCap: 1 << 16})
 	waitReady(t, in)
 
 	nc, err := nats.Connect("", nats.InProcessServer(ns))
