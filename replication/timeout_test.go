@@ -2,6 +2,7 @@ package replication_test
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,24 @@ import (
 // (wait event type Lock, like any work but the client's), silent, for as
 // long as the test wants: here until the Source has waited three times.
 // The frozen path is still given up (TestFrozenPathReplaced).
+//
+// The server is the test's own, without autovacuum: while the lock is
+// held, a new backend whose relation cache must be rebuilt (any catalog
+// change in the database, or in a shared catalog such as another test's
+// CREATE DATABASE, invalidates the cached copy) waits on the same lock
+// at connection, and so would the Source's look at the walsender, which
+// then fails as if the server were unreachable.
 func TestLongUnpublishedTransactionDoesNotReconnect(t *testing.T) {
-	srv := pgtest.Require(t, pg)
+	pgtest.Require(t, pg)
+	ctx0, cancel0 := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel0()
+	settings := map[string]string{"autovacuum": "off"}
+	maps.Copy(settings, logicalSettings)
+	srv, err := pgtest.Start(ctx0, pgtest.Options{Settings: settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
 	db := pgtest.NewDB(t, srv)
 	b := setup(t, options{url: db, cfg: replication.Config{Timeout: time.Second}})
 	waitReady(t, b.src)
