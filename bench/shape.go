@@ -34,7 +34,9 @@ func runShapes(ctx context.Context, e *env, cfg config) ([]Row, error) {
 	if cfg.quick {
 		benchtime = "100ms"
 	}
-	args := append([]string{"test", "-run", "^$", "-bench", "^BenchmarkShapes", "-benchmem",
+	// No test timeout: with many repetitions the 100,000-shape
+	// benchmarks take longer than go test's default 10 minutes.
+	args := append([]string{"test", "-run", "^$", "-timeout", "0", "-bench", "^BenchmarkShapes", "-benchmem",
 		"-benchtime", benchtime, "-count", strconv.Itoa(count)}, shapesPackages...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = ".."

@@ -92,15 +92,17 @@ func toastRow(tb testing.TB, t *table, id, tenant int) *pubsub.Row {
 // the baseline: the same change with no other shape on the table.
 func BenchmarkShapesUpdate(b *testing.B) {
 	for _, n := range []int{1, 100_000} {
+		// The testing package calls a sub-benchmark several times as it
+		// sizes b.N: build the router once, and keep LSNs rising.
+		r, t, sub := benchRouter(b, n)
+		ev := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Update,
+			RowID: "0", New: benchRow(b, t, 0, 0, "changed")}
 		b.Run("shapes="+strconv.Itoa(n), func(b *testing.B) {
-			r, t, sub := benchRouter(b, n)
-			ev := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Update,
-				RowID: "0", New: benchRow(b, t, 0, 0, "changed")}
 			runtime.GC()
 			b.ReportAllocs()
 			b.ResetTimer()
-			for i := range b.N {
-				ev.LSN, ev.Seq = pubsub.LSN(i+1), 1
+			for range b.N {
+				ev.LSN, ev.Seq = ev.LSN+1, 1
 				r.walEvent(t, &ev, nil)
 				if msg := <-sub.ch; msg.Kind != Update {
 					b.Fatalf("got %v, want update", msg.Kind)
@@ -115,15 +117,15 @@ func BenchmarkShapesUpdate(b *testing.B) {
 // the shapes, none of which reads note.
 func BenchmarkShapesUpdateTOAST(b *testing.B) {
 	for _, n := range []int{1, 100_000} {
+		r, t, sub := benchRouter(b, n) // once: see BenchmarkShapesUpdate
+		ev := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Update,
+			RowID: "0", New: toastRow(b, t, 0, 0)}
 		b.Run("shapes="+strconv.Itoa(n), func(b *testing.B) {
-			r, t, sub := benchRouter(b, n)
-			ev := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Update,
-				RowID: "0", New: toastRow(b, t, 0, 0)}
 			runtime.GC()
 			b.ReportAllocs()
 			b.ResetTimer()
-			for i := range b.N {
-				ev.LSN, ev.Seq = pubsub.LSN(i+1), 1
+			for range b.N {
+				ev.LSN, ev.Seq = ev.LSN+1, 1
 				r.walEvent(t, &ev, nil)
 				if msg := <-sub.ch; msg.Kind != Update {
 					b.Fatalf("got %v, want update", msg.Kind)
@@ -134,28 +136,61 @@ func BenchmarkShapesUpdateTOAST(b *testing.B) {
 }
 
 // BenchmarkShapesDelete routes a DELETE of a row held by one shape among
-// shapes=N, the row inserted again after each (not timed); shapes=1 is
-// the baseline.
+// shapes=N; shapes=1 is the baseline. The shape holds a block of rows of
+// its tenant, deleted one per iteration and inserted again (not timed)
+// once the block is gone: stopping the timer reads the memory statistics,
+// which stops the world, so doing it after every delete would take
+// minutes and measure the runtime instead.
 func BenchmarkShapesDelete(b *testing.B) {
+	const block = 1024
 	for _, n := range []int{1, 100_000} {
+		r, t, sub := benchRouter(b, n) // once: see BenchmarkShapesUpdate
+		dels, inss := make([]pubsub.Event, block), make([]pubsub.Event, block)
+		for k := range block {
+			id := 1_000_000_000 + k
+			dels[k] = pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Delete,
+				RowID: strconv.Itoa(id)}
+			inss[k] = pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Insert,
+				RowID: strconv.Itoa(id), New: benchRow(b, t, id, 0, "again")}
+		}
+		var lsn pubsub.LSN
+		fill := func(b *testing.B) {
+			for k := range inss {
+				lsn++
+				inss[k].LSN = lsn
+				r.walEvent(t, &inss[k], nil)
+				if msg := <-sub.ch; msg.Kind != Insert {
+					b.Fatalf("got %v, want insert", msg.Kind)
+				}
+			}
+		}
 		b.Run("shapes="+strconv.Itoa(n), func(b *testing.B) {
-			r, t, sub := benchRouter(b, n)
-			del := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Delete, RowID: "0"}
-			ins := pubsub.Event{Kind: pubsub.TableChanged, Schema: "public", Table: "items", Operation: pubsub.Insert,
-				RowID: "0", New: benchRow(b, t, 0, 0, "again")}
+			fill(b)
 			runtime.GC()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				del.LSN, ins.LSN = pubsub.LSN(2*i+1), pubsub.LSN(2*i+2)
-				r.walEvent(t, &del, nil)
+				k := i % block
+				if k == 0 && i > 0 {
+					b.StopTimer()
+					fill(b)
+					b.StartTimer()
+				}
+				lsn++
+				dels[k].LSN = lsn
+				r.walEvent(t, &dels[k], nil)
 				if msg := <-sub.ch; msg.Kind != Delete {
 					b.Fatalf("got %v, want delete", msg.Kind)
 				}
-				b.StopTimer()
-				r.walEvent(t, &ins, nil)
+			}
+			b.StopTimer()
+			// Delete what is left of the block, so the next call of this
+			// function starts from the same rows.
+			for k := b.N % block; k > 0 && k < block; k++ {
+				lsn++
+				dels[k].LSN = lsn
+				r.walEvent(t, &dels[k], nil)
 				<-sub.ch
-				b.StartTimer()
 			}
 		})
 	}
