@@ -11,19 +11,25 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Headers the leader's relay writes on every message it stores, besides
-// Nats-Msg-Id.
+// Headers the leader's relay writes on the messages it stores, besides
+// Nats-Msg-Id and the expected last message id or sequence. Every
+// follower parses every header of every message, so a header goes only
+// where the message id does not already say it.
 const (
 	// hdrTerm is the publishing leader's term (see elector: the lease
-	// revision that began it), in decimal. A relay whose publish is
-	// refused because the stream moved on reads it from the stream's last
-	// message to tell a newer leader from an older one.
+	// revision that began it), in decimal, on every message. A relay whose
+	// publish is refused because the stream moved on reads it from the
+	// stream's last message to tell a newer leader from an older one.
 	hdrTerm = "Phoenixkitdb-Term"
 	// hdrSlot is the replication slot the leader read (WAL mode only): a
 	// new leader that has to create the slot tells from the stream's last
-	// message whether it existed before (see pipeline.slotLost).
+	// message whether it existed before (see pipeline.slotLost). Only on
+	// messages whose id is not <slot>:<commit LSN>:<Seq> (Resyncs):
+	// readLast takes slot and LSN from such an id.
 	hdrSlot = "Phoenixkitdb-Slot"
-	// hdrLSN is a WAL change's commit LSN, in hex.
+	// hdrLSN is the commit LSN, in hex, of a message that has hdrSlot and
+	// a commit LSN. Earlier development builds wrote both on every WAL
+	// message.
 	hdrLSN = "Phoenixkitdb-Lsn"
 )
 
@@ -62,14 +68,19 @@ func (c *Cluster) readLast(ctx context.Context, js jetstream.JetStream) (streamL
 	l.id = m.Header.Get(jetstream.MsgIDHeader)
 	l.term, _ = strconv.ParseUint(m.Header.Get(hdrTerm), 10, 64)
 	l.slot, l.lsn = m.Header.Get(hdrSlot), m.Header.Get(hdrLSN)
-	if l.slot == "" {
-		// Earlier releases wrote no slot header; a WAL change's id is
-		// <slot>:<commit LSN>:<position>.
-		if parts := strings.Split(l.id, ":"); len(parts) == 3 && parts[0] == c.slot && c.slot != "" {
-			l.slot, l.lsn = parts[0], parts[1]
-		}
+	if l.slot == "" && slotID(l.id, c.slot) {
+		// A WAL change's id names its slot and commit LSN (see outMsg).
+		l.slot, l.lsn = c.slot, strings.Split(l.id, ":")[1]
 	}
 	return l, nil
+}
+
+// slotID reports whether id is a WAL change's message id read from slot:
+// <slot>:<commit LSN in hex>:<Seq> (see elector.msgID). Slot names hold
+// only lower-case letters, digits and underscores, never ':'.
+func slotID(id, slot string) bool {
+	rest, ok := strings.CutPrefix(id, slot+":")
+	return ok && slot != "" && strings.Count(rest, ":") == 1
 }
 
 // wrongLastSeq reports whether err is JetStream's refusal of a publish
@@ -86,7 +97,7 @@ func outMsg(o *outgoing, n uint64, slot string) *nats.Msg {
 	m := nats.NewMsg(o.subject)
 	m.Data = o.body
 	m.Header.Set(hdrTerm, strconv.FormatUint(n, 10))
-	if slot != "" {
+	if slot != "" && !slotID(o.id, slot) {
 		m.Header.Set(hdrSlot, slot)
 		if o.lsn != 0 {
 			m.Header.Set(hdrLSN, strconv.FormatUint(uint64(o.lsn), 16))

@@ -1,17 +1,44 @@
 package cluster_test
 
 import (
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
-
 	"context"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/phoenixkit/phoenixkitdb"
 	"github.com/phoenixkit/phoenixkitdb/cluster"
+	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
 )
+
+// lastStreamMsg returns the default stream's last message.
+func lastStreamMsg(t *testing.T, ns *server.Server) *jetstream.RawStreamMsg {
+	t.Helper()
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	s, err := js.Stream(ctx, cluster.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetMsg(ctx, s.CachedInfo().State.LastSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
 
 // slotState reports whether the slot exists and whether a walsender holds it.
 func slotState(t *testing.T, conn *pgx.Conn, slot string) (exists, active bool) {
@@ -39,6 +66,7 @@ func TestWALSlotDroppedBetweenTermsResyncs(t *testing.T) {
 	ns := startNATS(t)
 	dbURL, run := walDB(t)
 	a := newInstance(t, ns, dbURL, instanceOpts{source: phoenixkitdb.SourceWAL})
+	slot := replication.DefaultSlot
 	waitReady(t, a)
 	if !a.cl.Leading() {
 		t.Fatal("the first instance does not lead")
@@ -50,13 +78,27 @@ func TestWALSlotDroppedBetweenTermsResyncs(t *testing.T) {
 	waitReady(t, a, b)
 	run(`INSERT INTO items VALUES (1, 'x')`)
 	expectChanges(t, []*instance{a, b}, inserts(1, 2), []pubsub.Reason{"start"})
+	// The last message, the change's, names the slot in its id only:
+	// every follower parses every header, so the relay writes none that
+	// repeats the id. The new leader below still finds the slot in it.
+	last := lastStreamMsg(t, ns)
+	if id := last.Header.Get(jetstream.MsgIDHeader); !strings.HasPrefix(id, slot+":") {
+		t.Fatalf("last message id %q does not name slot %s", id, slot)
+	}
+	for _, h := range []string{"Phoenixkitdb-Slot", "Phoenixkitdb-Lsn"} {
+		if v := last.Header.Get(h); v != "" {
+			t.Errorf("a change's message has header %s: %s, which its id holds", h, v)
+		}
+	}
+	if last.Header.Get("Phoenixkitdb-Term") == "" {
+		t.Error("a change's message has no term header")
+	}
 
 	proxy.Freeze()
 	t.Cleanup(proxy.Thaw)
 	a.Stop()
 	poll(t, "the other instance to lead", b.cl.Leading)
 	conn := connect(t, dbURL)
-	slot := replication.DefaultSlot
 	poll(t, "the old leader's walsender to end", func() bool { _, active := slotState(t, conn, slot); return !active })
 	exec(t, conn, `SELECT pg_drop_replication_slot($1)`, slot)
 	// Committed while no slot exists: nobody will ever read it.
