@@ -178,13 +178,52 @@ func NewRow(layout *RowLayout, cells []Cell) (*Row, error) {
 	// The builder's buffer becomes the string without a copy.
 	var buf strings.Builder
 	buf.Grow(size)
-	r := &Row{layout: layout, cells: make([]rowCell, len(cells))}
+	r := newRow(len(cells))
+	r.layout = layout
 	for i := range cells {
 		buf.Write(cells[i].Text)
 		r.cells[i] = rowCell{end: uint32(buf.Len()), state: cells[i].State}
 	}
 	r.text = buf.String()
 	return r, nil
+}
+
+// Rows of up to 16 columns hold their cells in the same allocation as
+// the Row: a row costs two allocations (this one and its text), not
+// three. The cells stay reachable through r.cells alone, which points
+// into the allocation.
+type (
+	row4 struct {
+		r Row
+		c [4]rowCell
+	}
+	row8 struct {
+		r Row
+		c [8]rowCell
+	}
+	row16 struct {
+		r Row
+		c [16]rowCell
+	}
+)
+
+// newRow returns a Row with n cells, of a size class that fits it.
+func newRow(n int) *Row {
+	switch {
+	case n <= 4:
+		x := &row4{}
+		x.r.cells = x.c[:n:n]
+		return &x.r
+	case n <= 8:
+		x := &row8{}
+		x.r.cells = x.c[:n:n]
+		return &x.r
+	case n <= 16:
+		x := &row16{}
+		x.r.cells = x.c[:n:n]
+		return &x.r
+	}
+	return &Row{cells: make([]rowCell, n)}
 }
 
 // Layout returns the row's column list; nil for the nil row.
