@@ -260,7 +260,8 @@ func (r *router) subscribe(req *request) {
 		return
 	}
 	sh := r.shapes[b.id]
-	if sh == nil {
+	created := sh == nil
+	if created {
 		if len(r.shapes) >= r.m.cfg.MaxShapes && !r.evictIdle() {
 			sub.finish(fmt.Errorf("%w: %d shapes are live and none is idle (Config.MaxShapes)", ErrTooManyShapes, len(r.shapes)))
 			return
@@ -270,15 +271,19 @@ func (r *router) subscribe(req *request) {
 			sub.finish(err)
 			return
 		}
-		r.startShapeSnapshot(sh, false, 0)
 	}
 	sub.sh, sub.info = sh, sh.info
 	sh.subs = append(sh.subs, sub)
 	sh.idleSince = 0
 	r.m.subsLive.Add(1)
-	if sh.live {
+	switch {
+	case created:
+		// With sub among its subscribers: the query knows what kind of
+		// rows it waits for.
+		r.startShapeSnapshot(sh, false, 0)
+	case sh.live:
 		r.startSubSnapshot(sub, false, 0)
-	} else {
+	default:
 		sub.waiting, sub.ownSnap = true, false
 	}
 }
@@ -429,7 +434,9 @@ func (r *router) startShapeSnapshot(sh *shape, reset bool, delay time.Duration) 
 		sub.gen++
 		sub.pending = nil
 	}
-	r.startJob(snapResult{sh: sh, gen: sh.gen}, newQuery(sh.b, sh.layout), delay)
+	q := newQuery(sh.b, sh.layout)
+	q.pub = slices.ContainsFunc(sh.subs, func(sub *Subscription) bool { return !sub.batch })
+	r.startJob(snapResult{sh: sh, gen: sh.gen}, q, delay)
 }
 
 // startSubSnapshot takes a snapshot for sub alone (a late subscriber, or
@@ -440,7 +447,9 @@ func (r *router) startSubSnapshot(sub *Subscription, reset bool, delay time.Dura
 	sub.streamed = false
 	sub.gen++
 	sub.pending = nil
-	r.startJob(snapResult{sh: sub.sh, sub: sub, gen: sub.gen}, newQuery(sub.sh.b, sub.sh.layout), delay)
+	q := newQuery(sub.sh.b, sub.sh.layout)
+	q.pub = !sub.batch
+	r.startJob(snapResult{sh: sub.sh, sub: sub, gen: sub.gen}, q, delay)
 }
 
 // startJob runs q in a goroutine of its own and hands the result to the

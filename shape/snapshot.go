@@ -29,6 +29,10 @@ type query struct {
 	args   []any
 	layout *pubsub.RowLayout
 	keyPos []int // positions of the key columns in layout
+	// pub: a Subscribe (per-row) subscriber waits for these rows, so the
+	// query makes their pubsub Rows too as it reads them, while the
+	// server still sends the next ones (see snapshot.pubRows).
+	pub bool
 }
 
 // newQuery builds the snapshot query of b with the shape's layout.
@@ -68,14 +72,15 @@ type snapshot struct {
 	// is not before snap.lsn, what the rows show is durable already.
 	flushed pubsub.LSN
 	rows    *Rows
-	// pub are rows' rows as pubsub Rows, made for the first subscriber
-	// that takes Insert messages and shared by the others.
+	// pub are rows' rows as pubsub Rows, made by the query when it
+	// knew a per-row subscriber waits (query.pub), else for the first
+	// subscriber that takes Insert messages; shared by the others.
 	pub []*pubsub.Row
 }
 
 // pubRows returns s's rows as pubsub Rows, made once.
 func (s *snapshot) pubRows() []*pubsub.Row {
-	if s.pub == nil {
+	if len(s.pub) != s.rows.Len() {
 		s.pub = make([]*pubsub.Row, s.rows.Len())
 		for i := range s.pub {
 			s.pub[i] = s.rows.Row(i)
@@ -202,10 +207,26 @@ func (q *query) readBatch(mrr *pgconn.MultiResultReader, out *snapshot, notify b
 	}
 	rb := newRowsBuilder(q.layout, q.keyPos)
 	early := start != nil && (notify || out.flushed >= out.snap.lsn)
+	var (
+		pub   []*pubsub.Row
+		cells []pubsub.Cell
+	)
+	if q.pub {
+		cells = make([]pubsub.Cell, q.layout.Len())
+	}
 	for rr.NextRow() {
-		if err := rb.add(rr.Values()); err != nil {
+		raw := rr.Values()
+		if err := rb.add(raw); err != nil {
 			_, _ = rr.Close()
 			return rb, err
+		}
+		if q.pub {
+			row, err := rawRow(q.layout, raw, cells)
+			if err != nil {
+				_, _ = rr.Close()
+				return rb, err
+			}
+			pub = append(pub, row)
 		}
 		if early {
 			// After the first row: a query that fails at once (a
@@ -217,8 +238,27 @@ func (q *query) readBatch(mrr *pgconn.MultiResultReader, out *snapshot, notify b
 	if _, err := rr.Close(); err != nil {
 		return rb, err
 	}
-	out.rows = rb.rows()
+	out.rows, out.pub = rb.rows(), pub
 	return rb, nil
+}
+
+// rawRow returns the row of layout whose columns' texts are raw (nil for
+// NULL), as the server sent them in text format; cells is scratch of the
+// layout's length.
+func rawRow(layout *pubsub.RowLayout, raw [][]byte, cells []pubsub.Cell) (*pubsub.Row, error) {
+	if len(raw) != len(cells) {
+		return nil, fmt.Errorf("%d columns for %d", len(raw), len(cells))
+	}
+	for i, v := range raw {
+		if v == nil {
+			cells[i] = pubsub.Cell{State: pubsub.Null}
+		} else {
+			cells[i] = pubsub.Cell{State: pubsub.Present, Text: v}
+		}
+	}
+	row, err := pubsub.NewRow(layout, cells)
+	clear(cells) // drop references to the connection's buffer
+	return row, err
 }
 
 // readRows reads text-format rows into Rows of layout and their keys.
@@ -231,18 +271,7 @@ func readRows(rows pgx.Rows, layout *pubsub.RowLayout, keyPos []int) ([]*pubsub.
 		texts = make([]string, len(keyPos))
 	)
 	for rows.Next() {
-		raw := rows.RawValues()
-		if len(raw) != len(cells) {
-			return nil, nil, fmt.Errorf("%d columns for %d", len(raw), len(cells))
-		}
-		for i, v := range raw {
-			if v == nil {
-				cells[i] = pubsub.Cell{State: pubsub.Null}
-			} else {
-				cells[i] = pubsub.Cell{State: pubsub.Present, Text: v}
-			}
-		}
-		row, err := pubsub.NewRow(layout, cells)
+		row, err := rawRow(layout, rows.RawValues(), cells)
 		if err != nil {
 			return nil, nil, err
 		}
