@@ -145,7 +145,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	cd cluster && $(GO) vet ./... && $(GO) vet -tags chaos ./internal/chaos && $(GO) run $(STATICCHECK) ./... && $(GO) run $(STATICCHECK) -tags chaos ./internal/chaos
 
 .PHONY: fuzz
-fuzz: ## Fuzz every parser (payload, wire reader, pg_control's CRC offset, change parser, pgoutput messages, rows, values, LSNs, row keys, test_decoding output, WHERE clauses, snapshots, shape HTTP requests and offsets, cluster subjects, messages and ack replies), FUZZTIME each (default 30s)
+fuzz: ## Fuzz every parser (payload, wire reader, pg_control's CRC offset, change parser, pgoutput messages, rows, values, LSNs, row keys, test_decoding output, WHERE clauses, snapshots, shape HTTP requests and offsets, cluster subjects, messages, message ids and ack replies), FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParsePayload -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz FuzzWireReader -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChange$$' -fuzztime $(FUZZTIME) ./listener
@@ -171,6 +171,7 @@ fuzz: ## Fuzz every parser (payload, wire reader, pg_control's CRC offset, chang
 	cd cluster && $(GO) test -run '^$$' -fuzz FuzzToken -fuzztime $(FUZZTIME) .
 	cd cluster && $(GO) test -run '^$$' -fuzz FuzzDecodeEvent -fuzztime $(FUZZTIME) .
 	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzAckReply$$' -fuzztime $(FUZZTIME) .
+	cd cluster && $(GO) test -run '^$$' -fuzz '^FuzzSlotID$$' -fuzztime $(FUZZTIME) .
 
 .PHONY: bench
 bench: ## Measure throughput, latency, fan-out, write cost, recovery, memory, the WAL source and the cluster; writes results, a chart and (with -out ../docs/performance.json) the published page's goals (see docs/performance.md)
