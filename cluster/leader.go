@@ -20,6 +20,23 @@ type lease struct {
 	ID    string `json:"id"`
 	Term  uint64 `json:"term,omitempty"` // the leader's term (see elector.term); 0 in the write that takes the lease
 	Ready bool   `json:"ready"`          // the leader's change source is ready
+	// TTLms is the holder's LeaseTTL in milliseconds (0 from earlier
+	// builds): it refreshes every fifth of it, so an instance with a
+	// shorter LeaseTTL waits for the holder's before taking over (see
+	// staleAfter).
+	TTLms int64 `json:"ttl_ms,omitempty"`
+}
+
+// staleAfter is how long an instance whose own LeaseTTL is ttl waits
+// for the lease's next revision before it takes the lease: the longer of
+// ttl and the holder's LeaseTTL. A holder refreshes every fifth of its
+// own; timed by a watcher's shorter one alone, a healthy leader's lease
+// would look stale between two refreshes and be taken.
+func (e *elector) staleAfter(ttl time.Duration) time.Duration {
+	if o := e.obs.Load(); o != nil {
+		return max(ttl, time.Duration(o.TTLms)*time.Millisecond)
+	}
+	return ttl
 }
 
 // observed is what an instance last saw of the lease, and when.
@@ -164,7 +181,7 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, pub jetstream.Jet
 				if e.reread(ctx, kv, &lastRev) {
 					stale.Reset(retryMin) // released: take it now
 				} else {
-					stale.Reset(ttl)
+					stale.Reset(e.staleAfter(ttl))
 				}
 			default:
 				e.c.log.Debug("cluster: lease not taken", "err", err)
@@ -239,7 +256,7 @@ func (e *elector) campaign(ctx context.Context, nc *nats.Conn, pub jetstream.Jet
 			if lastRev == 0 {
 				acquire()
 			} else {
-				stale.Reset(ttl)
+				stale.Reset(e.staleAfter(ttl))
 			}
 
 		case <-stale.C:
@@ -354,14 +371,14 @@ func (e *elector) ownRevision(ctx context.Context, kv jetstream.KeyValue, t *ter
 }
 
 func (e *elector) leaseValue(term uint64, ready bool) []byte {
-	b, _ := json.Marshal(lease{ID: e.c.id, Term: term, Ready: ready}) // cannot fail
+	b, _ := json.Marshal(lease{ID: e.c.id, Term: term, Ready: ready, TTLms: e.c.cfg.LeaseTTL.Milliseconds()}) // cannot fail
 	return b
 }
 
 // leaderReady reports whether a live lease says its source is ready.
 func (e *elector) leaderReady() bool {
 	o := e.obs.Load()
-	return o != nil && o.Ready && time.Since(o.at) < e.c.cfg.LeaseTTL
+	return o != nil && o.Ready && time.Since(o.at) < e.staleAfter(e.c.cfg.LeaseTTL)
 }
 
 // term is one leadership: the change source and the relay it feeds.
