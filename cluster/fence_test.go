@@ -43,21 +43,35 @@ func watchPublishes(t *testing.T, ns *server.Server) *pubWatch {
 }
 
 // answerTo waits for the first message published with a Nats-Msg-Id
-// starting with idPrefix and returns JetStream's answer to it.
+// starting with idPrefix and returns JetStream's answer to it. The answer
+// may reach the watch before the message it answers: the server hands a
+// published message to the stream (which answers from a goroutine of its
+// own) and to other subscribers in turn, so replies seen before the
+// message are kept.
 func (w *pubWatch) answerTo(t *testing.T, idPrefix string) (published *nats.Msg, answer []byte) {
 	t.Helper()
+	replies := map[string][]byte{}
 	deadline := time.After(waitFor)
 	for {
 		select {
 		case m := <-w.ch:
 			switch {
+			case strings.HasPrefix(m.Subject, "_INBOX."):
+				if published != nil && m.Subject == published.Reply {
+					return published, m.Data
+				}
+				replies[m.Subject] = m.Data
 			case published == nil && strings.HasPrefix(m.Header.Get(jetstream.MsgIDHeader), idPrefix):
 				published = m
-			case published != nil && m.Subject == published.Reply:
-				return published, m.Data
+				if a, ok := replies[m.Reply]; ok {
+					return published, a
+				}
 			}
 		case <-deadline:
-			t.Fatalf("no publish with id %s* answered", idPrefix)
+			if published != nil {
+				t.Fatalf("the publish %s (reply to %s) was not answered", published.Header.Get(jetstream.MsgIDHeader), published.Reply)
+			}
+			t.Fatalf("no publish with id %s* seen", idPrefix)
 		}
 	}
 }
