@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // adminApplicationName is the application_name of pgtest's own sessions.
@@ -53,11 +55,30 @@ func (s *Server) CreateDatabase(ctx context.Context, name string) (string, error
 }
 
 // DropDatabase drops database name if it exists, terminating its sessions
-// (DROP DATABASE IF EXISTS ... WITH (FORCE)). ctx bounds the work.
+// (DROP DATABASE IF EXISTS ... WITH (FORCE)). FORCE does not end a
+// walsender streaming from one of the database's replication slots, and
+// one still runs for a moment after its client has gone: DropDatabase
+// ends those and tries again. ctx bounds the work.
 func (s *Server) DropDatabase(ctx context.Context, name string) error {
 	err := s.withAdmin(ctx, func(conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-		return err
+		for {
+			_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "55006" {
+				return err
+			}
+			// "used by an active logical replication slot".
+			_, terr := conn.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+				WHERE database = $1 AND active_pid IS NOT NULL`, name)
+			if terr != nil {
+				return errors.Join(err, terr)
+			}
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(10 * time.Millisecond): // the terminated walsender exits
+			}
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("pgtest: dropping database %q: %w", name, err)
