@@ -145,7 +145,7 @@ lint: ## gofmt check, go vet and staticcheck (pinned), in every module
 	cd cluster && $(GO) vet ./... && $(GO) vet -tags chaos ./internal/chaos && $(GO) run $(STATICCHECK) ./... && $(GO) run $(STATICCHECK) -tags chaos ./internal/chaos
 
 .PHONY: fuzz
-fuzz: ## Fuzz every parser (payload, wire reader, pg_control's CRC offset, change parser, pgoutput messages, rows, values, LSNs, row keys, test_decoding output, WHERE clauses, snapshots, shape HTTP requests and offsets, cluster subjects, messages, message ids and ack replies), FUZZTIME each (default 30s)
+fuzz: ## Fuzz every parser (payload, wire reader, pg_control's CRC offset, change parser, pgoutput messages, rows, values, LSNs, row keys, test_decoding output, WHERE clauses, range index keys, snapshots, shape HTTP requests and offsets, cluster subjects, messages, message ids and ack replies), FUZZTIME each (default 30s)
 	$(GO) test -run '^$$' -fuzz FuzzParsePayload -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz FuzzWireReader -fuzztime $(FUZZTIME) ./listener
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChange$$' -fuzztime $(FUZZTIME) ./listener
@@ -164,6 +164,7 @@ fuzz: ## Fuzz every parser (payload, wire reader, pg_control's CRC offset, chang
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./internal/jsontext
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./shape/internal/where
 	$(GO) test -run '^$$' -fuzz '^FuzzEval$$' -fuzztime $(FUZZTIME) ./shape/internal/where
+	$(GO) test -run '^$$' -fuzz '^FuzzOrdKey$$' -fuzztime $(FUZZTIME) ./shape/internal/where
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSnapshot$$' -fuzztime $(FUZZTIME) ./shape
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOffset$$' -fuzztime $(FUZZTIME) ./shapehttp
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./shapehttp

@@ -14,6 +14,8 @@ package where
 //     col <= v: in a list sorted by the upper bound;
 //   - col BETWEEN v AND w: in an interval tree (a treap ordered by v,
 //     each node knowing the greatest w below it);
+//   - each bound of a list or tree carries its ordKey, which settles
+//     most comparisons without reading the bound's value;
 //   - anything else (NOT, IS NULL, LIKE, <>, an OR with an unindexable
 //     disjunct): in a list checked for every row.
 //

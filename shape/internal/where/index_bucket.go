@@ -37,22 +37,34 @@ type rangeList struct {
 }
 
 // rangeEnt is an entry and its bound, a value of its predicate (which
-// is immutable and outlives the entry).
+// is immutable and outlives the entry), and the bound's key.
 type rangeEnt struct {
 	v      *value
 	e      *entry
+	k      ordKey
 	strict bool // > or <, not >= or <=
 }
 
+// cmp compares v, whose key is vk, with the entry's bound.
+func (r *rangeEnt) cmp(t *colType, vk ordKey, v *value) int {
+	return cmpKeyed(t, vk, v, r.k, r.v)
+}
+
+// search returns the index of the first bound at or above v.
+func (l *rangeList) search(t *colType, vk ordKey, v *value) int {
+	return sort.Search(len(l.es), func(i int) bool { return l.es[i].cmp(t, vk, v) <= 0 })
+}
+
 func (l *rangeList) insert(e *entry, v *value, strict bool, t *colType) {
-	i := sort.Search(len(l.es), func(i int) bool { return cmpVal(t, l.es[i].v, v) >= 0 })
+	k := keyFor(t, v)
+	i := l.search(t, k, v)
 	l.es = append(l.es, rangeEnt{})
 	copy(l.es[i+1:], l.es[i:])
-	l.es[i] = rangeEnt{v: v, strict: strict, e: e}
+	l.es[i] = rangeEnt{v: v, k: k, strict: strict, e: e}
 }
 
 func (l *rangeList) remove(e *entry, v *value, t *colType) {
-	i := sort.Search(len(l.es), func(i int) bool { return cmpVal(t, l.es[i].v, v) >= 0 })
+	i := l.search(t, keyFor(t, v), v)
 	for ; i < len(l.es); i++ {
 		if l.es[i].e == e {
 			copy(l.es[i:], l.es[i+1:])

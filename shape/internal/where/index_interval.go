@@ -10,13 +10,15 @@ type ivTree struct {
 	n    int
 }
 
-// ivNode is one range; lo and hi are values of its predicate.
+// ivNode is one range; lo and hi are values of its predicate, loK, hiK
+// and maxK the keys (see ordKey) of lo, hi and max.
 type ivNode struct {
-	lo, hi      *value
-	max         *value // the greatest hi in the subtree
-	e           *entry
-	prio        uint64
-	left, right *ivNode
+	lo, hi         *value
+	max            *value // the greatest hi in the subtree
+	loK, hiK, maxK ordKey
+	e              *entry
+	prio           uint64
+	left, right    *ivNode
 }
 
 // ivPrio is a node's heap priority: a hash of its entry's id, which
@@ -30,8 +32,8 @@ func ivPrio(id uint64) uint64 {
 
 // after reports whether the range with lower bound lo of entry id goes
 // after node n.
-func (n *ivNode) after(t *colType, lo *value, id uint64) bool {
-	if c := cmpVal(t, lo, n.lo); c != 0 {
+func (n *ivNode) after(t *colType, loK ordKey, lo *value, id uint64) bool {
+	if c := cmpKeyed(t, loK, lo, n.loK, n.lo); c != 0 {
 		return c > 0
 	}
 	return id > n.e.id
@@ -39,26 +41,28 @@ func (n *ivNode) after(t *colType, lo *value, id uint64) bool {
 
 // fix recomputes n.max from n and its children.
 func (n *ivNode) fix(t *colType) {
-	n.max = n.hi
-	if n.left != nil && cmpVal(t, n.left.max, n.max) > 0 {
-		n.max = n.left.max
+	n.max, n.maxK = n.hi, n.hiK
+	if l := n.left; l != nil && cmpKeyed(t, l.maxK, l.max, n.maxK, n.max) > 0 {
+		n.max, n.maxK = l.max, l.maxK
 	}
-	if n.right != nil && cmpVal(t, n.right.max, n.max) > 0 {
-		n.max = n.right.max
+	if r := n.right; r != nil && cmpKeyed(t, r.maxK, r.max, n.maxK, n.max) > 0 {
+		n.max, n.maxK = r.max, r.maxK
 	}
 }
 
 // insert adds the range [lo, hi] of e.
 func (tr *ivTree) insert(e *entry, lo, hi *value, t *colType) {
 	tr.n++
-	tr.root = ivInsert(tr.root, &ivNode{lo: lo, hi: hi, max: hi, e: e, prio: ivPrio(e.id)}, t)
+	loK, hiK := keyFor(t, lo), keyFor(t, hi)
+	x := &ivNode{lo: lo, hi: hi, max: hi, loK: loK, hiK: hiK, maxK: hiK, e: e, prio: ivPrio(e.id)}
+	tr.root = ivInsert(tr.root, x, t)
 }
 
 func ivInsert(n, x *ivNode, t *colType) *ivNode {
 	if n == nil {
 		return x
 	}
-	if n.after(t, x.lo, x.e.id) {
+	if n.after(t, x.loK, x.lo, x.e.id) {
 		n.right = ivInsert(n.right, x, t)
 		if n.right.prio > n.prio {
 			r := n.right
@@ -84,13 +88,13 @@ func ivInsert(n, x *ivNode, t *colType) *ivNode {
 // remove drops e's range, whose lower bound is lo.
 func (tr *ivTree) remove(e *entry, lo *value, t *colType) {
 	var found bool
-	tr.root, found = ivRemove(tr.root, e, lo, t)
+	tr.root, found = ivRemove(tr.root, e, keyFor(t, lo), lo, t)
 	if found {
 		tr.n--
 	}
 }
 
-func ivRemove(n *ivNode, e *entry, lo *value, t *colType) (*ivNode, bool) {
+func ivRemove(n *ivNode, e *entry, loK ordKey, lo *value, t *colType) (*ivNode, bool) {
 	if n == nil {
 		return nil, false
 	}
@@ -98,10 +102,10 @@ func ivRemove(n *ivNode, e *entry, lo *value, t *colType) (*ivNode, bool) {
 	switch {
 	case n.e == e:
 		return ivMerge(n.left, n.right, t), true
-	case n.after(t, lo, e.id):
-		n.right, found = ivRemove(n.right, e, lo, t)
+	case n.after(t, loK, lo, e.id):
+		n.right, found = ivRemove(n.right, e, loK, lo, t)
 	default:
-		n.left, found = ivRemove(n.left, e, lo, t)
+		n.left, found = ivRemove(n.left, e, loK, lo, t)
 	}
 	n.fix(t)
 	return n, found
@@ -125,15 +129,16 @@ func ivMerge(a, b *ivNode, t *colType) *ivNode {
 	}
 }
 
-// stab calls fn for every range of the subtree holding v.
-func (n *ivNode) stab(t *colType, v *value, fn func(*entry)) {
-	for n != nil && cmpVal(t, n.max, v) >= 0 {
-		n.left.stab(t, v, fn)
-		if cmpVal(t, n.lo, v) > 0 {
+// stab calls fn for every range of the subtree holding v, whose key is
+// vk.
+func (n *ivNode) stab(t *colType, vk ordKey, v *value, fn func(*entry)) {
+	for n != nil && cmpKeyed(t, n.maxK, n.max, vk, v) >= 0 {
+		n.left.stab(t, vk, v, fn)
+		if cmpKeyed(t, n.loK, n.lo, vk, v) > 0 {
 			// This range and those to its right start above v.
 			return
 		}
-		if n.hi == n.max || cmpVal(t, n.hi, v) >= 0 {
+		if n.hi == n.max || cmpKeyed(t, n.hiK, n.hi, vk, v) >= 0 {
 			fn(n.e)
 		}
 		n = n.right

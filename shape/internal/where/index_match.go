@@ -1,10 +1,6 @@
 package where
 
-import (
-	"sort"
-
-	"github.com/phoenixkit/phoenixkitdb/pubsub"
-)
+import "github.com/phoenixkit/phoenixkitdb/pubsub"
 
 // Match calls fn once with the id of every predicate that may be True for
 // r: a superset of those for which [Pred.Holds] is true or fails (the
@@ -120,28 +116,31 @@ func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 				}
 			}
 		}
+		var vk ordKey
+		if len(c.lower.es) > 0 || c.iv.root != nil || len(c.upper.es) > 0 {
+			vk = keyFor(&c.t, v)
+		}
 		if n := len(c.lower.es); n > 0 {
 			// Bounds below v are candidates, bounds equal to v for >=
 			// only: a prefix of the list.
-			below := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, c.lower.es[i].v) <= 0 })
+			below := c.lower.search(&c.t, vk, v)
 			for i := 0; i < below; i++ {
 				fn(c.lower.es[i].e)
 			}
-			for i := below; i < n && cmpVal(&c.t, v, c.lower.es[i].v) == 0; i++ {
+			for i := below; i < n && c.lower.es[i].cmp(&c.t, vk, v) == 0; i++ {
 				if !c.lower.es[i].strict {
 					fn(c.lower.es[i].e)
 				}
 			}
 		}
 		if c.iv.root != nil {
-			c.iv.root.stab(&c.t, v, fn)
+			c.iv.root.stab(&c.t, vk, v, fn)
 		}
 		if n := len(c.upper.es); n > 0 {
 			// Bounds above v are candidates, bounds equal to v for <=
 			// only: a suffix of the list.
-			atOrAbove := sort.Search(n, func(i int) bool { return cmpVal(&c.t, v, c.upper.es[i].v) <= 0 })
-			i := atOrAbove
-			for ; i < n && cmpVal(&c.t, v, c.upper.es[i].v) == 0; i++ {
+			i := c.upper.search(&c.t, vk, v)
+			for ; i < n && c.upper.es[i].cmp(&c.t, vk, v) == 0; i++ {
 				if !c.upper.es[i].strict {
 					fn(c.upper.es[i].e)
 				}
