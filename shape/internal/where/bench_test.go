@@ -2,6 +2,7 @@ package where_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"testing"
@@ -73,6 +74,38 @@ func BenchmarkShapesNoMatch(b *testing.B) {
 			}
 			if hits != 0 {
 				b.Fatal(hits, "matches")
+			}
+		})
+	}
+}
+
+// BenchmarkShapesBoundAddRemove adds a shape "total > $1" to an index of
+// n such shapes (bounds spread at random) and removes it: the cost of
+// creating and ending one shape, which must not grow with the others.
+func BenchmarkShapesBoundAddRemove(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("shapes=%d", n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(uint64(n), 1))
+			bound := func() *where.Pred {
+				return mustPred(b, "total > $1", strconv.Itoa(r.IntN(1<<30)))
+			}
+			ix := where.NewIndex()
+			for i := range n {
+				ix.Add(uint64(i), bound())
+			}
+			extra := make([]*where.Pred, 1024)
+			for i := range extra {
+				extra[i] = bound()
+			}
+			i := 0
+			for b.Loop() {
+				id := uint64(n + i%len(extra))
+				ix.Add(id, extra[i%len(extra)])
+				ix.Remove(id)
+				i++
+			}
+			if ix.Len() != n {
+				b.Fatal(ix.Len(), "shapes left, want", n)
 			}
 		})
 	}

@@ -10,11 +10,11 @@ package where
 //     TRUE: in a hash table of the column, under each value;
 //   - v = ANY(array_col), array_col @> '{...}': in a hash table of the
 //     array's elements, under one element of the constant;
-//   - col > v, col >= v: in a list sorted by the lower bound; col < v,
-//     col <= v: in a list sorted by the upper bound;
+//   - col > v, col >= v: in a tree of lower bounds; col < v, col <= v:
+//     in a tree of upper bounds (treaps ordered by the bound);
 //   - col BETWEEN v AND w: in an interval tree (a treap ordered by v,
 //     each node knowing the greatest w below it);
-//   - each bound of a list or tree carries its ordKey, which settles
+//   - each bound of a tree carries its ordKey, which settles
 //     most comparisons without reading the bound's value;
 //   - anything else (NOT, IS NULL, LIKE, <>, an OR with an unindexable
 //     disjunct): in a list checked for every row.
@@ -103,14 +103,14 @@ type colIndex struct {
 	slot  int
 	eq    hmap      // hash of values (scalar columns)
 	elem  hmap      // hash of elements (array columns)
-	lower rangeList // col > v, col >= v: sorted by v
-	upper rangeList // col < v, col <= v: sorted by v
+	lower boundTree // col > v, col >= v
+	upper boundTree // col < v, col <= v
 	iv    ivTree    // col BETWEEN v AND w
 }
 
 // empty reports whether nothing is filed under c.
 func (c *colIndex) empty() bool {
-	return c.eq.len() == 0 && c.elem.len() == 0 && len(c.lower.es) == 0 && len(c.upper.es) == 0 && c.iv.root == nil
+	return c.eq.len() == 0 && c.elem.len() == 0 && c.lower.n == 0 && c.upper.n == 0 && c.iv.root == nil
 }
 
 // NewIndex returns an empty index.
@@ -210,7 +210,7 @@ func (ix *Index) column(p *Pred, i int, make bool) (*colIndex, bool) {
 		if !make {
 			return nil, true
 		}
-		c = &colIndex{name: bc.Name, t: bc.t, slot: ix.slot(bc), upper: rangeList{upper: true}}
+		c = &colIndex{name: bc.Name, t: bc.t, slot: ix.slot(bc)}
 		ix.cols[bc.Name] = c
 		ix.colList = append(ix.colList, c)
 		return c, true
@@ -354,9 +354,9 @@ func (ix *Index) cost(p *Pred, n *node) int {
 			return 1
 		}
 		if upper {
-			return len(c.upper.es)/2 + 1
+			return c.upper.n/2 + 1
 		}
-		return len(c.lower.es)/2 + 1
+		return c.lower.n/2 + 1
 	}
 	switch n.op {
 	case nBoolCol:

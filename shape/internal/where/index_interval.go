@@ -85,7 +85,9 @@ func ivInsert(n, x *ivNode, t *colType) *ivNode {
 	return n
 }
 
-// remove drops e's range, whose lower bound is lo.
+// remove drops e's range whose lower bound is lo (the very value
+// inserted: an entry filed under two ranges of the column, one per
+// disjunct, has two nodes).
 func (tr *ivTree) remove(e *entry, lo *value, t *colType) {
 	var found bool
 	tr.root, found = ivRemove(tr.root, e, keyFor(t, lo), lo, t)
@@ -100,7 +102,7 @@ func ivRemove(n *ivNode, e *entry, loK ordKey, lo *value, t *colType) (*ivNode, 
 	}
 	var found bool
 	switch {
-	case n.e == e:
+	case n.e == e && n.lo == lo:
 		return ivMerge(n.left, n.right, t), true
 	case n.after(t, loK, lo, e.id):
 		n.right, found = ivRemove(n.right, e, loK, lo, t)

@@ -117,38 +117,12 @@ func (ix *Index) match(rv *rowVals, fn func(*entry)) {
 			}
 		}
 		var vk ordKey
-		if len(c.lower.es) > 0 || c.iv.root != nil || len(c.upper.es) > 0 {
+		if c.lower.n > 0 || c.iv.root != nil || c.upper.n > 0 {
 			vk = keyFor(&c.t, v)
 		}
-		if n := len(c.lower.es); n > 0 {
-			// Bounds below v are candidates, bounds equal to v for >=
-			// only: a prefix of the list.
-			below := c.lower.search(&c.t, vk, v)
-			for i := 0; i < below; i++ {
-				fn(c.lower.es[i].e)
-			}
-			for i := below; i < n && c.lower.es[i].cmp(&c.t, vk, v) == 0; i++ {
-				if !c.lower.es[i].strict {
-					fn(c.lower.es[i].e)
-				}
-			}
-		}
-		if c.iv.root != nil {
-			c.iv.root.stab(&c.t, vk, v, fn)
-		}
-		if n := len(c.upper.es); n > 0 {
-			// Bounds above v are candidates, bounds equal to v for <=
-			// only: a suffix of the list.
-			i := c.upper.search(&c.t, vk, v)
-			for ; i < n && c.upper.es[i].cmp(&c.t, vk, v) == 0; i++ {
-				if !c.upper.es[i].strict {
-					fn(c.upper.es[i].e)
-				}
-			}
-			for ; i < n; i++ {
-				fn(c.upper.es[i].e)
-			}
-		}
+		c.lower.root.below(&c.t, vk, v, fn)
+		c.iv.root.stab(&c.t, vk, v, fn)
+		c.upper.root.above(&c.t, vk, v, fn)
 	}
 }
 
@@ -162,11 +136,7 @@ func (c *colIndex) all(fn func(*entry)) {
 	}
 	c.eq.each(each)
 	c.elem.each(each)
-	for i := range c.lower.es {
-		fn(c.lower.es[i].e)
-	}
-	for i := range c.upper.es {
-		fn(c.upper.es[i].e)
-	}
+	c.lower.root.each(fn)
+	c.upper.root.each(fn)
 	c.iv.root.each(fn)
 }
