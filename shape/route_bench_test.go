@@ -196,6 +196,30 @@ func BenchmarkShapesDelete(b *testing.B) {
 	}
 }
 
+// BenchmarkShapesEnd ends one shape among n on its table (the last
+// subscriber gone and Grace passed, or evicted) and creates it again, as
+// the router does: ending 100,000 shapes at once must not cost the square
+// of their number.
+func BenchmarkShapesEnd(b *testing.B) {
+	for _, n := range []int{1000, 100_000} {
+		r, _, _ := benchRouter(b, n) // once: see BenchmarkShapesUpdate
+		next := n
+		b.Run("shapes="+strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				// A shape near the front of the table's list, as the
+				// oldest are.
+				r.drop(r.tables[tkey{"public", "items"}].shapes[1])
+				key := strconv.Itoa(next)
+				next++
+				addBenchShape(b, r, "tenant_id = $1", []string{key}, key)
+			}
+			if len(r.shapes) != n {
+				b.Fatal(len(r.shapes), "shapes, want", n)
+			}
+		})
+	}
+}
+
 // BenchmarkShapesIdleMemory reports the heap held per idle shape
 // "id = $1" (no row) with one subscriber, as the router holds it (no
 // server behind it): run with -memprofile to see where the bytes go.

@@ -22,9 +22,12 @@ type table struct {
 	info   *tableInfo        // of the table's first shape
 	layout *pubsub.RowLayout // every column of info, for fetched rows
 	fetchq *fetchQuery
+	// shapes are the table's shapes, nopred those without a WHERE clause
+	// (not in ix), in no order: a shape notes its place in each, so that
+	// dropping one of 100,000 does not scan the others.
 	shapes []*shape
 	byID   map[uint64]*shape
-	nopred []*shape // shapes without a WHERE clause, not in ix
+	nopred []*shape
 	// waiting are the shapes not live (their snapshot is being taken):
 	// they keep the changes for later.
 	waiting []*shape
@@ -64,6 +67,8 @@ type shape struct {
 	mark      uint64 // the stamp of the last change the index named it for
 	seen      uint64 // the stamp of the last change it was a candidate for
 	wpos      int32  // its place in tbl.waiting while not live
+	spos      int32  // its place in tbl.shapes
+	npos      int32  // its place in tbl.nopred, if it has no WHERE clause
 	live      bool   // snapshot applied: changes are routed to it
 	dropped   bool
 	indexed   bool
@@ -323,11 +328,13 @@ func (r *router) newShape(b *bound) (*shape, error) {
 	r.nextID++
 	sh := &shape{id: r.nextID, b: b, tbl: t, layout: layout}
 	sh.info = b.shapeInfo(fmt.Sprintf("%d-%d", sh.id, time.Now().UnixMicro()))
+	sh.spos = int32(len(t.shapes))
 	t.shapes = append(t.shapes, sh)
 	sh.wpos = int32(len(t.waiting))
 	t.waiting = append(t.waiting, sh)
 	t.byID[sh.id] = sh
 	if b.pred == nil {
+		sh.npos = int32(len(t.nopred))
 		t.nopred = append(t.nopred, sh)
 	}
 	r.shapes[b.id] = sh
@@ -341,8 +348,16 @@ func (r *router) drop(sh *shape) {
 	t := sh.tbl
 	delete(r.shapes, sh.b.id)
 	delete(t.byID, sh.id)
-	t.shapes = slices.DeleteFunc(t.shapes, func(s *shape) bool { return s == sh })
-	t.nopred = slices.DeleteFunc(t.nopred, func(s *shape) bool { return s == sh })
+	last := t.shapes[len(t.shapes)-1]
+	t.shapes[sh.spos], last.spos = last, sh.spos
+	t.shapes[len(t.shapes)-1] = nil
+	t.shapes = t.shapes[:len(t.shapes)-1]
+	if sh.b.pred == nil {
+		last := t.nopred[len(t.nopred)-1]
+		t.nopred[sh.npos], last.npos = last, sh.npos
+		t.nopred[len(t.nopred)-1] = nil
+		t.nopred = t.nopred[:len(t.nopred)-1]
+	}
 	sh.setLive(true) // off the waiting list
 	if sh.indexed {
 		t.ix.Remove(sh.id)
