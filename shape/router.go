@@ -131,6 +131,8 @@ type router struct {
 	// whose end they were not sent yet (Subscription.txn), for the
 	// source's commit marks (commit.go).
 	txnSubs []*Subscription
+	// idle are the shapes without subscribers, oldest first.
+	idle idleQueue
 }
 
 func (r *router) init(m *Manager) {
@@ -397,25 +399,18 @@ func (sh *shape) setLive(live bool) {
 
 // evictIdle drops the shape idle the longest; false when none is idle.
 func (r *router) evictIdle() bool {
-	var oldest *shape
-	for _, sh := range r.shapes {
-		if len(sh.subs) == 0 && (oldest == nil || sh.idleSince < oldest.idleSince) {
-			oldest = sh
-		}
-	}
-	if oldest == nil {
+	sh := r.idle.front()
+	if sh == nil {
 		return false
 	}
-	r.drop(oldest)
+	r.drop(sh)
 	return true
 }
 
 // expire drops the shapes idle for longer than Grace.
 func (r *router) expire(now time.Time) {
-	for _, sh := range r.shapes {
-		if len(sh.subs) == 0 && sh.idleSince != 0 && r.since(now)-sh.idleSince >= r.m.cfg.Grace {
-			r.drop(sh)
-		}
+	for sh := r.idle.front(); sh != nil && r.since(now)-sh.idleSince >= r.m.cfg.Grace; sh = r.idle.front() {
+		r.drop(sh)
 	}
 }
 
@@ -432,6 +427,7 @@ func (r *router) reap() {
 		sh.subs = slices.DeleteFunc(sh.subs, func(s *Subscription) bool { return s == sub })
 		if len(sh.subs) == 0 {
 			sh.idleSince = r.since(time.Now())
+			r.idle.push(sh)
 		}
 	}
 }
