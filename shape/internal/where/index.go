@@ -101,11 +101,11 @@ type colIndex struct {
 	name  string
 	t     colType
 	slot  int
-	eq    hmap      // hash of values (scalar columns)
-	elem  hmap      // hash of elements (array columns)
-	lower boundTree // col > v, col >= v
-	upper boundTree // col < v, col <= v
-	iv    ivTree    // col BETWEEN v AND w
+	eq    hmap   // hash of values (scalar columns)
+	elem  hmap   // hash of elements (array columns)
+	lower ivTree // col > v, col >= v (see insertBound)
+	upper ivTree // col < v, col <= v
+	iv    ivTree // col BETWEEN v AND w
 }
 
 // empty reports whether nothing is filed under c.
@@ -297,10 +297,10 @@ func (ix *Index) fileLeaf(e *entry, n *node) {
 			k, _ := keyOf(t, &n.vals[0])
 			add(false, k)
 		case opGt, opGe:
-			c.lower.insert(e, &n.vals[0], n.cmp == opGt, t)
+			c.lower.insertBound(e, &n.vals[0], n.cmp == opGt, t)
 			ix.ranges[e] = append(ix.ranges[e], rangeRef{c: c, kind: rLower, v: &n.vals[0]})
 		case opLt, opLe:
-			c.upper.insert(e, &n.vals[0], n.cmp == opLt, t)
+			c.upper.insertBound(e, &n.vals[0], n.cmp == opLt, t)
 			ix.ranges[e] = append(ix.ranges[e], rangeRef{c: c, kind: rUpper, v: &n.vals[0]})
 		}
 	case nBetween:

@@ -1,6 +1,7 @@
 package where
 
-// ivTree holds the BETWEEN ranges of a column: a treap ordered by lower
+// ivTree holds the BETWEEN ranges of a column (or its one-sided bounds,
+// see insertBound): a treap ordered by lower
 // bound (then entry id), each node knowing the greatest upper bound in
 // its subtree, so that the ranges holding a value are found without
 // looking at the others: a value above every upper bound costs one
@@ -19,6 +20,7 @@ type ivNode struct {
 	e              *entry
 	prio           uint64
 	left, right    *ivNode
+	strict         bool // a bound (see insertBound): > or <, not >= or <=
 }
 
 // ivPrio is a node's heap priority: a hash of its entry's id, which
