@@ -102,13 +102,17 @@ type Config struct {
 	// before the Source checks on it. After a third of it without a
 	// message the Source asks the server for a keepalive; after all of
 	// it, it looks at its walsender on a short side connection (ordinary,
-	// with ConnString): when that fails, or the walsender is gone, idle
-	// or blocked writing to the Source, the connection is presumed dead
-	// and replaced, so a frozen network path is found within about two
-	// Timeouts (the look may take 3 s at least). A walsender at work (replaying a large transaction, which
+	// with ConnString). When the look fails without the server answering,
+	// or finds the walsender gone, idle or blocked writing to the Source,
+	// the connection is presumed dead and replaced, so a frozen network
+	// path is found within about two Timeouts (the look may take 3 s at
+	// least). A walsender at work (replaying a large transaction, which
 	// sends nothing until wal_sender_timeout/2) is waited for, and looked
-	// at again every Timeout. It also bounds each setup step but slot
-	// creation. Default 15 s.
+	// at again every Timeout. A server that answers the look's connection
+	// but cannot finish it (it asked for a password or answered a TLS
+	// request, and a lock on a catalog holds up its new backend) is
+	// waited for until the walsender's own keepalive is due. It also
+	// bounds each setup step but slot creation. Default 15 s.
 	Timeout time.Duration
 
 	// SlotCreateTimeout bounds the creation of the slot, which waits for

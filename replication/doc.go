@@ -99,7 +99,8 @@
 // Config.LagWarnBytes. A connection silent for Config.Timeout (a keepalive
 // is requested after a third of it) is replaced unless a look at its
 // walsender on a side connection finds it at work, replaying a large
-// transaction (Stats.BusyWaits). Slot creation, which waits for open
+// transaction (Stats.BusyWaits), or cannot finish with the server
+// answering (see Config.Timeout). Slot creation, which waits for open
 // transactions, has its own bound (Config.SlotCreateTimeout) and WARNs
 // every few seconds naming the backends it waits for.
 //

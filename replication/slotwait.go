@@ -108,7 +108,7 @@ func (ss *session) watchSlotCreation(ctx context.Context, done <-chan struct{}, 
 func slotHolders(ctx context.Context, cfg Config, pid uint32) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, slotWaitCheckTimeout)
 	defer cancel()
-	conn, err := openSide(ctx, cfg)
+	conn, err := openSide(ctx, cfg, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -56,15 +58,46 @@ func walSenderTimeout(ctx context.Context, conn *pgconn.PgConn) (time.Duration, 
 // openSide opens a short ordinary (not replication) connection with the
 // Source's connection string, for queries the replication connection
 // cannot run while it streams or waits. The caller closes it with
-// closeSide.
-func openSide(ctx context.Context, cfg Config) (*pgconn.PgConn, error) {
+// closeSide. answered, if not nil, is set as soon as the server sends
+// anything, so that an attempt that fails later (a backend held up at
+// start by a lock, say) still shows that the server is reachable. A
+// server sends something before its backend has started when it asks for
+// a password or answers a TLS request; with trust authentication and no
+// TLS it sends nothing until the backend is ready.
+func openSide(ctx context.Context, cfg Config, answered *atomic.Bool) (*pgconn.PgConn, error) {
 	pc, err := parseConnString(cfg.ConnString, cfg)
 	if err != nil {
 		return nil, err
 	}
 	delete(pc.RuntimeParams, "replication")
 	pc.RuntimeParams["application_name"] = pc.RuntimeParams["application_name"] + " (check)"
+	if answered != nil {
+		// Below TLS, so that the server's answer to the TLS request
+		// counts too.
+		dial := pc.DialFunc
+		pc.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &answerConn{Conn: c, answered: answered}, nil
+		}
+	}
 	return pgconn.ConnectConfig(ctx, pc)
+}
+
+// answerConn notes the first bytes the server sends.
+type answerConn struct {
+	net.Conn
+	answered *atomic.Bool
+}
+
+func (c *answerConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.answered.Store(true)
+	}
+	return n, err
 }
 
 // closeSide closes a side connection within closeTimeout.
@@ -80,8 +113,8 @@ func closeSide(conn *pgconn.PgConn) {
 // writing to the Source) nor for something to do (Activity: idle, so it
 // would have answered the request for a keepalive). detail describes
 // what was found, for the error and the log.
-func (ss *session) walsenderBusy(ctx context.Context) (busy bool, detail string, err error) {
-	conn, err := openSide(ctx, ss.s.cfg)
+func (ss *session) walsenderBusy(ctx context.Context, answered *atomic.Bool) (busy bool, detail string, err error) {
+	conn, err := openSide(ctx, ss.s.cfg, answered)
 	if err != nil {
 		return false, "", err
 	}
@@ -121,14 +154,21 @@ func (ss *session) checkSilence(now time.Time, silent time.Duration) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, max(s.cfg.Timeout, minCheckTimeout))
 	defer cancel()
-	busy, detail, err := ss.walsenderBusy(ctx)
+	var answered atomic.Bool
+	busy, detail, err := ss.walsenderBusy(ctx, &answered)
 	var pgErr *pgconn.PgError
 	switch {
-	case err != nil && errors.As(err, &pgErr) && ss.walSenderTimeout > 0 && silent < ss.walSenderTimeout/2+s.cfg.Timeout:
+	case err != nil && (errors.As(err, &pgErr) || answered.Load()) && ss.walSenderTimeout > 0 &&
+		silent < ss.walSenderTimeout/2+s.cfg.Timeout:
 		// The server answered but refused the check (too many
-		// connections, say): the path works. A busy walsender sends a
-		// keepalive every wal_sender_timeout/2; wait for that long.
+		// connections, say), or did not finish starting its backend (a
+		// lock held on a catalog every backend reads as it starts): the
+		// path works. A busy walsender sends a keepalive every
+		// wal_sender_timeout/2; wait for that long.
 		ss.busyUntil = ss.lastRecv.Add(ss.walSenderTimeout/2 + s.cfg.Timeout)
+		s.log.Warn("replication: the server has sent nothing for a while; the server answers, but the look at its walsender did not finish: waiting for the walsender's keepalive instead of reconnecting",
+			"slot", s.cfg.Slot, "silent", silent.Round(time.Millisecond), "err", err,
+			"wait_until", ss.busyUntil.Format(time.RFC3339), "wal_sender_timeout", ss.walSenderTimeout)
 		return nil
 	case err != nil:
 		return fmt.Errorf("%w (silent for %v; checking on the walsender failed: %w)", ErrSilent, silent.Round(time.Millisecond), err)

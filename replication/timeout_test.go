@@ -3,6 +3,7 @@ package replication_test
 import (
 	"context"
 	"maps"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -44,16 +45,26 @@ func TestLongUnpublishedTransactionDoesNotReconnect(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	db := pgtest.NewDB(t, srv)
-	b := setup(t, options{url: db, cfg: replication.Config{Timeout: time.Second}})
+	admin := connect(t, db)
+	exec(t, admin, `CREATE ROLE pkdb_check LOGIN SUPERUSER REPLICATION PASSWORD 'check-secret'`)
+	if err := srv.PrependHBA(ctx0, "host all pkdb_check 127.0.0.1/32 scram-sha-256"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("pkdb_check", "check-secret")
+	b := setup(t, options{url: u.String(), cfg: replication.Config{Timeout: time.Second}})
 	waitReady(t, b.src)
 	expectResync(t, b.mb, pubsub.ReasonStart, 10*time.Second)
-	writer := connect(t, b.url)
+	writer := connect(t, db)
 	exec(t, writer, `CREATE TABLE big (n int)`)
 	c := &collector{t: t, next: 1}
 	insert(t, writer, 1, 1, 1)
 	c.take(b.mb, 1, 30*time.Second)
 
-	locker := connect(t, b.url)
+	locker := connect(t, db)
 	ctx := context.Background()
 	tx, err := locker.Begin(ctx)
 	if err != nil {
@@ -91,5 +102,78 @@ func TestLongUnpublishedTransactionDoesNotReconnect(t *testing.T) {
 	}
 	if !strings.Contains(b.logs.String(), "its walsender is at work") {
 		t.Errorf("no WARN about the busy walsender; logs:\n%s", b.logs)
+	}
+}
+
+// While the walsender is silent at work, a lock may also hold up new
+// backends at connection (a long transaction that locked a catalog every
+// backend reads as it starts; above, a rebuilt relation cache waiting on
+// pg_publication_rel). The Source's look at the walsender then cannot
+// finish, but the server did answer the connection: the path works, so
+// the Source waits for the walsender's own keepalive (due every
+// wal_sender_timeout/2) instead of reconnecting, which would only replay
+// the transaction again, and would itself wait on the lock. The Source
+// signs in with a password: the server asks for it before its backend
+// reads any catalog (with trust authentication it would send nothing
+// until the backend started, and the look could not tell a reachable
+// server from a frozen path).
+func TestSilentWalsenderWithBlockedConnectionsDoesNotReconnect(t *testing.T) {
+	pgtest.Require(t, pg)
+	ctx0, cancel0 := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel0()
+	settings := map[string]string{"autovacuum": "off", "wal_sender_timeout": "60s"}
+	maps.Copy(settings, logicalSettings)
+	srv, err := pgtest.Start(ctx0, pgtest.Options{Settings: settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	db := pgtest.NewDB(t, srv)
+	admin := connect(t, db)
+	exec(t, admin, `CREATE ROLE pkdb_check LOGIN SUPERUSER REPLICATION PASSWORD 'check-secret'`)
+	if err := srv.PrependHBA(ctx0, "host all pkdb_check 127.0.0.1/32 scram-sha-256"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("pkdb_check", "check-secret")
+	b := setup(t, options{url: u.String(), cfg: replication.Config{Timeout: time.Second}})
+	waitReady(t, b.src)
+	expectResync(t, b.mb, pubsub.ReasonStart, 10*time.Second)
+	writer := connect(t, db)
+	exec(t, writer, `CREATE TABLE big (n int)`)
+	c := &collector{t: t, next: 1}
+	insert(t, writer, 1, 1, 1)
+	c.take(b.mb, 1, 30*time.Second)
+
+	locker := connect(t, db)
+	ctx := context.Background()
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	// pg_database: every new backend reads its database's row as it
+	// starts, after authentication.
+	if _, err := tx.Exec(ctx, `LOCK TABLE pg_catalog.pg_publication_rel, pg_catalog.pg_database IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, writer, `INSERT INTO big SELECT g FROM generate_series(1, 1000) g`)
+	insert(t, writer, 2, 2, 1)
+	eventually(t, 60*time.Second, "the Source to find the server answering but its look at the walsender held up", func() bool {
+		if st := b.src.Stats(); st.Reconnects != 0 || st.LastError != "" {
+			t.Fatalf("reconnected while the walsender was at work: stats %+v\n%s", st, b.logs)
+		}
+		return strings.Contains(b.logs.String(), "the server answers, but the look at its walsender")
+	})
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.take(b.mb, 2, 30*time.Second)
+	expectNothing(t, b.mb)
+	if st := b.src.Stats(); st.Reconnects != 0 || st.LastError != "" {
+		t.Fatalf("reconnected during the replay: stats %+v\n%s", st, b.logs)
 	}
 }
