@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/phoenixkit/phoenixkitdb/internal/pgtest"
 	"github.com/phoenixkit/phoenixkitdb/pubsub"
 	"github.com/phoenixkit/phoenixkitdb/replication"
@@ -34,42 +36,8 @@ import (
 // at connection, and so would the Source's look at the walsender, which
 // then fails as if the server were unreachable.
 func TestLongUnpublishedTransactionDoesNotReconnect(t *testing.T) {
-	pgtest.Require(t, pg)
-	ctx0, cancel0 := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel0()
-	settings := map[string]string{"autovacuum": "off"}
-	maps.Copy(settings, logicalSettings)
-	srv, err := pgtest.Start(ctx0, pgtest.Options{Settings: settings})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	db := pgtest.NewDB(t, srv)
-	admin := connect(t, db)
-	exec(t, admin, `CREATE ROLE pkdb_check LOGIN SUPERUSER REPLICATION PASSWORD 'check-secret'`)
-	if err := srv.PrependHBA(ctx0, "host all pkdb_check 127.0.0.1/32 scram-sha-256"); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword("pkdb_check", "check-secret")
-	b := setup(t, options{url: u.String(), cfg: replication.Config{Timeout: time.Second}})
-	waitReady(t, b.src)
-	expectResync(t, b.mb, pubsub.ReasonStart, 10*time.Second)
-	writer := connect(t, db)
-	exec(t, writer, `CREATE TABLE big (n int)`)
-	c := &collector{t: t, next: 1}
-	insert(t, writer, 1, 1, 1)
-	c.take(b.mb, 1, 30*time.Second)
-
-	locker := connect(t, db)
+	b, c, writer, tx := silentReplaySetup(t, false)
 	ctx := context.Background()
-	tx, err := locker.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	if _, err := tx.Exec(ctx, `LOCK TABLE pg_catalog.pg_publication_rel IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
@@ -118,42 +86,8 @@ func TestLongUnpublishedTransactionDoesNotReconnect(t *testing.T) {
 // until the backend started, and the look could not tell a reachable
 // server from a frozen path).
 func TestSilentWalsenderWithBlockedConnectionsDoesNotReconnect(t *testing.T) {
-	pgtest.Require(t, pg)
-	ctx0, cancel0 := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel0()
-	settings := map[string]string{"autovacuum": "off", "wal_sender_timeout": "60s"}
-	maps.Copy(settings, logicalSettings)
-	srv, err := pgtest.Start(ctx0, pgtest.Options{Settings: settings})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	db := pgtest.NewDB(t, srv)
-	admin := connect(t, db)
-	exec(t, admin, `CREATE ROLE pkdb_check LOGIN SUPERUSER REPLICATION PASSWORD 'check-secret'`)
-	if err := srv.PrependHBA(ctx0, "host all pkdb_check 127.0.0.1/32 scram-sha-256"); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.UserPassword("pkdb_check", "check-secret")
-	b := setup(t, options{url: u.String(), cfg: replication.Config{Timeout: time.Second}})
-	waitReady(t, b.src)
-	expectResync(t, b.mb, pubsub.ReasonStart, 10*time.Second)
-	writer := connect(t, db)
-	exec(t, writer, `CREATE TABLE big (n int)`)
-	c := &collector{t: t, next: 1}
-	insert(t, writer, 1, 1, 1)
-	c.take(b.mb, 1, 30*time.Second)
-
-	locker := connect(t, db)
+	b, c, writer, tx := silentReplaySetup(t, true)
 	ctx := context.Background()
-	tx, err := locker.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	// pg_database: every new backend reads its database's row as it
 	// starts, after authentication.
@@ -176,4 +110,50 @@ func TestSilentWalsenderWithBlockedConnectionsDoesNotReconnect(t *testing.T) {
 	if st := b.src.Stats(); st.Reconnects != 0 || st.LastError != "" {
 		t.Fatalf("reconnected during the replay: stats %+v\n%s", st, b.logs)
 	}
+}
+
+// silentReplaySetup starts a server of the test's own (no autovacuum,
+// wal_sender_timeout 60 s) and a Source on it with Timeout 1 s, signing
+// in with a password if password is set, and has one change delivered;
+// it returns a writer's connection and an open transaction of another
+// session, to take locks in.
+func silentReplaySetup(t *testing.T, password bool) (*bundle, *collector, *pgx.Conn, pgx.Tx) {
+	t.Helper()
+	pgtest.Require(t, pg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	settings := map[string]string{"autovacuum": "off", "wal_sender_timeout": "60s"}
+	maps.Copy(settings, logicalSettings)
+	srv, err := pgtest.Start(ctx, pgtest.Options{Settings: settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	db := pgtest.NewDB(t, srv)
+	srcURL := db
+	if password {
+		exec(t, connect(t, db), `CREATE ROLE pkdb_check LOGIN SUPERUSER REPLICATION PASSWORD 'check-secret'`)
+		if err := srv.PrependHBA(ctx, "host all pkdb_check 127.0.0.1/32 scram-sha-256"); err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword("pkdb_check", "check-secret")
+		srcURL = u.String()
+	}
+	b := setup(t, options{url: srcURL, cfg: replication.Config{Timeout: time.Second}})
+	waitReady(t, b.src)
+	expectResync(t, b.mb, pubsub.ReasonStart, 10*time.Second)
+	writer := connect(t, db)
+	exec(t, writer, `CREATE TABLE big (n int)`)
+	c := &collector{t: t, next: 1}
+	insert(t, writer, 1, 1, 1)
+	c.take(b.mb, 1, 30*time.Second)
+	tx, err := connect(t, db).Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, c, writer, tx
 }
