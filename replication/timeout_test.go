@@ -36,7 +36,7 @@ import (
 // at connection, and so would the Source's look at the walsender, which
 // then fails as if the server were unreachable.
 func TestLongUnpublishedTransactionDoesNotReconnect(t *testing.T) {
-	b, c, writer, tx := silentReplaySetup(t, false)
+	b, c, writer, tx := silentReplaySetup(t, "trust")
 	ctx := context.Background()
 	defer func() { _ = tx.Rollback(ctx) }()
 	if _, err := tx.Exec(ctx, `LOCK TABLE pg_catalog.pg_publication_rel IN ACCESS EXCLUSIVE MODE`); err != nil {
@@ -81,12 +81,19 @@ func TestLongUnpublishedTransactionDoesNotReconnect(t *testing.T) {
 // the Source waits for the walsender's own keepalive (due every
 // wal_sender_timeout/2) instead of reconnecting, which would only replay
 // the transaction again, and would itself wait on the lock. The Source
-// signs in with a password: the server asks for it before its backend
-// reads any catalog (with trust authentication it would send nothing
-// until the backend started, and the look could not tell a reachable
-// server from a frozen path).
+// signs in with a password, or over TLS: the server asks for the
+// password, or answers the TLS request, before its backend reads any
+// catalog (with trust authentication and no TLS it sends nothing until
+// the backend started, and the look cannot tell a reachable server from
+// a frozen path).
 func TestSilentWalsenderWithBlockedConnectionsDoesNotReconnect(t *testing.T) {
-	b, c, writer, tx := silentReplaySetup(t, true)
+	for _, signIn := range []string{"password", "tls"} {
+		t.Run(signIn, func(t *testing.T) { testSilentWalsenderBlockedConnections(t, signIn) })
+	}
+}
+
+func testSilentWalsenderBlockedConnections(t *testing.T, signIn string) {
+	b, c, writer, tx := silentReplaySetup(t, signIn)
 	ctx := context.Background()
 	defer func() { _ = tx.Rollback(ctx) }()
 	// pg_database: every new backend reads its database's row as it
@@ -114,10 +121,10 @@ func TestSilentWalsenderWithBlockedConnectionsDoesNotReconnect(t *testing.T) {
 
 // silentReplaySetup starts a server of the test's own (no autovacuum,
 // wal_sender_timeout 60 s) and a Source on it with Timeout 1 s, signing
-// in with a password if password is set, and has one change delivered;
-// it returns a writer's connection and an open transaction of another
-// session, to take locks in.
-func silentReplaySetup(t *testing.T, password bool) (*bundle, *collector, *pgx.Conn, pgx.Tx) {
+// in as signIn says ("trust", "password" or "tls": trusted, over TLS),
+// and has one change delivered; it returns a writer's connection and an
+// open transaction of another session, to take locks in.
+func silentReplaySetup(t *testing.T, signIn string) (*bundle, *collector, *pgx.Conn, pgx.Tx) {
 	t.Helper()
 	pgtest.Require(t, pg)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -131,7 +138,8 @@ func silentReplaySetup(t *testing.T, password bool) (*bundle, *collector, *pgx.C
 	t.Cleanup(func() { _ = srv.Close() })
 	db := pgtest.NewDB(t, srv)
 	srcURL := db
-	if password {
+	switch signIn {
+	case "password":
 		exec(t, connect(t, db), `CREATE ROLE pkdb_check LOGIN SUPERUSER REPLICATION PASSWORD 'check-secret'`)
 		if err := srv.PrependHBA(ctx, "host all pkdb_check 127.0.0.1/32 scram-sha-256"); err != nil {
 			t.Fatal(err)
@@ -142,6 +150,22 @@ func silentReplaySetup(t *testing.T, password bool) (*bundle, *collector, *pgx.C
 		}
 		u.User = url.UserPassword("pkdb_check", "check-secret")
 		srcURL = u.String()
+	case "tls":
+		ca, err := pgtest.NewCA("replication test CA")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, key, err := ca.Issue("127.0.0.1", "localhost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.SetTLS(ctx, cert, key); err != nil {
+			t.Fatal(err)
+		}
+		srcURL = strings.Replace(db, "sslmode=disable", "sslmode=require", 1)
+		if srcURL == db {
+			t.Fatalf("no sslmode=disable in %s", db)
+		}
 	}
 	b := setup(t, options{url: srcURL, cfg: replication.Config{Timeout: time.Second}})
 	waitReady(t, b.src)
