@@ -54,7 +54,7 @@
 //
 // An [Index] holds many predicates of one table and finds, for a row,
 // the ones that may hold, through hash tables (equality, IN, = ANY and @>
-// conjuncts), sorted bounds (range conjuncts), an interval tree (BETWEEN)
+// conjuncts), trees of bounds (range conjuncts) and intervals (BETWEEN)
 // and a list of the rest, an OR filed under each of its disjuncts:
 // [Index.Match] yields candidates, [Index.MatchTrue] exactly the
 // predicates that are True (and those that need the full row).

@@ -30,8 +30,7 @@ package where
 // for rows beyond the bound, one filed under a BETWEEN only for rows
 // inside the range (a row outside every range costs O(log n)). Only
 // predicates in the unindexed list cost something for every row. Adding
-// or removing a bound moves the sorted list's tail (24 bytes per entry);
-// an interval costs O(log n).
+// or removing a bound or an interval costs O(log n).
 //
 // Columns are read from a row once per Match, whatever the number of
 // predicates evaluated on it.
@@ -45,7 +44,8 @@ type Index struct {
 	linear  bucket
 	slots   map[slotKey]int // a column and type -> its cell in a row's cache
 	// ranges holds the places of the entries filed under a bound or a
-	// BETWEEN in sorted lists and interval trees (most entries have none).
+	// BETWEEN in the trees of bounds and intervals (most entries have
+	// none).
 	ranges map[*entry][]rangeRef
 	cells  []cell
 	rv     rowVals
@@ -81,7 +81,7 @@ type slot struct {
 	elem bool  // the bucket is in c.elem, not c.eq
 }
 
-// rangeRef is an entry's place in a sorted list or interval tree of c.
+// rangeRef is an entry's place in a tree of bounds or intervals of c.
 type rangeRef struct {
 	c    *colIndex
 	kind rangeKind
@@ -324,7 +324,7 @@ func (ix *Index) fileLeaf(e *entry, n *node) {
 // cost estimates how many candidates filing e under condition n adds to
 // the rows that reach it: the entries already in the buckets it would
 // join (so a value many shapes share, status = 'open', loses to a rarer
-// one), half a sorted list for a bound, a quarter of the intervals for a
+// one), half the tree for a bound, a quarter of the intervals for a
 // BETWEEN; noIndex means not indexable.
 func (ix *Index) cost(p *Pred, n *node) int {
 	const no = noIndex
