@@ -23,8 +23,7 @@ type table struct {
 	layout *pubsub.RowLayout // every column of info, for fetched rows
 	fetchq *fetchQuery
 	// shapes are the table's shapes, nopred those without a WHERE clause
-	// (not in ix), in no order: a shape notes its place in each, so that
-	// dropping one of 100,000 does not scan the others.
+	// (not in ix), in no order (see shapelist.go).
 	shapes []*shape
 	byID   map[uint64]*shape
 	nopred []*shape
@@ -330,14 +329,11 @@ func (r *router) newShape(b *bound) (*shape, error) {
 	r.nextID++
 	sh := &shape{id: r.nextID, b: b, tbl: t, layout: layout}
 	sh.info = b.shapeInfo(fmt.Sprintf("%d-%d", sh.id, time.Now().UnixMicro()))
-	sh.spos = int32(len(t.shapes))
-	t.shapes = append(t.shapes, sh)
-	sh.wpos = int32(len(t.waiting))
-	t.waiting = append(t.waiting, sh)
+	putIn(&t.shapes, sh, inShapes)
+	putIn(&t.waiting, sh, inWaiting)
 	t.byID[sh.id] = sh
 	if b.pred == nil {
-		sh.npos = int32(len(t.nopred))
-		t.nopred = append(t.nopred, sh)
+		putIn(&t.nopred, sh, inNopred)
 	}
 	r.shapes[b.id] = sh
 	r.m.shapesLive.Add(1)
@@ -350,15 +346,9 @@ func (r *router) drop(sh *shape) {
 	t := sh.tbl
 	delete(r.shapes, sh.b.id)
 	delete(t.byID, sh.id)
-	last := t.shapes[len(t.shapes)-1]
-	t.shapes[sh.spos], last.spos = last, sh.spos
-	t.shapes[len(t.shapes)-1] = nil
-	t.shapes = t.shapes[:len(t.shapes)-1]
+	takeOut(&t.shapes, sh, inShapes)
 	if sh.b.pred == nil {
-		last := t.nopred[len(t.nopred)-1]
-		t.nopred[sh.npos], last.npos = last, sh.npos
-		t.nopred[len(t.nopred)-1] = nil
-		t.nopred = t.nopred[:len(t.nopred)-1]
+		takeOut(&t.nopred, sh, inNopred)
 	}
 	sh.setLive(true) // off the waiting list
 	if sh.indexed {
@@ -387,13 +377,9 @@ func (sh *shape) setLive(live bool) {
 	sh.live = live
 	t := sh.tbl
 	if live {
-		last := t.waiting[len(t.waiting)-1]
-		t.waiting[sh.wpos], last.wpos = last, sh.wpos
-		t.waiting[len(t.waiting)-1] = nil
-		t.waiting = t.waiting[:len(t.waiting)-1]
+		takeOut(&t.waiting, sh, inWaiting)
 	} else {
-		sh.wpos = int32(len(t.waiting))
-		t.waiting = append(t.waiting, sh)
+		putIn(&t.waiting, sh, inWaiting)
 	}
 }
 
